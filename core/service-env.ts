@@ -1,0 +1,74 @@
+/**
+ * The contract between the CDK app (and local mode) and the code it runs:
+ * environment variable names, S3 key layout and DynamoDB key names. The infra
+ * sets these by name; handlers and the runner read them by name.
+ */
+
+/** Environment of the Lambda functions. */
+export const LAMBDA_ENV = {
+  JOBS_TABLE_NAME: 'JOBS_TABLE_NAME',
+  DATA_BUCKET_NAME: 'DATA_BUCKET_NAME',
+  STATE_MACHINE_ARN: 'STATE_MACHINE_ARN',
+  SERVICE_VERSION: 'SERVICE_VERSION',
+  CONVERTER_IMAGE: 'CONVERTER_IMAGE',
+  CONVERTER_VERSION: 'CONVERTER_VERSION',
+} as const;
+
+/** Environment of the runner container (set by the state machine's container overrides and task definition). */
+export const RUNNER_ENV = {
+  JOB_ID: 'JOB_ID',
+  INPUT_URL: 'INPUT_URL',
+  INPUT_SHA256: 'INPUT_SHA256',
+  RESULT_URL: 'RESULT_URL',
+  REPORT_URL: 'REPORT_URL',
+  WORKFLOW_NAME: 'WORKFLOW_NAME',
+  K2P_WORKBOOK: 'K2P_WORKBOOK',
+  K2P_GRAPH: 'K2P_GRAPH',
+  K2P_COMMAND: 'K2P_COMMAND',
+  SCRATCH_DIR: 'SCRATCH_DIR',
+  CONVERTER_IMAGE: 'CONVERTER_IMAGE',
+} as const;
+
+/** Where the runner's scratch volume is mounted (Dockerfile VOLUME and the task's bind mount). */
+export const RUNNER_SCRATCH_DIR = '/scratch';
+
+/** S3 layout of the data bucket. Lifecycle rules and the upload notification filter on these prefixes. */
+export const BUNDLE_PREFIX = 'bundles/';
+export const RESULT_PREFIX = 'results/';
+
+export const s3Keys = {
+  bundle: (jobId: string) => `${BUNDLE_PREFIX}${jobId}/bundle.zip`,
+  result: (jobId: string) => `${RESULT_PREFIX}${jobId}/result.zip`,
+  report: (jobId: string) => `${RESULT_PREFIX}${jobId}/report.json`,
+};
+
+/** Parses a bundle key back to its job id; undefined for keys outside the expected layout. */
+export function jobIdFromBundleKey(key: string): string | undefined {
+  const match = /^bundles\/([A-Za-z0-9_-]{8,64})\/bundle\.zip$/.exec(key);
+  return match?.[1];
+}
+
+/** DynamoDB layout of the jobs table (one table: jobs, capacity counters, idempotency keys). */
+export const TABLE = {
+  partitionKey: 'pk',
+  ownerIndex: 'byOwner',
+  ownerIndexPartitionKey: 'owner',
+  ownerIndexSortKey: 'createdAt',
+  ttlAttribute: 'expiresAt',
+} as const;
+
+/** Lambda entry points (relative to the repository root), by logical name. */
+export const HANDLERS = {
+  createJob: 'lambdas/api/create-job.ts',
+  getJob: 'lambdas/api/get-job.ts',
+  listJobs: 'lambdas/api/list-jobs.ts',
+  getResult: 'lambdas/api/get-result.ts',
+  deleteJob: 'lambdas/api/delete-job.ts',
+  health: 'lambdas/api/health.ts',
+  validateUpload: 'lambdas/validate-upload.ts',
+  prepareRun: 'lambdas/steps/prepare-run.ts',
+  recordOutcome: 'lambdas/steps/record-outcome.ts',
+  reaper: 'lambdas/reaper.ts',
+} as const;
+
+export type HandlerName = keyof typeof HANDLERS;

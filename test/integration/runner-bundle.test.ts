@@ -1,0 +1,81 @@
+/**
+ * The runner as the container runs it: the esbuild bundle started with `node`,
+ * configured by its environment only, with the contract double as K2P_COMMAND.
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { buildRunner } from '../../runner/build';
+import { startPresignedServer, type PresignedServer } from '../doubles/presigned-server';
+import { sampleBundle, sha256 } from '../doubles/sample-bundles';
+
+const DOUBLE = resolve('test/doubles/k2p-double.mjs');
+const work = mkdtempSync(join(tmpdir(), 'k2p-runner-bundle-'));
+let server: PresignedServer;
+let bundlePath: string;
+
+beforeAll(async () => {
+  server = await startPresignedServer();
+  bundlePath = await buildRunner(join(work, 'runner.mjs'));
+});
+afterAll(async () => {
+  await server.close();
+  rmSync(work, { recursive: true, force: true });
+});
+
+function startRunner(id: string, sample: string, extraEnv: Record<string, string> = {}) {
+  const bundle = sampleBundle(sample);
+  server.put(`bundles/${id}/bundle.zip`, bundle);
+  const env = {
+    PATH: process.env.PATH ?? '',
+    JOB_ID: id,
+    INPUT_URL: server.url(`bundles/${id}/bundle.zip`),
+    INPUT_SHA256: sha256(bundle),
+    RESULT_URL: server.url(`results/${id}/result.zip`),
+    REPORT_URL: server.url(`results/${id}/report.json`),
+    WORKFLOW_NAME: sample,
+    K2P_COMMAND: DOUBLE,
+    K2P_VERSION_COMMAND: 'node -e "console.log(\'0.1.11\')"',
+    SCRATCH_DIR: join(work, id),
+    ...extraEnv,
+  };
+  // A clean environment, as in the task: nothing but what the task definition sets.
+  const child = spawn(process.execPath, [bundlePath], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stderr = '';
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  const exited = new Promise<{ code: number | null; stderr: string }>((done) => child.on('close', (code) => done({ code, stderr })));
+  return { child, exited };
+}
+
+describe('bundled runner (runner/dist/runner.mjs)', () => {
+  it('converts a sample end to end and exits 0', async () => {
+    const { exited } = startRunner('job-bundle-01', 'KNIME_two_graphs');
+    const { code, stderr } = await exited;
+    expect(code).toBe(0);
+    const report = JSON.parse(server.objects.get('results/job-bundle-01/report.json')?.body.toString() ?? '{}');
+    expect(report).toMatchObject({ outcome: 'SUCCEEDED', jobId: 'job-bundle-01', summary: { components: 2 } });
+    const files = Object.keys(unzipSync(server.objects.get('results/job-bundle-01/result.zip')?.body as Buffer));
+    expect(files).toContain('KNIME_two_graphs__g02_workbook.py');
+    for (const line of stderr.trim().split('\n')) expect(JSON.parse(line).jobId).toBe('job-bundle-01');
+  });
+
+  it('on SIGTERM stops the converter and still uploads a report', async () => {
+    const { child, exited } = startRunner('job-bundle-02', 'KNIME_io_csv', { K2P_DOUBLE_MODE: 'hang', RUNNER_KILL_GRACE_SECONDS: '0.5' });
+    await new Promise((r) => setTimeout(r, 1500));
+    child.kill('SIGTERM');
+    const { code } = await exited;
+    expect(code).toBe(0);
+    const report = JSON.parse(server.objects.get('results/job-bundle-02/report.json')?.body.toString() ?? '{}');
+    expect(report).toMatchObject({ outcome: 'FAILED', error: { code: 'RUNNER_FAILED' } });
+    expect(report.error.message).toContain('stopped');
+  });
+
+  it('exits 1 when it has nowhere to report', async () => {
+    const child = spawn(process.execPath, [bundlePath], { env: { PATH: process.env.PATH ?? '' }, stdio: 'ignore' });
+    const code = await new Promise((done) => child.on('close', done));
+    expect(code).toBe(1);
+  });
+});

@@ -1,0 +1,151 @@
+import { readFileSync, readdirSync, statSync } from 'node:fs';
+import { join } from 'node:path';
+import fc from 'fast-check';
+import { SaxesParser } from 'saxes';
+import { describe, expect, it } from 'vitest';
+import { checkXml } from '../../core/xml';
+import { SAMPLES_DIR } from '../support/zip-builder';
+
+const enc = new TextEncoder();
+const check = (xml: string) => checkXml(enc.encode(xml));
+
+/** saxes (a strict, maintained parser) as the oracle: well-formed or not. DOCTYPEs are our own rule. */
+function saxesAccepts(xml: string): boolean {
+  const parser = new SaxesParser({ xmlns: false });
+  let ok = true;
+  parser.on('error', () => {
+    ok = false;
+  });
+  parser.on('doctype', () => {
+    ok = false;
+  });
+  try {
+    parser.write(xml).close();
+  } catch {
+    ok = false;
+  }
+  return ok;
+}
+
+function allXmlFiles(dir: string): string[] {
+  return readdirSync(dir).flatMap((name) => {
+    const path = join(dir, name);
+    if (statSync(path).isDirectory()) return allXmlFiles(path);
+    return name === 'settings.xml' || name === 'workflow.knime' ? [path] : [];
+  });
+}
+
+describe('checkXml', () => {
+  it('accepts every XML file of the samples, like saxes', () => {
+    const files = allXmlFiles(SAMPLES_DIR);
+    expect(files.length).toBeGreaterThan(50);
+    for (const file of files) {
+      const bytes = readFileSync(file);
+      expect(checkXml(bytes), file).toEqual({ ok: true });
+      expect(saxesAccepts(bytes.toString('utf8')), file).toBe(true);
+    }
+  });
+
+  it.each([
+    ['<a/>'],
+    ['\uFEFF<?xml version="1.0" encoding="utf-8"?>\n<a b="1" c=\'2\'>t&amp;x&#65;&#x42;<![CDATA[<raw>]]><!-- c --><?pi data?></a>\n'],
+    ['<a:b xmlns:a="u"><a:c/></a:b>'],
+    ['<a>]]</a>'],
+    ['<a x="&quot;&apos;&lt;&gt;"/>'],
+  ])('accepts %j', (xml) => {
+    expect(check(xml)).toEqual({ ok: true });
+  });
+
+  it.each([
+    ['', 'no root element'],
+    ['<a>', 'not closed'],
+    ['<a></b>', 'does not match'],
+    ['<a/><b/>', 'more than one root'],
+    ['text<a/>', 'outside the root'],
+    ['<a b="1" b="2"/>', 'appears twice'],
+    ['<a b=1/>', 'not quoted'],
+    ['<a b="<"/>', 'contains "<"'],
+    ['<a>&nope;</a>', 'not defined'],
+    ['<a>&#0;</a>', 'does not allow'],
+    ['<a>&#x110000;</a>', 'out of range'],
+    ['<a>a & b</a>', 'valid reference'],
+    ['<a>]]></a>', ']]>'],
+    ['<a>\u0000</a>', 'control character'],
+    ['<a><!-- a -- b --></a>', '"--"'],
+    [' <?xml version="1.0"?><a/>', 'after the start'],
+    ['<?xml version="1.0" encoding="UTF-16"?><a/>', 'only UTF-8'],
+    ['<a><![CDATA[x</a>', 'not closed'],
+    ['<![CDATA[x]]><a/>', 'outside the root'],
+    ['<a b="1"c="2"/>', 'whitespace'],
+  ])('rejects %j as XML_INVALID (%s)', (xml, reason) => {
+    const result = check(xml);
+    expect(result).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    if (!result.ok) expect(result.reason).toContain(reason);
+  });
+
+  it.each(['<!DOCTYPE a><a/>', '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', '<a><!ENTITY e "x"></a>', '<!ELEMENT a ANY><a/>'])(
+    'rejects %j as XML_FORBIDDEN_DTD',
+    (xml) => {
+      expect(check(xml)).toMatchObject({ ok: false, code: 'XML_FORBIDDEN_DTD' });
+    },
+  );
+
+  it('rejects invalid UTF-8 and reports the line of a problem', () => {
+    expect(checkXml(Uint8Array.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]))).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(check('<a>\n\n<b></c></a>')).toMatchObject({ ok: false, line: 3 });
+  });
+
+  it('caps nesting depth without recursion', () => {
+    expect(checkXml(enc.encode(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), { maxDepth: 256 })).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(checkXml(enc.encode(`${'<a>'.repeat(200)}${'</a>'.repeat(200)}`), { maxDepth: 256 })).toEqual({ ok: true });
+  });
+
+  it('reports elements and decoded attributes to onOpen', () => {
+    const seen: string[] = [];
+    check('<config key="r"><entry key="a&amp;b" value="x&#10;y&lt;"/></config>');
+    checkXml(enc.encode('<config key="r"><entry key="a&amp;b" value="x\ty&lt;"/></config>'), {
+      onOpen: ({ name, attributes }) => seen.push(`${name}:${JSON.stringify(attributes)}`),
+    });
+    expect(seen).toEqual(['config:{"key":"r"}', 'entry:{"key":"a&b","value":"x y<"}']);
+  });
+
+  it('agrees with saxes on random mutations of real settings files (differential fuzz)', () => {
+    const corpus = allXmlFiles(SAMPLES_DIR)
+      .slice(0, 12)
+      .map((file) => readFileSync(file, 'utf8').slice(0, 1500));
+    // Cut each document at a tag boundary and close it so the unmutated input is well-formed.
+    const seeds = corpus.map((text) => {
+      const body = text.slice(0, text.lastIndexOf('/>') + 2);
+      const open = (body.match(/<config[^/>]*>/g) ?? []).length - (body.match(/<\/config>/g) ?? []).length;
+      return body + '</config>'.repeat(Math.max(0, open));
+    });
+    const pieces = ['<', '>', '/', '&', '&amp;', '&#0;', ']]>', '"', "'", '=', '<!--', '-->', '<![CDATA[', '<!DOCTYPE x>', '\u0001', ' ', 'é', '<?x?>', '</config>', '<config key="z">'];
+    fc.assert(
+      fc.property(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.constantFrom(...pieces), fc.boolean()), { minLength: 1, maxLength: 3 }),
+        (seedIndex, edits) => {
+          let xml = seeds[seedIndex]!;
+          for (const [position, piece, replace] of edits) {
+            const at = position % (xml.length + 1);
+            xml = xml.slice(0, at) + piece + xml.slice(replace ? at + piece.length : at);
+          }
+          const ours = checkXml(enc.encode(xml)).ok;
+          // saxes is lenient about a few things XML forbids and we reject; only those may differ.
+          if (ours !== saxesAccepts(xml)) {
+            expect(ours, `disagreement on: ${JSON.stringify(xml)}`).toBe(false);
+            expect(saxesAccepts(xml)).toBe(true);
+            expect(knownSaxesLeniency(xml), `unexplained disagreement on: ${JSON.stringify(xml)}`).toBe(true);
+          }
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 3000), seed: Number(process.env.FUZZ_SEED ?? 20261122) },
+    );
+  });
+});
+
+/** Cases where saxes accepts what the XML spec (and we) reject. */
+function knownSaxesLeniency(xml: string): boolean {
+  // eslint-disable-next-line no-control-regex -- the leniency is about control characters
+  return /&#0;|\u0001/.test(xml);
+}
