@@ -12,6 +12,8 @@ export const LAMBDA_ENV = {
   SERVICE_VERSION: 'SERVICE_VERSION',
   CONVERTER_IMAGE: 'CONVERTER_IMAGE',
   CONVERTER_VERSION: 'CONVERTER_VERSION',
+  /** Comma-separated browser origins allowed to read API responses (the site, dev origins). */
+  CORS_ALLOW_ORIGINS: 'CORS_ALLOW_ORIGINS',
 } as const;
 
 /** Environment of the runner container (set by the state machine's container overrides and task definition). */

@@ -1,0 +1,11 @@
+/** GET /health (no API key): service and converter versions. */
+import type { HealthResponse } from '../../core/api-schemas';
+import { versionInfo } from '../shared/config';
+import { apiHandler, json } from '../shared/http';
+
+const info = versionInfo();
+
+export const handler = apiHandler(async () => {
+  const body: HealthResponse = { status: 'ok', ...info };
+  return json(200, body);
+});

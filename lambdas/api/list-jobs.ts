@@ -1,0 +1,18 @@
+/** GET /jobs: the caller's jobs, newest first, paginated with an opaque nextToken. */
+import { ListJobsQuerySchema } from '../../core/api-schemas';
+import { createDocumentClient } from '../shared/aws/dynamodb';
+import { tableConfig } from '../shared/config';
+import { apiHandler, json, ownerOf } from '../shared/http';
+import { listOwnedJobs } from '../shared/job-queries';
+import { JobStore } from '../shared/job-store';
+import { toJobView } from '../shared/job-view';
+
+const DEFAULT_PAGE_SIZE = 20;
+const store = new JobStore(createDocumentClient(), tableConfig().tableName);
+
+export const handler = apiHandler(async (event) => {
+  const owner = ownerOf(event);
+  const query = ListJobsQuerySchema.parse(event.queryStringParameters ?? {});
+  const page = await listOwnedJobs(store, owner, query.limit ?? DEFAULT_PAGE_SIZE, query.nextToken);
+  return json(200, { jobs: page.jobs.map(toJobView), ...(page.nextToken ? { nextToken: page.nextToken } : {}) });
+});

@@ -1,0 +1,32 @@
+/** S3 ObjectCreated on bundles/: validate the upload, then queue (and start) or reject the job. */
+import type { S3Event } from 'aws-lambda';
+import { validateBundle } from '../core/node/validate-bundle';
+import { createDocumentClient } from './shared/aws/dynamodb';
+import { createS3Client } from './shared/aws/s3';
+import { createSfnClient } from './shared/aws/sfn';
+import { Capacity } from './shared/capacity';
+import { bucketName, bundleLimits, stateMachineArn, tableConfig } from './shared/config';
+import { eventHandler } from './shared/event-handler';
+import { Executions } from './shared/executions';
+import { JobObjects } from './shared/job-objects';
+import { JobStore } from './shared/job-store';
+import { handleUploadRecord, type UploadOutcome, type UploadValidationDeps } from './shared/upload-validation';
+
+const ddb = createDocumentClient();
+const { tableName, limits } = tableConfig();
+const deps: UploadValidationDeps = {
+  store: new JobStore(ddb, tableName),
+  capacity: new Capacity(ddb, tableName),
+  objects: new JobObjects(createS3Client(), bucketName()),
+  executions: new Executions(createSfnClient(), stateMachineArn()),
+  validate: (zip, bundle) => validateBundle(zip, bundle),
+  limits,
+  bundleLimits: bundleLimits(),
+};
+
+export const handler = eventHandler<S3Event, { outcomes: UploadOutcome[] }>(async (event) => {
+  const outcomes: UploadOutcome[] = [];
+  // One at a time: a failure re-delivers the whole event, and every record is idempotent.
+  for (const record of event.Records ?? []) outcomes.push(await handleUploadRecord(deps, record));
+  return { outcomes };
+});

@@ -1,0 +1,396 @@
+/**
+ * The jobs API: a regional REST API whose every method but GET /health
+ * requires an API key, two usage plans (the public page's key and
+ * programmatic keys), request validation from the shared zod schema, gateway
+ * errors in the project's JSON envelope, JSON access logs, CORS for the site
+ * origin, stage throttling and an optional per-IP WAF rate rule.
+ */
+import { Duration, Stack } from 'aws-cdk-lib';
+import * as apigw from 'aws-cdk-lib/aws-apigateway';
+import * as logs from 'aws-cdk-lib/aws-logs';
+import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
+import { Construct } from 'constructs';
+import { z } from 'zod';
+import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER } from '../core/api-schemas';
+import { ERRORS, type ErrorCode } from '../core/errors';
+import { LAMBDA_ENV, type HandlerName } from '../core/service-env';
+import type { ThrottleConfig, UsagePlanConfig } from './config';
+import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
+import type { JobTable } from './job-table';
+import { type FunctionDefaults, ServiceFunction } from './service-function';
+import type { Storage } from './storage';
+
+/** Environment variable of the API functions naming the allowed browser origin(s) (lambdas/shared/config.ts). */
+
+/** The API's routes: handler, method and path (API_ROUTES is what the tests and local mode walk). */
+export const API_ROUTES = [
+  { handler: 'createJob', method: 'POST', path: '/jobs', id: 'CreateJob' },
+  { handler: 'listJobs', method: 'GET', path: '/jobs', id: 'ListJobs' },
+  { handler: 'getJob', method: 'GET', path: '/jobs/{id}', id: 'GetJob' },
+  { handler: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', id: 'DeleteJob' },
+  { handler: 'getResult', method: 'GET', path: '/jobs/{id}/result', id: 'GetResult' },
+  { handler: 'health', method: 'GET', path: '/health', id: 'Health' },
+] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
+
+export type ApiHandlerName = (typeof API_ROUTES)[number]['handler'];
+
+export interface JobsApiProps {
+  readonly jobTable: JobTable;
+  readonly storage: Storage;
+  readonly functions: FunctionDefaults;
+  /** Origin of the web page (https://<distribution domain>); a token is fine. */
+  readonly siteOrigin: string;
+  /**
+   * More origins allowed by CORS preflight (local development of the page).
+   * @default - none
+   */
+  readonly devOrigins?: readonly string[];
+  /**
+   * Stage-wide throttling.
+   * @default - 50 requests/s, bursts of 100
+   */
+  readonly throttle?: ThrottleConfig;
+  /**
+   * Usage plan of the web page's key (public: anyone can read it from config.json).
+   * @default - 5 requests/s, bursts of 10, 2000 requests/day
+   */
+  readonly webPlan?: UsagePlanConfig;
+  /**
+   * Usage plan of programmatic (CLI) keys.
+   * @default - 10 requests/s, bursts of 20, 10000 requests/day
+   */
+  readonly defaultPlan?: UsagePlanConfig;
+  /**
+   * Requests per 5 minutes per client IP before a WAF rate-based rule blocks; 0 = no WAF.
+   * @default 0
+   */
+  readonly wafRateLimit?: number;
+  /**
+   * Retention of the access logs, days.
+   * @default 30
+   */
+  readonly logRetentionDays?: number;
+  /**
+   * Stage name (the last part of the API URL).
+   * @default 'v1'
+   */
+  readonly stageName?: string;
+}
+
+export class JobsApi extends Construct {
+  readonly api: apigw.RestApi;
+  readonly functions: Readonly<Record<ApiHandlerName, ServiceFunction>>;
+  readonly methods: Readonly<Record<ApiHandlerName, apigw.Method>>;
+  readonly accessLogGroup: logs.LogGroup;
+  /** Key of the public web page (its value goes into the site's config.json at deploy time). */
+  readonly webApiKey: apigw.ApiKey;
+  /** A first programmatic key for the operator; more keys join `defaultPlan`. */
+  readonly clientApiKey: apigw.ApiKey;
+  readonly webPlan: apigw.UsagePlan;
+  readonly defaultPlan: apigw.UsagePlan;
+  /** https origin of the API (scheme + host, no path): what the site's CSP allows. */
+  readonly origin: string;
+  readonly webAcl?: wafv2.CfnWebACL;
+
+  constructor(scope: Construct, id: string, props: JobsApiProps) {
+    super(scope, id);
+    const stageName = props.stageName ?? 'v1';
+    const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
+    const corsOrigins = [props.siteOrigin, ...(props.devOrigins ?? [])];
+
+    this.accessLogGroup = new logs.LogGroup(this, 'AccessLogs', {
+      retention: logRetention(props.logRetentionDays ?? 30),
+      removalPolicy: LOG_REMOVAL_POLICY,
+    });
+
+    this.api = new apigw.RestApi(this, 'RestApi', {
+      restApiName: `${Stack.of(this).stackName}-jobs`,
+      description: 'k2p-web jobs API (API key in x-api-key)',
+      endpointTypes: [apigw.EndpointType.REGIONAL],
+      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      defaultMethodOptions: { apiKeyRequired: true },
+      defaultCorsPreflightOptions: {
+        allowOrigins: corsOrigins,
+        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowHeaders: ['Content-Type', 'X-Api-Key', IDEMPOTENCY_KEY_HEADER],
+        exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER],
+        maxAge: Duration.hours(1),
+      },
+      // API Gateway needs an account-level role to write execution logs (ERROR level below).
+      cloudWatchRole: true,
+      deployOptions: {
+        stageName,
+        accessLogDestination: new apigw.LogGroupLogDestination(this.accessLogGroup),
+        accessLogFormat: apigw.AccessLogFormat.custom(JSON.stringify(ACCESS_LOG_FIELDS)),
+        loggingLevel: apigw.MethodLoggingLevel.ERROR,
+        // Never log request or response bodies.
+        dataTraceEnabled: false,
+        metricsEnabled: true,
+        tracingEnabled: true,
+        throttlingRateLimit: throttle.rateLimit,
+        throttlingBurstLimit: throttle.burstLimit,
+      },
+    });
+    this.origin = `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
+
+    this.functions = this.createFunctions(props);
+    this.methods = this.createMethods();
+    this.grant(props);
+    this.addGatewayResponses(props.siteOrigin);
+
+    const webPlan = props.webPlan ?? { rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 };
+    const defaultPlan = props.defaultPlan ?? { rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 };
+    this.webPlan = this.api.addUsagePlan('WebPlan', {
+      name: `${Stack.of(this).stackName}-web`,
+      description: 'The public web page: one shared key, tight limits; it cannot list jobs',
+      throttle: { rateLimit: webPlan.rateLimit, burstLimit: webPlan.burstLimit },
+      quota: { limit: webPlan.quotaPerDay, period: apigw.Period.DAY },
+      apiStages: [
+        {
+          api: this.api,
+          stage: this.api.deploymentStage,
+          // Everyone shares the page's key, so GET /jobs would list other people's jobs: block it for this plan.
+          throttle: [{ method: this.methods.listJobs, throttle: { rateLimit: 0, burstLimit: 0 } }],
+        },
+      ],
+    });
+    this.defaultPlan = this.api.addUsagePlan('DefaultPlan', {
+      name: `${Stack.of(this).stackName}-default`,
+      description: 'Programmatic clients (CLI): one key per client',
+      throttle: { rateLimit: defaultPlan.rateLimit, burstLimit: defaultPlan.burstLimit },
+      quota: { limit: defaultPlan.quotaPerDay, period: apigw.Period.DAY },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
+
+    this.webApiKey = new apigw.ApiKey(this, 'WebApiKey', { description: 'k2p-web public web page (shared, public)' });
+    this.webPlan.addApiKey(this.webApiKey);
+    this.clientApiKey = new apigw.ApiKey(this, 'ClientApiKey', { description: 'k2p-web first programmatic client key' });
+    this.defaultPlan.addApiKey(this.clientApiKey);
+
+    if ((props.wafRateLimit ?? 0) > 0) this.webAcl = this.createWaf(props.wafRateLimit!);
+  }
+
+  private createFunctions(props: JobsApiProps): Record<ApiHandlerName, ServiceFunction> {
+    const environment = { [LAMBDA_ENV.CORS_ALLOW_ORIGINS]: [props.siteOrigin, ...(props.devOrigins ?? [])].join(',') };
+    const make = (handler: ApiHandlerName, id: string, description: string) =>
+      new ServiceFunction(this, id, { handler, defaults: props.functions, description, environment, memorySize: 512 });
+    return {
+      createJob: make('createJob', 'CreateJob', 'POST /jobs: admission control and the presigned upload'),
+      listJobs: make('listJobs', 'ListJobs', "GET /jobs: the caller's jobs, newest first"),
+      getJob: make('getJob', 'GetJob', 'GET /jobs/{id}: one job as the client sees it'),
+      deleteJob: make('deleteJob', 'DeleteJob', 'DELETE /jobs/{id}: delete data now, release the slot'),
+      getResult: make('getResult', 'GetResult', 'GET /jobs/{id}/result: presigned download of result.zip'),
+      health: make('health', 'Health', 'GET /health: service and converter versions'),
+    };
+  }
+
+  private createMethods(): Record<ApiHandlerName, apigw.Method> {
+    const bodyValidator = this.api.addRequestValidator('BodyValidator', {
+      requestValidatorName: 'body-and-parameters',
+      validateRequestBody: true,
+      validateRequestParameters: true,
+    });
+    const parameterValidator = this.api.addRequestValidator('ParameterValidator', {
+      requestValidatorName: 'parameters',
+      validateRequestParameters: true,
+    });
+    const createJobModel = this.api.addModel('CreateJobRequest', {
+      contentType: 'application/json',
+      modelName: 'CreateJobRequest',
+      description: 'POST /jobs body (core/api-schemas.ts CreateJobRequestSchema)',
+      schema: toApiGatewaySchema(z.toJSONSchema(CreateJobRequestSchema, { target: 'draft-4' })),
+    });
+
+    const methods = {} as Record<ApiHandlerName, apigw.Method>;
+    for (const route of API_ROUTES) {
+      const resource = this.api.root.resourceForPath(route.path);
+      const integration = new apigw.LambdaIntegration(this.functions[route.handler].fn, { proxy: true, allowTestInvoke: false });
+      const needsId = route.path.includes('{id}');
+      methods[route.handler] = resource.addMethod(route.method, integration, {
+        operationName: route.id,
+        apiKeyRequired: route.handler !== 'health',
+        requestValidator: route.handler === 'createJob' ? bodyValidator : parameterValidator,
+        requestModels: route.handler === 'createJob' ? { 'application/json': createJobModel } : undefined,
+        requestParameters: needsId ? { 'method.request.path.id': true } : undefined,
+      });
+    }
+    return methods;
+  }
+
+  private grant(props: JobsApiProps): void {
+    const fn = (name: ApiHandlerName) => this.functions[name].fn;
+    props.jobTable.grantReadWrite(fn('createJob'));
+    // The presigned POST carries create-job's right to put the bundle.
+    props.storage.grantPutBundles(fn('createJob'));
+    props.jobTable.grantRead(fn('listJobs'));
+    props.jobTable.grantRead(fn('getJob'));
+    props.jobTable.grantRead(fn('getResult'));
+    // The presigned GET carries get-result's right to read the result.
+    props.storage.grantReadResults(fn('getResult'));
+    props.jobTable.grantReadWrite(fn('deleteJob'));
+    props.storage.grantDeleteBundles(fn('deleteJob'));
+    props.storage.grantDeleteResults(fn('deleteJob'));
+  }
+
+  /** API Gateway's own errors in the envelope `{error: {code, message, hint, requestId}}`. */
+  private addGatewayResponses(siteOrigin: string): void {
+    const headers = {
+      'Access-Control-Allow-Origin': `'${siteOrigin}'`,
+      'Cache-Control': "'no-store'",
+      'X-Content-Type-Options': "'nosniff'",
+    };
+    for (const r of GATEWAY_RESPONSES) {
+      const message = r.message === undefined ? JSON.stringify(ERRORS[r.code].message) : r.message;
+      const details = r.details ? `,"details":${r.details}` : '';
+      this.api.addGatewayResponse(r.id, {
+        type: r.type,
+        statusCode: r.statusCode,
+        responseHeaders: { ...headers, ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}) },
+        templates: {
+          'application/json':
+            `{"error":{"code":"${r.code}","message":${message},"hint":${JSON.stringify(ERRORS[r.code].hint)}` +
+            `${details},"requestId":"$context.requestId"}}`,
+        },
+      });
+    }
+  }
+
+  private createWaf(limit: number): wafv2.CfnWebACL {
+    const visibility = (metricName: string) => ({ cloudWatchMetricsEnabled: true, metricName, sampledRequestsEnabled: true });
+    const acl = new wafv2.CfnWebACL(this, 'WebAcl', {
+      scope: 'REGIONAL',
+      defaultAction: { allow: {} },
+      visibilityConfig: visibility('k2pWebApi'),
+      rules: [
+        {
+          name: 'RateLimitPerIp',
+          priority: 0,
+          action: { block: {} },
+          statement: { rateBasedStatement: { limit, aggregateKeyType: 'IP', evaluationWindowSec: 300 } },
+          visibilityConfig: visibility('k2pWebRateLimitPerIp'),
+        },
+      ],
+    });
+    new wafv2.CfnWebACLAssociation(this, 'WebAclAssociation', {
+      resourceArn: this.api.deploymentStage.stageArn,
+      webAclArn: acl.attrArn,
+    });
+    return acl;
+  }
+}
+
+/** Access log line: JSON with ids and outcome, never bodies, headers or the key value. */
+const ACCESS_LOG_FIELDS = {
+  requestId: '$context.requestId',
+  extendedRequestId: '$context.extendedRequestId',
+  requestTime: '$context.requestTime',
+  ip: '$context.identity.sourceIp',
+  userAgent: '$context.identity.userAgent',
+  apiKeyId: '$context.identity.apiKeyId',
+  httpMethod: '$context.httpMethod',
+  resourcePath: '$context.resourcePath',
+  path: '$context.path',
+  status: '$context.status',
+  protocol: '$context.protocol',
+  responseLength: '$context.responseLength',
+  responseLatency: '$context.responseLatency',
+  integrationLatency: '$context.integrationLatency',
+  integrationStatus: '$context.integrationStatus',
+  errorType: '$context.error.responseType',
+  errorMessage: '$context.error.message',
+  wafStatus: '$context.waf.status',
+  xrayTraceId: '$context.xrayTraceId',
+};
+
+interface GatewayResponseSpec {
+  readonly id: string;
+  readonly type: apigw.ResponseType;
+  readonly code: ErrorCode;
+  /** Status to answer with instead of API Gateway's default for the type. */
+  readonly statusCode?: string;
+  /** A JSON value (already encoded, may use $context); @default the code's message from core/errors.ts */
+  readonly message?: string;
+  /** A JSON object (already encoded, may use $context). */
+  readonly details?: string;
+  /** Seconds for a Retry-After header. */
+  readonly retryAfter?: number;
+}
+
+/** Every response type a client can meet, mapped to the error codes of core/errors.ts. */
+export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
+  {
+    id: 'InvalidApiKey',
+    type: apigw.ResponseType.INVALID_API_KEY,
+    code: 'FORBIDDEN',
+    message: JSON.stringify('The API key is missing or not valid for this request.'),
+  },
+  { id: 'AccessDenied', type: apigw.ResponseType.ACCESS_DENIED, code: 'FORBIDDEN' },
+  { id: 'Unauthorized', type: apigw.ResponseType.UNAUTHORIZED, code: 'UNAUTHORIZED' },
+  {
+    // REST APIs answer unknown paths and methods with 403 "Missing Authentication Token".
+    id: 'UnknownRoute',
+    type: apigw.ResponseType.MISSING_AUTHENTICATION_TOKEN,
+    code: 'NOT_FOUND',
+    statusCode: '404',
+    message: JSON.stringify('No such route: check the method and the path.'),
+  },
+  { id: 'ResourceNotFound', type: apigw.ResponseType.RESOURCE_NOT_FOUND, code: 'NOT_FOUND' },
+  {
+    id: 'Throttled',
+    type: apigw.ResponseType.THROTTLED,
+    code: 'RATE_LIMITED',
+    message: JSON.stringify('Too many requests: slow down and retry after the number of seconds in Retry-After.'),
+    retryAfter: 1,
+  },
+  {
+    id: 'QuotaExceeded',
+    type: apigw.ResponseType.QUOTA_EXCEEDED,
+    code: 'RATE_LIMITED',
+    message: JSON.stringify("The API key's daily request quota is used up."),
+    retryAfter: 3600,
+  },
+  {
+    id: 'WafFiltered',
+    type: apigw.ResponseType.WAF_FILTERED,
+    code: 'RATE_LIMITED',
+    statusCode: '429',
+    message: JSON.stringify('Too many requests from your address.'),
+    retryAfter: 300,
+  },
+  {
+    id: 'BadRequestBody',
+    type: apigw.ResponseType.BAD_REQUEST_BODY,
+    code: 'INVALID_REQUEST',
+    message: JSON.stringify('The request body is not valid.'),
+    details: '{"validation":"$context.error.validationErrorString"}',
+  },
+  {
+    id: 'BadRequestParameters',
+    type: apigw.ResponseType.BAD_REQUEST_PARAMETERS,
+    code: 'INVALID_REQUEST',
+    message: JSON.stringify('A required request parameter is missing or not valid.'),
+    details: '{"validation":"$context.error.validationErrorString"}',
+  },
+  {
+    id: 'RequestTooLarge',
+    type: apigw.ResponseType.REQUEST_TOO_LARGE,
+    code: 'INVALID_REQUEST',
+    message: JSON.stringify('The request is too large. Upload bundles with the presigned POST, not to the API.'),
+  },
+  {
+    id: 'UnsupportedMediaType',
+    type: apigw.ResponseType.UNSUPPORTED_MEDIA_TYPE,
+    code: 'INVALID_REQUEST',
+    message: JSON.stringify('Send the request body as application/json.'),
+  },
+  { id: 'IntegrationFailure', type: apigw.ResponseType.INTEGRATION_FAILURE, code: 'INTERNAL_ERROR' },
+  { id: 'IntegrationTimeout', type: apigw.ResponseType.INTEGRATION_TIMEOUT, code: 'INTERNAL_ERROR' },
+  { id: 'Default4xx', type: apigw.ResponseType.DEFAULT_4XX, code: 'INVALID_REQUEST', message: '$context.error.messageString' },
+  { id: 'Default5xx', type: apigw.ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR' },
+];
+
+/** zod's draft-4 JSON Schema → CDK's JsonSchema (which spells `$schema` as `schema`). */
+function toApiGatewaySchema(jsonSchema: Record<string, unknown>): apigw.JsonSchema {
+  const { $schema: _ignored, ...rest } = jsonSchema;
+  return { schema: apigw.JsonSchemaVersion.DRAFT4, ...(rest as apigw.JsonSchema) };
+}

@@ -1,0 +1,54 @@
+/**
+ * The jobs table (jobs, capacity counters, idempotency keys — core/service-env.ts
+ * TABLE): on demand, point-in-time recovery, TTL on `expiresAt`, and the
+ * owner+createdAt index behind GET /jobs.
+ */
+import { RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
+import * as iam from 'aws-cdk-lib/aws-iam';
+import { Construct } from 'constructs';
+import { TABLE } from '../core/service-env';
+
+export interface JobTableProps {
+  /**
+   * What `cdk destroy` does with the table; a retained table also gets deletion protection.
+   * @default RemovalPolicy.RETAIN
+   */
+  readonly removalPolicy?: RemovalPolicy;
+}
+
+export class JobTable extends Construct {
+  readonly table: dynamodb.Table;
+
+  constructor(scope: Construct, id: string, props: JobTableProps = {}) {
+    super(scope, id);
+    const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
+    this.table = new dynamodb.Table(this, 'Table', {
+      partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
+      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      // Records carry their own expiry (now + jobRecordDays) and DynamoDB deletes them lazily.
+      timeToLiveAttribute: TABLE.ttlAttribute,
+      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      // Encrypted at rest with an AWS-owned key (no KMS request charges).
+      encryption: dynamodb.TableEncryption.DEFAULT,
+      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+      removalPolicy,
+    });
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.ownerIndex,
+      partitionKey: { name: TABLE.ownerIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.ownerIndexSortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
+  }
+
+  /** Get/Query/Scan on the table and its index. */
+  grantRead(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grantReadData(grantee);
+  }
+
+  /** Reads plus conditional Put/Update/Delete (state transitions, admission counters). */
+  grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    return this.table.grantReadWriteData(grantee);
+  }
+}

@@ -1,0 +1,190 @@
+import { describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { ERRORS } from '../../core/errors';
+import { API_ROUTES, GATEWAY_RESPONSES, JobsApi } from '../../lib/api';
+import { JobTable } from '../../lib/job-table';
+import { Storage } from '../../lib/storage';
+import { flatten, functionDefaults, logicalIdOf, newStack, resourcesOf, statementsOfRole } from './fixtures';
+import type { Loose } from './fixtures';
+
+const SITE = 'https://d111111abcdef8.cloudfront.net';
+
+function build(props: Partial<ConstructorParameters<typeof JobsApi>[2]> = {}) {
+  const stack = newStack('Api');
+  const storage = new Storage(stack, 'Storage', { corsOrigins: [SITE] });
+  const jobTable = new JobTable(stack, 'JobTable');
+  const api = new JobsApi(stack, 'Api', { storage, jobTable, functions: functionDefaults, siteOrigin: SITE, ...props });
+  return { stack, api, template: Template.fromStack(stack) };
+}
+
+/** Method resources keyed "VERB /path". */
+function methodsByRoute(template: Template): Record<string, Record<string, Loose>> {
+  const resources = template.toJSON().Resources as Record<string, { Type: string; Properties: Record<string, Loose> }>;
+  const pathOf = (ref: Loose): string => {
+    if (ref && typeof ref === 'object' && 'Fn::GetAtt' in ref) return '';
+    const r = resources[ref.Ref]!;
+    return `${pathOf(r.Properties.ParentId)}/${r.Properties.PathPart}`;
+  };
+  return Object.fromEntries(
+    Object.values(resources)
+      .filter((r) => r.Type === 'AWS::ApiGateway::Method')
+      .map((m) => [`${m.Properties.HttpMethod} ${pathOf(m.Properties.ResourceId) || '/'}`, m.Properties]),
+  );
+}
+
+describe('JobsApi', () => {
+  const { stack, api, template } = build();
+  const methods = methodsByRoute(template);
+
+  it('has exactly the documented routes, each on its own function', () => {
+    const routes = Object.keys(methods).filter((k) => !k.startsWith('OPTIONS')).sort();
+    expect(routes).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
+    for (const r of API_ROUTES) {
+      const uri = flatten(methods[`${r.method} ${r.path}`]!.Integration.Uri);
+      expect(uri).toContain(`${logicalIdOf(stack, api.functions[r.handler].fn)}.Arn`);
+      expect(methods[`${r.method} ${r.path}`]!.Integration.Type).toBe('AWS_PROXY');
+    }
+  });
+
+  it('requires an API key on every method except GET /health and CORS preflights', () => {
+    for (const [route, method] of Object.entries(methods)) {
+      const open = route === 'GET /health' || route.startsWith('OPTIONS ');
+      expect({ route, required: method.ApiKeyRequired === true }).toEqual({ route, required: !open });
+    }
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'HEADER', EndpointConfiguration: { Types: ['REGIONAL'] } });
+  });
+
+  it('answers CORS preflights for the site origin only', () => {
+    const preflight = methods['OPTIONS /jobs']!;
+    const headers = preflight.Integration.IntegrationResponses[0].ResponseParameters;
+    expect(headers['method.response.header.Access-Control-Allow-Origin']).toBe(`'${SITE}'`);
+    expect(headers['method.response.header.Access-Control-Allow-Headers']).toContain('X-Api-Key');
+    const withDev = methodsByRoute(build({ devOrigins: ['http://localhost:5173'] }).template)['OPTIONS /jobs']!;
+    expect(JSON.stringify(withDev.Integration.IntegrationResponses)).toContain('localhost:5173');
+  });
+
+  it('validates the POST /jobs body against the shared schema and the path parameters elsewhere', () => {
+    const [, model] = resourcesOf(template, 'AWS::ApiGateway::Model')[0]!;
+    expect(model!.Properties.ContentType).toBe('application/json');
+    const schema = model!.Properties.Schema;
+    expect(schema.$schema).toBe('http://json-schema.org/draft-04/schema#');
+    expect(schema.additionalProperties).toBe(false);
+    expect(schema.properties.options.properties.workbook.enum).toEqual(['py', 'ipynb', 'both']);
+    expect(schema.properties.options.properties.graph.enum).toEqual(['json', 'dot', 'off', 'both']);
+    const validators = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::RequestValidator').map(([id, v]) => [id, v.Properties]));
+    const post = methods['POST /jobs']!;
+    expect(validators[post.RequestValidatorId.Ref]).toMatchObject({ ValidateRequestBody: true, ValidateRequestParameters: true });
+    expect(post.RequestModels).toEqual({ 'application/json': { Ref: resourcesOf(template, 'AWS::ApiGateway::Model')[0]![0] } });
+    for (const route of ['GET /jobs/{id}', 'DELETE /jobs/{id}', 'GET /jobs/{id}/result']) {
+      expect(methods[route]!.RequestParameters).toEqual({ 'method.request.path.id': true });
+      expect(validators[methods[route]!.RequestValidatorId.Ref]).toMatchObject({ ValidateRequestParameters: true });
+    }
+  });
+
+  it('answers gateway errors with the JSON envelope, the site origin and the stable codes', () => {
+    const responses = resourcesOf(template, 'AWS::ApiGateway::GatewayResponse').map(([, r]) => r.Properties);
+    expect(responses).toHaveLength(GATEWAY_RESPONSES.length);
+    const byType = Object.fromEntries(responses.map((r) => [r.ResponseType, r]));
+    for (const spec of GATEWAY_RESPONSES) {
+      const r = byType[spec.type.responseType]!;
+      const body = r.ResponseTemplates['application/json'] as string;
+      expect(body).toContain(`"code":"${spec.code}"`);
+      expect(body).toContain('"requestId":"$context.requestId"');
+      expect(body).toMatch(/^\{"error":\{/);
+      expect(r.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin']).toBe(`'${SITE}'`);
+      // Valid JSON once API Gateway substitutes its variables.
+      expect(() => JSON.parse(body.replace(/\$context\.error\.messageString/g, '"x"').replace(/\$context\.[A-Za-z.]+/g, 'x'))).not.toThrow();
+      expect(Object.keys(ERRORS)).toContain(spec.code);
+    }
+    expect(byType.INVALID_API_KEY!.ResponseTemplates['application/json']).toContain('"code":"FORBIDDEN"');
+    expect(byType.THROTTLED).toMatchObject({ ResponseParameters: { 'gatewayresponse.header.Retry-After': "'1'" } });
+    expect(byType.QUOTA_EXCEEDED!.ResponseTemplates['application/json']).toContain('"code":"RATE_LIMITED"');
+    expect(byType.MISSING_AUTHENTICATION_TOKEN).toMatchObject({ StatusCode: '404' });
+    expect(byType.BAD_REQUEST_BODY!.ResponseTemplates['application/json']).toContain('$context.error.validationErrorString');
+    expect(byType.DEFAULT_5XX!.ResponseTemplates['application/json']).toContain('"code":"INTERNAL_ERROR"');
+  });
+
+  it('logs JSON access lines (no bodies), errors only for execution logs, with stage throttling and tracing', () => {
+    const [, stage] = resourcesOf(template, 'AWS::ApiGateway::Stage')[0]!;
+    const format = JSON.parse(stage!.Properties.AccessLogSetting.Format);
+    expect(format).toMatchObject({ requestId: '$context.requestId', status: '$context.status', apiKeyId: '$context.identity.apiKeyId' });
+    expect(JSON.stringify(format)).not.toMatch(/\$input|requestBody|x-api-key|apiKey"/);
+    expect(stage!.Properties.AccessLogSetting.DestinationArn).toEqual({ 'Fn::GetAtt': [logicalIdOf(stack, api.accessLogGroup), 'Arn'] });
+    expect(stage!.Properties.TracingEnabled).toBe(true);
+    expect(stage!.Properties.StageName).toBe('v1');
+    expect(stage!.Properties.MethodSettings).toEqual([
+      {
+        DataTraceEnabled: false,
+        HttpMethod: '*',
+        LoggingLevel: 'ERROR',
+        MetricsEnabled: true,
+        ResourcePath: '/*',
+        ThrottlingBurstLimit: 100,
+        ThrottlingRateLimit: 50,
+      },
+    ]);
+  });
+
+  it('has a tight web plan (which cannot list jobs) and a default plan for programmatic keys, one key each', () => {
+    const plans = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::UsagePlan').map(([id, p]) => [id, p.Properties]));
+    const web = plans[logicalIdOf(stack, api.webPlan)]!;
+    const def = plans[logicalIdOf(stack, api.defaultPlan)]!;
+    expect(web).toMatchObject({ UsagePlanName: 'Api-web', Throttle: { RateLimit: 5, BurstLimit: 10 }, Quota: { Limit: 2000, Period: 'DAY' } });
+    expect(web.ApiStages[0].Throttle).toEqual({ '/jobs/GET': { RateLimit: 0, BurstLimit: 0 } });
+    expect(def).toMatchObject({ UsagePlanName: 'Api-default', Throttle: { RateLimit: 10, BurstLimit: 20 }, Quota: { Limit: 10000, Period: 'DAY' } });
+    expect(def.ApiStages[0].Throttle ?? {}).toEqual({});
+    const keys = resourcesOf(template, 'AWS::ApiGateway::UsagePlanKey').map(([, k]) => [k.Properties.KeyId.Ref, k.Properties.UsagePlanId.Ref]);
+    expect(keys.sort()).toEqual(
+      [
+        [logicalIdOf(stack, api.webApiKey), logicalIdOf(stack, api.webPlan)],
+        [logicalIdOf(stack, api.clientApiKey), logicalIdOf(stack, api.defaultPlan)],
+      ].sort(),
+    );
+    // Key values are generated by API Gateway, never written into the template.
+    for (const [, key] of resourcesOf(template, 'AWS::ApiGateway::ApiKey')) expect(key.Properties.Value).toBeUndefined();
+  });
+
+  it('takes plan limits from its props', () => {
+    const b = build({ webPlan: { rateLimit: 1, burstLimit: 2, quotaPerDay: 100 }, throttle: { rateLimit: 7, burstLimit: 8 } });
+    b.template.hasResourceProperties('AWS::ApiGateway::UsagePlan', { Throttle: { RateLimit: 1, BurstLimit: 2 }, Quota: { Limit: 100 } });
+    b.template.hasResourceProperties('AWS::ApiGateway::Stage', { MethodSettings: [{ ThrottlingRateLimit: 7, ThrottlingBurstLimit: 8 }] });
+  });
+
+  it('has no WAF by default, and a per-IP rate-based rule on the stage when configured', () => {
+    template.resourceCountIs('AWS::WAFv2::WebACL', 0);
+    const b = build({ wafRateLimit: 500 });
+    b.template.hasResourceProperties('AWS::WAFv2::WebACL', {
+      Scope: 'REGIONAL',
+      DefaultAction: { Allow: {} },
+      Rules: [{ Name: 'RateLimitPerIp', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 500, AggregateKeyType: 'IP' } } }],
+    });
+    const [, assoc] = resourcesOf(b.template, 'AWS::WAFv2::WebACLAssociation')[0]!;
+    expect(flatten(assoc!.Properties.ResourceArn)).toMatch(/^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}::\/restapis\/.+\/stages\/.+$/);
+  });
+
+  it('grants each function only what its route needs', () => {
+    const s3 = (name: keyof typeof api.functions) =>
+      statementsOfRole(template, logicalIdOf(stack, api.functions[name].role))
+        .filter((s) => String(s.Action).startsWith('s3:'))
+        .map((s) => `${s.Action} ${flatten(s.Resource).replace(/^\$\{[^}]+\}/, '<bucket>')}`)
+        .sort();
+    const writesTable = (name: keyof typeof api.functions) =>
+      statementsOfRole(template, logicalIdOf(stack, api.functions[name].role)).some((s) => JSON.stringify(s.Action).includes('dynamodb:PutItem'));
+    expect(s3('createJob')).toEqual(['s3:PutObject <bucket>/bundles/*']);
+    expect(s3('getResult')).toEqual(['s3:GetObject <bucket>/results/*']);
+    expect(s3('deleteJob')).toEqual(['s3:DeleteObject <bucket>/bundles/*', 's3:DeleteObject <bucket>/results/*']);
+    expect(s3('getJob')).toEqual([]);
+    expect(s3('listJobs')).toEqual([]);
+    expect(s3('health')).toEqual([]);
+    expect([writesTable('createJob'), writesTable('deleteJob')]).toEqual([true, true]);
+    expect([writesTable('getJob'), writesTable('listJobs'), writesTable('getResult'), writesTable('health')]).toEqual([false, false, false, false]);
+    expect(statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb'))).toBe(false);
+  });
+
+  it('tells the functions which browser origin may read their responses', () => {
+    for (const r of API_ROUTES) {
+      const fn = template.toJSON().Resources[logicalIdOf(stack, api.functions[r.handler].fn)].Properties;
+      expect(fn.Environment.Variables.CORS_ALLOW_ORIGINS).toBe(SITE);
+    }
+  });
+});

@@ -1,0 +1,60 @@
+import * as fs from 'node:fs';
+import * as path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { CONTEXT_KEYS, DEFAULT_CONFIG, configFromContext, resolveConfig } from '../../lib/config';
+import { REPO_ROOT } from '../../lib/defaults';
+
+const cdkJson = JSON.parse(fs.readFileSync(path.join(REPO_ROOT, 'cdk.json'), 'utf8')) as { app: string; context: Record<string, unknown> };
+
+describe('configuration (cdk.json context)', () => {
+  it('documents every key in cdk.json, and the documented values are the defaults', () => {
+    for (const key of CONTEXT_KEYS) expect(Object.keys(cdkJson.context)).toContain(key);
+    expect(configFromContext((k) => cdkJson.context[k])).toEqual(DEFAULT_CONFIG);
+    expect(cdkJson.app).toBe('npx tsx bin/k2p-web.ts');
+  });
+
+  it('defaults to 2 AZs, 0.5 vCPU / 1 GiB, ARM64, no WAF, no alarm e-mail, data retained', () => {
+    expect(resolveConfig()).toEqual(DEFAULT_CONFIG);
+    expect(DEFAULT_CONFIG).toMatchObject({ azCount: 2, taskCpu: 512, taskMemoryMiB: 1024, converterArchitecture: 'ARM64', wafRateLimit: 0, alarmEmail: '', removalPolicy: 'retain' });
+    expect(DEFAULT_CONFIG.serviceLimits).toMatchObject({ resultRetentionDays: 7, bundleRetentionDays: 1, jobRecordDays: 30 });
+  });
+
+  it('accepts values typed on the command line (-c key=value arrives as a string)', () => {
+    const config = configFromContext(
+      (k) =>
+        ({
+          azCount: '1',
+          taskCpu: '1024',
+          taskMemoryMiB: '2048',
+          serviceLimits: '{"resultRetentionDays": 3}',
+          devOrigins: 'http://localhost:5173,http://127.0.0.1:5173',
+          converterArchitecture: 'x86_64',
+          webPlan: '{"rateLimit": 2, "burstLimit": 4}',
+        })[k],
+    );
+    expect(config).toMatchObject({ azCount: 1, taskCpu: 1024, taskMemoryMiB: 2048, converterArchitecture: 'X86_64' });
+    expect(config.serviceLimits.resultRetentionDays).toBe(3);
+    expect(config.devOrigins).toEqual(['http://localhost:5173', 'http://127.0.0.1:5173']);
+    expect(config.webPlan).toEqual({ rateLimit: 2, burstLimit: 4, quotaPerDay: 2000 });
+  });
+
+  it('rejects bad values with a message naming the key and what is allowed', () => {
+    expect(() => resolveConfig({ azCount: 3 })).toThrow(/"azCount" must be an integer from 1 to 2/);
+    expect(() => resolveConfig({ taskCpu: 512, taskMemoryMiB: 512 })).toThrow(/taskMemoryMiB.*1024, 2048, 3072, 4096/);
+    expect(() => resolveConfig({ taskCpu: 300 })).toThrow(/taskCpu/);
+    expect(() => resolveConfig({ logRetentionDays: 8 })).toThrow(/logRetentionDays/);
+    expect(() => resolveConfig({ converterImage: 'not an image' })).toThrow(/converterImage/);
+    expect(() => resolveConfig({ alarmEmail: 'nope' })).toThrow(/alarmEmail/);
+    expect(() => resolveConfig({ wafRateLimit: 5 })).toThrow(/wafRateLimit/);
+    expect(() => resolveConfig({ devOrigins: ['https://*.example.com'] })).toThrow(/devOrigins/);
+    expect(() => resolveConfig({ serviceLimits: { uploadUrlSeconds: 3600 } })).toThrow(/uploadUrlSeconds/);
+    expect(() => resolveConfig({ serviceLimits: { resultRetentionDay: 3 } })).toThrow(/unknown field.*resultRetentionDay/);
+    expect(() => resolveConfig({ apiThrottle: { rateLimit: 10, burstLimit: 5 } })).toThrow(/burstLimit/);
+    expect(() => resolveConfig({ azcount: 1 })).toThrow(/unknown field/);
+  });
+
+  it('accepts a digest-pinned converter image', () => {
+    const image = `ghcr.io/vitalii-kaplan/knime2py@sha256:${'0'.repeat(64)}`;
+    expect(resolveConfig({ converterImage: image }).converterImage).toBe(image);
+  });
+});

@@ -1,0 +1,54 @@
+import { describe, expect, it } from 'vitest';
+import { Template } from 'aws-cdk-lib/assertions';
+import { RemovalPolicy } from 'aws-cdk-lib';
+import { TABLE } from '../../core/service-env';
+import { JobTable } from '../../lib/job-table';
+import { newStack } from './fixtures';
+
+describe('JobTable', () => {
+  it('is on demand with the pk key, point-in-time recovery and TTL on expiresAt', () => {
+    const stack = newStack();
+    new JobTable(stack, 'JobTable');
+    const template = Template.fromStack(stack);
+    template.resourceCountIs('AWS::DynamoDB::Table', 1);
+    template.hasResourceProperties('AWS::DynamoDB::Table', {
+      BillingMode: 'PAY_PER_REQUEST',
+      KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+      TimeToLiveSpecification: { AttributeName: TABLE.ttlAttribute, Enabled: true },
+      PointInTimeRecoverySpecification: { PointInTimeRecoveryEnabled: true },
+      DeletionProtectionEnabled: true,
+    });
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
+  });
+
+  it('has the byOwner index on owner + createdAt', () => {
+    const stack = newStack();
+    new JobTable(stack, 'JobTable');
+    const table = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'))[0]!;
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual([
+      {
+        IndexName: TABLE.ownerIndex,
+        KeySchema: [
+          { AttributeName: TABLE.ownerIndexPartitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.ownerIndexSortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+    ]);
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining([
+        { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.ownerIndexPartitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.ownerIndexSortKey, AttributeType: 'S' },
+      ]),
+    );
+  });
+
+  it('can be destroyed with the stack when asked', () => {
+    const stack = newStack();
+    new JobTable(stack, 'JobTable', { removalPolicy: RemovalPolicy.DESTROY });
+    const template = Template.fromStack(stack);
+    template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Delete' });
+    template.hasResourceProperties('AWS::DynamoDB::Table', { DeletionProtectionEnabled: false });
+  });
+});

@@ -1,0 +1,520 @@
+/**
+ * The jobs API handlers against real-protocol local services (dynalite,
+ * s3rver behind a POST-policy proxy, a Step Functions API server). Every
+ * response is also checked against docs/openapi.yaml.
+ */
+import { GetCommand } from '@aws-sdk/lib-dynamodb';
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { CreateJobResponseSchema, ErrorEnvelopeSchema, JobViewSchema, ListJobsResponseSchema } from '../../core/api-schemas';
+import { s3Keys } from '../../core/service-env';
+import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/shared/table-keys';
+import { sampleBundle, uploadBundle } from '../support/job-fixtures';
+import { applyEnv, callApi, lambdaContext, loadHandlers, s3Event, type AnyHandler, type ApiRequest, type ApiResponse } from '../support/lambda-harness';
+import { startLocalAws, type LocalAws } from '../support/local-aws';
+import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
+
+const API_HANDLERS = ['createJob', 'getJob', 'listJobs', 'getResult', 'deleteJob', 'health', 'validateUpload'] as const;
+type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
+
+const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; handler: keyof Handlers }> = {
+  createJob: { method: 'POST', resource: '/jobs', handler: 'createJob' },
+  listJobs: { method: 'GET', resource: '/jobs', handler: 'listJobs' },
+  getJob: { method: 'GET', resource: '/jobs/{id}', handler: 'getJob' },
+  deleteJob: { method: 'DELETE', resource: '/jobs/{id}', handler: 'deleteJob' },
+  getResult: { method: 'GET', resource: '/jobs/{id}/result', handler: 'getResult' },
+  health: { method: 'GET', resource: '/health', handler: 'health' },
+};
+
+const KEY_A = 'key-a-0001';
+const KEY_B = 'key-b-0002';
+
+const openapi = loadOpenApi();
+const observed = new Set<string>();
+let aws: LocalAws;
+let h: Handlers;
+
+type Call = Omit<ApiRequest, 'method' | 'resource'> & { id?: string };
+
+/** Calls a route's real handler and checks the response against the OpenAPI document. */
+async function api(route: keyof typeof ROUTES, call: Call = {}, handlers: Handlers = h): Promise<ApiResponse> {
+  const { method, resource, handler } = ROUTES[route]!;
+  const { id, ...rest } = call;
+  const response = await callApi(handlers[handler], {
+    method,
+    resource,
+    apiKeyId: route === 'health' ? null : KEY_A,
+    ...(id !== undefined ? { pathParameters: { id } } : {}),
+    ...rest,
+  });
+  expect(checkResponse(openapi, method, resource, response), `${method} ${resource} ${response.statusCode}`).toEqual([]);
+  observed.add(`${method} ${resource} ${response.statusCode}`);
+  if (response.statusCode >= 400) {
+    expect(ErrorEnvelopeSchema.safeParse(response.json).success).toBe(true);
+    expect(response.json.error.requestId).toMatch(/^api-request-/);
+  }
+  return response;
+}
+
+async function createJob(body: unknown = { filename: 'KNIME_single_csv.knwf' }, apiKeyId = KEY_A, handlers = h) {
+  const response = await api('createJob', { body, apiKeyId }, handlers);
+  expect(response.statusCode).toBe(201);
+  return CreateJobResponseSchema.parse(response.json);
+}
+
+/** Upload through the presigned POST and deliver the S3 event s3rver emitted to the validate handler. */
+async function uploadAndValidate(created: Awaited<ReturnType<typeof createJob>>, bytes = sampleBundle()) {
+  const upload = await uploadBundle(created.upload!, bytes);
+  expect(upload.status).toBe(204);
+  const event = await aws.nextCreated(s3Keys.bundle(created.job.jobId));
+  return h.validateUpload(event, lambdaContext());
+}
+
+async function ledger(pk: string): Promise<{ inFlight: number; holders: string[] }> {
+  const item = (await aws.ddb.send(new GetCommand({ TableName: aws.tableName, Key: { pk }, ConsistentRead: true }))).Item;
+  return { inFlight: Number(item?.inFlight ?? 0), holders: item?.holders ? [...(item.holders as Set<string>)] : [] };
+}
+
+async function objectExists(key: string): Promise<boolean> {
+  try {
+    await aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: key }));
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+beforeAll(async () => {
+  aws = await startLocalAws();
+  // Generous limits for the file; the admission tests load handlers with their own.
+  applyEnv({ ...aws.env, LIMIT_GLOBAL_IN_FLIGHT: '1000', LIMIT_PER_KEY_IN_FLIGHT: '1000' });
+  h = await loadHandlers(API_HANDLERS);
+});
+
+afterAll(async () => {
+  await aws?.stop();
+});
+
+describe('GET /health', () => {
+  it('answers without an API key with the service and converter versions', async () => {
+    const response = await api('health');
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toEqual({
+      status: 'ok',
+      version: '0.1.0-test',
+      converter: { image: 'ghcr.io/vitalii-kaplan/knime2py:v0.1.11', version: '0.1.11' },
+    });
+  });
+});
+
+describe('POST /jobs', () => {
+  it('creates a job awaiting its upload and returns a presigned POST fixing key, type, size and expiry', async () => {
+    const before = Date.now();
+    const response = await api('createJob', { body: { filename: 'My Flow.knwf', sizeBytes: 2048, options: { workbook: 'py' } } });
+    expect(response.statusCode).toBe(201);
+    const { job, upload } = CreateJobResponseSchema.parse(response.json);
+    expect(response.headers.Location).toBe(`/jobs/${job.jobId}`);
+    expect(job).toMatchObject({ status: 'AWAITING_UPLOAD', terminal: false, workflowName: 'My Flow', filename: 'My Flow.knwf', options: { workbook: 'py', graph: 'both' } });
+    expect(upload!.maxBytes).toBe(50 * 1024 * 1024);
+    expect(upload!.url).toBe(`${aws.endpoints.s3}/${aws.bucket}`);
+    expect(upload!.fields.key).toBe(s3Keys.bundle(job.jobId));
+    expect(upload!.fields['Content-Type']).toBe('application/zip');
+    const policy = JSON.parse(Buffer.from(upload!.fields.Policy!, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+    expect(policy.conditions).toContainEqual(['content-length-range', 1, 50 * 1024 * 1024]);
+    expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'application/zip']);
+    expect(policy.conditions).toContainEqual({ key: s3Keys.bundle(job.jobId) });
+    const expiresIn = Date.parse(policy.expiration) - before;
+    expect(expiresIn).toBeGreaterThan(14 * 60_000);
+    expect(expiresIn).toBeLessThanOrEqual(15 * 60_000 + 2000);
+    expect(Date.parse(upload!.expiresAt)).toBeCloseTo(Date.parse(policy.expiration), -4);
+    expect(job.uploadExpiresAt).toBe(upload!.expiresAt);
+  });
+
+  it('accepts an empty body with default options and a default workflow name', async () => {
+    const response = await api('createJob', {});
+    expect(response.statusCode).toBe(201);
+    expect(response.json.job).toMatchObject({ workflowName: 'workflow', options: { workbook: 'both', graph: 'both' } });
+  });
+
+  it.each([
+    ['an unknown field', { filename: 'x.zip', colour: 'red' }, ''],
+    ['an unknown workbook option', { options: { workbook: 'xlsx' } }, 'options.workbook'],
+    ['a negative size', { sizeBytes: -1 }, 'sizeBytes'],
+    ['an empty filename', { filename: '' }, 'filename'],
+    ['a non-object body', [1, 2], ''],
+  ])('rejects %s with 400 INVALID_REQUEST naming the field', async (_name, body, path) => {
+    const response = await api('createJob', { body });
+    expect(response.statusCode).toBe(400);
+    expect(response.json.error.code).toBe('INVALID_REQUEST');
+    expect(response.json.error.details.issues.map((issue: { path: string }) => issue.path)).toContain(path);
+  });
+
+  it('rejects malformed JSON with 400 INVALID_REQUEST', async () => {
+    const response = await api('createJob', { body: '{"filename": ' });
+    expect(response.statusCode).toBe(400);
+    expect(response.json.error).toMatchObject({ code: 'INVALID_REQUEST', message: 'The request body is not valid JSON.' });
+  });
+
+  it('refuses a declared size over the upload limit before creating anything', async () => {
+    const response = await api('createJob', { body: { sizeBytes: 60 * 1024 * 1024 } });
+    expect(response.statusCode).toBe(422);
+    expect(response.json.error).toMatchObject({ code: 'BUNDLE_TOO_LARGE', details: { maxBytes: 50 * 1024 * 1024 } });
+  });
+
+  it('answers 401 UNAUTHORIZED when the gateway passed no API key id', async () => {
+    const response = await api('createJob', { body: {}, apiKeyId: null });
+    expect(response.statusCode).toBe(401);
+    expect(response.json.error.code).toBe('UNAUTHORIZED');
+  });
+
+  it('rejects a malformed Idempotency-Key header', async () => {
+    const response = await api('createJob', { body: {}, headers: { 'Idempotency-Key': 'has spaces in it' } });
+    expect(response.statusCode).toBe(400);
+    expect(response.json.error.details).toEqual({ header: 'Idempotency-Key' });
+  });
+});
+
+describe('presigned upload (policy enforced by the proxy in front of s3rver)', () => {
+  it('accepts the bundle and the validate handler queues the job and starts its execution named by the job id', async () => {
+    const created = await createJob();
+    const result = await uploadAndValidate(created);
+    expect(result).toEqual({ outcomes: ['queued'] });
+    const view = JobViewSchema.parse((await api('getJob', { id: created.job.jobId })).json);
+    expect(view.status).toBe('QUEUED');
+    expect(view.bundle).toMatchObject({ files: 2, nodes: 1 });
+    expect(view.durationsMs.validation).toBeGreaterThanOrEqual(0);
+    const start = aws.sfn.calls.find((call) => call.action === 'StartExecution' && call.body.name === created.job.jobId);
+    expect(start?.body).toMatchObject({ stateMachineArn: aws.env.STATE_MACHINE_ARN, input: JSON.stringify({ jobId: created.job.jobId }) });
+  });
+
+  it('refuses an upload over the size range (EntityTooLarge) and nothing reaches the bucket', async () => {
+    const limited = await loadHandlers(['createJob'] as const, { LIMIT_MAX_UPLOAD_BYTES: '1024' });
+    const response = await callApi(limited.createJob, { method: 'POST', resource: '/jobs', apiKeyId: KEY_A, body: {} });
+    expect(response.statusCode).toBe(201);
+    const { job, upload } = CreateJobResponseSchema.parse(response.json);
+    const result = await uploadBundle(upload!, new Uint8Array(1025));
+    expect(result.status).toBe(400);
+    expect(result.body).toContain('EntityTooLarge');
+    expect(await objectExists(s3Keys.bundle(job.jobId))).toBe(false);
+  });
+
+  it('refuses another content type, another key and a tampered policy', async () => {
+    const { job, upload } = await createJob();
+    const bytes = sampleBundle();
+    const wrongType = await uploadBundle(upload!, bytes, { fields: { 'Content-Type': 'text/plain' } });
+    expect(wrongType.status).toBe(403);
+    const otherKey = await uploadBundle(upload!, bytes, { fields: { key: 'bundles/someoneelse1234/bundle.zip' } });
+    expect(otherKey.status).toBe(403);
+    const policy = JSON.parse(Buffer.from(upload!.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
+    policy.conditions = policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10 ** 12] : c));
+    const tampered = await uploadBundle(upload!, bytes, { fields: { Policy: Buffer.from(JSON.stringify(policy)).toString('base64') } });
+    expect(tampered.status).toBe(403);
+    expect(tampered.body).toContain('SignatureDoesNotMatch');
+    expect(await objectExists(s3Keys.bundle(job.jobId))).toBe(false);
+  });
+
+  it('rejects an invalid bundle: REJECTED with the code and entry, bundle deleted, slot released', async () => {
+    const created = await createJob();
+    const { bundleWithDataFile } = await import('../support/job-fixtures');
+    const before = await ledger(ownerCapacityPk(KEY_A));
+    expect(before.holders).toContain(created.job.jobId);
+    expect(await uploadAndValidate(created, bundleWithDataFile())).toEqual({ outcomes: ['rejected'] });
+    const view = (await api('getJob', { id: created.job.jobId })).json;
+    expect(view).toMatchObject({ status: 'REJECTED', terminal: true, error: { code: 'ZIP_DISALLOWED_FILE', details: { entry: 'data/customers.csv' } } });
+    expect(view.error.hint).toContain('workflow.knime');
+    expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(false);
+    expect((await ledger(ownerCapacityPk(KEY_A))).holders).not.toContain(created.job.jobId);
+    expect((await ledger(globalCapacityPk())).holders).not.toContain(created.job.jobId);
+  });
+});
+
+describe('GET /jobs/{id}', () => {
+  it('shows the job with Retry-After while it is not terminal', async () => {
+    const { job } = await createJob();
+    const response = await api('getJob', { id: job.jobId });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['Retry-After']).toBe('5');
+    expect(response.json).toMatchObject({ jobId: job.jobId, status: 'AWAITING_UPLOAD', retryAfterSeconds: 5 });
+    expect(response.json).not.toHaveProperty('owner');
+  });
+
+  it('answers 404 for an unknown id, a malformed id and another key’s job alike', async () => {
+    const { job } = await createJob();
+    const unknown = await api('getJob', { id: 'zzzzzzzzzzzzzzzzzzzzzzzzz' });
+    const malformed = await api('getJob', { id: '../etc' });
+    const foreign = await api('getJob', { id: job.jobId, apiKeyId: KEY_B });
+    for (const response of [unknown, malformed, foreign]) {
+      expect(response.statusCode).toBe(404);
+      expect(response.json.error.code).toBe('NOT_FOUND');
+    }
+    expect(foreign.json.error.message).toBe(unknown.json.error.message);
+  });
+});
+
+describe('GET /jobs', () => {
+  it('lists only the caller’s jobs, newest first, page by page', async () => {
+    const owner = 'key-list-0003';
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) {
+      ids.push((await createJob({ filename: `flow-${i}.zip` }, owner)).job.jobId);
+      await new Promise((resolve) => setTimeout(resolve, 3));
+    }
+    await createJob({}, 'key-other-0004');
+    const seen: string[] = [];
+    let nextToken: string | undefined;
+    let pages = 0;
+    do {
+      const response = await api('listJobs', { apiKeyId: owner, query: { limit: '2', ...(nextToken ? { nextToken } : {}) } });
+      expect(response.statusCode).toBe(200);
+      const page = ListJobsResponseSchema.parse(response.json);
+      expect(page.jobs.length).toBeLessThanOrEqual(2);
+      seen.push(...page.jobs.map((job) => job.jobId));
+      nextToken = page.nextToken;
+      pages++;
+    } while (nextToken && pages < 10);
+    expect(seen).toEqual([...ids].reverse());
+  });
+
+  it('rejects a bad limit, a garbage token and a token from another key', async () => {
+    const owner = 'key-tokens-0005';
+    await createJob({}, owner);
+    await createJob({}, owner);
+    const first = await api('listJobs', { apiKeyId: owner, query: { limit: '1' } });
+    const token = first.json.nextToken as string;
+    expect(token).toBeTruthy();
+    expect((await api('listJobs', { apiKeyId: owner, query: { limit: '0' } })).statusCode).toBe(400);
+    expect((await api('listJobs', { apiKeyId: owner, query: { limit: '101' } })).statusCode).toBe(400);
+    expect((await api('listJobs', { apiKeyId: owner, query: { nextToken: 'not-a-token' } })).statusCode).toBe(400);
+    const stolen = await api('listJobs', { apiKeyId: KEY_B, query: { nextToken: token } });
+    expect(stolen.statusCode).toBe(400);
+    expect(stolen.json.error.details).toEqual({ field: 'nextToken' });
+  });
+
+  it('answers an empty list for a key without jobs', async () => {
+    const response = await api('listJobs', { apiKeyId: 'key-empty-0006' });
+    expect(response.json).toEqual({ jobs: [] });
+  });
+});
+
+describe('GET /jobs/{id}/result', () => {
+  it('answers 409 RESULT_NOT_READY with Retry-After while the job runs, and for a job that ended without a result', async () => {
+    const created = await createJob();
+    const notReady = await api('getResult', { id: created.job.jobId });
+    expect(notReady.statusCode).toBe(409);
+    expect(notReady.headers['Retry-After']).toBe('5');
+    expect(notReady.json.error).toMatchObject({ code: 'RESULT_NOT_READY', details: { status: 'AWAITING_UPLOAD' } });
+
+    const { bundleWithDataFile } = await import('../support/job-fixtures');
+    const rejected = await createJob();
+    await uploadAndValidate(rejected, bundleWithDataFile());
+    const none = await api('getResult', { id: rejected.job.jobId });
+    expect(none.statusCode).toBe(409);
+    expect(none.headers['Retry-After']).toBeUndefined();
+    expect(none.json.error.message).toContain('REJECTED');
+  });
+
+  it('answers 404 for another key’s job', async () => {
+    const { job } = await createJob();
+    expect((await api('getResult', { id: job.jobId, apiKeyId: KEY_B })).statusCode).toBe(404);
+  });
+
+  it('rejects an unknown redirect value', async () => {
+    const { job } = await createJob();
+    expect((await api('getResult', { id: job.jobId, query: { redirect: 'maybe' } })).statusCode).toBe(400);
+  });
+});
+
+describe('DELETE /jobs/{id}', () => {
+  it('marks the job DELETED, deletes its bundle, frees its slot, and is idempotent', async () => {
+    const created = await createJob();
+    await uploadAndValidate(created);
+    expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(true);
+    expect((await ledger(globalCapacityPk())).holders).toContain(created.job.jobId);
+
+    const first = await api('deleteJob', { id: created.job.jobId });
+    expect(first.statusCode).toBe(200);
+    expect(first.json).toMatchObject({ status: 'DELETED', terminal: true });
+    expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(false);
+    expect((await ledger(globalCapacityPk())).holders).not.toContain(created.job.jobId);
+    expect((await ledger(ownerCapacityPk(KEY_A))).holders).not.toContain(created.job.jobId);
+
+    const globalBefore = await ledger(globalCapacityPk());
+    const second = await api('deleteJob', { id: created.job.jobId });
+    expect(second.statusCode).toBe(200);
+    expect(second.json.status).toBe('DELETED');
+    expect((await ledger(globalCapacityPk())).inFlight).toBe(globalBefore.inFlight);
+
+    const gone = await api('getResult', { id: created.job.jobId });
+    expect(gone.statusCode).toBe(410);
+    expect(gone.json.error.code).toBe('RESULT_GONE');
+  });
+
+  it('does not let another key delete (or learn about) a job', async () => {
+    const { job } = await createJob();
+    const response = await api('deleteJob', { id: job.jobId, apiKeyId: KEY_B });
+    expect(response.statusCode).toBe(404);
+    expect((await api('getJob', { id: job.jobId })).json.status).toBe('AWAITING_UPLOAD');
+  });
+
+  it('deletes the upload that arrives after the job was deleted (late S3 event)', async () => {
+    const created = await createJob();
+    await api('deleteJob', { id: created.job.jobId });
+    const upload = await uploadBundle(created.upload!, sampleBundle());
+    expect(upload.status).toBe(204);
+    const event = await aws.nextCreated(s3Keys.bundle(created.job.jobId));
+    expect(await h.validateUpload(event, lambdaContext())).toEqual({ outcomes: ['ignored-job-ended'] });
+    expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(false);
+    expect((await api('getJob', { id: created.job.jobId })).json.status).toBe('DELETED');
+  });
+});
+
+describe('idempotency', () => {
+  it('returns the same job for the same key and API key, without taking a second slot', async () => {
+    const owner = 'key-idem-0007';
+    const headers = { 'Idempotency-Key': 'order-42' };
+    const first = await api('createJob', { apiKeyId: owner, headers, body: { filename: 'a.zip' } });
+    const second = await api('createJob', { apiKeyId: owner, headers: { 'idempotency-key': 'order-42' }, body: { filename: 'a.zip' } });
+    expect(first.statusCode).toBe(201);
+    expect(second.statusCode).toBe(201);
+    expect(second.json.job.jobId).toBe(first.json.job.jobId);
+    expect(first.headers['Idempotent-Replayed']).toBeUndefined();
+    expect(second.headers['Idempotent-Replayed']).toBe('true');
+    expect(second.json.upload.fields.key).toBe(first.json.upload.fields.key);
+    expect((await ledger(ownerCapacityPk(owner))).inFlight).toBe(1);
+  });
+
+  it('keeps keys apart per API key, and refuses a key reused for a different request', async () => {
+    const headers = { 'Idempotency-Key': 'shared-key' };
+    const a = await api('createJob', { apiKeyId: 'key-idem-0008', headers, body: {} });
+    const b = await api('createJob', { apiKeyId: 'key-idem-0009', headers, body: {} });
+    expect(a.json.job.jobId).not.toBe(b.json.job.jobId);
+    const reused = await api('createJob', { apiKeyId: 'key-idem-0008', headers, body: { filename: 'other.zip' } });
+    expect(reused.statusCode).toBe(400);
+    expect(reused.json.error.details).toEqual({ header: 'Idempotency-Key' });
+  });
+
+  it('creates exactly one job for concurrent requests with one key', async () => {
+    const owner = 'key-idem-0010';
+    const responses = await Promise.all(
+      Array.from({ length: 8 }, () => api('createJob', { apiKeyId: owner, headers: { 'Idempotency-Key': 'burst' }, body: {} })),
+    );
+    expect(responses.map((r) => r.statusCode)).toEqual(Array(8).fill(201));
+    expect(new Set(responses.map((r) => r.json.job.jobId)).size).toBe(1);
+    expect((await ledger(ownerCapacityPk(owner))).inFlight).toBe(1);
+  });
+
+  it('forgets a key after 24 hours', async () => {
+    const owner = 'key-idem-0012';
+    const headers = { 'Idempotency-Key': 'daily-run' };
+    const first = await api('createJob', { apiKeyId: owner, headers, body: {} });
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      vi.setSystemTime(new Date(Date.now() + 23 * 3600_000));
+      const sameDay = await api('createJob', { apiKeyId: owner, headers, body: {} });
+      expect(sameDay.json.job.jobId).toBe(first.json.job.jobId);
+      expect(sameDay.json.upload).toBeUndefined(); // its upload window is long over
+      vi.setSystemTime(new Date(Date.now() + 2 * 3600_000));
+      const nextDay = await api('createJob', { apiKeyId: owner, headers, body: {} });
+      expect(nextDay.json.job.jobId).not.toBe(first.json.job.jobId);
+      expect(nextDay.headers['Idempotent-Replayed']).toBeUndefined();
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('lets a key be retried after its first request was refused by admission', async () => {
+    const limited = await loadHandlers(['createJob'] as const, { LIMIT_PER_KEY_IN_FLIGHT: '1' });
+    const owner = 'key-idem-0011';
+    const call = (key: string) =>
+      callApi(limited.createJob, { method: 'POST', resource: '/jobs', apiKeyId: owner, headers: { 'Idempotency-Key': key }, body: {} });
+    expect((await call('first')).statusCode).toBe(201);
+    const refused = await call('second');
+    expect(refused.statusCode).toBe(429);
+    const firstJob = (await aws.ddb.send(new GetCommand({ TableName: aws.tableName, Key: { pk: ownerCapacityPk(owner) }, ConsistentRead: true }))).Item!;
+    const [held] = [...(firstJob.holders as Set<string>)];
+    await api('deleteJob', { id: held!, apiKeyId: owner });
+    expect((await call('second')).statusCode).toBe(201);
+  });
+});
+
+describe('admission control', () => {
+  it('admits exactly 10 of 50 concurrent POST /jobs against a global limit of 10', async () => {
+    applyEnv({ JOBS_TABLE_NAME: await aws.freshTable() });
+    const limited = (await loadHandlers(API_HANDLERS, { LIMIT_GLOBAL_IN_FLIGHT: '10', LIMIT_PER_KEY_IN_FLIGHT: '100' })) as Handlers;
+    const owners = Array.from({ length: 50 }, (_, i) => `key-burst-${i % 7}`);
+    const responses = await Promise.all(owners.map((apiKeyId, i) => api('createJob', { apiKeyId, body: { filename: `f${i}.zip` } }, limited)));
+    const created = responses.filter((r) => r.statusCode === 201);
+    const busy = responses.filter((r) => r.statusCode === 503);
+    expect(created).toHaveLength(10);
+    expect(busy).toHaveLength(40);
+    for (const response of busy) {
+      expect(response.json.error.code).toBe('SERVER_BUSY');
+      expect(Number(response.headers['Retry-After'])).toBeGreaterThan(0);
+    }
+    const global = await ledger(globalCapacityPk());
+    expect(global.inFlight).toBe(10);
+    expect(global.holders.sort()).toEqual(created.map((r) => r.json.job.jobId as string).sort());
+    // Refused requests left nothing behind in the per-key ledgers either.
+    let perKey = 0;
+    for (let i = 0; i < 7; i++) perKey += (await ledger(ownerCapacityPk(`key-burst-${i}`))).inFlight;
+    expect(perKey).toBe(10);
+
+    // A finished job frees its slot for the next request.
+    const first = responses.findIndex((r) => r.statusCode === 201);
+    expect((await api('deleteJob', { id: responses[first]!.json.job.jobId, apiKeyId: owners[first] }, limited)).statusCode).toBe(200);
+    expect((await api('createJob', { apiKeyId: 'key-burst-late', body: {} }, limited)).statusCode).toBe(201);
+    expect((await api('createJob', { apiKeyId: 'key-burst-late', body: {} }, limited)).statusCode).toBe(503);
+  });
+
+  it('limits one API key with 429 RATE_LIMITED and never lets it consume global capacity', async () => {
+    applyEnv({ JOBS_TABLE_NAME: await aws.freshTable() });
+    const limited = (await loadHandlers(API_HANDLERS, { LIMIT_GLOBAL_IN_FLIGHT: '20', LIMIT_PER_KEY_IN_FLIGHT: '3' })) as Handlers;
+    const responses = await Promise.all(Array.from({ length: 9 }, () => api('createJob', { apiKeyId: 'key-greedy', body: {} }, limited)));
+    expect(responses.filter((r) => r.statusCode === 201)).toHaveLength(3);
+    const limitedOnes = responses.filter((r) => r.statusCode === 429);
+    expect(limitedOnes).toHaveLength(6);
+    expect(limitedOnes[0]!.json.error).toMatchObject({ code: 'RATE_LIMITED', details: { limit: 3 } });
+    expect(Number(limitedOnes[0]!.headers['Retry-After'])).toBeGreaterThan(0);
+    expect((await ledger(globalCapacityPk())).inFlight).toBe(3);
+    expect((await api('createJob', { apiKeyId: 'key-modest', body: {} }, limited)).statusCode).toBe(201);
+  });
+});
+
+describe('validate-upload event filtering', () => {
+  it('ignores objects outside bundles/, other buckets, other event types and unknown jobs', async () => {
+    const ctx = lambdaContext();
+    expect(await h.validateUpload(s3Event(aws.bucket, 'results/abcdefgh1234/result.zip'), ctx)).toEqual({ outcomes: ['ignored-key'] });
+    expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/../x/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-key'] });
+    expect(await h.validateUpload(s3Event('someone-elses-bucket', 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-bucket'] });
+    expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/abcdefgh1234/bundle.zip', {}, 'ObjectRemoved:Delete'), ctx)).toEqual({
+      outcomes: ['ignored-event-type'],
+    });
+    expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-unknown-job'] });
+  });
+});
+
+describe('CORS', () => {
+  it('lets allowed browser origins read responses, errors included, and no one else', async () => {
+    const withCors = await loadHandlers(['getJob', 'health'] as const, { CORS_ALLOW_ORIGINS: 'https://site.example, http://127.0.0.1:5173' });
+    const call = (handler: AnyHandler, origin: string) =>
+      callApi(handler, { method: 'GET', resource: '/jobs/{id}', apiKeyId: KEY_A, pathParameters: { id: 'abcdefgh1234' }, headers: { Origin: origin } });
+    const allowed = await call(withCors.getJob, 'http://127.0.0.1:5173');
+    expect(allowed.statusCode).toBe(404);
+    expect(allowed.headers['Access-Control-Allow-Origin']).toBe('http://127.0.0.1:5173');
+    expect(allowed.headers['Access-Control-Expose-Headers']).toContain('Retry-After');
+    const other = await call(withCors.getJob, 'https://evil.example');
+    expect(other.headers['Access-Control-Allow-Origin']).toBeUndefined();
+    const healthy = await callApi(withCors.health, { method: 'GET', resource: '/health', apiKeyId: null, headers: { Origin: 'https://site.example' } });
+    expect(healthy.headers['Access-Control-Allow-Origin']).toBe('https://site.example');
+  });
+});
+
+describe('OpenAPI document', () => {
+  it('documents every success response the handlers produced, and the handlers produced every documented success', () => {
+    const successes = documentedResponses(openapi).filter((entry) => /\s(2\d\d|3\d\d)$/.test(entry));
+    for (const entry of successes) {
+      if (entry === 'GET /jobs/{id}/result 302' || entry === 'GET /jobs/{id}/result 200') continue; // exercised in the pipeline test
+      expect(observed, entry).toContain(entry);
+    }
+  });
+});
