@@ -292,12 +292,13 @@ export class Conversion extends Construct {
     });
     runConverter.addCatch(recordOutcome, { errors: [sfn.Errors.ALL], resultPath: '$.taskError' });
 
-    // JSON `null` cannot be expressed with sfn.Pass (CDK drops null fields), so this Pass is written out.
+    // An empty object, not null: interpreters differ on `"Result": null` (aws-local-stepfunctions
+    // treats it as absent and passes the whole input), while `{}` means the same everywhere.
     const converterFinished = new sfn.CustomState(this, 'ConverterFinished', {
       stateJson: {
         Type: 'Pass',
-        Comment: 'The success path enters RecordOutcome with taskError = null',
-        Result: null,
+        Comment: 'The success path enters RecordOutcome with an empty taskError',
+        Result: {},
         ResultPath: '$.taskError',
       },
     });

@@ -6,9 +6,12 @@ export const PrepareRunInputSchema = z.object({ jobId: JobIdSchema });
 
 export const RecordOutcomeInputSchema = z.object({
   jobId: JobIdSchema,
-  /** Present when the task failed, timed out or never started, or PrepareRun failed (the Catch's `{Error, Cause}`). */
+  /**
+   * The Catch's `{Error, Cause}` when the task failed, timed out or never started, or PrepareRun
+   * failed; `{}` (or null) on the success path, which means no error.
+   */
   taskError: z.pipe(
     z.nullish(z.object({ Error: z.optional(z.string()), Cause: z.optional(z.string()) })),
-    z.transform((value) => value ?? undefined),
+    z.transform((value) => (value?.Error === undefined ? undefined : value)),
   ),
 });

@@ -132,7 +132,7 @@ describe('Conversion: the state machine', () => {
     });
     expect(states.Skipped).toEqual({ Type: 'Succeed' });
     expect(states.RunConverter).toMatchObject({ Next: 'ConverterFinished', ResultPath: null });
-    expect(states.ConverterFinished).toMatchObject({ Type: 'Pass', Result: null, ResultPath: '$.taskError', Next: 'RecordOutcome' });
+    expect(states.ConverterFinished).toMatchObject({ Type: 'Pass', Result: {}, ResultPath: '$.taskError', Next: 'RecordOutcome' });
     expect(states.RecordOutcome).toMatchObject({
       Type: 'Task',
       Next: 'Done',

@@ -17,7 +17,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { LAMBDA_ENV, TABLE } from '../../core/service-env';
 import { startS3Proxy, type S3Proxy } from '../../local/s3-proxy';
-import { startSfnServer, type SfnServer } from './sfn-server';
+import { startSfnServer, type SfnServer } from '../../local/sfn-server';
 
 export const TEST_REGION = 'us-east-1';
 /** s3rver knows exactly one key pair; dynalite and the SFN server accept anything. */

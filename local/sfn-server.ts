@@ -7,8 +7,8 @@
  * unique per state machine; starting it again with the same input while it
  * runs returns the same execution, anything else is ExecutionAlreadyExists.
  * DescribeExecution / StopExecution work on what was started. Tests drive
- * executions to an end with `finish()`; local mode can run a real
- * interpreter from `onStart`.
+ * executions to an end with `finish()`; local mode runs the real state
+ * machine definition from `onStart` (see state-machine-runner.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -43,6 +43,8 @@ export interface SfnServer {
   finish(name: string, status: Exclude<ExecutionStatus, 'RUNNING'>, result?: { output?: unknown; error?: string; cause?: string }): void;
   /** Called after every new execution is created (e.g. to run the state machine locally). */
   onStart?: (execution: Execution) => void;
+  /** Called when StopExecution aborts a running execution. */
+  onStop?: (execution: Execution) => void;
   close(): Promise<void>;
 }
 
@@ -131,6 +133,7 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
         execution.stopDate = new Date();
         execution.error = typeof body.error === 'string' ? body.error : undefined;
         execution.cause = typeof body.cause === 'string' ? body.cause : undefined;
+        queueMicrotask(() => server.onStop?.(execution));
       }
       return { stopDate: epoch(execution.stopDate ?? new Date()) };
     },
