@@ -12,6 +12,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
 import { HANDLERS, LAMBDA_ENV } from '../core/service-env';
+import { median } from './report';
 
 const ROOT = resolve(import.meta.dirname, '..');
 const OUT = join(ROOT, '.tmp', 'bench-handlers');
@@ -35,10 +36,6 @@ const HANDLER_ENV: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 
-function median(values: number[]): number {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}
 
 function wallMs(args: string[]): number {
   const started = process.hrtime.bigint();
@@ -64,7 +61,7 @@ function importOverBare(url: string): { min: number; median: number; cold: numbe
   return { min: Math.min(...over), median: median(over), cold: median(cold) };
 }
 
-async function main(): Promise<void> {
+export async function runHandlersBench(): Promise<void> {
   rmSync(OUT, { recursive: true, force: true });
   mkdirSync(OUT, { recursive: true });
   const bare = median(Array.from({ length: RUNS }, () => wallMs(['-e', ''])));
@@ -106,4 +103,5 @@ async function main(): Promise<void> {
   if (failures) process.exitCode = 1;
 }
 
-await main();
+// Run directly: `npx tsx bench/handlers.ts`; `npm run bench` calls runHandlersBench().
+if (process.argv[1] && import.meta.url === pathToFileURL(resolve(process.argv[1])).href) await runHandlersBench();
