@@ -232,7 +232,7 @@ export class JobsApi extends Construct {
     props.storage.grantDeleteResults(fn('deleteJob'));
   }
 
-  /** API Gateway's own errors in the envelope `{error: {code, message, hint, requestId}}`. */
+  /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */
   private addGatewayResponses(siteOrigin: string): void {
     const headers = {
       'Access-Control-Allow-Origin': `'${siteOrigin}'`,
@@ -248,7 +248,7 @@ export class JobsApi extends Construct {
         responseHeaders: { ...headers, ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}) },
         templates: {
           'application/json':
-            `{"error":{"code":"${r.code}","message":${message},"hint":${JSON.stringify(ERRORS[r.code].hint)}` +
+            `{"error":{"code":"${r.code}","message":${message}` +
             `${details},"requestId":"$context.requestId"}}`,
         },
       });

@@ -22,7 +22,8 @@ export interface LocalTaskHandlers {
 
 export interface LocalStateMachine {
   arn: string;
-  definition: StateMachineDefinition;
+  /** The Amazon States Language definition (JSONPath), intrinsics already resolved. */
+  definition: object;
 }
 
 interface TaskState {
@@ -67,9 +68,9 @@ function taskStates(definition: StateMachineDefinition): [string, TaskState][] {
 }
 
 /** Maps each Task state to a local handler; throws for a resource local mode cannot run. */
-export function localHandlersFor(definition: StateMachineDefinition, tasks: LocalTaskHandlers): Record<string, HandlerFactory> {
+export function localHandlersFor(definition: object, tasks: LocalTaskHandlers): Record<string, HandlerFactory> {
   const handlers: Record<string, HandlerFactory> = {};
-  for (const [name, state] of taskStates(definition)) {
+  for (const [name, state] of taskStates(definition as StateMachineDefinition)) {
     const resource = state.Resource;
     if (LAMBDA_ARN.test(resource)) {
       handlers[name] = () => (input) => tasks.invokeFunction(resource, input);
@@ -106,7 +107,7 @@ export function attachStateMachine(server: SfnServer, machines: LocalStateMachin
       machine.arn,
       {
         machine: new StateMachine(machine.definition as never, { validationOptions: { checkArn: false, checkPaths: true } }),
-        handlers: localHandlersFor(machine.definition, tasks),
+        handlers: localHandlersFor(machine.definition as StateMachineDefinition, tasks),
       },
     ]),
   );

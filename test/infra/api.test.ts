@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
+import { ErrorEnvelopeSchema } from '../../core/api-schemas';
 import { ERRORS } from '../../core/errors';
 import { API_ROUTES, GATEWAY_RESPONSES, JobsApi } from '../../lib/api';
 import { JobTable } from '../../lib/job-table';
@@ -92,8 +93,10 @@ describe('JobsApi', () => {
       expect(body).toContain('"requestId":"$context.requestId"');
       expect(body).toMatch(/^\{"error":\{/);
       expect(r.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin']).toBe(`'${SITE}'`);
-      // Valid JSON once API Gateway substitutes its variables.
-      expect(() => JSON.parse(body.replace(/\$context\.error\.messageString/g, '"x"').replace(/\$context\.[A-Za-z.]+/g, 'x'))).not.toThrow();
+      // Once API Gateway substitutes its variables: the same envelope the handlers send.
+      const substituted = JSON.parse(body.replace(/\$context\.error\.messageString/g, '"x"').replace(/\$context\.error\.validationErrorString/g, 'x').replace(/\$context\.[A-Za-z.]+/g, 'x'));
+      expect(ErrorEnvelopeSchema.safeParse(substituted).success, body).toBe(true);
+      expect(Object.keys(substituted.error).every((key) => ['code', 'message', 'details', 'requestId'].includes(key)), body).toBe(true);
       expect(Object.keys(ERRORS)).toContain(spec.code);
     }
     expect(byType.INVALID_API_KEY!.ResponseTemplates['application/json']).toContain('"code":"FORBIDDEN"');

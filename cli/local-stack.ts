@@ -1,0 +1,172 @@
+/**
+ * Where `k2p-web convert|jobs|status` send their requests: --api/--key flags,
+ * then K2P_API_URL/K2P_API_KEY, then the running local stack (the state file
+ * `.k2p-local/stack.json` that `npm start` writes, or `$K2P_LOCAL_DATA_DIR/stack.json`
+ * for a stack started with another --data-dir), else a clear error.
+ */
+import { readFile } from 'node:fs/promises';
+import { dirname, join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import * as z from 'zod/mini';
+import { UsageError } from './command';
+
+export const STACK_STATE_DIR = '.k2p-local';
+export const STACK_STATE_FILE = 'stack.json';
+
+/** What `npm start` records about the stack it runs. */
+export const StackStateSchema = z.object({
+  apiUrl: z.string(),
+  webUrl: z.optional(z.string()),
+  cliApiKey: z.string(),
+  webApiKey: z.optional(z.string()),
+  pid: z.int(),
+});
+export type StackState = z.infer<typeof StackStateSchema>;
+
+export interface ApiTarget {
+  apiUrl: string;
+  apiKey: string;
+  /** Where the URL came from, for the "using …" line. */
+  source: 'flag' | 'env' | 'local stack';
+  /** The state file used, when the local stack supplied anything. */
+  stateFile?: string;
+}
+
+export interface TargetInput {
+  api?: string;
+  key?: string;
+  env: Record<string, string | undefined>;
+  cwd: string;
+}
+
+export interface TargetDeps {
+  /** Is this process running? @default process.kill(pid, 0) */
+  isAlive?: (pid: number) => boolean;
+  /** Folders searched for `.k2p-local/stack.json` after the cwd and its parents. @default - the k2p-web checkout holding this CLI */
+  extraRoots?: string[];
+}
+
+const HOW_TO =
+  'Start local mode with `npm start` in the k2p-web folder, or point at a deployed API with ' +
+  '--api <url> --key <key> (or the environment variables K2P_API_URL and K2P_API_KEY).';
+
+/** Resolves the API URL and key, field by field: flag, then environment, then the running local stack. */
+export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}): Promise<ApiTarget> {
+  const api = nonEmpty(input.api) ?? nonEmpty(input.env.K2P_API_URL);
+  const key = nonEmpty(input.key) ?? nonEmpty(input.env.K2P_API_KEY);
+  const apiSource: ApiTarget['source'] = nonEmpty(input.api) ? 'flag' : 'env';
+  if (api !== undefined && key !== undefined) return { apiUrl: checkUrl(api), apiKey: key, source: apiSource };
+  const local = await findLocalStack(input.cwd, deps, nonEmpty(input.env.K2P_LOCAL_DATA_DIR));
+  if (api === undefined && key === undefined && local) return fromStack(local);
+  if (api === undefined && local) return { ...fromStack(local), apiKey: key! };
+  // The local stack's key is only good for the local stack's API.
+  if (api !== undefined && local && sameUrl(api, local.state.apiUrl)) return { ...fromStack(local), apiUrl: checkUrl(api), source: apiSource };
+  throw new UsageError(missingMessage(api, key, local === undefined));
+}
+
+function fromStack(local: FoundStack): ApiTarget {
+  return { apiUrl: checkUrl(local.state.apiUrl), apiKey: local.state.cliApiKey, source: 'local stack', stateFile: local.file };
+}
+
+function missingMessage(api: string | undefined, key: string | undefined, noStack: boolean): string {
+  if (api !== undefined && key === undefined) return `no API key for ${api}: pass --key <key> or set K2P_API_KEY.`;
+  if (api === undefined && key !== undefined) return `no API URL: pass --api <url> or set K2P_API_URL. ${noStack ? 'No local stack is running. ' : ''}`;
+  return `no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, and no local stack running. ${HOW_TO}`;
+}
+
+interface FoundStack {
+  file: string;
+  state: StackState;
+}
+
+/**
+ * The running local stack's state: searched in the cwd and its parents, then in
+ * the checkout this CLI comes from. A state file whose process is gone is
+ * stale (the stack crashed or was killed) and is reported as such.
+ */
+export async function findLocalStack(cwd: string, deps: TargetDeps = {}, dataDir?: string): Promise<FoundStack | undefined> {
+  const isAlive = deps.isAlive ?? processIsAlive;
+  let stale: { file: string; pid: number } | undefined;
+  for (const file of candidateFiles(cwd, deps.extraRoots ?? [packageRoot()], dataDir)) {
+    const state = await readState(file);
+    if (!state) continue;
+    if (isAlive(state.pid)) return { file, state };
+    stale ??= { file, pid: state.pid };
+  }
+  if (stale) {
+    throw new UsageError(
+      `the local stack in ${stale.file} is not running (process ${stale.pid} is gone; it was stopped or crashed). ${HOW_TO}`,
+    );
+  }
+  return undefined;
+}
+
+/** `npm start -- --data-dir` (env K2P_LOCAL_DATA_DIR) first, then `.k2p-local/` in the cwd, its parents and the checkout. */
+function candidateFiles(cwd: string, extraRoots: string[], dataDir: string | undefined): string[] {
+  const folders: string[] = [];
+  for (let folder = resolve(cwd); ; folder = dirname(folder)) {
+    folders.push(folder);
+    if (dirname(folder) === folder) break;
+  }
+  for (const root of extraRoots) if (!folders.includes(resolve(root))) folders.push(resolve(root));
+  const files = folders.map((folder) => join(folder, STACK_STATE_DIR, STACK_STATE_FILE));
+  return dataDir ? [join(resolve(cwd, dataDir), STACK_STATE_FILE), ...files] : files;
+}
+
+async function readState(file: string): Promise<StackState | undefined> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch {
+    return undefined;
+  }
+  let parsed: ReturnType<typeof StackStateSchema.safeParse>;
+  try {
+    parsed = StackStateSchema.safeParse(JSON.parse(text));
+  } catch {
+    throw new UsageError(`${file} is not valid JSON; stop local mode and start it again with \`npm start\`.`);
+  }
+  if (!parsed.success) throw new UsageError(`${file} does not describe a local stack (${parsed.error.issues[0]?.message}); restart local mode with \`npm start\`.`);
+  return parsed.data;
+}
+
+/** Signal 0 checks existence only; EPERM means it exists but belongs to another user. */
+export function processIsAlive(pid: number): boolean {
+  if (!Number.isInteger(pid) || pid <= 0) return false;
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+/** The checkout holding this file: cli/local-stack.ts from the sources, dist/k2p-web.mjs once bundled; both sit one level below it. */
+function packageRoot(): string {
+  return dirname(dirname(fileURLToPath(import.meta.url)));
+}
+
+function nonEmpty(value: string | undefined): string | undefined {
+  return value === undefined || value.trim() === '' ? undefined : value.trim();
+}
+
+function checkUrl(url: string): string {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new UsageError(`the API URL "${url}" is not a URL (e.g. http://127.0.0.1:3000 or https://abc.execute-api.eu-central-1.amazonaws.com/prod)`);
+  }
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`the API URL must start with http:// or https:// (got ${url})`);
+  return url.replace(/\/+$/, '');
+}
+
+function sameUrl(a: string, b: string): boolean {
+  return a.replace(/\/+$/, '') === b.replace(/\/+$/, '');
+}
+
+/** Enough of a key to tell keys apart, never enough to use it. */
+export function maskKey(key: string): string {
+  if (key.length < 12) return '****';
+  return `${key.slice(0, 4)}…${key.slice(-2)}`;
+}
