@@ -24,7 +24,9 @@
  * per node, the file paths found in the settings), generated from the input; it
  * never copies the reference files.
  *
- * Extra failure modes, selected with the env var K2P_DOUBLE_MODE:
+ * Extra failure modes, selected with the env var K2P_DOUBLE_MODE, or by the
+ * input itself (end-to-end tests cannot set the converter's env): an entry
+ * `<entry key="k2p-double-mode" value="..."/>` in workflow.knime:
  *   hang          sleep forever and ignore SIGTERM (the runner must SIGKILL)
  *   flood-stdout  write to stdout without end
  *   huge-output   convert, then write a very large file under --out
@@ -435,8 +437,20 @@ function writeOutside(out) {
   symlinkSync('/etc/hostname', join(outDir, 'link-to-outside.txt'));
 }
 
+/** The failure mode asked for by the env, else by the workflow under conversion. */
+function modeOf(argv) {
+  if (process.env.K2P_DOUBLE_MODE) return process.env.K2P_DOUBLE_MODE;
+  const input = argv.find((arg) => !arg.startsWith('-'));
+  try {
+    const workflow = readFileSync(join(input ?? '', 'workflow.knime'), 'utf8');
+    return /key="k2p-double-mode"[^>]*value="([^"]*)"/.exec(workflow)?.[1] ?? '';
+  } catch {
+    return '';
+  }
+}
+
 async function main() {
-  const mode = process.env.K2P_DOUBLE_MODE ?? '';
+  const mode = modeOf(process.argv.slice(2));
   if (mode === 'hang') return hang();
   if (mode === 'flood-stdout') return floodStdout();
   const exitMode = /^exit-(\d+)$/.exec(mode);
