@@ -3,14 +3,30 @@
  * locally, and (with a running service) convert workflows.
  */
 import { EXIT, UsageError, type CliIO, type Command } from './command';
-import { bundleCommand } from './commands/bundle';
-import { validateCommand } from './commands/validate';
 
-const COMMANDS: readonly Command[] = [validateCommand, bundleCommand];
+interface CommandEntry {
+  name: string;
+  load: () => Promise<Command>;
+}
 
-function overview(): string {
-  const width = Math.max(...COMMANDS.map((c) => c.name.length));
-  const lines = COMMANDS.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
+/**
+ * The subcommands, each loaded only when it runs (or for the overview):
+ * `validate` is timed against `unzip -t`, so it should not pay for loading
+ * the bundler, fflate or an API client it never uses.
+ */
+const COMMANDS: readonly CommandEntry[] = [
+  { name: 'validate', load: async () => (await import('./commands/validate')).validateCommand },
+  { name: 'bundle', load: async () => (await import('./commands/bundle')).bundleCommand },
+  { name: 'convert', load: async () => (await import('./commands/convert')).convertCommand },
+  { name: 'jobs', load: async () => (await import('./commands/jobs')).jobsCommand },
+  { name: 'status', load: async () => (await import('./commands/status')).statusCommand },
+  { name: 'dev', load: async () => (await import('./commands/dev')).devCommand },
+];
+
+async function overview(): Promise<string> {
+  const commands = await Promise.all(COMMANDS.map((entry) => entry.load()));
+  const width = Math.max(...commands.map((c) => c.name.length));
+  const lines = commands.map((c) => `  ${c.name.padEnd(width)}  ${c.summary}`);
   return `Usage: k2p-web <command> [options]
 
 Turn KNIME workflows into Python with k2p-web.
@@ -25,14 +41,15 @@ Run \`k2p-web <command> --help\` for a command's options.
 export async function runCli(argv: string[], io: CliIO): Promise<number> {
   const [name, ...args] = argv;
   if (name === undefined || name === '-h' || name === '--help' || name === 'help') {
-    io.stdout.write(overview());
+    io.stdout.write(await overview());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
-  const command = COMMANDS.find((c) => c.name === name);
-  if (!command) {
-    io.stderr.write(`k2p-web: unknown command "${name}"\n\n${overview()}`);
+  const entry = COMMANDS.find((c) => c.name === name);
+  if (!entry) {
+    io.stderr.write(`k2p-web: unknown command "${name}"\n\n${await overview()}`);
     return EXIT.usage;
   }
+  const command = await entry.load();
   if (args.includes('-h') || args.includes('--help')) {
     io.stdout.write(`${command.help}\n`);
     return EXIT.ok;

@@ -5,8 +5,8 @@
  * Everything else is passed through to s3rver untouched.
  */
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
+import { listen } from './ports';
 import { verifyPostPolicy } from './s3-post-policy';
 
 export interface S3ProxyOptions {
@@ -49,7 +49,60 @@ function corsHeaders(req: IncomingMessage, allowed: readonly string[]): Record<s
   };
 }
 
-function forward(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, body?: Buffer, extraHeaders: Record<string, string> = {}) {
+/**
+ * s3rver removes a key's emptied parent folders after a delete: two deletes under
+ * one prefix at once, or a delete racing a write into the same folder, fail with
+ * ENOENT. Deletes therefore run alone; other writes run together.
+ */
+class WriteLock {
+  private writers = 0;
+  private deleting = false;
+  private readonly waiting: { exclusive: boolean; start: () => void }[] = [];
+
+  acquire(exclusive: boolean): Promise<() => void> {
+    return new Promise((resolve) => {
+      this.waiting.push({ exclusive, start: () => resolve(() => this.release(exclusive)) });
+      this.pump();
+    });
+  }
+
+  private release(exclusive: boolean) {
+    if (exclusive) this.deleting = false;
+    else this.writers--;
+    this.pump();
+  }
+
+  private pump() {
+    while (this.waiting.length > 0 && !this.deleting) {
+      const next = this.waiting[0]!;
+      if (next.exclusive && this.writers > 0) return;
+      this.waiting.shift();
+      if (next.exclusive) this.deleting = true;
+      else this.writers++;
+      next.start();
+    }
+  }
+}
+
+const WRITES = new Set(['PUT', 'POST', 'DELETE']);
+
+function forward(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, body?: Buffer, extraHeaders: Record<string, string> = {}, lock?: WriteLock) {
+  const method = req.method ?? 'GET';
+  if (lock && WRITES.has(method)) {
+    void lock.acquire(method === 'DELETE' || (method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? ''))).then((release) => {
+      let released = false;
+      const done = () => {
+        if (!released) {
+          released = true;
+          release();
+        }
+      };
+      res.once('close', done);
+      res.once('finish', done);
+      forward(req, res, options, body, extraHeaders);
+    });
+    return;
+  }
   const upstream = httpRequest(
     { host: options.upstream.host, port: options.upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${options.upstream.host}:${options.upstream.port}` } },
     (response) => {
@@ -109,7 +162,7 @@ function parseForm(headers: IncomingMessage['headers'], body: Buffer): Promise<{
 
 type Decisions = S3Proxy['decisions'];
 
-async function handlePost(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, cors: Record<string, string>, decisions: Decisions) {
+async function handlePost(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, cors: Record<string, string>, decisions: Decisions, lock: WriteLock) {
   const bucket = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('/')[1] ?? '');
   const body = await readBody(req, options.maxBodyBytes);
   if (!body) {
@@ -133,11 +186,12 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, options: S3
     return xmlError(res, status, code, verdict.message, cors);
   }
   decisions.push({ key, status: 204 });
-  forward(req, res, options, body, cors);
+  forward(req, res, options, body, cors, lock);
 }
 
 export async function startS3Proxy(port: number, options: S3ProxyOptions): Promise<S3Proxy> {
   const decisions: Decisions = [];
+  const lock = new WriteLock();
   const server = createServer((req, res) => {
     const cors = corsHeaders(req, options.allowedOrigins);
     if (req.method === 'OPTIONS') {
@@ -148,16 +202,12 @@ export async function startS3Proxy(port: number, options: S3ProxyOptions): Promi
     const path = (req.url ?? '/').split('?')[0]!;
     // A browser-style upload: POST to the bucket root with a multipart form.
     if (req.method === 'POST' && /^\/[^/]+\/?$/.test(path) && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
-      handlePost(req, res, options, cors, decisions).catch((error: Error) => xmlError(res, 500, 'InternalError', error.message, cors));
+      handlePost(req, res, options, cors, decisions, lock).catch((error: Error) => xmlError(res, 500, 'InternalError', error.message, cors));
       return;
     }
-    forward(req, res, options, undefined, cors);
+    forward(req, res, options, undefined, cors, lock);
   });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(port, '127.0.0.1', () => resolve());
-  });
-  const actualPort = (server.address() as AddressInfo).port;
+  const actualPort = await listen(server, port, 'local S3 (policy proxy)');
   return {
     server,
     port: actualPort,

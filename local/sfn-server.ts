@@ -11,7 +11,7 @@
  * machine definition from `onStart` (see state-machine-runner.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeServer, listen } from './ports';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
 
@@ -164,8 +164,7 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
       }
     })();
   });
-  await new Promise<void>((resolve) => httpServer.listen(options.port ?? 0, '127.0.0.1', resolve));
-  const { port } = httpServer.address() as AddressInfo;
+  const port = await listen(httpServer, options.port ?? 0, 'local Step Functions API');
 
   const server: SfnServer = {
     endpoint: `http://127.0.0.1:${port}`,
@@ -181,7 +180,7 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
       execution.error = result.error;
       execution.cause = result.cause;
     },
-    close: () => new Promise<void>((resolve, reject) => httpServer.close((error) => (error ? reject(error) : resolve()))),
+    close: () => closeServer(httpServer),
   };
   return server;
 }

@@ -38,7 +38,8 @@ async function setUp(tasks: LocalTaskHandlers) {
 }
 
 async function waitForEnd(executionArn: string) {
-  for (let i = 0; i < 200; i++) {
+  // Generous: the machine may be busy; a passing run returns as soon as the execution ends.
+  for (let i = 0; i < 1200; i++) {
     const execution = await sfn().send(new DescribeExecutionCommand({ executionArn }));
     if (execution.status !== 'RUNNING') return execution;
     await new Promise((resolve) => setTimeout(resolve, 25));

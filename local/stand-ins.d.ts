@@ -1,4 +1,4 @@
-/** Minimal typings for the local AWS stand-ins used by the tests (neither ships its own). */
+/** Minimal typings for the local AWS stand-ins (dynalite, s3rver): neither ships its own. */
 declare module 'dynalite' {
   import type { Server } from 'node:http';
   interface DynaliteOptions {

@@ -1,0 +1,32 @@
+/** The start-up banner of `npm start`: where everything is, which converter runs, how it is isolated. */
+import { relative } from 'node:path';
+import type { LocalStack } from './local-stack';
+
+export function banner(stack: LocalStack, cwd = process.cwd()): string {
+  const c = stack.converter;
+  const version = c.version ? `knime2py ${c.version}` : 'version unknown (not read from a Python knime2py install)';
+  const found = c.source === 'K2P_COMMAND' ? `${c.display} (K2P_COMMAND)` : c.source === 'PATH' ? `${c.display} (from PATH)` : c.display;
+  const near = relative(cwd, stack.dataDir);
+  const dataDir = near === '' ? '.' : near.startsWith('..') ? stack.dataDir : near;
+  const rows: [string, string][] = [
+    ['Web page', stack.urls.web],
+    ['API', stack.urls.api],
+    ['CLI API key', `${stack.keys.cli.value}   (k2p-web convert finds it by itself)`],
+    ['Web API key', `${stack.keys.web.value}   (public: in config.json)`],
+    ['Data dir', `${dataDir}   (jobs, uploads, results, keys kept across restarts; --fresh starts clean)`],
+    ['Logs', `${dataDir}/logs/   (one file per function, runner.log, api-access.log)`],
+    ['Converter', `${found} — ${version}`],
+    ['Isolation', c.isolation.description],
+  ];
+  const width = Math.max(...rows.map(([k]) => k.length));
+  return [
+    '',
+    `k2p-web local mode is running (stack ${stack.model.stackName}, from ${relative(cwd, stack.model.cdkOut) || stack.model.cdkOut})`,
+    '',
+    ...rows.map(([k, v]) => `  ${k.padEnd(width)}  ${v}`),
+    '',
+    'Try it:  npx k2p-web convert test/fixtures/samples/KNIME_single_csv',
+    'Stop with Ctrl-C.',
+    '',
+  ].join('\n');
+}

@@ -1,0 +1,120 @@
+/**
+ * End-to-end harness: synthesizes the app with test limits (a 6 s converter
+ * limit, enough capacity and request rate per key for the capacity tests), starts local mode
+ * in-process from that template with the knime2py CONTRACT DOUBLE as
+ * K2P_COMMAND, and drives it over HTTP exactly as a client would.
+ */
+import { spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { ApiClient, ApiError } from '../../core/api-client';
+import type { JobView } from '../../core/api-schemas';
+import { uploadToPresignedPost } from '../../core/node/upload';
+import { startLocalStack, type LocalStack } from '../../local/local-stack';
+import { synthStatus } from '../../local/synth';
+
+export const ROOT = resolve(import.meta.dirname, '..', '..');
+const STACK_NAME = 'K2pWebE2e';
+const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
+
+/** Limits of the test deployment; everything else is the cdk.json default. */
+export const E2E_SERVICE_LIMITS = {
+  globalInFlight: 20,
+  perKeyInFlight: 50,
+  converterTimeoutSeconds: 6,
+  resultRetentionDays: 7,
+  bundleRetentionDays: 1,
+  jobRecordDays: 30,
+};
+
+const CONTEXT = {
+  stackName: STACK_NAME,
+  serviceLimits: JSON.stringify(E2E_SERVICE_LIMITS),
+  // One test key drives 50 concurrent requests and polls 20 jobs: gateway throttling is tested on its own.
+  apiThrottle: JSON.stringify({ rateLimit: 5000, burstLimit: 5000 }),
+  defaultPlan: JSON.stringify({ rateLimit: 5000, burstLimit: 5000, quotaPerDay: 1_000_000 }),
+};
+
+/** Synthesizes the test deployment unless the last synthesis is current (same sources, same context). */
+export function synthE2e(): string {
+  const contextHash = createHash('sha256').update(JSON.stringify(CONTEXT)).digest('hex');
+  const stamp = join(CDK_OUT, '.context-hash');
+  const fresh = synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
+  if (!fresh) {
+    rmSync(CDK_OUT, { recursive: true, force: true });
+    const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+    const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
+    if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
+    writeFileSync(stamp, contextHash);
+  }
+  return CDK_OUT;
+}
+
+export interface E2e {
+  stack: LocalStack;
+  client: ApiClient;
+  close(): Promise<void>;
+}
+
+/** The knime2py contract double: tests only; local mode never falls back to it. */
+export const DOUBLE_COMMAND = `${process.execPath} ${join(ROOT, 'test', 'doubles', 'k2p-double.mjs')}`;
+
+export async function startE2e(): Promise<E2e> {
+  const cdkOut = synthE2e();
+  const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
+  const stack = await startLocalStack({
+    cdkOut,
+    synth: 'never',
+    stackName: STACK_NAME,
+    dataDir,
+    fresh: true,
+    portBase: 0,
+    controllableClock: true,
+    schedules: false,
+    asyncRetryDelaysMs: [200, 400],
+    taskStopTimeoutSeconds: 2,
+    converterEnv: { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' },
+  });
+  const client = new ApiClient({ baseUrl: stack.urls.api, apiKey: stack.keys.cli.value });
+  return {
+    stack,
+    client,
+    async close() {
+      await stack.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+export interface Submitted {
+  jobId: string;
+  /** The job once terminal. */
+  job: JobView;
+}
+
+/** Creates a job, uploads the bundle to its presigned POST, and waits for the job to end. */
+export async function submit(e2e: E2e, bundle: Uint8Array, filename: string): Promise<Submitted> {
+  const { job, upload } = await e2e.client.createJob({ filename, sizeBytes: bundle.length });
+  if (!upload) throw new Error('no upload ticket');
+  await uploadToPresignedPost(upload, bundle);
+  const done = await e2e.client.followJob(job.jobId, { minPollMs: 100, maxPollMs: 500, timeoutMs: 60_000 });
+  return { jobId: job.jobId, job: done };
+}
+
+export async function expectApiError(promise: Promise<unknown>): Promise<ApiError> {
+  try {
+    await promise;
+  } catch (error) {
+    if (error instanceof ApiError) return error;
+    throw error;
+  }
+  throw new Error('expected an API error');
+}
+
+export async function download(url: string): Promise<Uint8Array> {
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`download failed: ${response.status}`);
+  return new Uint8Array(await response.arrayBuffer());
+}
