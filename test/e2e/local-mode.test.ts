@@ -13,7 +13,7 @@ import { buildBundle } from '../../core/bundler';
 import { uploadToPresignedPost, UploadError } from '../../core/node/upload';
 import { openBundleSource } from '../../core/node/bundle-source';
 import type { ConversionReport } from '../../core/types';
-import { bundleFiles, zipFiles } from '../doubles/sample-bundles';
+import { bundleFiles, zipFiles } from '../support/samples';
 import { buildZip, minimalBundle, SAMPLES_DIR, sampleNames, SETTINGS_XML, workflowXml } from '../support/zip-builder';
 import { download, E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
 

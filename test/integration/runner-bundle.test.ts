@@ -10,7 +10,7 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunner } from '../../runner/build';
 import { startPresignedServer, type PresignedServer } from '../doubles/presigned-server';
-import { sampleBundle, sha256 } from '../doubles/sample-bundles';
+import { sampleBundle, sha256 } from '../support/samples';
 
 const DOUBLE = resolve('test/doubles/k2p-double.mjs');
 const work = mkdtempSync(join(tmpdir(), 'k2p-runner-bundle-'));

@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversionReport } from '../../core/types';
 import { runJob } from '../../runner/runner';
 import { FAKE_SIGNATURE, startPresignedServer, type PresignedServer } from '../doubles/presigned-server';
-import { bundleFiles, sampleBundle, SAMPLES_DIR, sha256, zipFiles } from '../doubles/sample-bundles';
+import { bundleFiles, sampleBundle, SAMPLES_DIR, sha256, zipFiles } from '../support/samples';
 
 const DOUBLE = resolve('test/doubles/k2p-double.mjs');
 const scratchRoot = mkdtempSync(join(tmpdir(), 'k2p-runner-it-'));

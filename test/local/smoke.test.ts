@@ -10,7 +10,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateJobResponse, JobView } from '../../core/api-schemas';
 import { readStackState } from '../../local/data-dir';
 import { startLocalStack, type LocalStack } from '../../local/local-stack';
-import { sampleBundle } from '../doubles/sample-bundles';
+import { sampleBundle } from '../support/samples';
 import { DOUBLE_COMMAND, synthesizedCdkOut, SYNTH_TIMEOUT_MS, tempDir } from './helpers';
 
 let stack: LocalStack;

@@ -3,30 +3,16 @@
  * from the sample workflows, the browser-style POST upload, the runner's PUTs
  * of report.json and result.zip through its presigned URLs.
  */
-import { createHash } from 'node:crypto';
-import { readdirSync, readFileSync, statSync } from 'node:fs';
-import { join, relative, sep } from 'node:path';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { zipSync } from 'fflate';
+import { SAMPLES_DIR } from './samples';
 import type { UploadTicket } from '../../core/api-schemas';
 import type { ConversionErrorCode } from '../../core/errors';
 import type { ConversionReport } from '../../core/types';
 
-export const FIXTURE_SAMPLES = join(import.meta.dirname, '..', 'fixtures', 'samples');
-
-/** A bundle of a sample workflow: workflow.knime at the root and the settings.xml files, nothing else. */
-export function sampleBundle(sample = 'KNIME_single_csv'): Uint8Array {
-  const root = join(FIXTURE_SAMPLES, sample);
-  const entries: Record<string, [Uint8Array, { mtime: Date }]> = {};
-  const visit = (dir: string) => {
-    for (const name of readdirSync(dir).sort()) {
-      const abs = join(dir, name);
-      if (statSync(abs).isDirectory()) visit(abs);
-      else if (name === 'workflow.knime' || name === 'settings.xml') entries[relative(root, abs).split(sep).join('/')] = [readFileSync(abs), { mtime: new Date(2024, 0, 1) }];
-    }
-  };
-  visit(root);
-  return zipSync(entries, { level: 6 });
-}
+export { sampleBundle, sha256 } from './samples';
+export const FIXTURE_SAMPLES = SAMPLES_DIR;
 
 /** A ZIP that breaks the allowlist (a data file next to the workflow). */
 export function bundleWithDataFile(): Uint8Array {
@@ -38,7 +24,6 @@ export function bundleWithDataFile(): Uint8Array {
   });
 }
 
-export const sha256 = (data: Uint8Array) => createHash('sha256').update(data).digest('hex');
 
 /** Uploads like a browser: multipart form with every policy field, then the file. Returns the HTTP status and body. */
 export async function uploadBundle(

@@ -157,8 +157,8 @@ export function folderEntries(folder: string): ZipEntrySpec[] {
   return out;
 }
 
-/** Copies of ../shared/samples (MIT, from the knime2py repository's tests) so a fresh clone is self-contained. */
-export const SAMPLES_DIR = join(import.meta.dirname, '..', 'fixtures', 'samples');
+export { SAMPLES_DIR } from './samples';
+import { SAMPLES_DIR } from './samples';
 
 export function sampleNames(): string[] {
   return readdirSync(SAMPLES_DIR).filter((name) => statSync(join(SAMPLES_DIR, name)).isDirectory()).sort();

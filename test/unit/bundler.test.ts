@@ -18,7 +18,7 @@ import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
 import { folderSource, openBundleSource } from '../../core/node/bundle-source';
 import { validateBundle } from '../../core/node/validate-bundle';
 import { blobSource, bytesSource, zipSourceFiles, type RandomAccessSource } from '../../core/zip-read';
-import { bundleFiles } from '../doubles/sample-bundles';
+import { bundleFiles } from '../support/samples';
 import { SAMPLES_DIR, sampleNames, SETTINGS_XML, workflowXml } from '../support/zip-builder';
 
 const enc = new TextEncoder();

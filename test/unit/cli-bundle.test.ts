@@ -12,7 +12,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { buildBundle } from '../../core/bundler';
 import { folderSource } from '../../core/node/bundle-source';
 import type { Manifest } from '../../core/types';
-import { bundleFiles } from '../doubles/sample-bundles';
+import { bundleFiles } from '../support/samples';
 import { SAMPLES_DIR, sampleNames, SETTINGS_XML, workflowXml } from '../support/zip-builder';
 
 const CLI = join(import.meta.dirname, '..', '..', 'cli', 'k2p-web.mjs');

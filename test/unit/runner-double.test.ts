@@ -8,7 +8,7 @@ import { mkdtempSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSyn
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { REFERENCE_DIR, SAMPLES_DIR } from '../doubles/sample-bundles';
+import { REFERENCE_DIR, SAMPLES_DIR } from '../support/samples';
 
 const DOUBLE = resolve('test/doubles/k2p-double.mjs');
 const work = mkdtempSync(join(tmpdir(), 'k2p-double-'));

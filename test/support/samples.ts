@@ -1,5 +1,5 @@
 /**
- * Test fixtures: bundle ZIPs built with fflate from the sample workflow folders
+ * Sample workflows for tests: bundle ZIPs built with fflate from the sample folders
  * (test/fixtures/samples, or K2P_SAMPLES_DIR), workflow.knime at the ZIP root and
  * only the files a bundle may hold.
  */
@@ -32,7 +32,8 @@ export function zipFiles(files: Map<string, Uint8Array>): Uint8Array {
   return zipSync(entries, { level: 6 });
 }
 
-export function sampleBundle(sample: string): Uint8Array {
+/** A bundle of a sample workflow: workflow.knime at the root and the settings.xml files, nothing else. */
+export function sampleBundle(sample = 'KNIME_single_csv'): Uint8Array {
   return zipFiles(bundleFiles(join(SAMPLES_DIR, sample)));
 }
 
