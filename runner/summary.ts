@@ -5,27 +5,29 @@
  * the runner never trusts the converter.
  */
 import { isAbsolute, relative, resolve, sep } from 'node:path';
-import { z } from 'zod';
+// zod/mini: the same validation without full zod's ~450 KB, which the runner would load on every task start.
+import * as z from 'zod/mini';
 import type { ComponentSummary } from '../core/types';
 
-const filePath = z.string().min(1).nullish();
+const filePath = z.nullish(z.string().check(z.minLength(1)));
+const count = z.int().check(z.nonnegative());
 
 const componentSchema = z.object({
-  workflow_id: z.string().min(1),
+  workflow_id: z.string().check(z.minLength(1)),
   json: filePath,
   dot: filePath,
   workbook_py: filePath,
   workbook_ipynb: filePath,
-  nodes: z.number().int().nonnegative(),
-  edges: z.number().int().nonnegative(),
-  idle: z.number().int().nonnegative(),
-  not_implemented_count: z.number().int().nonnegative(),
+  nodes: count,
+  edges: count,
+  idle: count,
+  not_implemented_count: count,
   not_implemented_names: z.array(z.string()),
 });
 
 const summarySchema = z.object({
   workflow: z.string(),
-  total_components: z.number().int().nonnegative(),
+  total_components: count,
   components: z.array(componentSchema),
 });
 
