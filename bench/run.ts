@@ -2,11 +2,12 @@
  * `npm run bench`: benchmarks that print ratios against baselines measured in
  * the same run. Not tests: nothing here fails on timing.
  *   npm run bench              all benchmarks
- *   npm run bench -- validator only the validator (also: handlers, local-mode)
+ *   npm run bench -- validator only the validator (also: handlers, local-mode, web)
  */
 import { runHandlersBench } from './handlers';
 import { runLocalModeBench } from './local-mode';
 import { runValidatorBench } from './validator';
+import { runWebBench } from './web';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -14,3 +15,4 @@ const want = (name: string) => only.length === 0 || only.includes(name);
 if (want("validator")) runValidatorBench(Number(process.env.BENCH_ROUNDS ?? 5));
 if (want('handlers')) await runHandlersBench();
 if (want('local-mode')) await runLocalModeBench();
+if (want('web')) await runWebBench();

@@ -9,6 +9,7 @@ import { AwsSolutionsChecks } from 'cdk-nag';
 import { configFromContext } from '../lib/config';
 import { K2pWebStack } from '../lib/k2p-web-stack';
 import { buildRunner } from '../runner/build';
+import { buildWeb } from '../web/build';
 
 const app = new App();
 const config = configFromContext((key) => app.node.tryGetContext(key));
@@ -16,6 +17,8 @@ const stackName = String(app.node.tryGetContext('stackName') ?? 'K2pWeb');
 
 // runner/Dockerfile copies runner/dist/runner.mjs: bundle it before the image asset is fingerprinted.
 await buildRunner();
+// The website construct deploys web/dist: build the page first (fast and a no-op when current).
+await buildWeb();
 
 new K2pWebStack(app, stackName, {
   config,

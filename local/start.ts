@@ -5,6 +5,7 @@
  *   npm start -- [--port-base 8780] [--data-dir .k2p-local] [--fresh] [--sandbox auto|none] [--synth auto|never|force]
  */
 import { parseArgs } from 'node:util';
+import { buildWeb } from '../web/build';
 import { banner } from './banner';
 import { ConverterNotFoundError } from './converter';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from './local-stack';
@@ -106,6 +107,8 @@ async function main(): Promise<number> {
   process.on('SIGTERM', () => stop('SIGTERM'));
 
   try {
+    // The static site serves web/dist as it is at start-up: bring it up to date first.
+    await buildWeb();
     stack = await startLocalStack({ ...options, log: (line) => console.log(line) });
   } catch (error) {
     if (error instanceof ConverterNotFoundError || error instanceof PortInUseError) {

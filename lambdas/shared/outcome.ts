@@ -81,11 +81,14 @@ export function decideOutcome(input: OutcomeInput): OutcomeDecision {
       }
       return { status: 'SUCCEEDED' };
     }
+    // What the converter printed (already trimmed and with scratch paths rewritten by the runner) tells the user why.
+    const stderrTail = safeText(r.stderrTail);
+    const output = stderrTail ? { stderrTail } : {};
     if (r.outcome === 'TIMED_OUT' || r.error?.code === 'CONVERTER_TIMEOUT') {
-      return { status: 'TIMED_OUT', error: info('CONVERTER_TIMEOUT', r.error?.details) };
+      return { status: 'TIMED_OUT', error: info('CONVERTER_TIMEOUT', { ...(r.error?.details ?? {}), ...output }) };
     }
     const code = r.error && isErrorCode(r.error.code) && ERRORS[r.error.code].family === 'conversion' ? r.error.code : 'CONVERTER_FAILED';
-    const details = { ...(r.error?.details ?? {}), ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}) };
+    const details = { ...(r.error?.details ?? {}), ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}), ...output };
     const message = code === r.error?.code && r.error.message ? safeText(r.error.message) ?? ERRORS[code].message : ERRORS[code].message;
     return { status: 'FAILED', error: info(code, details, message) };
   }

@@ -27,6 +27,8 @@ export const ReportSchema = z.object({
   converter: optional(z.object({ version: z.optional(z.nullable(z.string())), image: z.optional(z.nullable(z.string())) })),
   summary: optional(SummarySchema),
   durationsMs: optional(z.object({ convert: z.optional(z.number()), total: z.optional(z.number()) })),
+  /** The converter's stderr, trimmed by the runner, scratch paths rewritten. */
+  stderrTail: optional(z.string()),
 });
 export type ParsedReport = z.infer<typeof ReportSchema>;
 

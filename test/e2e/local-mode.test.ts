@@ -128,6 +128,8 @@ describe('conversion failures', () => {
     const { jobId, job } = await submit(e2e, bundleWithMode(mode), `mode-${mode}.zip`);
     expect(job.status).toBe(status);
     expect(job.error?.code).toBe(code);
+    // The user sees what the converter printed.
+    if (mode.startsWith('exit-')) expect(String(job.error?.details?.stderrTail)).toContain('simulated failure');
     expect((await expectApiError(e2e.client.getResultUrl(jobId))).code).toMatch(/RESULT_GONE|RESULT_NOT_READY/);
   }, 90_000);
 

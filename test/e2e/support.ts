@@ -6,9 +6,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
+import { dirname, join, resolve } from 'node:path';
 import { ApiClient, ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
 import { uploadToPresignedPost } from '../../core/node/upload';
@@ -37,17 +37,42 @@ const CONTEXT = {
   defaultPlan: JSON.stringify({ rateLimit: 5000, burstLimit: 5000, quotaPerDay: 1_000_000 }),
 };
 
-/** Synthesizes the test deployment unless the last synthesis is current (same sources, same context). */
-export function synthE2e(): string {
+const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
+
+/**
+ * Synthesizes the test deployment unless the last synthesis is current (same
+ * sources, same context). Test files run in parallel processes: a lock
+ * directory (mkdir is atomic) lets one synthesize while the others wait.
+ */
+export async function synthE2e(): Promise<string> {
   const contextHash = createHash('sha256').update(JSON.stringify(CONTEXT)).digest('hex');
   const stamp = join(CDK_OUT, '.context-hash');
-  const fresh = synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
-  if (!fresh) {
-    rmSync(CDK_OUT, { recursive: true, force: true });
-    const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
-    const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
-    if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
-    writeFileSync(stamp, contextHash);
+  const isFresh = () => synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
+  if (isFresh()) return CDK_OUT;
+  const lock = `${CDK_OUT}.lock`;
+  mkdirSync(dirname(lock), { recursive: true });
+  for (let waited = 0; ; waited += 500) {
+    try {
+      mkdirSync(lock);
+      break;
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
+      // A lock older than any synthesis is left over from a killed run.
+      if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
+      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`);
+      await sleep(500);
+    }
+  }
+  try {
+    if (!isFresh()) {
+      rmSync(CDK_OUT, { recursive: true, force: true });
+      const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+      const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
+      if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
+      writeFileSync(stamp, contextHash);
+    }
+  } finally {
+    rmSync(lock, { recursive: true, force: true });
   }
   return CDK_OUT;
 }
@@ -62,7 +87,7 @@ export interface E2e {
 export const DOUBLE_COMMAND = `${process.execPath} ${join(ROOT, 'test', 'doubles', 'k2p-double.mjs')}`;
 
 export async function startE2e(): Promise<E2e> {
-  const cdkOut = synthE2e();
+  const cdkOut = await synthE2e();
   const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
   const stack = await startLocalStack({
     cdkOut,

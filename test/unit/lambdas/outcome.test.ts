@@ -50,6 +50,14 @@ describe('decideOutcome', () => {
     expect(decision).toMatchObject({ error: { code: 'CONVERTER_PARSE_ERROR' } });
   });
 
+  it('shows the user what the converter printed, without URLs', () => {
+    const decision = decideOutcome({
+      jobStatus: 'RUNNING',
+      report: report({ outcome: 'FAILED', exitCode: 3, error: { code: 'CONVERTER_PARSE_ERROR', message: 'p' }, stderrTail: 'ERROR parsing flow/workflow.knime: bad see https://x.example/a?sig=1' }),
+    });
+    expect(decision).toMatchObject({ error: { code: 'CONVERTER_PARSE_ERROR', details: { exitCode: 3, stderrTail: 'ERROR parsing flow/workflow.knime: bad see [url]' } } });
+  });
+
   it('blames PrepareRun (INTERNAL_ERROR) when the job never left QUEUED, the sandbox (RUNNER_FAILED) otherwise', () => {
     expect(decideOutcome({ jobStatus: 'QUEUED', report: { kind: 'missing' }, taskError: { Error: 'Lambda.Unknown' } })).toMatchObject({
       error: { code: 'INTERNAL_ERROR', details: { stage: 'prepare-run' } },
