@@ -59,7 +59,7 @@ export async function synthE2e(): Promise<string> {
       if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
       // A lock older than any synthesis is left over from a killed run.
       if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
-      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`);
+      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`, { cause: error });
       await sleep(500);
     }
   }
