@@ -153,6 +153,8 @@ class Scanner {
   private readonly maxAttributes: number;
   private readonly wantEvents: boolean;
   private readonly attrRanges: Int32Array;
+  /** The whole document as a string when it is ASCII, '' when not; decoded on first use (events only). */
+  private text: string | undefined;
 
   constructor(
     private readonly b: Uint8Array,
@@ -290,128 +292,97 @@ class Scanner {
     this.pos = pos;
   }
 
-  private skipWhitespace(): boolean {
-    const b = this.b;
-    const n = b.length;
-    const start = this.pos;
-    let pos = start;
-    while (pos < n && isWhitespace(b[pos]!)) pos++;
-    this.pos = pos;
-    return pos > start;
-  }
-
   private sameBytes(aStart: number, aEnd: number, bStart: number, bEnd: number): boolean {
     if (aEnd - aStart !== bEnd - bStart) return false;
     for (let i = 0; i < aEnd - aStart; i++) if (this.b[aStart + i] !== this.b[bStart + i]) return false;
     return true;
   }
 
-  /** Parses a start tag and, if not self-closing, its content and end tag (iteratively, not recursively). */
+  /*
+   * The hot path. Element content is most of every document, so the loops
+   * below keep the position in a local, guard every load with `pos < n` (V8
+   * then drops its own bounds checks) and leave everything rare — references,
+   * `]`, comments, CDATA, PIs, errors — to separate methods.
+   */
+
+  /** Parses the root element: start tags, content and end tags, iteratively (the stack holds open elements). */
   private element(): void {
     const b = this.b;
     const n = b.length;
     const stack = this.stack;
-    this.startTag();
+    let pos = this.startTag(this.pos);
     while (stack.length > 0) {
-      if (this.pos >= n) {
+      while (pos < n && TEXT_STOP[b[pos]!] === 0) pos++;
+      if (pos >= n) {
+        this.pos = pos;
         this.fail(`the element <${utf8.decode(b.subarray(stack[stack.length - 2]!, stack[stack.length - 1]!))}> is not closed`);
       }
-      const c = b[this.pos]!;
-      if (c === LT) {
-        const next = b[this.pos + 1];
-        if (next === SLASH) this.endTag();
-        else if (next === BANG) this.bang(true);
-        else if (next === QMARK) this.processingInstruction();
-        else this.startTag();
+      if (b[pos] !== LT) {
+        pos = this.textSpecial(pos);
+        continue;
+      }
+      const next = pos + 1 < n ? b[pos + 1]! : 0;
+      if (next === SLASH) {
+        pos = this.endTag(pos);
+      } else if (next === BANG || next === QMARK) {
+        this.pos = pos;
+        if (next === BANG) this.bang(true);
+        else this.processingInstruction();
+        pos = this.pos;
       } else {
-        this.text();
+        pos = this.startTag(pos);
       }
     }
+    this.pos = pos;
   }
 
-  /** A start tag with its attributes. Hand-inlined: this loop is most of the validator's CPU time. */
-  private startTag(): void {
+  /** One `&`, `]` or control character in text at `pos`; returns the position after what it accepted. */
+  private textSpecial(pos: number): number {
+    const b = this.b;
+    const c = b[pos]!;
+    if (c === AMP) {
+      this.pos = pos;
+      this.reference();
+      return this.pos;
+    }
+    if (c === RSQB) {
+      if (pos + 2 < b.length && b[pos + 1] === RSQB && b[pos + 2] === GT) this.fail('text contains "]]>"', pos);
+      return pos + 1;
+    }
+    return this.fail('text contains a control character', pos);
+  }
+
+  /** A start tag at `tagStart`; returns the position after it. Opens the element unless it is self-closing. */
+  private startTag(tagStart: number): number {
     const b = this.b;
     const n = b.length;
-    const tagStart = this.pos;
-    let pos = tagStart + 1;
-    const nameStart = pos;
+    const nameStart = tagStart + 1;
+    let pos = nameStart;
     if (pos >= n || NAME_START[b[pos]!] !== 1) this.fail('an element name is missing or malformed', pos);
     pos++;
     while (pos < n && NAME_CHAR[b[pos]!] === 1) pos++;
     const nameEnd = pos;
-    const ranges = this.attrRanges;
-    let count = 0;
     const attributes: Record<string, string> | undefined = this.wantEvents ? {} : undefined;
-    let c: number;
-    while (true) {
+    let count = 0;
+    let c = 0;
+    for (;;) {
       const spaceStart = pos;
       while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
       if (pos >= n) this.fail('a start tag is not closed', tagStart);
-      c = b[pos]!;
       if (c === GT || c === SLASH) break;
       if (pos === spaceStart) this.fail('attributes must be separated by whitespace', pos);
-      const attrStart = pos;
-      if (NAME_START[c] !== 1) this.fail('an attribute name is missing or malformed', pos);
-      pos++;
-      while (pos < n && NAME_CHAR[b[pos]!] === 1) pos++;
-      const attrEnd = pos;
-      const length = attrEnd - attrStart;
-      for (let i = 0; i < count * 2; i += 2) {
-        const other = ranges[i]!;
-        // Length and first byte rule out nearly every pair without a call.
-        if (ranges[i + 1]! - other === length && b[other] === c && this.sameBytes(other, ranges[i + 1]!, attrStart, attrEnd)) {
-          this.fail(`the attribute "${utf8.decode(b.subarray(attrStart, attrEnd))}" appears twice`, attrStart);
-        }
-      }
-      if (count >= this.maxAttributes) this.fail('an element has too many attributes', attrStart);
-      ranges[count * 2] = attrStart;
-      ranges[count * 2 + 1] = attrEnd;
+      pos = this.attribute(pos, count, attributes);
       count++;
-      while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
-      if (b[pos] !== EQ) this.fail('an attribute has no "="', pos);
-      pos++;
-      while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
-      const quote = b[pos];
-      if (quote !== QUOT && quote !== APOS) this.fail('an attribute value is not quoted', pos);
-      pos++;
-      const valueStart = pos;
-      let hasReference = false;
-      while (true) {
-        if (pos >= n) this.fail('an attribute value is not closed', valueStart);
-        c = b[pos]!;
-        if (VALUE_STOP[c] === 0) {
-          pos++;
-          continue;
-        }
-        if (c === quote) break;
-        if (c === QUOT || c === APOS) {
-          pos++;
-          continue;
-        }
-        if (c === LT) this.fail('an attribute value contains "<"', pos);
-        if (c === AMP) {
-          this.pos = pos;
-          this.reference();
-          pos = this.pos;
-          hasReference = true;
-          continue;
-        }
-        this.fail('an attribute value contains a control character', pos);
-      }
-      if (attributes) attributes[decodeRange(b, attrStart, attrEnd)] = decodeAttribute(b, valueStart, pos, hasReference);
-      pos++;
     }
     const selfClosing = c === SLASH;
     if (selfClosing) {
-      if (b[pos + 1] !== GT) this.fail('a start tag is malformed', pos);
+      if (pos + 1 >= n || b[pos + 1] !== GT) this.fail('a start tag is malformed', pos);
       pos += 2;
     } else {
       pos++;
     }
-    this.pos = pos;
     if (attributes) {
-      const name = decodeRange(b, nameStart, nameEnd);
+      const name = this.decode(nameStart, nameEnd);
       this.options.onOpen?.({ name, attributes });
       if (selfClosing) this.options.onClose?.(name);
     }
@@ -419,6 +390,68 @@ class Scanner {
       if (this.stack.length / 2 >= this.maxDepth) this.fail(`elements are nested deeper than ${this.maxDepth} levels`, tagStart);
       this.stack.push(nameStart, nameEnd);
     }
+    return pos;
+  }
+
+  /**
+   * The attribute at `start` (the element's `count`-th): name, `=`, quoted
+   * value. Returns the position after the closing quote.
+   */
+  private attribute(start: number, count: number, attributes: Record<string, string> | undefined): number {
+    const b = this.b;
+    const n = b.length;
+    let pos = start;
+    if (NAME_START[b[pos]!] !== 1) this.fail('an attribute name is missing or malformed', pos);
+    pos++;
+    while (pos < n && NAME_CHAR[b[pos]!] === 1) pos++;
+    const nameEnd = pos;
+    this.checkDistinct(start, nameEnd, count);
+    let c = 0;
+    while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
+    if (pos >= n || c !== EQ) this.fail('an attribute has no "="', pos);
+    pos++;
+    while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
+    if (pos >= n || (c !== QUOT && c !== APOS)) this.fail('an attribute value is not quoted', pos);
+    const quote = c;
+    pos++;
+    const valueStart = pos;
+    let hasReference = false;
+    for (;;) {
+      while (pos < n && VALUE_STOP[(c = b[pos]!)] === 0) pos++;
+      if (pos >= n) this.fail('an attribute value is not closed', valueStart);
+      if (c === quote) break;
+      if (c === QUOT || c === APOS) {
+        pos++;
+      } else if (c === AMP) {
+        this.pos = pos;
+        this.reference();
+        pos = this.pos;
+        hasReference = true;
+      } else if (c === LT) {
+        this.fail('an attribute value contains "<"', pos);
+      } else {
+        this.fail('an attribute value contains a control character', pos);
+      }
+    }
+    if (attributes) attributes[this.decode(start, nameEnd)] = this.attributeValue(valueStart, pos, hasReference);
+    return pos + 1;
+  }
+
+  /** Records the `count`-th attribute name of an element, rejecting a repeated one. */
+  private checkDistinct(start: number, end: number, count: number): void {
+    const b = this.b;
+    const ranges = this.attrRanges;
+    const length = end - start;
+    for (let i = 0; i < count * 2; i += 2) {
+      const other = ranges[i]!;
+      // Length and first byte rule out nearly every pair without a call.
+      if (ranges[i + 1]! - other === length && b[other] === b[start] && this.sameBytes(other, ranges[i + 1]!, start, end)) {
+        this.fail(`the attribute "${utf8.decode(b.subarray(start, end))}" appears twice`, start);
+      }
+    }
+    if (count >= this.maxAttributes) this.fail('an element has too many attributes', start);
+    ranges[count * 2] = start;
+    ranges[count * 2 + 1] = end;
   }
 
   /** Checks one `&...;` reference at pos: the five predefined entities or a valid character reference. */
@@ -465,44 +498,20 @@ class Scanner {
     this.pos++;
   }
 
-  private text(): void {
+  /** An end tag at `start`, which must close the innermost open element; returns the position after it. */
+  private endTag(start: number): number {
     const b = this.b;
     const n = b.length;
-    let pos = this.pos;
-    while (pos < n) {
-      const c = b[pos]!;
-      if (TEXT_STOP[c] === 0) {
-        pos++;
-        continue;
-      }
-      if (c === LT) break;
-      if (c === RSQB) {
-        if (b[pos + 1] === RSQB && b[pos + 2] === GT) this.fail('text contains "]]>"', pos);
-        pos++;
-        continue;
-      }
-      if (c === AMP) {
-        this.pos = pos;
-        this.reference();
-        pos = this.pos;
-        continue;
-      }
-      if (c < 0x20 && isForbiddenControl(c)) this.fail('text contains a control character', pos);
-      pos++;
-    }
-    this.pos = pos;
-  }
-
-  private endTag(): void {
-    const b = this.b;
-    const start = this.pos;
-    this.pos += 2;
-    const nameStart = this.pos;
-    this.name('end tag name');
-    const nameEnd = this.pos;
-    this.skipWhitespace();
-    if (b[this.pos] !== GT) this.fail('an end tag is malformed', start);
-    this.pos++;
+    const nameStart = start + 2;
+    let pos = nameStart;
+    if (pos >= n || NAME_START[b[pos]!] !== 1) this.fail('an end tag name is missing or malformed', pos);
+    pos++;
+    while (pos < n && NAME_CHAR[b[pos]!] === 1) pos++;
+    const nameEnd = pos;
+    let c = 0;
+    while (pos < n && ((c = b[pos]!) === 0x20 || c === 0x0a || c === 0x09 || c === 0x0d)) pos++;
+    if (pos >= n || c !== GT) this.fail('an end tag is malformed', start);
+    pos++;
     const stack = this.stack;
     const openEnd = stack.pop()!;
     const openStart = stack.pop()!;
@@ -512,30 +521,34 @@ class Scanner {
         start,
       );
     }
-    if (this.wantEvents) this.options.onClose?.(decodeRange(b, nameStart, nameEnd));
+    if (this.wantEvents) this.options.onClose?.(this.decode(nameStart, nameEnd));
+    return pos;
   }
-}
 
-/** Decodes UTF-8 bytes; short ASCII runs (nearly all names and values) skip TextDecoder's per-call cost. */
-function decodeRange(b: Uint8Array, start: number, end: number): string {
-  if (end - start <= 64) {
-    let ascii = true;
-    for (let i = start; i < end; i++) {
-      if (b[i]! >= 0x80) {
-        ascii = false;
-        break;
-      }
+  /**
+   * The text of a byte range, for events. The document is decoded once: when
+   * it is ASCII (KNIME's files nearly always are), string indexes are byte
+   * offsets and every name or value is a cheap slice of it.
+   */
+  private decode(start: number, end: number): string {
+    if (this.text === undefined) {
+      const text = utf8.decode(this.b);
+      this.text = text.length === this.b.length ? text : '';
     }
-    if (ascii) return String.fromCharCode.apply(null, b.subarray(start, end) as unknown as number[]);
+    return this.text !== '' ? this.text.slice(start, end) : utf8.decode(this.b.subarray(start, end));
   }
-  return utf8.decode(b.subarray(start, end));
+
+  /** An attribute value as the application sees it: whitespace normalised (XML 1.0 §3.3.3), references resolved. */
+  private attributeValue(start: number, end: number, hasReference: boolean): string {
+    let value = this.decode(start, end);
+    VALUE_WHITESPACE.lastIndex = 0;
+    if (VALUE_WHITESPACE.test(value)) value = value.replace(VALUE_WHITESPACE, ' ');
+    return hasReference ? decodeReferences(value) : value;
+  }
 }
 
-/** An attribute value as the application sees it: whitespace normalised (XML 1.0 §3.3.3), references resolved. */
-function decodeAttribute(b: Uint8Array, start: number, end: number, hasReference: boolean): string {
-  const normalised = decodeRange(b, start, end).replace(/[\t\n\r]/g, ' ');
-  return hasReference ? decodeReferences(normalised) : normalised;
-}
+/** Tab, LF and CR: attribute value normalisation turns each into a space (XML 1.0 §3.3.3). */
+const VALUE_WHITESPACE = /[\t\n\r]/g;
 
 function decodeReferences(value: string): string {
   return value.replace(/&(#x[0-9a-fA-F]+|#[0-9]+|[a-z]+);/g, (_, ref: string) => {

@@ -3,17 +3,13 @@
  * read-only through a SharedArrayBuffer. See entry-pool.ts.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { checkEntryData, type EntryTask } from './entry-check';
+import { checkBatch, type EntryTask } from './entry-check';
 
 const { zip, maxXmlDepth } = workerData as { zip: SharedArrayBuffer; maxXmlDepth: number };
 const bytes = new Uint8Array(zip);
 
 parentPort!.on('message', (batch: EntryTask[]) => {
-  const outcomes = [];
-  for (const task of batch) {
-    const outcome = checkEntryData(bytes, task, maxXmlDepth, false);
-    outcomes.push(outcome);
-    if (!outcome.ok) break;
-  }
-  parentPort!.postMessage(outcomes);
+  parentPort!.postMessage(checkBatch(bytes, batch, maxXmlDepth));
 });
+// The pool hands out batches only from now on (until then the main thread may take them).
+parentPort!.postMessage('ready');

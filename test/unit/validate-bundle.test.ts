@@ -1,5 +1,6 @@
 import { join } from 'node:path';
 import zlib from 'node:zlib';
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
 import { validateBundle } from '../../core/node/validate-bundle';
@@ -385,3 +386,131 @@ describe('validateBundle: large bundles', () => {
     expect(good).toMatchObject({ ok: true, stats: { files: 29 } });
   });
 });
+
+/**
+ * The entry data of a large ZIP is checked on worker threads as soon as each
+ * entry's headers are read, before the structural checks are done. These hold
+ * that path to the inline one: same verdict, and the checks' order (central
+ * directory, namespace, local headers, layout, data, references) still decides
+ * which violation is reported. (`threads: 'workers'` starts the workers early
+ * whatever the ZIP's size and leaves every entry to them; on a single-core
+ * machine it falls back to inline, and these tests then compare inline with itself.)
+ */
+describe('validateBundle: early dispatch to worker threads', () => {
+  const BAD_XML = '<config><entry key="a"></config>';
+
+  async function bothPaths(zip: Buffer, limits = DEFAULT_BUNDLE_LIMITS): Promise<ValidationVerdict> {
+    const inline = await validateBundle(zip, limits, { threads: 'inline' });
+    const workers = await validateBundle(zip, limits, { threads: 'workers' });
+    expect(workers).toEqual(inline);
+    return inline;
+  }
+
+  /** A bundle of `count` settings files, the first one broken when `badFirst`. */
+  function nodes(count: number, badFirst: boolean): ZipEntrySpec[] {
+    const refs = Array.from({ length: count }, (_, i) => ({ id: String(i + 1), settingsFile: `N${i + 1} (#${i + 1})/settings.xml` }));
+    return [
+      { name: 'workflow.knime', data: workflowXml(refs) },
+      ...refs.map((ref, i) => ({ name: ref.settingsFile, data: badFirst && i === 0 ? BAD_XML : SETTINGS_XML })),
+    ];
+  }
+
+  it('accepts a valid bundle with the same stats', async () => {
+    const verdict = await bothPaths(buildZip({ entries: folderEntries(join(SAMPLES_DIR, '_synthetic_nested')) }));
+    expect(verdict.ok).toBe(true);
+    expect((await bothPaths(buildZip({ entries: nodes(40, false) }))).ok).toBe(true);
+  });
+
+  it('reports the first data failure in central-directory order', async () => {
+    const entries = nodes(12, true);
+    entries[7] = { name: entries[7]!.name, data: '<config>' };
+    expect(await bothPaths(buildZip({ entries }))).toMatchObject({ ok: false, code: 'XML_INVALID', entry: 'N1 (#1)/settings.xml' });
+  });
+
+  it('lets a later central-directory violation win over an earlier data failure', async () => {
+    const zip = buildZip({ entries: [...nodes(6, true), { name: 'evil/../x/settings.xml', data: SETTINGS_XML }] });
+    expect(await bothPaths(zip)).toMatchObject({ ok: false, code: 'ZIP_UNSAFE_PATH' });
+  });
+
+  it('lets a later local-header disagreement win over an earlier data failure', async () => {
+    const entries = nodes(6, true);
+    entries[5] = { ...entries[5]!, local: { crc32: 42 } };
+    expect(await bothPaths(buildZip({ entries }))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT', entry: entries[5]!.name });
+  });
+
+  it('lets a later central-directory violation win over an earlier local-header disagreement', async () => {
+    const entries: ZipEntrySpec[] = [...nodes(4, false), { name: 'notes.txt', data: 'x' }];
+    entries[1] = { ...entries[1]!, local: { name: 'Other (#9)/settings.xml' } };
+    expect(await bothPaths(buildZip({ entries }))).toMatchObject({ ok: false, code: 'ZIP_DISALLOWED_FILE', entry: 'notes.txt' });
+  });
+
+  it('lets overlapping entries (a layout violation) win over data failures', async () => {
+    // Entry A (stored) carries a complete local header and data of entry B; the central directory lists both.
+    const inner = buildZip({ entries: [{ name: 'B (#9)/settings.xml', data: BAD_XML }] });
+    const innerLocal = inner.subarray(0, inner.readUInt32LE(inner.length - 22 + 16));
+    const base = [...nodes(3, true), { name: 'A (#8)/settings.xml', data: innerLocal, method: 0 }];
+    const plain = buildZip({ entries: base });
+    const bOffset = plain.indexOf(innerLocal);
+    const zip = buildZip({ entries: [...base, { name: 'B (#9)/settings.xml', data: BAD_XML, central: { localHeaderOffset: bOffset } }] });
+    const verdict = await bothPaths(zip);
+    expect(verdict).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
+    expect(verdict.ok || verdict.message).toMatch(/overlap/);
+  });
+
+  it('reports the first failure in central-directory order when the file order differs', async () => {
+    const entries = nodes(8, false);
+    entries[2] = { name: entries[2]!.name, data: '<config>' };
+    entries[6] = { name: entries[6]!.name, data: BAD_XML };
+    // Reverse the central directory: entries[6] now comes before entries[2], but lies after it in the file.
+    const zip = reverseCentralDirectory(buildZip({ entries }));
+    expect(await bothPaths(zip)).toMatchObject({ ok: false, code: 'XML_INVALID', entry: entries[6]!.name });
+    const good = reverseCentralDirectory(buildZip({ entries: nodes(8, false) }));
+    expect((await bothPaths(good)).ok).toBe(true);
+  });
+
+  it('handles the headers yauzl reads asynchronously (empty names) in order', async () => {
+    // An empty name with no extra field is a zero-length read, which yauzl answers on a later turn.
+    const emptyCentral = [...nodes(3, true), { name: '', data: '' }, { name: 'Late (#9)/settings.xml', data: SETTINGS_XML }];
+    expect(await bothPaths(buildZip({ entries: emptyCentral }))).toMatchObject({ ok: false, code: 'ZIP_UNSAFE_PATH' });
+    const emptyLocal = nodes(4, true);
+    emptyLocal[3] = { ...emptyLocal[3]!, local: { name: '' } };
+    expect(await bothPaths(buildZip({ entries: emptyLocal }))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT', entry: emptyLocal[3]!.name });
+  });
+
+  it('follows references after the data checks (SETTINGS_MISSING, and XML_INVALID first)', async () => {
+    const entries = nodes(5, false).filter((entry) => entry.name !== 'N3 (#3)/settings.xml');
+    expect(await bothPaths(buildZip({ entries }))).toMatchObject({ ok: false, code: 'SETTINGS_MISSING' });
+    const withBad = nodes(5, true).filter((entry) => entry.name !== 'N3 (#3)/settings.xml');
+    expect(await bothPaths(buildZip({ entries: withBad }))).toMatchObject({ ok: false, code: 'XML_INVALID' });
+  });
+
+  it('gives the same verdict on randomly corrupted bundles (property)', async () => {
+    const seeds = [buildZip({ entries: nodes(6, false) }), buildZip({ entries: folderEntries(join(SAMPLES_DIR, 'KNIME_io_csv')) })];
+    await fc.assert(
+      fc.asyncProperty(
+        fc.integer({ min: 0, max: seeds.length - 1 }),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 6 }),
+        async (seedIndex, edits) => {
+          const zip = Buffer.from(seeds[seedIndex]!);
+          for (const [position, value] of edits) zip[position % zip.length] = value;
+          await bothPaths(zip);
+        },
+      ),
+      // Each run starts a worker (slow from the TypeScript sources): a fiftieth of FUZZ_RUNS, 30 by default.
+      { numRuns: Math.ceil(Number(process.env.FUZZ_RUNS ?? 1500) / 50), seed: Number(process.env.FUZZ_SEED ?? 5) },
+    );
+  }, 120_000);
+});
+
+/** The same ZIP with its central directory in reverse order (the file's entries stay where they are). */
+function reverseCentralDirectory(zip: Buffer): Buffer {
+  const end = zip.length - 22;
+  const start = zip.readUInt32LE(end + 16);
+  const records: Buffer[] = [];
+  for (let at = start; at < end; ) {
+    const length = 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
+    records.push(zip.subarray(at, at + length));
+    at += length;
+  }
+  return Buffer.concat([zip.subarray(0, start), ...records.reverse(), zip.subarray(end)]);
+}

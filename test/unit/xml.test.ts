@@ -109,6 +109,24 @@ describe('checkXml', () => {
     expect(seen).toEqual(['config:{"key":"r"}', 'entry:{"key":"a&b","value":"x y<"}']);
   });
 
+  it('decodes names and values the same way in ASCII and non-ASCII documents (events)', () => {
+    // ASCII documents are decoded once and sliced; others range by range (with a BOM, too).
+    const events = (xml: string) => {
+      const seen: string[] = [];
+      const result = checkXml(enc.encode(xml), {
+        onOpen: ({ name, attributes }) => seen.push(`${name}:${JSON.stringify(attributes)}`),
+        onClose: (name) => seen.push(`/${name}`),
+      });
+      expect(result).toEqual({ ok: true });
+      return seen;
+    };
+    const body = '<config key="r"><entry key="a&amp;b" value="x\ty\r\nz&#10;&lt;&#x41;"/><entry key=\'q\' value=""/></config>';
+    const expected = ['config:{"key":"r"}', 'entry:{"key":"a&b","value":"x y  z\\n<A"}', '/entry', 'entry:{"key":"q","value":""}', '/entry', '/config'];
+    expect(events(body)).toEqual(expected);
+    expect(events(`\uFEFF${body}`)).toEqual(expected);
+    expect(events('<cönfig kéy="wért €"><e v="😀"/></cönfig>')).toEqual(['cönfig:{"kéy":"wért €"}', 'e:{"v":"😀"}', '/e', '/cönfig']);
+  });
+
   it('agrees with saxes on random mutations of real settings files (differential fuzz)', () => {
     const corpus = allXmlFiles(SAMPLES_DIR)
       .slice(0, 12)
