@@ -5,28 +5,13 @@
  * concurrent jobs. Runs the e2e deployment with the knime2py contract double,
  * whose run time is subtracted, so what remains is the service.
  */
-import { join } from 'node:path';
 import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
-import { buildBundle } from '../core/bundler';
-import { openBundleSource } from '../core/node/bundle-source';
 import { uploadToPresignedPost } from '../core/node/upload';
 import { s3Keys } from '../core/service-env';
 import type { ConversionReport } from '../core/types';
 import { LOCAL_CREDENTIALS } from '../local/local-stack';
-import { startE2e, type E2e } from '../test/e2e/support';
-import { SAMPLES_DIR } from '../test/support/zip-builder';
+import { bundleOfSample, startE2e, type E2e } from '../test/e2e/support';
 import { median, printTable } from './report';
-
-async function sampleBundle(sample: string): Promise<Uint8Array> {
-  const source = await openBundleSource(join(SAMPLES_DIR, sample));
-  try {
-    const built = await buildBundle(source.files, { sourceName: source.name });
-    if (!built.ok) throw new Error(JSON.stringify(built.errors));
-    return built.zip;
-  } finally {
-    await source.close();
-  }
-}
 
 let client: S3Client | undefined;
 function s3(e2e: E2e): S3Client {
@@ -62,7 +47,7 @@ async function timedJob(e2e: E2e, bundle: Uint8Array, name: string): Promise<Tim
 export async function runLocalModeBench(rounds = 7): Promise<void> {
   const e2e = await startE2e();
   try {
-    const bundle = await sampleBundle('KNIME_PP_2022_LR');
+    const bundle = await bundleOfSample('KNIME_PP_2022_LR');
     await timedJob(e2e, bundle, 'warm-up');
     const runs: Timed[] = [];
     for (let i = 0; i < rounds; i++) runs.push(await timedJob(e2e, bundle, `sequential-${i}`));

@@ -9,13 +9,11 @@ import { strFromU8, unzipSync } from 'fflate';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ApiClient } from '../../core/api-client';
-import { buildBundle } from '../../core/bundler';
 import { uploadToPresignedPost, UploadError } from '../../core/node/upload';
-import { openBundleSource } from '../../core/node/bundle-source';
 import type { ConversionReport } from '../../core/types';
 import { bundleFiles, zipFiles } from '../support/samples';
 import { buildZip, minimalBundle, SAMPLES_DIR, sampleNames, SETTINGS_XML, workflowXml } from '../support/zip-builder';
-import { download, E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
+import { bundleOfSample, download, E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
 
 let e2e: E2e;
 
@@ -27,16 +25,7 @@ afterAll(async () => {
   await e2e?.close();
 });
 
-async function bundleOf(sample: string): Promise<Uint8Array> {
-  const source = await openBundleSource(join(SAMPLES_DIR, sample));
-  try {
-    const built = await buildBundle(source.files, { sourceName: source.name });
-    if (!built.ok) throw new Error(JSON.stringify(built.errors));
-    return built.zip;
-  } finally {
-    await source.close();
-  }
-}
+const bundleOf = bundleOfSample;
 
 /** A sample whose workflow.knime asks the contract double for a failure mode. */
 function bundleWithMode(mode: string, sample = 'KNIME_single_csv'): Uint8Array {

@@ -11,9 +11,12 @@ import { tmpdir } from 'node:os';
 import { dirname, join, resolve } from 'node:path';
 import { ApiClient, ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
+import { buildBundle } from '../../core/bundler';
+import { openBundleSource } from '../../core/node/bundle-source';
 import { uploadToPresignedPost } from '../../core/node/upload';
 import { startLocalStack, type LocalStack } from '../../local/local-stack';
 import { synthStatus } from '../../local/synth';
+import { SAMPLES_DIR } from '../support/samples';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 const STACK_NAME = 'K2pWebE2e';
@@ -142,4 +145,16 @@ export async function download(url: string): Promise<Uint8Array> {
   const response = await fetch(url);
   if (!response.ok) throw new Error(`download failed: ${response.status}`);
   return new Uint8Array(await response.arrayBuffer());
+}
+
+/** A sample's bundle, made the way users make it: the bundler over the sample folder. */
+export async function bundleOfSample(sample: string): Promise<Uint8Array> {
+  const source = await openBundleSource(join(SAMPLES_DIR, sample));
+  try {
+    const built = await buildBundle(source.files, { sourceName: source.name });
+    if (!built.ok) throw new Error(JSON.stringify(built.errors));
+    return built.zip;
+  } finally {
+    await source.close();
+  }
 }
