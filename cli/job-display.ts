@@ -7,7 +7,7 @@
  */
 import type { CapacityWait, Clock, FollowRetry } from '../core/api-client';
 import type { JobView } from '../core/api-schemas';
-import { formatSize } from '../core/bundler';
+import { formatBytes } from '../core/format';
 import { ERRORS, isErrorCode } from '../core/errors';
 import { PROGRESS_STAGES } from '../core/job-states';
 import type { ComponentSummary } from '../core/types';
@@ -96,7 +96,7 @@ export class StageDisplay {
   /** Marks the client-side upload done (the server still says AWAITING_UPLOAD until S3's event arrives). */
   uploadDone(bytes: number, ms: number): void {
     this.clearLive();
-    this.out.write(`✔ ${label('Uploading')}${formatSize(bytes)} in ${formatDuration(ms)}\n`);
+    this.out.write(`✔ ${label('Uploading')}${formatBytes(bytes)} in ${formatDuration(ms)}\n`);
     this.current = 1;
     this.stageStartedAt = this.clock.now();
     this.showLive();
@@ -185,7 +185,7 @@ export class UploadProgressDisplay {
   ) {}
 
   start(total: number): void {
-    if (!this.out.isTTY) this.out.write(`… ${label('Uploading')}${formatSize(total)}\n`);
+    if (!this.out.isTTY) this.out.write(`… ${label('Uploading')}${formatBytes(total)}\n`);
   }
 
   update(loaded: number, total: number): void {
@@ -213,7 +213,7 @@ export function progressLine(loaded: number, total: number): string {
   const filled = Math.round(fraction * BAR_WIDTH);
   const bar = '█'.repeat(filled) + '░'.repeat(BAR_WIDTH - filled);
   const percent = `${Math.floor(fraction * 100)}%`.padStart(4);
-  return `↑ ${label('Uploading')}${bar} ${percent}  ${formatSize(loaded)} / ${formatSize(total)}`;
+  return `↑ ${label('Uploading')}${bar} ${percent}  ${formatBytes(loaded)} / ${formatBytes(total)}`;
 }
 
 /** The capacity countdown: redrawn each second on a TTY, one line per wait otherwise. */

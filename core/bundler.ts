@@ -20,6 +20,7 @@ import {
   type RequiredFile,
 } from './bundle-policy';
 import { ERRORS, isErrorCode, type BundleErrorCode } from './errors';
+import { formatBytes } from './format';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './limits';
 import type { Manifest, ManifestFile, ManifestWarning } from './types';
 import { findCredentialValues, parseWorkflow } from './workflow';
@@ -87,7 +88,7 @@ export async function buildBundle(sources: readonly SourceFile[], options: Bundl
   const limits = options.limits ?? DEFAULT_BUNDLE_LIMITS;
   const zip = writeBundleZip(plan.entries, limits);
   if (zip.length > limits.maxUploadBytes) {
-    const message = `The bundle would be ${formatSize(zip.length)}; the upload limit is ${formatSize(limits.maxUploadBytes)}.`;
+    const message = `The bundle would be ${formatBytes(zip.length)}; the upload limit is ${formatBytes(limits.maxUploadBytes)}.`;
     return { ok: false, manifest: plan.manifest, errors: [{ code: 'BUNDLE_TOO_LARGE', message }] };
   }
   return { ok: true, manifest: plan.manifest, zip };
@@ -338,14 +339,14 @@ class Planner {
   private fitsEntryLimit(path: string, size: number): boolean {
     if (size <= this.limits.maxEntryBytes) return true;
     this.files.push({ path, size, present: true });
-    const message = `\`${path}\` is ${formatSize(size)}; a bundle file may be at most ${formatSize(this.limits.maxEntryBytes)}.`;
+    const message = `\`${path}\` is ${formatBytes(size)}; a bundle file may be at most ${formatBytes(this.limits.maxEntryBytes)}.`;
     this.fail('ZIP_ENTRY_TOO_LARGE', message, path);
     return false;
   }
 
   private tooLargeInTotal(): undefined {
     this.stopped = true;
-    return this.fail('ZIP_TOO_LARGE_UNPACKED', `The workflow's files add up to more than ${formatSize(this.limits.maxTotalUnpackedBytes)}, the limit of a bundle.`);
+    return this.fail('ZIP_TOO_LARGE_UNPACKED', `The workflow's files add up to more than ${formatBytes(this.limits.maxTotalUnpackedBytes)}, the limit of a bundle.`);
   }
 
   private missing(file: RequiredFile): void {
@@ -446,8 +447,3 @@ function readFailure(path: string, error: unknown): [BundlerErrorCode, string] {
   return ['SOURCE_UNREADABLE', `\`${path}\` cannot be read: ${message}`];
 }
 
-export function formatSize(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}

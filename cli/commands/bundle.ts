@@ -1,7 +1,8 @@
 import { rm, stat, writeFile } from 'node:fs/promises';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { buildBundle, formatSize, type BundleResult, type BundlerError } from '../../core/bundler';
+import { buildBundle, type BundleResult, type BundlerError } from '../../core/bundler';
+import { formatBytes } from '../../core/format';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { bundleLimitsFromEnv, type BundleLimits } from '../../core/limits';
 import { openBundleSource, type OpenedSource } from '../../core/node/bundle-source';
@@ -156,7 +157,7 @@ function summary(result: Report): string {
   lines.push('', PRIVACY_NOTE);
   if (result.ok && result.bundle) {
     const b = result.bundle;
-    lines.push('', `✔ Wrote ${result.output} — ${b.files} files, ${formatSize(b.zipBytes)}, sha256 ${b.sha256}; it passes \`k2p-web validate\`.`);
+    lines.push('', `✔ Wrote ${result.output} — ${b.files} files, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256}; it passes \`k2p-web validate\`.`);
   }
   return `${lines.join('\n')}\n`;
 }
@@ -168,7 +169,7 @@ function totalsLines(manifest: Manifest): string[] {
   const lines = [
     `Workflow  ${manifest.workflowName}`,
     `Root      ${manifest.root === '' ? '(top of the source)' : manifest.root}`,
-    `Files     ${t.present} to bundle (${formatSize(t.bytes)})${nested}, ${t.missing} missing`,
+    `Files     ${t.present} to bundle (${formatBytes(t.bytes)})${nested}, ${t.missing} missing`,
     `Nodes     ${t.nodes}`,
     `Skipped   ${t.skipped} file${t.skipped === 1 ? '' : 's'} not needed in a bundle (data, tables, views, …)`,
   ];

@@ -4,7 +4,8 @@ import { parseArgs } from 'node:util';
 import type { UploadTicket } from '../../core/api-schemas';
 import { GraphOptionSchema, WorkbookOptionSchema, type JobView } from '../../core/api-schemas';
 import { backoffDelay, isCapacityError, type ApiClient, type Clock } from '../../core/api-client';
-import { buildBundle, formatSize, type BundlerError } from '../../core/bundler';
+import { buildBundle, type BundlerError } from '../../core/bundler';
+import { formatBytes } from '../../core/format';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { bundleLimitsFromEnv, type BundleLimits } from '../../core/limits';
 import { openBundleSource } from '../../core/node/bundle-source';
@@ -159,7 +160,7 @@ async function prepareBundle(input: string, options: ConvertOptions, io: CliIO, 
   if (info.isFile() && /\.zip$/i.test(input) && options.root === undefined) {
     const checked = await validateBundleFile(input, limits);
     if (checked.ok) {
-      out.write(`Bundle ${options.input}: valid as it is (${plural(checked.stats.files, 'file')}, ${plural(checked.stats.nodes, 'node')}, ${formatSize(checked.stats.zipBytes)})\n`);
+      out.write(`Bundle ${options.input}: valid as it is (${plural(checked.stats.files, 'file')}, ${plural(checked.stats.nodes, 'node')}, ${formatBytes(checked.stats.zipBytes)})\n`);
       const bytes = new Uint8Array(await readFile(input));
       return { ok: true, bytes, filename: basename(input), asIs: true, files: checked.stats.files, nodes: checked.stats.nodes };
     }
@@ -182,7 +183,7 @@ async function bundleWorkflow(input: string, options: ConvertOptions, limits: Bu
     if (!result.ok) return bundleFailed(io, options.input, result.errors, verdict);
     const out = progressOutput(io, options.json);
     const t = result.manifest.totals;
-    out.write(`Bundled ${result.manifest.workflowName}: ${plural(t.present, 'file')}, ${plural(t.nodes, 'node')}, ${formatSize(result.zip.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`);
+    out.write(`Bundled ${result.manifest.workflowName}: ${plural(t.present, 'file')}, ${plural(t.nodes, 'node')}, ${formatBytes(result.zip.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`);
     printWarnings(io, result.manifest.warnings);
     return { ok: true, bytes: result.zip, filename: result.manifest.workflowName, asIs: false, files: t.present, nodes: t.nodes };
   } finally {
@@ -312,7 +313,7 @@ class Conversion {
       return EXIT.ok;
     }
     const components = await readReportComponents(downloaded.path);
-    const lines = [`✔ Wrote ${displayPath(this.io.cwd, downloaded.path)} (${formatSize(downloaded.bytes)})`, ...resultLines(job, components), `${field('Job')}${job.jobId}`];
+    const lines = [`✔ Wrote ${displayPath(this.io.cwd, downloaded.path)} (${formatBytes(downloaded.bytes)})`, ...resultLines(job, components), `${field('Job')}${job.jobId}`];
     this.io.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.ok;
   }

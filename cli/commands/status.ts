@@ -1,6 +1,6 @@
 import { parseArgs } from 'node:util';
 import { JOB_ID_PATTERN, type JobView } from '../../core/api-schemas';
-import { formatSize } from '../../core/bundler';
+import { formatBytes } from '../../core/format';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
 import { durationsLine, errorLines, formatAge, plural, resultLines, stageLabel, StageDisplay } from '../job-display';
 import {
@@ -146,7 +146,7 @@ async function print(io: CliIO, options: StatusOptions, job: JobView, downloaded
   }
   const components = downloaded ? await readReportComponents(downloaded.path) : undefined;
   const lines = detailLines(job, nowMs, components);
-  if (downloaded) lines.push(`✔ Wrote ${displayPath(io.cwd, downloaded.path)} (${formatSize(downloaded.bytes)})`);
+  if (downloaded) lines.push(`✔ Wrote ${displayPath(io.cwd, downloaded.path)} (${formatBytes(downloaded.bytes)})`);
   else if (options.output !== undefined) lines.push(`✖ No result to download: the job is ${job.status}.`);
   io.stdout.write(`${lines.join('\n')}\n`);
 }
@@ -165,7 +165,7 @@ export function detailLines(job: JobView, nowMs: number, components?: Parameters
   if (durations) lines.push(row('Durations', durations));
   if (job.bundle) {
     const b = job.bundle;
-    lines.push(row('Bundle', `${plural(b.files, 'file')}, ${plural(b.nodes, 'node')}, ${formatSize(b.zipBytes)}, sha256 ${b.sha256.slice(0, 12)}…`));
+    lines.push(row('Bundle', `${plural(b.files, 'file')}, ${plural(b.nodes, 'node')}, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256.slice(0, 12)}…`));
   }
   if (job.converter?.version) lines.push(row('Converter', `knime2py ${job.converter.version}`));
   if (job.uploadExpiresAt && job.status === 'AWAITING_UPLOAD') lines.push(row('Upload by', job.uploadExpiresAt));

@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import { ERRORS } from '../../core/errors';
 import { bundleLimitsFromEnv } from '../../core/limits';
-import { formatBytes, validateBundleFile } from '../../core/node/validate-bundle';
+import { formatBytes } from '../../core/format';
+import { validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
 import { EXIT, UsageError, type Command } from '../command';
 
@@ -48,11 +49,13 @@ Exit status: 0 all valid, 1 at least one rejected, 2 usage error or unreadable f
   },
 };
 
+const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
+
 function describe(file: string, verdict: ValidationVerdict): string {
   if (verdict.ok) {
     const s = verdict.stats;
     const nested = s.nestedWorkflows.length > 0 ? `, ${s.nestedWorkflows.length} nested workflows` : '';
-    return `✔ ${file}: valid bundle — ${s.files} files, ${s.nodes} nodes${nested}, ${formatBytes(s.unpackedBytes)} unpacked, sha256 ${s.sha256}\n`;
+    return `✔ ${file}: valid bundle — ${plural(s.files, 'file')}, ${plural(s.nodes, 'node')}${nested}, ${formatBytes(s.unpackedBytes)} unpacked, sha256 ${s.sha256}\n`;
   }
   const entry = verdict.entry !== undefined ? `\n    entry: ${verdict.entry}` : '';
   return `✖ ${file}: ${verdict.code}\n    ${verdict.message}${entry}\n    what to do: ${ERRORS[verdict.code].hint}\n`;

@@ -11,7 +11,7 @@ import { createReadStream } from 'node:fs';
 import { stat } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
-import { formatSize } from '../bundler';
+import { formatBytes } from '../format';
 
 export interface PresignedPost {
   url: string;
@@ -69,7 +69,7 @@ export async function uploadToPresignedPost(target: PresignedPost, body: UploadB
   options.signal?.throwIfAborted();
   const size = body instanceof Uint8Array ? body.length : (await stat(body.path)).size;
   if (target.maxBytes !== undefined && size > target.maxBytes) {
-    throw new UploadError(`The bundle is ${formatSize(size)}; the upload limit is ${formatSize(target.maxBytes)}.`, 'TOO_LARGE');
+    throw new UploadError(`The bundle is ${formatBytes(size)}; the upload limit is ${formatBytes(target.maxBytes)}.`, 'TOO_LARGE');
   }
   const form = multipartFrame(target.fields, options.filename ?? 'bundle.zip', options.contentType ?? 'application/zip');
   const contentLength = form.head.length + size + form.tail.length;
@@ -209,11 +209,11 @@ class Upload {
   private connectionError(error: Error): UploadError {
     const code = (error as NodeJS.ErrnoException).code;
     const reason = code ? `${code}: ${error.message}` : error.message;
-    const sent = `${formatSize(this.loaded)} of ${formatSize(this.size)} sent`;
+    const sent = `${formatBytes(this.loaded)} of ${formatBytes(this.size)} sent`;
     // A server that stops reading an oversize body resets the connection instead of answering.
     const limit =
       this.target.maxBytes !== undefined && (code === 'EPIPE' || code === 'ECONNRESET')
-        ? ` The upload server closed the connection; the upload limit is ${formatSize(this.target.maxBytes)}.`
+        ? ` The upload server closed the connection; the upload limit is ${formatBytes(this.target.maxBytes)}.`
         : '';
     return new UploadError(`The upload to ${new URL(this.target.url).host} failed (${reason}; ${sent}).${limit}`, 'NETWORK', undefined, undefined, {
       cause: error,
@@ -284,7 +284,7 @@ function explain(code: string, message: string, fields: Record<string, string>, 
   const limit = fields.MaxSizeAllowed !== undefined ? Number(fields.MaxSizeAllowed) : maxBytes;
   switch (code) {
     case 'EntityTooLarge':
-      return `The bundle is ${formatSize(size)}${limit !== undefined && Number.isFinite(limit) ? `; the upload limit is ${formatSize(limit)}` : ', over the upload limit'}. Bundle only workflow.knime and the settings.xml files (\`k2p-web bundle\`).`;
+      return `The bundle is ${formatBytes(size)}${limit !== undefined && Number.isFinite(limit) ? `; the upload limit is ${formatBytes(limit)}` : ', over the upload limit'}. Bundle only workflow.knime and the settings.xml files (\`k2p-web bundle\`).`;
     case 'EntityTooSmall':
       return 'The bundle is empty.';
     case 'AccessDenied':

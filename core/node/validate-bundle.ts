@@ -32,6 +32,7 @@ import {
   WORKFLOW_FILE,
 } from '../bundle-policy';
 import { ERRORS, type BundleErrorCode } from '../errors';
+import { formatBytes } from '../format';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../limits';
 import type { BundleStats, ValidationFailure, ValidationVerdict } from '../types';
 import { checkEntryData, type EntryOutcome, type EntryTask } from './entry-check';
@@ -641,8 +642,3 @@ function printable(name: string): string {
   return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
 
-export function formatBytes(bytes: number): string {
-  if (bytes < 1024) return `${bytes} B`;
-  if (bytes < 1024 * 1024) return `${(bytes / 1024).toFixed(1)} KiB`;
-  return `${(bytes / 1024 / 1024).toFixed(1)} MiB`;
-}

@@ -1,5 +1,5 @@
 /** Small text formatters shared by the page's views. */
-export { formatSize } from '../../core/bundler';
+export { formatBytes } from '../../core/format';
 
 export function plural(count: number, word: string, pluralWord = `${word}s`): string {
   return `${count.toLocaleString('en')} ${count === 1 ? word : pluralWord}`;

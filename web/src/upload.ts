@@ -5,7 +5,7 @@
  * XHR reports upload progress in every browser.
  */
 import type { UploadTicket } from '../../core/api-schemas';
-import { formatSize } from '../../core/bundler';
+import { formatBytes } from '../../core/format';
 
 export interface UploadProgress {
   loaded: number;
@@ -55,7 +55,7 @@ export function refusal(status: number, body: string, size: number, maxBytes: nu
   const { code, message } = parseS3Error(body);
   const said = message ?? `HTTP ${status}`;
   let advice = '';
-  if (code === 'EntityTooLarge') advice = ` The bundle is ${formatSize(size)}${maxBytes !== undefined ? `; the limit is ${formatSize(maxBytes)}` : ''}.`;
+  if (code === 'EntityTooLarge') advice = ` The bundle is ${formatBytes(size)}${maxBytes !== undefined ? `; the limit is ${formatBytes(maxBytes)}` : ''}.`;
   else if (code === 'AccessDenied' && /expired/i.test(said)) advice = ' The upload link expired before the upload finished.';
   return new UploadFailure(`The storage service refused the upload (${code ?? `HTTP ${status}`}): ${said}.${advice}`, 'refused', status, code);
 }
@@ -72,7 +72,7 @@ export function uploadBundle(ticket: UploadTicket, bundle: Blob, options: Upload
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(options.signal.reason);
     if (bundle.size > ticket.maxBytes) {
-      return reject(new UploadFailure(`The bundle is ${formatSize(bundle.size)}; the upload limit is ${formatSize(ticket.maxBytes)}.`, 'too-large'));
+      return reject(new UploadFailure(`The bundle is ${formatBytes(bundle.size)}; the upload limit is ${formatBytes(ticket.maxBytes)}.`, 'too-large'));
     }
     const xhr = new XMLHttpRequest();
     const total = bundle.size;

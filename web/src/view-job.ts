@@ -2,7 +2,7 @@
 import type { JobView } from '../../core/api-schemas';
 import { byId, fill, h } from './dom';
 import type { Explanation } from './explain';
-import { formatDuration, formatSize } from './format';
+import { formatDuration, formatBytes } from './format';
 import { elapsedMs, stagesOf, statusLine, uploadingStages, type StageView } from './stages';
 import { explanationBlock } from './view-error';
 
@@ -70,7 +70,7 @@ export class JobPanel {
     const percent = total > 0 ? Math.floor((loaded / total) * 100) : 0;
     this.bar.value = percent;
     this.bar.setAttribute('aria-valuetext', `${percent} %`);
-    this.uploadText.textContent = `${formatSize(loaded)} of ${formatSize(total)} (${percent} %)`;
+    this.uploadText.textContent = `${formatBytes(loaded)} of ${formatBytes(total)} (${percent} %)`;
   }
 
   capacityWait(code: string, message: string, secondsLeft: number, attempt: number): void {

@@ -3,7 +3,7 @@ import type { JobView } from '../../core/api-schemas';
 import { highlightedCode } from './code-view';
 import { h, type Child } from './dom';
 import type { Explanation } from './explain';
-import { formatSize, formatWhen, plural } from './format';
+import { formatBytes, formatWhen, plural } from './format';
 import { layoutGraph } from './graph-layout';
 import { graphSvg, STATE_NAMES } from './graph-svg';
 import type { ResultComponent, ResultPreview } from './result';
@@ -40,7 +40,7 @@ export function resultContent(state: ResultState, handlers: ResultHandlers): Chi
       'div',
       { class: 'actions' },
       download,
-      summary?.resultBytes !== undefined ? h('span', { class: 'muted' }, formatSize(summary.resultBytes)) : null,
+      summary?.resultBytes !== undefined ? h('span', { class: 'muted' }, formatBytes(summary.resultBytes)) : null,
       summary?.expiresAt ? h('span', { class: 'muted' }, `Kept until ${formatWhen(summary.expiresAt)}`) : null,
     ),
   ];

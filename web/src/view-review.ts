@@ -1,6 +1,6 @@
 /** Draws the review step: summary, blocking problems, possible secrets, warnings and the file table. */
 import { h, richText, type Child } from './dom';
-import { formatSize, plural } from './format';
+import { formatBytes, plural } from './format';
 import type { Review } from './review';
 import { explanationBlock } from './view-error';
 
@@ -25,8 +25,8 @@ export function reviewContent(review: Review, handlers: ReviewHandlers): Child[]
       'Workflow ',
       h('strong', {}, review.workflowName),
       review.root !== '' && review.root !== review.workflowName ? [' in ', h('code', {}, review.root)] : null,
-      ` · ${plural(t.present, 'file')} · ${plural(t.nodes, 'node')} · ${formatSize(t.bytes)}`,
-      review.bundleBytes !== undefined ? ` → bundle of ${formatSize(review.bundleBytes)}` : null,
+      ` · ${plural(t.present, 'file')} · ${plural(t.nodes, 'node')} · ${formatBytes(t.bytes)}`,
+      review.bundleBytes !== undefined ? ` → bundle of ${formatBytes(review.bundleBytes)}` : null,
       t.skipped > 0 ? ` · ${plural(t.skipped, 'other file')} left out` : null,
     ),
   );
@@ -106,7 +106,7 @@ function manifestTable(review: Review): HTMLElement {
           'tr',
           { class: row.present ? '' : 'missing' },
           h('td', {}, h('code', {}, row.path)),
-          h('td', { class: 'num' }, row.present ? formatSize(row.size) : '—'),
+          h('td', { class: 'num' }, row.present ? formatBytes(row.size) : '—'),
           h('td', {}, row.present ? 'present' : h('strong', {}, 'missing')),
         ),
       ),
@@ -118,7 +118,7 @@ function manifestTable(review: Review): HTMLElement {
         'tr',
         {},
         h('th', { attrs: { scope: 'row' } }, `Total: ${plural(t.files, 'file')}${missing > 0 ? `, ${missing} missing` : ''}`),
-        h('td', { class: 'num' }, formatSize(t.bytes)),
+        h('td', { class: 'num' }, formatBytes(t.bytes)),
         h('td', {}, `${plural(t.nodes, 'node')}`),
       ),
     ),
