@@ -11,7 +11,23 @@ export const SETTINGS_FILE = 'settings.xml';
 
 export type PathVerdict = { ok: true } | { ok: false; reason: string };
 
-const encoder = new TextEncoder();
+/** UTF-8 length of a string without encoding it (called for every entry of every bundle). */
+export function utf8Length(text: string): number {
+  let bytes = 0;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c < 0x80) bytes += 1;
+    else if (c < 0x800) bytes += 2;
+    else if (c >= 0xd800 && c <= 0xdbff && i + 1 < text.length) {
+      const next = text.charCodeAt(i + 1);
+      if (next >= 0xdc00 && next <= 0xdfff) {
+        bytes += 4;
+        i++;
+      } else bytes += 3;
+    } else bytes += 3;
+  }
+  return bytes;
+}
 
 /**
  * Checks that an entry name is a safe relative POSIX path: no absolute path,
@@ -20,7 +36,7 @@ const encoder = new TextEncoder();
  */
 export function checkEntryName(name: string, limits: Pick<BundleLimits, 'maxPathBytes' | 'maxPathDepth'>): PathVerdict {
   if (name.length === 0) return { ok: false, reason: 'the name is empty' };
-  if (encoder.encode(name).length > limits.maxPathBytes) {
+  if (utf8Length(name) > limits.maxPathBytes) {
     return { ok: false, reason: `the name is longer than ${limits.maxPathBytes} bytes` };
   }
   // C0 controls, DEL and C1 controls; NUL included.

@@ -12,6 +12,7 @@ import { stat } from 'node:fs/promises';
 import { request as httpRequest, type ClientRequest, type IncomingMessage } from 'node:http';
 import { request as httpsRequest } from 'node:https';
 import { formatBytes } from '../format';
+import { parseS3Error } from '../s3-error';
 
 export interface PresignedPost {
   url: string;
@@ -256,21 +257,7 @@ function readCapped(response: IncomingMessage, limit: number): Promise<string> {
 }
 
 /** S3's `<Error><Code>…</Code><Message>…</Message>…</Error>` as a fields map (no XML parser needed for a flat document). */
-export function parseS3Error(xml: string): Record<string, string> {
-  const fields: Record<string, string> = {};
-  const error = /<Error>([\s\S]*?)<\/Error>/.exec(xml)?.[1] ?? '';
-  for (const match of error.matchAll(/<([A-Za-z][\w-]*)>([^<]*)<\/\1>/g)) fields[match[1]!] = decodeXml(match[2]!);
-  return fields;
-}
-
-function decodeXml(text: string): string {
-  const named: Record<string, string> = { lt: '<', gt: '>', amp: '&', quot: '"', apos: "'" };
-  return text.replace(/&(#x[0-9a-f]+|#\d+|lt|gt|amp|quot|apos);/gi, (whole, entity: string) => {
-    if (entity.startsWith('#x') || entity.startsWith('#X')) return String.fromCodePoint(parseInt(entity.slice(2), 16));
-    if (entity.startsWith('#')) return String.fromCodePoint(parseInt(entity.slice(1), 10));
-    return named[entity.toLowerCase()] ?? whole;
-  });
-}
+export { parseS3Error } from '../s3-error';
 
 /** A refusal explained: what S3 said, plus what it means for this upload. */
 export function s3Error(status: number, body: string, size: number, maxBytes?: number): UploadError {

@@ -183,3 +183,12 @@ describe('service layout', () => {
     expect(jobIdFromBundleKey('results/01JABCDEF0123456789ABCDEFG/result.zip')).toBeUndefined();
   });
 });
+
+describe('utf8Length', () => {
+  it('agrees with TextEncoder, including astral characters and lone surrogates', async () => {
+    const { utf8Length } = await import('../../core/bundle-policy');
+    for (const text of ['', 'abc', 'Café (#2)/settings.xml', '日本語/settings.xml', '😀/x', 'a\ud800b', '\udc00']) {
+      expect(utf8Length(text), text).toBe(new TextEncoder().encode(text).length);
+    }
+  });
+});

@@ -6,6 +6,7 @@
  */
 import type { UploadTicket } from '../../core/api-schemas';
 import { formatBytes } from '../../core/format';
+import { parseS3Error as parseS3ErrorFields } from '../../core/s3-error';
 
 export interface UploadProgress {
   loaded: number;
@@ -38,15 +39,9 @@ export function uploadForm(ticket: Pick<UploadTicket, 'fields'>, bundle: Blob, f
   return form;
 }
 
-/** S3's flat `<Error><Code>…</Code><Message>…</Message></Error>`, read without an XML parser. */
+/** The Code and Message of S3's error document. */
 export function parseS3Error(xml: string): { code?: string; message?: string } {
-  const body = /<Error>([\s\S]*?)<\/Error>/.exec(xml)?.[1] ?? '';
-  const field = (name: string) => {
-    const value = new RegExp(`<${name}>([^<]*)</${name}>`).exec(body)?.[1];
-    return value === undefined ? undefined : value.replace(/&lt;/g, '<').replace(/&gt;/g, '>').replace(/&quot;/g, '"').replace(/&apos;/g, "'").replace(/&amp;/g, '&');
-  };
-  const code = field('Code');
-  const message = field('Message');
+  const { Code: code, Message: message } = parseS3ErrorFields(xml);
   return { ...(code !== undefined ? { code } : {}), ...(message !== undefined ? { message } : {}) };
 }
 
