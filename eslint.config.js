@@ -3,7 +3,7 @@ import tseslint from 'typescript-eslint';
 import globals from 'globals';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.tmp/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.tmp/', 'core/xml-wasm/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

@@ -38,7 +38,23 @@ export interface XmlScanOptions {
   onClose?: (name: string) => void;
   /** UTF-8 check; defaults to a fatal TextDecoder. Node callers pass buffer.isUtf8 (much faster). */
   isUtf8?: (bytes: Uint8Array) => boolean;
+  /** A faster checker tried first when no events are wanted (the validator passes core/xml-wasm's). */
+  fastPath?: XmlFastPath;
 }
+
+/**
+ * A faster checker for the common case. It may only accept documents this
+ * module accepts; for everything else it answers false and checkXml scans the
+ * document itself (so verdicts and messages always come from here).
+ */
+export interface XmlFastPath {
+  /** Whether the document's element tree, from `from` (after the prolog) to its end, is certainly well-formed. */
+  accepts(bytes: Uint8Array, from: number, maxDepth: number, maxAttributes: number): boolean;
+}
+
+const DEFAULT_MAX_DEPTH = 256;
+const NO_RANGES = new Int32Array(0);
+const DEFAULT_MAX_ATTRIBUTES = 256;
 
 const LT = 0x3c; // <
 const GT = 0x3e; // >
@@ -124,6 +140,12 @@ export function checkXml(bytes: Uint8Array, options: XmlScanOptions = {}): XmlRe
   if (!(options.isUtf8 ?? defaultIsUtf8)(bytes)) {
     return { ok: false, code: 'XML_INVALID', reason: 'the file is not valid UTF-8', line: 1 };
   }
+  const { fastPath } = options;
+  if (fastPath && !options.onOpen && !options.onClose) {
+    const from = prologEnd(bytes);
+    const maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    if (from >= 0 && fastPath.accepts(bytes, from, maxDepth, options.maxAttributes ?? DEFAULT_MAX_ATTRIBUTES)) return { ok: true };
+  }
   try {
     new Scanner(bytes, options).document();
     return { ok: true };
@@ -134,6 +156,16 @@ export function checkXml(bytes: Uint8Array, options: XmlScanOptions = {}): XmlRe
     if (error instanceof RangeError) {
       return { ok: false, code: 'XML_INVALID', reason: 'the document is nested too deeply', line: 1 };
     }
+    throw error;
+  }
+}
+
+/** Where the BOM and XML declaration end (-1 if the declaration is malformed: the full scan reports it). */
+function prologEnd(bytes: Uint8Array): number {
+  try {
+    return new Scanner(bytes, {}).prolog();
+  } catch (error) {
+    if (error instanceof XmlFailure) return -1;
     throw error;
   }
 }
@@ -152,7 +184,8 @@ class Scanner {
   private readonly maxDepth: number;
   private readonly maxAttributes: number;
   private readonly wantEvents: boolean;
-  private readonly attrRanges: Int32Array;
+  /** Attribute names of the current start tag as [start, end) pairs; allocated by element() (the prolog alone needs none). */
+  private attrRanges = NO_RANGES;
   /** The whole document as a string when it is ASCII, '' when not; decoded on first use (events only). */
   private text: string | undefined;
 
@@ -160,23 +193,30 @@ class Scanner {
     private readonly b: Uint8Array,
     private readonly options: XmlScanOptions,
   ) {
-    this.maxDepth = options.maxDepth ?? 256;
-    this.maxAttributes = options.maxAttributes ?? 256;
+    this.maxDepth = options.maxDepth ?? DEFAULT_MAX_DEPTH;
+    this.maxAttributes = options.maxAttributes ?? DEFAULT_MAX_ATTRIBUTES;
     this.wantEvents = Boolean(options.onOpen || options.onClose);
-    this.attrRanges = new Int32Array(this.maxAttributes * 2);
   }
 
   private fail(reason: string, offset = this.pos, code: XmlProblem = 'XML_INVALID'): never {
     throw new XmlFailure(code, reason, offset);
   }
 
-  document(): void {
+  /** Reads the byte-order mark and XML declaration, if any; returns where they end. */
+  prolog(): number {
     const b = this.b;
     const n = b.length;
     if (n >= 3 && b[0] === 0xef && b[1] === 0xbb && b[2] === 0xbf) this.pos = 3;
     if (this.startsWith('<?xml') && (this.pos + 5 >= n || isWhitespace(b[this.pos + 5]!) || b[this.pos + 5] === QMARK)) {
       this.xmlDeclaration();
     }
+    return this.pos;
+  }
+
+  document(): void {
+    const b = this.b;
+    const n = b.length;
+    this.prolog();
     let rootSeen = false;
     while (this.pos < n) {
       const c = b[this.pos]!;
@@ -307,6 +347,7 @@ class Scanner {
 
   /** Parses the root element: start tags, content and end tags, iteratively (the stack holds open elements). */
   private element(): void {
+    this.attrRanges = new Int32Array(this.maxAttributes * 2);
     const b = this.b;
     const n = b.length;
     const stack = this.stack;
@@ -492,7 +533,7 @@ class Scanner {
     while (this.pos < b.length && this.pos - nameStart <= 8 && isNameChar(b[this.pos]!)) this.pos++;
     if (b[this.pos] !== SEMI || this.pos === nameStart) this.fail('an "&" is not part of a valid reference', start);
     const entity = utf8.decode(b.subarray(nameStart, this.pos));
-    if (!(entity in PREDEFINED_ENTITIES)) {
+    if (!Object.hasOwn(PREDEFINED_ENTITIES, entity)) {
       this.fail(`the entity "&${entity};" is not defined (only the five predefined entities are allowed)`, start);
     }
     this.pos++;

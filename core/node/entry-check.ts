@@ -9,6 +9,7 @@ import type { WorkflowNodeRef } from '../bundle-policy';
 import type { BundleErrorCode } from '../errors';
 import { parseWorkflow } from '../workflow';
 import { checkXml, type XmlError } from '../xml';
+import { wasmXmlFastPath } from '../xml-wasm';
 
 export interface EntryTask {
   /** Position in central-directory order: the first failing index is the verdict. */
@@ -61,7 +62,7 @@ export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: nu
     if (!workflow.ok) return xmlFailure(workflow);
     nodes = workflow.nodes;
   } else {
-    const result = checkXml(data, options);
+    const result = checkXml(data, { ...options, fastPath: wasmXmlFastPath });
     if (!result.ok) return xmlFailure(result);
   }
   return { ok: true, index: task.index, ...(nodes ? { nodes } : {}), ...(keepData ? { data } : {}) };

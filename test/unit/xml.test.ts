@@ -3,11 +3,11 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
-import { checkXml } from '../../core/xml';
+import { checkXml, type XmlScanOptions } from '../../core/xml';
+import { wasmXmlFastPath } from '../../core/xml-wasm';
 import { SAMPLES_DIR } from '../support/zip-builder';
 
 const enc = new TextEncoder();
-const check = (xml: string) => checkXml(enc.encode(xml));
 
 /** saxes (a strict, maintained parser) as the oracle: well-formed or not. DOCTYPEs are our own rule. */
 function saxesAccepts(xml: string): boolean {
@@ -35,13 +35,25 @@ function allXmlFiles(dir: string): string[] {
   });
 }
 
-describe('checkXml', () => {
+/**
+ * The validator calls checkXml with the WebAssembly fast path; the bundler and
+ * the workflow parser without. Verdicts and messages must be the same.
+ */
+const engines: [string, XmlScanOptions][] = [
+  ['JavaScript scanner', {}],
+  ['with the WebAssembly fast path', { fastPath: wasmXmlFastPath }],
+];
+
+describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
+  const check = (xml: string) => checkXml(enc.encode(xml), engineOptions);
+  const checkXmlWith = (bytes: Uint8Array, options: XmlScanOptions = {}) => checkXml(bytes, { ...engineOptions, ...options });
+
   it('accepts every XML file of the samples, like saxes', () => {
     const files = allXmlFiles(SAMPLES_DIR);
     expect(files.length).toBeGreaterThan(50);
     for (const file of files) {
       const bytes = readFileSync(file);
-      expect(checkXml(bytes), file).toEqual({ ok: true });
+      expect(checkXmlWith(bytes), file).toEqual({ ok: true });
       expect(saxesAccepts(bytes.toString('utf8')), file).toBe(true);
     }
   });
@@ -66,6 +78,9 @@ describe('checkXml', () => {
     ['<a b=1/>', 'not quoted'],
     ['<a b="<"/>', 'contains "<"'],
     ['<a>&nope;</a>', 'not defined'],
+    // Names of Object.prototype members are not entities either.
+    ['<a>&valueOf;</a>', 'not defined'],
+    ['<a b="&__proto__;"/>', 'not defined'],
     ['<a>&#0;</a>', 'does not allow'],
     ['<a>&#x110000;</a>', 'out of range'],
     ['<a>a & b</a>', 'valid reference'],
@@ -91,13 +106,14 @@ describe('checkXml', () => {
   );
 
   it('rejects invalid UTF-8 and reports the line of a problem', () => {
-    expect(checkXml(Uint8Array.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]))).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(checkXmlWith(Uint8Array.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]))).toMatchObject({ ok: false, code: 'XML_INVALID' });
     expect(check('<a>\n\n<b></c></a>')).toMatchObject({ ok: false, line: 3 });
   });
 
   it('caps nesting depth without recursion', () => {
-    expect(checkXml(enc.encode(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), { maxDepth: 256 })).toMatchObject({ ok: false, code: 'XML_INVALID' });
-    expect(checkXml(enc.encode(`${'<a>'.repeat(200)}${'</a>'.repeat(200)}`), { maxDepth: 256 })).toEqual({ ok: true });
+    expect(checkXmlWith(enc.encode(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), { maxDepth: 256 })).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(checkXmlWith(enc.encode(`${'<a>'.repeat(200)}${'</a>'.repeat(200)}`), { maxDepth: 256 })).toEqual({ ok: true });
+    expect(checkXmlWith(enc.encode(`${'<a>'.repeat(257)}${'</a>'.repeat(257)}`), { maxDepth: 256 })).toMatchObject({ ok: false });
   });
 
   it('reports elements and decoded attributes to onOpen', () => {
@@ -148,7 +164,10 @@ describe('checkXml', () => {
             const at = position % (xml.length + 1);
             xml = xml.slice(0, at) + piece + xml.slice(replace ? at + piece.length : at);
           }
-          const ours = checkXml(enc.encode(xml)).ok;
+          const verdict = checkXmlWith(enc.encode(xml));
+          // Same verdict and message as the plain JavaScript scanner, whichever engine runs.
+          expect(verdict).toEqual(checkXml(enc.encode(xml)));
+          const ours = verdict.ok;
           // saxes is lenient about a few things XML forbids and we reject; only those may differ.
           if (ours !== saxesAccepts(xml)) {
             expect(ours, `disagreement on: ${JSON.stringify(xml)}`).toBe(false);
