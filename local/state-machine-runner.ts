@@ -83,8 +83,13 @@ export function localHandlersFor(definition: object, tasks: LocalTaskHandlers): 
       // The interpreter stops waiting at TimeoutSeconds; stop the task too, as Step Functions does.
       const timeoutMs = (state.TimeoutSeconds ?? 99_999_999) * 1000;
       handlers[name] = (executionSignal) => (input) => {
-        const signal = AbortSignal.any([executionSignal, AbortSignal.timeout(timeoutMs)]);
-        return tasks.runEcsTask(input, signal);
+        const timeout = AbortSignal.timeout(timeoutMs);
+        return tasks.runEcsTask(input, AbortSignal.any([executionSignal, timeout])).catch((error: unknown) => {
+          // At TimeoutSeconds the interpreter reports States.Timeout itself: the stopped task's own
+          // error must not win that race, so it is never reported.
+          if (timeout.aborted && !executionSignal.aborted) return new Promise<never>(() => undefined);
+          throw error;
+        });
       };
     } else {
       throw new Error(`Local mode cannot run Task state "${name}" (resource ${resource}); add a mapping in local/state-machine-runner.ts.`);

@@ -5,9 +5,10 @@
  *
  * yauzl reads the archive structure (end record, central directory, local
  * headers). Declared sizes are checked against the limits before anything is
- * inflated; entry data is then inflated by zlib with `maxOutputLength` set to
- * the declared size (entry-check.ts), so memory and time stay bounded whatever
- * the headers say, and inflated size and CRC must match the headers.
+ * inflated; entry data is then inflated by zlib into a buffer one byte larger
+ * than the declared size (entry-check.ts, inflate.ts), so memory and time stay
+ * bounded whatever the headers say, and inflated size and CRC must match the
+ * headers.
  *
  * The checks run in a fixed order and the first violation is the verdict:
  * central directory (entry by entry), namespace, local headers (entry by
@@ -126,23 +127,28 @@ interface CheckedEntry {
   dataStart: number;
   end: number;
   /** What is wrong with the local header; reported only after every central-directory rule has passed. */
-  localProblem?: Rejection;
+  localProblem: Rejection | undefined;
   /** Already handed to the worker pool. */
-  submitted?: boolean;
+  submitted: boolean;
 }
 
 /** Validates a bundle held in memory. Never throws for bad input. */
-export async function validateBundle(
+export function validateBundle(
   zip: Uint8Array,
   limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
   options: ValidateOptions = {},
 ): Promise<ValidationVerdict> {
+  return check(zip, limits, options);
+}
+
+async function check(zip: Uint8Array, limits: BundleLimits, options: ValidateOptions, pool?: EntryPool): Promise<ValidationVerdict> {
   if (zip.length > limits.maxUploadBytes) {
+    pool?.close();
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(zip.length)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
   const data = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   try {
-    const stats = await new BundleCheck(data, limits, options).run();
+    const stats = await new BundleCheck(data, limits, options, pool).run();
     return { ok: true, stats };
   } catch (error) {
     if (error instanceof Rejection) return failure(error.code, error.detail, error.entry);
@@ -160,23 +166,34 @@ export async function validateBundleFile(
   if (size > limits.maxUploadBytes) {
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(size)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
-  const shared = size >= EARLY_POOL_ZIP_BYTES && !options.onFile && options.threads !== 'inline' && workerThreads() > 0;
-  return validateBundle(shared ? await readShared(path, size) : await readFile(path), limits, options);
+  const threads = options.threads ?? 'auto';
+  const early = size >= EARLY_POOL_ZIP_BYTES && !options.onFile && threads !== 'inline' ? workerThreads() : 0;
+  if (early === 0) return check(await readFile(path), limits, options);
+  // Workers boot while the file is read into the memory they share with this thread.
+  const data = Buffer.from(new SharedArrayBuffer(size));
+  const pool = new EntryPool(data, early, limits.maxXmlDepth, threads === 'auto');
+  let filled: number;
+  try {
+    filled = await readInto(path, data);
+  } catch (error) {
+    pool.close();
+    throw error;
+  }
+  // A file that shrank while being read is judged as what was read.
+  return filled === size ? check(data, limits, options, pool) : (pool.close(), check(data.subarray(0, filled), limits, options));
 }
 
-/** Reads a file into a SharedArrayBuffer, which the worker pool then uses without a copy. */
-async function readShared(path: string, size: number): Promise<Buffer> {
-  const data = Buffer.from(new SharedArrayBuffer(size));
+/** Reads a file into `data` (as much as fits); returns how many bytes were read. */
+async function readInto(path: string, data: Buffer): Promise<number> {
   const handle = await openFile(path, 'r');
   try {
     let filled = 0;
-    while (filled < size) {
-      const { bytesRead } = await handle.read(data, filled, size - filled, filled);
+    while (filled < data.length) {
+      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
       if (bytesRead === 0) break;
       filled += bytesRead;
     }
-    // A file that shrank while being read is judged as what was read.
-    return filled === size ? data : data.subarray(0, filled);
+    return filled;
   } finally {
     await handle.close();
   }
@@ -193,15 +210,19 @@ class BundleCheck {
   private speculativeEnd = 0;
   private sha256: string | undefined;
 
+  /** @param pool workers already started on this ZIP's memory (validateBundleFile), if any */
   constructor(
     private readonly zip: Buffer,
     private readonly limits: BundleLimits,
     private readonly options: ValidateOptions,
-  ) {}
+    pool?: EntryPool,
+  ) {
+    this.pool = pool;
+  }
 
   async run(): Promise<BundleStats> {
     this.checkEndRecord();
-    this.pool = this.startPoolEarly();
+    this.pool ??= this.startPoolEarly();
     try {
       const zipfile = await this.open();
       try {
@@ -399,6 +420,9 @@ class BundleCheck {
       uncompressedSize: raw.uncompressedSize,
       dataStart: 0,
       end: 0,
+      // Set here, not added later: every entry then has one shape, and the loops over them stay fast.
+      localProblem: undefined,
+      submitted: false,
     };
     this.entries.push(entry);
     return entry;

@@ -39,7 +39,19 @@ export const wasmXmlFastPath: XmlFastPath = {
     if (!wasm) return false;
     const base = wasm.reserve(bytes.length);
     if (base === 0) return false;
-    new Uint8Array(wasm.memory.buffer, base, bytes.length).set(bytes);
+    // A document already written into the scratch buffer is checked where it is.
+    if (bytes.buffer !== wasm.memory.buffer || bytes.byteOffset !== base) new Uint8Array(wasm.memory.buffer, base, bytes.length).set(bytes);
     return wasm.check(bytes.length, from, maxDepth, maxAttributes) === 0;
   },
 };
+
+/**
+ * A buffer of `length` bytes inside the fast path's memory, where a document
+ * can be written (e.g. inflated) and then checked without a copy. Valid until
+ * the next call of either function; undefined without WebAssembly.
+ */
+export function xmlScratch(length: number): Uint8Array | undefined {
+  const wasm = length <= MAX_DOCUMENT_BYTES ? instance() : null;
+  const base = wasm ? wasm.reserve(length) : 0;
+  return wasm && base !== 0 ? new Uint8Array(wasm.memory.buffer, base, length) : undefined;
+}

@@ -2,7 +2,7 @@
  * The web page end to end in Debian's Chromium (playwright-core), against
  * local mode started in-process with the knime2py CONTRACT DOUBLE, under the
  * production CSP. One stack for the whole file. Saves a screenshot of each
- * main state to docs/screenshots/.
+ * main state (to docs/screenshots/ with UPDATE_SCREENSHOTS=1, see support.ts).
  */
 import { readFileSync, rmSync } from 'node:fs';
 import { join } from 'node:path';

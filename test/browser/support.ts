@@ -16,7 +16,11 @@ export const CHROMIUM = process.env.K2P_CHROMIUM ?? '/usr/bin/chromium';
 export const HAS_CHROMIUM = existsSync(CHROMIUM);
 export const SKIP_MESSAGE = 'SKIPPED: browser tests need Chromium (apt-get install -y chromium)';
 export const ROOT = join(import.meta.dirname, '..', '..');
-export const SCREENSHOTS = join(ROOT, 'docs', 'screenshots');
+/**
+ * Where screenshots go: the README's docs/screenshots/ only when asked
+ * (`UPDATE_SCREENSHOTS=1`), so a test run leaves the working tree clean.
+ */
+export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', 'screenshots') : join(tmpdir(), 'k2p-web-screenshots');
 
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
