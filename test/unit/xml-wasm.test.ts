@@ -1,12 +1,10 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkXml, type XmlResult, type XmlScanOptions } from '../../core/xml';
 import { wasmXmlFastPath } from '../../core/xml-wasm';
 import { XML_SCANNER_WASM } from '../../core/xml-wasm/scanner-binary';
 import { compileXmlScanner } from '../../scripts/build-xml-wasm';
-import { SAMPLES_DIR } from '../support/zip-builder';
+import { bundleFiles, SAMPLES_DIR } from '../support/samples';
 
 const enc = new TextEncoder();
 
@@ -30,14 +28,6 @@ function expectSound(bytes: Uint8Array, options: XmlScanOptions = {}): boolean |
   return fast;
 }
 
-function settingsFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return settingsFiles(path);
-    return name === 'settings.xml' || name === 'workflow.knime' ? [path] : [];
-  });
-}
-
 describe('WebAssembly XML fast path', () => {
   it('is built from its AssemblyScript source (run `npm run build:wasm` after editing it)', async () => {
     const binary = await compileXmlScanner();
@@ -45,9 +35,9 @@ describe('WebAssembly XML fast path', () => {
   }, 60_000);
 
   it('accepts every XML file of the samples itself (the validator never falls back on them)', () => {
-    const files = settingsFiles(SAMPLES_DIR);
-    expect(files.length).toBeGreaterThan(50);
-    for (const file of files) expect(expectSound(readFileSync(file)), file).toBe(true);
+    const files = bundleFiles(SAMPLES_DIR);
+    expect(files.size).toBeGreaterThan(50);
+    for (const [file, bytes] of files) expect(expectSound(bytes), file).toBe(true);
   });
 
   it.each([

@@ -1,11 +1,9 @@
-import { readFileSync, readdirSync, statSync } from 'node:fs';
-import { join } from 'node:path';
 import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { checkXml, type XmlScanOptions } from '../../core/xml';
 import { wasmXmlFastPath } from '../../core/xml-wasm';
-import { SAMPLES_DIR } from '../support/zip-builder';
+import { bundleFiles, SAMPLES_DIR } from '../support/samples';
 
 const enc = new TextEncoder();
 
@@ -27,14 +25,6 @@ function saxesAccepts(xml: string): boolean {
   return ok;
 }
 
-function allXmlFiles(dir: string): string[] {
-  return readdirSync(dir).flatMap((name) => {
-    const path = join(dir, name);
-    if (statSync(path).isDirectory()) return allXmlFiles(path);
-    return name === 'settings.xml' || name === 'workflow.knime' ? [path] : [];
-  });
-}
-
 /**
  * The validator calls checkXml with the WebAssembly fast path; the bundler and
  * the workflow parser without. Verdicts and messages must be the same.
@@ -49,12 +39,11 @@ describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
   const checkXmlWith = (bytes: Uint8Array, options: XmlScanOptions = {}) => checkXml(bytes, { ...engineOptions, ...options });
 
   it('accepts every XML file of the samples, like saxes', () => {
-    const files = allXmlFiles(SAMPLES_DIR);
-    expect(files.length).toBeGreaterThan(50);
-    for (const file of files) {
-      const bytes = readFileSync(file);
+    const files = bundleFiles(SAMPLES_DIR);
+    expect(files.size).toBeGreaterThan(50);
+    for (const [file, bytes] of files) {
       expect(checkXmlWith(bytes), file).toEqual({ ok: true });
-      expect(saxesAccepts(bytes.toString('utf8')), file).toBe(true);
+      expect(saxesAccepts(new TextDecoder().decode(bytes)), file).toBe(true);
     }
   });
 
@@ -144,9 +133,7 @@ describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
   });
 
   it('agrees with saxes on random mutations of real settings files (differential fuzz)', () => {
-    const corpus = allXmlFiles(SAMPLES_DIR)
-      .slice(0, 12)
-      .map((file) => readFileSync(file, 'utf8').slice(0, 1500));
+    const corpus = [...bundleFiles(SAMPLES_DIR).values()].slice(0, 12).map((bytes) => new TextDecoder().decode(bytes).slice(0, 1500));
     // Cut each document at a tag boundary and close it so the unmutated input is well-formed.
     const seeds = corpus.map((text) => {
       const body = text.slice(0, text.lastIndexOf('/>') + 2);
