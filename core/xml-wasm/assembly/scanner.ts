@@ -152,7 +152,7 @@ function skipValue(from: usize, quote: u8): usize {
  * a name character (NAME_CHAR, computed 16 bytes at a time). Never past the
  * end: the padding is not a name character.
  */
-function nameEnd(from: usize, end: usize): usize {
+function nameEnd(from: usize): usize {
   let pos = from + 1 - 16;
   let bits: i32 = 0;
   do {
@@ -181,7 +181,7 @@ function sameBytes(a: usize, aEnd: usize, b: usize, bEnd: usize): bool {
 function startTag(tagStart: usize, end: usize, maxDepth: i32, maxAttributes: i32): usize {
   const nameStart = tagStart + 1;
   if (nameStart >= end || load<u8>(NAME_START + load<u8>(nameStart)) == 0) return 0;
-  let pos = nameEnd(nameStart, end);
+  let pos = nameEnd(nameStart);
   const tagNameEnd = pos;
   let count: i32 = 0;
   let c: u8 = 0;
@@ -209,7 +209,7 @@ function startTag(tagStart: usize, end: usize, maxDepth: i32, maxAttributes: i32
 /** The `count`-th attribute of a start tag, at `start`; returns the position after its closing quote, 0 to hand back. */
 function attribute(start: usize, end: usize, count: i32): usize {
   if (load<u8>(NAME_START + load<u8>(start)) == 0) return 0;
-  let pos = nameEnd(start, end);
+  let pos = nameEnd(start);
   const attributeNameEnd = pos;
   for (let i: i32 = 0; i < count; i++) {
     const other = load<usize>(ATTRIBUTES + <usize>i * 8);
@@ -287,7 +287,7 @@ function reference(start: usize, end: usize): usize {
 function endTag(start: usize, end: usize): usize {
   const nameStart = start + 2;
   if (nameStart >= end || load<u8>(NAME_START + load<u8>(nameStart)) == 0) return 0;
-  let pos = nameEnd(nameStart, end);
+  let pos = nameEnd(nameStart);
   const tagNameEnd = pos;
   let c: u8 = 0;
   while (pos < end && isWhitespace((c = load<u8>(pos)))) pos++;
