@@ -1,9 +1,12 @@
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
-import { validateBundle } from '../../core/node/validate-bundle';
+import { EARLY_POOL_ZIP_BYTES } from '../../core/node/entry-pool';
+import { validateBundle, validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
 import {
   buildZip,
@@ -500,6 +503,34 @@ describe('validateBundle: early dispatch to worker threads', () => {
       { numRuns: Math.ceil(Number(process.env.FUZZ_RUNS ?? 1500) / 50), seed: Number(process.env.FUZZ_SEED ?? 5) },
     );
   }, 120_000);
+
+  /**
+   * validateBundleFile starts the workers before reading a large file (they
+   * boot while it is read into the memory they share). Stored entries keep
+   * the ZIP above EARLY_POOL_ZIP_BYTES without a large test.
+   */
+  it('validates a large file with workers started before it is read, like the in-memory inline path', async () => {
+    const dir = mkdtempSync(join(tmpdir(), 'k2p-validate-file-'));
+    try {
+      const padding = `<!-- ${'x'.repeat(80_000)} -->`;
+      const entries = nodes(60, false).map((entry, i) => (i > 0 && i % 2 === 0 ? { ...entry, data: SETTINGS_XML + padding, method: 0 } : entry));
+      const good = buildZip({ entries });
+      expect(good.length).toBeGreaterThan(EARLY_POOL_ZIP_BYTES);
+      writeFileSync(join(dir, 'good.zip'), good);
+      const accepted = await validateBundleFile(join(dir, 'good.zip'));
+      expect(accepted).toEqual(await validateBundle(good, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(accepted).toMatchObject({ ok: true, stats: { files: 61 } });
+
+      entries[33] = { ...entries[33]!, data: '<config>' };
+      const bad = buildZip({ entries });
+      writeFileSync(join(dir, 'bad.zip'), bad);
+      const rejected = await validateBundleFile(join(dir, 'bad.zip'));
+      expect(rejected).toEqual(await validateBundle(bad, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(rejected).toMatchObject({ ok: false, code: 'XML_INVALID', entry: entries[33]!.name });
+    } finally {
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
 });
 
 /** The same ZIP with its central directory in reverse order (the file's entries stay where they are). */
