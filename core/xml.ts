@@ -53,8 +53,8 @@ export interface XmlFastPath {
 }
 
 const DEFAULT_MAX_DEPTH = 256;
-const NO_RANGES = new Int32Array(0);
 const DEFAULT_MAX_ATTRIBUTES = 256;
+const NO_RANGES = new Int32Array(0);
 
 const LT = 0x3c; // <
 const GT = 0x3e; // >

@@ -55,7 +55,8 @@ export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: nu
     return fail('ZIP_CORRUPT', `\`${task.name}\` inflates to ${data.length} bytes but its header declares ${task.uncompressedSize}.`);
   }
   if (zlib.crc32(data) !== task.crc32) return fail('ZIP_CORRUPT', `\`${task.name}\` fails its CRC-32 check.`);
-  const options = { isUtf8, maxDepth: maxXmlDepth };
+  // parseWorkflow wants events, so only checkXml below uses the fast path.
+  const options = { isUtf8, maxDepth: maxXmlDepth, fastPath: wasmXmlFastPath };
   const xmlFailure = (problem: XmlError): EntryOutcome => {
     const what = problem.code === 'XML_FORBIDDEN_DTD' ? 'declares a DTD' : 'is not well-formed XML';
     return fail(problem.code, `\`${task.name}\` ${what}: ${problem.reason} (line ${problem.line}).`);
@@ -66,7 +67,7 @@ export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: nu
     if (!workflow.ok) return xmlFailure(workflow);
     nodes = workflow.nodes;
   } else {
-    const result = checkXml(data, { ...options, fastPath: wasmXmlFastPath });
+    const result = checkXml(data, options);
     if (!result.ok) return xmlFailure(result);
   }
   // Inflated data lives in a scratch buffer that the next entry reuses: keep a copy.

@@ -88,6 +88,7 @@ function selfTest(candidate: Inflate): boolean {
     } catch (error) {
       truncated = error instanceof InflateError;
     }
+    // And the handle still works after those errors.
     return rejected && truncated && candidate(deflated, whole) === text.length;
   } catch {
     return false;
