@@ -1,6 +1,7 @@
 import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 import globals from 'globals';
+import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
   { ignores: ['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.tmp/', 'core/xml-wasm/assembly/'] },
@@ -18,7 +19,19 @@ export default tseslint.config(
     files: ['core/**/*.ts'],
     ignores: ['core/node/**'],
     rules: {
-      'no-restricted-imports': ['error', { patterns: [{ group: ['node:*', 'yauzl', 'fs', 'path', 'crypto', 'stream', 'zlib'], message: 'core/ outside core/node/ must run in a browser.' }] }],
+      'no-restricted-imports': [
+        'error',
+        {
+          patterns: [
+            {
+              group: ['node:*', 'yauzl', 'fs', 'path', 'crypto', 'stream', 'zlib'],
+              message: 'core/ outside core/node/ must run in a browser.',
+            },
+          ],
+        },
+      ],
     },
   },
+  // Formatting is Prettier's (npm run format); no lint rule argues with it.
+  prettier,
 );

@@ -36,7 +36,6 @@ const HANDLER_ENV: Record<string, string> = {
   POWERTOOLS_LOG_LEVEL: 'SILENT',
 };
 
-
 function wallMs(args: string[]): number {
   const started = process.hrtime.bigint();
   const run = spawnSync(process.execPath, args, { env: { ...process.env, ...HANDLER_ENV }, stdio: ['ignore', 'ignore', 'pipe'] });
@@ -66,7 +65,16 @@ export async function runHandlersBench(): Promise<void> {
   mkdirSync(OUT, { recursive: true });
   const bare = median(Array.from({ length: RUNS }, () => wallMs(['-e', ''])));
   console.log(`bare node start: ${bare.toFixed(0)} ms (median of ${RUNS}); import cost measured in ${RUNS} interleaved pairs\n`);
-  console.log(['handler'.padEnd(16), 'bytes'.padStart(9), 'import ms'.padStart(10), 'over bare min'.padStart(14), 'median'.padStart(7), '  verdict'].join(' '));
+  console.log(
+    [
+      'handler'.padEnd(16),
+      'bytes'.padStart(9),
+      'import ms'.padStart(10),
+      'over bare min'.padStart(14),
+      'median'.padStart(7),
+      '  verdict',
+    ].join(' '),
+  );
   let failures = 0;
   for (const [name, entry] of Object.entries(HANDLERS)) {
     const outfile = join(OUT, `${name}.mjs`);

@@ -57,7 +57,11 @@ export async function runLocalModeBench(rounds = 7): Promise<void> {
       ['measure', 'median ms', 'runs (ms)'],
       [
         ['upload complete → SUCCEEDED', median(runs.map((r) => r.endToEnd)).toFixed(0), runs.map((r) => r.endToEnd.toFixed(0)).join(' ')],
-        ['converter run (contract double)', median(runs.map((r) => r.converter)).toFixed(0), runs.map((r) => r.converter.toFixed(0)).join(' ')],
+        [
+          'converter run (contract double)',
+          median(runs.map((r) => r.converter)).toFixed(0),
+          runs.map((r) => r.converter.toFixed(0)).join(' '),
+        ],
         ['service overhead', median(overhead).toFixed(0), overhead.map((v) => v.toFixed(0)).join(' ')],
       ],
     );
@@ -68,7 +72,9 @@ export async function runLocalModeBench(rounds = 7): Promise<void> {
     const parallel = await Promise.all(Array.from({ length: concurrent }, (_, i) => timedJob(e2e, bundle, `parallel-${i}`)));
     const wall = (performance.now() - started) / 1000;
     console.log(`\n## Local mode: ${concurrent} concurrent jobs`);
-    console.log(`${concurrent} jobs in ${wall.toFixed(1)} s → ${(concurrent / wall).toFixed(2)} jobs/s; per job median ${(median(parallel.map((r) => r.endToEnd)) / 1000).toFixed(2)} s (sequential median ${(median(runs.map((r) => r.endToEnd)) / 1000).toFixed(2)} s)`);
+    console.log(
+      `${concurrent} jobs in ${wall.toFixed(1)} s → ${(concurrent / wall).toFixed(2)} jobs/s; per job median ${(median(parallel.map((r) => r.endToEnd)) / 1000).toFixed(2)} s (sequential median ${(median(runs.map((r) => r.endToEnd)) / 1000).toFixed(2)} s)`,
+    );
   } finally {
     await e2e.close();
   }

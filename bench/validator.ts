@@ -91,7 +91,10 @@ function bombs(): { name: string; zip: Buffer }[] {
   });
   return [
     { name: '100 MiB of zeros (honest headers)', zip: buildZip({ entries: [...base, entry] }) },
-    { name: '100 MiB of zeros (headers claim 1 KiB)', zip: buildZip({ entries: [...base, { ...entry, central: { uncompressedSize: 1024 }, local: { uncompressedSize: 1024 } }] }) },
+    {
+      name: '100 MiB of zeros (headers claim 1 KiB)',
+      zip: buildZip({ entries: [...base, { ...entry, central: { uncompressedSize: 1024 }, local: { uncompressedSize: 1024 } }] }),
+    },
     { name: 'overlapping entries', zip: overlapBomb },
   ];
 }
@@ -120,7 +123,9 @@ export function runValidatorBench(rounds = 5): void {
     const loadAfter = loadavg()[0]!;
     const oursMs = median(large.ours.map((t) => t.wall));
     const unzipMs = median(large.unzip.map((t) => t.wall));
-    console.log(`\n## k2p-web validate vs unzip -t (${large.entries} entries, ${(large.unpacked / MiB).toFixed(1)} MiB unpacked, ${(large.zipBytes / MiB).toFixed(1)} MiB ZIP, ${rounds} alternating rounds)`);
+    console.log(
+      `\n## k2p-web validate vs unzip -t (${large.entries} entries, ${(large.unpacked / MiB).toFixed(1)} MiB unpacked, ${(large.zipBytes / MiB).toFixed(1)} MiB ZIP, ${rounds} alternating rounds)`,
+    );
     const cpu = (timings: Timing[]) => (timings.every((t) => t.cpu !== undefined) ? median(timings.map((t) => t.cpu!)).toFixed(0) : 'n/a');
     printTable(
       ['process', 'median wall ms', 'median CPU ms', 'runs (wall ms)'],

@@ -38,7 +38,13 @@ function writeWorkflowFolder(parent: string, nodes: number): { folder: string; f
   return { folder, files: Object.keys(entries).length, bytes };
 }
 
-const TYPES: Record<string, string> = { '.html': 'text/html', '.js': 'text/javascript', '.css': 'text/css', '.svg': 'image/svg+xml', '.json': 'application/json' };
+const TYPES: Record<string, string> = {
+  '.html': 'text/html',
+  '.js': 'text/javascript',
+  '.css': 'text/css',
+  '.svg': 'image/svg+xml',
+  '.json': 'application/json',
+};
 
 function serveDist(): Promise<{ server: Server; url: string }> {
   const config = JSON.stringify({ apiUrl: 'http://127.0.0.1:9/v1/', apiKey: 'bench-key-not-used' });
@@ -56,7 +62,9 @@ function serveDist(): Promise<{ server: Server; url: string }> {
       res.writeHead(404).end();
     }
   });
-  return new Promise((resolve) => server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })));
+  return new Promise((resolve) =>
+    server.listen(0, '127.0.0.1', () => resolve({ server, url: `http://127.0.0.1:${(server.address() as { port: number }).port}/` })),
+  );
 }
 
 export interface WebBenchResult {
@@ -75,7 +83,11 @@ export interface WebBenchResult {
 export async function runWebBench(rounds = Number(process.env.BENCH_ROUNDS ?? 3)): Promise<WebBenchResult | undefined> {
   console.log('\n## Web page: manifest + bundle of a 1000-node workflow in headless Chromium, page weight\n');
   const web = await buildWeb();
-  const weightRows = Object.entries(web.assets).map(([name, a]) => [name, `${(a.bytes / 1024).toFixed(1)} KiB`, `${(a.gzipBytes / 1024).toFixed(1)} KiB`]);
+  const weightRows = Object.entries(web.assets).map(([name, a]) => [
+    name,
+    `${(a.bytes / 1024).toFixed(1)} KiB`,
+    `${(a.gzipBytes / 1024).toFixed(1)} KiB`,
+  ]);
   weightRows.push(['JS + CSS total', '', `${(web.gzipBytes / 1024).toFixed(1)} KiB (goal ≤ ${GOAL_GZIP_BYTES / 1024} KiB)`]);
   printTable(['Asset', 'Size', 'gzip'], weightRows);
   if (!HAS_CHROMIUM) {
@@ -128,7 +140,9 @@ export async function runWebBench(rounds = Number(process.env.BENCH_ROUNDS ?? 3)
         ],
       ],
     );
-    console.log(`\n(median of ${rounds}; settings.xml ≈ ${SETTINGS_BYTES / 1024} KiB each, ${(workflow.bytes / 1024 / 1024).toFixed(1)} MiB in the folder)`);
+    console.log(
+      `\n(median of ${rounds}; settings.xml ≈ ${SETTINGS_BYTES / 1024} KiB each, ${(workflow.bytes / 1024 / 1024).toFixed(1)} MiB in the folder)`,
+    );
     return result;
   } finally {
     await browser.close();

@@ -257,7 +257,9 @@ export function resultLines(job: JobView, components?: ComponentSummary[]): stri
   if (components && components.length > 1) {
     for (const c of components) {
       const missing = c.notImplementedNames.length > 0 ? `: ${countedNames(c.notImplementedNames)}` : '';
-      lines.push(`${field('')}${c.workflowId}: ${c.nodes} nodes, ${c.edges} edges, ${c.idle} idle, ${c.notImplementedCount} not implemented${missing}`);
+      lines.push(
+        `${field('')}${c.workflowId}: ${c.nodes} nodes, ${c.edges} edges, ${c.idle} idle, ${c.notImplementedCount} not implemented${missing}`,
+      );
     }
   }
   if (r.notImplementedNames.length > 0) lines.push(`${field('Not implemented')}${countedNames(r.notImplementedNames)}`);

@@ -20,8 +20,7 @@ function newestSource(dir) {
 }
 
 const fresh =
-  existsSync(bundled) &&
-  statSync(bundled).mtimeMs >= Math.max(newestSource(join(root, 'cli')), newestSource(join(root, 'core')));
+  existsSync(bundled) && statSync(bundled).mtimeMs >= Math.max(newestSource(join(root, 'cli')), newestSource(join(root, 'core')));
 
 if (fresh) {
   await import(pathToFileURL(bundled).href);

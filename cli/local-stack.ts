@@ -60,7 +60,8 @@ export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}
   if (api === undefined && key === undefined && local) return fromStack(local);
   if (api === undefined && local) return { ...fromStack(local), apiKey: key! };
   // The local stack's key is only good for the local stack's API.
-  if (api !== undefined && local && sameUrl(api, local.state.apiUrl)) return { ...fromStack(local), apiUrl: checkUrl(api), source: apiSource };
+  if (api !== undefined && local && sameUrl(api, local.state.apiUrl))
+    return { ...fromStack(local), apiUrl: checkUrl(api), source: apiSource };
   throw new UsageError(missingMessage(api, key, local === undefined));
 }
 
@@ -70,7 +71,8 @@ function fromStack(local: FoundStack): ApiTarget {
 
 function missingMessage(api: string | undefined, key: string | undefined, noStack: boolean): string {
   if (api !== undefined && key === undefined) return `no API key for ${api}: pass --key <key> or set K2P_API_KEY.`;
-  if (api === undefined && key !== undefined) return `no API URL: pass --api <url> or set K2P_API_URL. ${noStack ? 'No local stack is running. ' : ''}`;
+  if (api === undefined && key !== undefined)
+    return `no API URL: pass --api <url> or set K2P_API_URL. ${noStack ? 'No local stack is running. ' : ''}`;
   return `no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, and no local stack running. ${HOW_TO}`;
 }
 
@@ -126,7 +128,10 @@ async function readState(file: string): Promise<StackState | undefined> {
   } catch {
     throw new UsageError(`${file} is not valid JSON; stop local mode and start it again with \`npm start\`.`);
   }
-  if (!parsed.success) throw new UsageError(`${file} does not describe a local stack (${parsed.error.issues[0]?.message}); restart local mode with \`npm start\`.`);
+  if (!parsed.success)
+    throw new UsageError(
+      `${file} does not describe a local stack (${parsed.error.issues[0]?.message}); restart local mode with \`npm start\`.`,
+    );
   return parsed.data;
 }
 
@@ -155,9 +160,12 @@ function checkUrl(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new UsageError(`the API URL "${url}" is not a URL (e.g. http://127.0.0.1:3000 or https://abc.execute-api.eu-central-1.amazonaws.com/prod)`);
+    throw new UsageError(
+      `the API URL "${url}" is not a URL (e.g. http://127.0.0.1:3000 or https://abc.execute-api.eu-central-1.amazonaws.com/prod)`,
+    );
   }
-  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:') throw new UsageError(`the API URL must start with http:// or https:// (got ${url})`);
+  if (parsed.protocol !== 'http:' && parsed.protocol !== 'https:')
+    throw new UsageError(`the API URL must start with http:// or https:// (got ${url})`);
   return url.replace(/\/+$/, '');
 }
 

@@ -11,7 +11,16 @@ import { basename, dirname, isAbsolute, join, relative, resolve } from 'node:pat
 import { Readable } from 'node:stream';
 import { pipeline } from 'node:stream/promises';
 import { unzipSync } from 'fflate';
-import { ApiClient, ApiError, backoffDelay, FollowTimeoutError, NetworkError, realClock, ResponseFormatError, type Clock } from '../core/api-client';
+import {
+  ApiClient,
+  ApiError,
+  backoffDelay,
+  FollowTimeoutError,
+  NetworkError,
+  realClock,
+  ResponseFormatError,
+  type Clock,
+} from '../core/api-client';
 import { resultFilename, type JobView, type ResultLink } from '../core/api-schemas';
 import { parseS3Error, UploadError } from '../core/node/upload';
 import type { ComponentSummary } from '../core/types';
@@ -80,7 +89,9 @@ export function failureLines(error: unknown, target?: ApiTarget): string[] {
   if (error instanceof ApiError) {
     const lines = [`✖ ${error.code} (HTTP ${error.status}): ${error.message}`];
     if (error.code === 'FORBIDDEN' || error.code === 'UNAUTHORIZED') {
-      lines.push(`  what to do: check the API key${target ? ` (using ${maskKey(target.apiKey)} from ${target.source})` : ''}; ${error.hint}`);
+      lines.push(
+        `  what to do: check the API key${target ? ` (using ${maskKey(target.apiKey)} from ${target.source})` : ''}; ${error.hint}`,
+      );
     } else {
       lines.push(`  what to do: ${error.hint}`);
     }
@@ -91,7 +102,8 @@ export function failureLines(error: unknown, target?: ApiTarget): string[] {
     const local = target?.source === 'local stack' ? ' Is local mode still running (`npm start`)?' : ' Check the URL and your connection.';
     return [`✖ ${error.message}${local}`];
   }
-  if (error instanceof UploadError || error instanceof ResponseFormatError || error instanceof FollowTimeoutError) return [`✖ ${error.message}`];
+  if (error instanceof UploadError || error instanceof ResponseFormatError || error instanceof FollowTimeoutError)
+    return [`✖ ${error.message}`];
   return [`✖ ${(error as Error)?.message ?? String(error)}`];
 }
 

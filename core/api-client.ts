@@ -345,7 +345,12 @@ export class ApiClient {
 
   /** One page of the caller's jobs, newest first. */
   async listJobs(query: { limit?: number; nextToken?: string } = {}, options: RequestOptions = {}): Promise<ListJobsResponse> {
-    const raw = await this.send({ method: 'GET', path: '/jobs', query: { limit: query.limit, nextToken: query.nextToken }, signal: options.signal });
+    const raw = await this.send({
+      method: 'GET',
+      path: '/jobs',
+      query: { limit: query.limit, nextToken: query.nextToken },
+      signal: options.signal,
+    });
     return this.parse(ListJobsResponseSchema, raw, 'GET /jobs');
   }
 
@@ -422,7 +427,10 @@ export class ApiClient {
     return withCapacityRetry(fn, { clock: this.clock, ...options });
   }
 
-  private async pollJob(jobId: string, options: { signal?: AbortSignal; attempts?: number }): Promise<{ job: JobView; retryAfterSeconds?: number }> {
+  private async pollJob(
+    jobId: string,
+    options: { signal?: AbortSignal; attempts?: number },
+  ): Promise<{ job: JobView; retryAfterSeconds?: number }> {
     const raw = await this.send({ method: 'GET', path: jobPath(jobId), signal: options.signal, attempts: options.attempts });
     const job = this.parse(JobViewSchema, raw, 'GET /jobs/{id}');
     return { job, retryAfterSeconds: parseRetryAfter(raw.headers.get('retry-after'), this.clock.now()) };
@@ -597,7 +605,12 @@ export async function withCapacityRetry<T>(fn: () => Promise<T>, options: Capaci
   }
 }
 
-async function countDown(seconds: number, clock: Clock, signal: AbortSignal | undefined, tick: (secondsLeft: number) => void): Promise<void> {
+async function countDown(
+  seconds: number,
+  clock: Clock,
+  signal: AbortSignal | undefined,
+  tick: (secondsLeft: number) => void,
+): Promise<void> {
   for (let left = seconds; left > 0; left--) {
     tick(left);
     await clock.sleep(1000, signal);

@@ -68,8 +68,7 @@ export interface BundleEntry {
 }
 
 export type BundlePlan =
-  | { ok: true; manifest: Manifest; entries: BundleEntry[] }
-  | { ok: false; manifest: Manifest; errors: BundlerError[] };
+  { ok: true; manifest: Manifest; entries: BundleEntry[] } | { ok: false; manifest: Manifest; errors: BundlerError[] };
 
 export type BundleResult = { ok: true; manifest: Manifest; zip: Uint8Array } | { ok: false; manifest: Manifest; errors: BundlerError[] };
 
@@ -131,7 +130,7 @@ export function findWorkflowRoots(paths: Iterable<string>): string[] {
   const folders = new Set<string>();
   for (const path of paths) if (baseName(path) === WORKFLOW_FILE && isSafePath(path)) folders.add(dirName(path));
   const roots = [...folders].filter((folder) => {
-    for (let up = folder; up !== ''; ) {
+    for (let up = folder; up !== '';) {
       up = dirName(up);
       if (folders.has(up)) return false;
     }
@@ -317,7 +316,10 @@ class Planner {
     }
     if (this.entries.length >= maxEntries) {
       this.stopped = true;
-      return this.fail('ZIP_TOO_MANY_ENTRIES', `The workflow needs more than ${maxEntries} files; a bundle may hold at most ${maxEntries}.`);
+      return this.fail(
+        'ZIP_TOO_MANY_ENTRIES',
+        `The workflow needs more than ${maxEntries} files; a bundle may hold at most ${maxEntries}.`,
+      );
     }
     if (!this.fitsEntryLimit(path, source.size)) return undefined;
     if (this.bytes + source.size > maxTotalUnpackedBytes) return this.tooLargeInTotal();
@@ -346,7 +348,10 @@ class Planner {
 
   private tooLargeInTotal(): undefined {
     this.stopped = true;
-    return this.fail('ZIP_TOO_LARGE_UNPACKED', `The workflow's files add up to more than ${formatBytes(this.limits.maxTotalUnpackedBytes)}, the limit of a bundle.`);
+    return this.fail(
+      'ZIP_TOO_LARGE_UNPACKED',
+      `The workflow's files add up to more than ${formatBytes(this.limits.maxTotalUnpackedBytes)}, the limit of a bundle.`,
+    );
   }
 
   private missing(file: RequiredFile): void {
@@ -411,7 +416,8 @@ class Planner {
     for (const { path } of this.entries) {
       const key = collisionKey(path);
       const other = seen.get(key);
-      if (other !== undefined) this.fail('ZIP_DUPLICATE_ENTRY', `\`${other}\` and \`${path}\` differ only in letter case or Unicode form.`, path);
+      if (other !== undefined)
+        this.fail('ZIP_DUPLICATE_ENTRY', `\`${other}\` and \`${path}\` differ only in letter case or Unicode form.`, path);
       if (folders.has(key)) this.fail('ZIP_DUPLICATE_ENTRY', `\`${path}\` is both a file and a folder.`, path);
       seen.set(key, path);
     }
@@ -446,4 +452,3 @@ function readFailure(path: string, error: unknown): [BundlerErrorCode, string] {
   if (isErrorCode(code) && ERRORS[code].family === 'bundle') return [code as BundleErrorCode, message];
   return ['SOURCE_UNREADABLE', `\`${path}\` cannot be read: ${message}`];
 }
-

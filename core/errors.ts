@@ -49,10 +49,7 @@ export const ERRORS = {
     'The ZIP uses a feature k2p-web does not accept (only stored and deflate entries, no ZIP64 or multi-disk archives).',
     'Re-create the bundle with `k2p-web bundle` or a standard ZIP tool.',
   ),
-  ZIP_ENCRYPTED: bundle(
-    'The ZIP contains encrypted entries.',
-    'Create the bundle without a password.',
-  ),
+  ZIP_ENCRYPTED: bundle('The ZIP contains encrypted entries.', 'Create the bundle without a password.'),
   ZIP_TOO_MANY_ENTRIES: bundle(
     'The ZIP has more entries than allowed.',
     'A bundle holds only workflow.knime and settings.xml files; remove everything else.',
@@ -61,10 +58,7 @@ export const ERRORS = {
     'A file in the ZIP is larger than allowed once unpacked.',
     'settings.xml and workflow.knime files are small; check that the named file is really a KNIME settings file.',
   ),
-  ZIP_TOO_LARGE_UNPACKED: bundle(
-    'The ZIP unpacks to more data than allowed.',
-    'Upload only workflow.knime and the settings.xml files.',
-  ),
+  ZIP_TOO_LARGE_UNPACKED: bundle('The ZIP unpacks to more data than allowed.', 'Upload only workflow.knime and the settings.xml files.'),
   ZIP_RATIO_EXCEEDED: bundle(
     'A file in the ZIP is compressed suspiciously well (a possible ZIP bomb).',
     'Check the named file; KNIME settings never compress that well.',
@@ -89,17 +83,14 @@ export const ERRORS = {
     'The bundle has no workflow.knime at its root.',
     'Bundle the folder that contains workflow.knime (the web page and `k2p-web bundle` find it for you).',
   ),
-  XML_INVALID: bundle(
-    'An XML file in the bundle is not well-formed.',
-    'Re-export the workflow from KNIME; the named file is damaged.',
-  ),
+  XML_INVALID: bundle('An XML file in the bundle is not well-formed.', 'Re-export the workflow from KNIME; the named file is damaged.'),
   XML_FORBIDDEN_DTD: bundle(
     'An XML file in the bundle declares a DOCTYPE or entities, which are not allowed.',
     'KNIME never writes DOCTYPEs; re-export the workflow from KNIME.',
   ),
   SETTINGS_MISSING: bundle(
     'A node referenced by workflow.knime has no settings.xml in the bundle.',
-    'Include every node folder\'s settings.xml (the web page and `k2p-web bundle` collect them for you).',
+    "Include every node folder's settings.xml (the web page and `k2p-web bundle` collect them for you).",
   ),
 
   // Conversion: the job ends FAILED or TIMED_OUT.
@@ -115,10 +106,7 @@ export const ERRORS = {
     'knime2py found no nodes to convert (exit code 4).',
     'Make sure the workflow contains nodes and that you bundled the right folder.',
   ),
-  CONVERTER_FAILED: conversion(
-    'knime2py failed unexpectedly.',
-    'Try again; if it keeps failing, report the job id.',
-  ),
+  CONVERTER_FAILED: conversion('knime2py failed unexpectedly.', 'Try again; if it keeps failing, report the job id.'),
   CONVERTER_TIMEOUT: conversion(
     'The conversion took longer than the time limit and was stopped.',
     'Very large workflows may need a higher converter time limit; ask your operator.',
@@ -135,7 +123,11 @@ export const ERRORS = {
   INVALID_REQUEST: api(400, 'The request is not valid.', 'See details for the field that is wrong.'),
   NOT_FOUND: api(404, 'No such job.', 'Check the job id; jobs are visible only to the API key that created them.'),
   SERVER_BUSY: api(503, 'The service is at capacity.', 'Retry after the number of seconds in Retry-After.'),
-  RATE_LIMITED: api(429, 'Too many jobs in flight for this API key.', 'Wait for a job to finish, or retry after the number of seconds in Retry-After.'),
+  RATE_LIMITED: api(
+    429,
+    'Too many jobs in flight for this API key.',
+    'Wait for a job to finish, or retry after the number of seconds in Retry-After.',
+  ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),
 } as const satisfies Record<string, ErrorDefinition>;

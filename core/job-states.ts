@@ -28,12 +28,7 @@ export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
 ]);
 
 /** Statuses that hold an admission slot (counted against the in-flight limits). */
-export const IN_FLIGHT_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
-  'AWAITING_UPLOAD',
-  'VALIDATING',
-  'QUEUED',
-  'RUNNING',
-]);
+export const IN_FLIGHT_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED', 'RUNNING']);
 
 const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
   AWAITING_UPLOAD: ['VALIDATING', 'EXPIRED', 'DELETED', 'FAILED'],

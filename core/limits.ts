@@ -105,11 +105,7 @@ const CEILINGS: Partial<Record<keyof ServiceLimits, number>> = {
   downloadUrlSeconds: 5 * 60,
 };
 
-function mergeNumbers<T extends object>(
-  defaults: T,
-  overrides: Partial<Record<keyof T, unknown>>,
-  describe: (key: keyof T) => string,
-): T {
+function mergeNumbers<T extends object>(defaults: T, overrides: Partial<Record<keyof T, unknown>>, describe: (key: keyof T) => string): T {
   const merged: Record<string, number> = { ...(defaults as Record<string, number>) };
   for (const key of Object.keys(defaults) as (keyof T & string)[]) {
     const raw = overrides[key];

@@ -58,12 +58,7 @@ export interface ManifestFile {
   present: boolean;
 }
 
-export type ManifestWarningKind =
-  | 'SEVERAL_ROOTS'
-  | 'SETTINGS_MISSING'
-  | 'CREDENTIAL_VALUE'
-  | 'FILES_SKIPPED'
-  | 'XML_INVALID';
+export type ManifestWarningKind = 'SEVERAL_ROOTS' | 'SETTINGS_MISSING' | 'CREDENTIAL_VALUE' | 'FILES_SKIPPED' | 'XML_INVALID';
 
 export interface ManifestWarning {
   kind: ManifestWarningKind;

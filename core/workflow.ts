@@ -108,7 +108,10 @@ export interface CredentialFinding {
  * such as password, token, secret, apikey, credentials, or any `xpassword`
  * entry. Only the key is reported, never the value.
  */
-export function findCredentialValues(bytes: Uint8Array, options: { isUtf8?: (b: Uint8Array) => boolean } = {}): CredentialFinding[] | XmlError {
+export function findCredentialValues(
+  bytes: Uint8Array,
+  options: { isUtf8?: (b: Uint8Array) => boolean } = {},
+): CredentialFinding[] | XmlError {
   const findings: CredentialFinding[] = [];
   const result = walkConfig(
     bytes,

@@ -530,8 +530,12 @@ class Scanner {
       }
       if (digits === 0 || b[this.pos] !== SEMI) this.fail('a character reference is malformed', start);
       const legal =
-        value === 0x9 || value === 0xa || value === 0xd || (value >= 0x20 && value <= 0xd7ff) ||
-        (value >= 0xe000 && value <= 0xfffd) || (value >= 0x10000 && value <= 0x10ffff);
+        value === 0x9 ||
+        value === 0xa ||
+        value === 0xd ||
+        (value >= 0x20 && value <= 0xd7ff) ||
+        (value >= 0xe000 && value <= 0xfffd) ||
+        (value >= 0x10000 && value <= 0x10ffff);
       if (!legal) this.fail('a character reference names a character XML does not allow', start);
       this.pos++;
       return;

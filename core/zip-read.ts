@@ -173,10 +173,13 @@ export async function readCentralDirectory(source: RandomAccessSource, options: 
   const maxEntries = options.maxEntries ?? DEFAULT_MAX_SOURCE_FILES;
   const location = await locateCentralDirectory(source);
   if (location.count > maxEntries) {
-    throw new ZipReadError('ZIP_TOO_MANY_ENTRIES', `The archive has ${location.count} entries; k2p-web reads archives of at most ${maxEntries}.`);
+    throw new ZipReadError(
+      'ZIP_TOO_MANY_ENTRIES',
+      `The archive has ${location.count} entries; k2p-web reads archives of at most ${maxEntries}.`,
+    );
   }
   if (location.size > MAX_CENTRAL_DIRECTORY_BYTES) {
-    throw new ZipReadError('ZIP_TOO_MANY_ENTRIES', 'The archive\'s table of contents is larger than k2p-web reads (64 MiB).');
+    throw new ZipReadError('ZIP_TOO_MANY_ENTRIES', "The archive's table of contents is larger than k2p-web reads (64 MiB).");
   }
   const directory = new Fields(await source.read(location.offset, location.size));
   const entries: ZipEntry[] = [];
@@ -228,7 +231,7 @@ function decodeName(bytes: Uint8Array, flags: number): string {
 
 /** ZIP64 extra field: the 64-bit values of the fields whose 32-bit slot is saturated, in a fixed order. */
 function applyZip64Extra(entry: ZipEntry, extra: Fields): void {
-  for (let at = 0; at + 4 <= extra.bytes.length; ) {
+  for (let at = 0; at + 4 <= extra.bytes.length;) {
     const id = extra.u16(at);
     const size = extra.u16(at + 2);
     if (id === EXTRA_ZIP64) {
@@ -275,10 +278,15 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
   if (entry.unreadable) throw new ZipReadError(entry.unreadable.code, entry.unreadable.reason, entry.name);
   if (entry.isDirectory) throw new ZipReadError('ZIP_CORRUPT', `\`${entry.name}\` is a folder, not a file.`, entry.name);
   if (entry.uncompressedSize > maxBytes) {
-    throw new ZipReadError('ZIP_ENTRY_TOO_LARGE', `\`${entry.name}\` unpacks to ${entry.uncompressedSize} bytes; the limit per file is ${maxBytes}.`, entry.name);
+    throw new ZipReadError(
+      'ZIP_ENTRY_TOO_LARGE',
+      `\`${entry.name}\` unpacks to ${entry.uncompressedSize} bytes; the limit per file is ${maxBytes}.`,
+      entry.name,
+    );
   }
   // Deflate never grows data by more than ~0.1 % plus a few bytes: a bigger payload is not what the header says.
-  const maxCompressed = entry.method === 0 ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
+  const maxCompressed =
+    entry.method === 0 ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
   if (entry.compressedSize > maxCompressed) throw corrupt(`\`${entry.name}\` has more compressed data than its size allows`, entry.name);
   const dataStart = await localDataStart(source, entry);
   if (dataStart + entry.compressedSize > source.size) throw corrupt(`\`${entry.name}\` runs past the end of the file`, entry.name);
@@ -296,7 +304,8 @@ async function localDataStart(source: RandomAccessSource, entry: ZipEntry): Prom
   if (entry.localHeaderOffset + 30 > source.size) throw corrupt(`the header of \`${entry.name}\` lies outside the file`, entry.name);
   const local = new Fields(await source.read(entry.localHeaderOffset, 30));
   if (local.u32(0) !== LOCAL_SIGNATURE) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
-  if (local.u16(6) & 0x41) throw new ZipReadError('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted; export the workflow without a password.`, entry.name);
+  if (local.u16(6) & 0x41)
+    throw new ZipReadError('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted; export the workflow without a password.`, entry.name);
   if (local.u16(8) !== entry.method) throw corrupt(`the two headers of \`${entry.name}\` disagree on its compression`, entry.name);
   return entry.localHeaderOffset + 30 + local.u16(26) + local.u16(28);
 }

@@ -247,9 +247,7 @@ export class JobsApi extends Construct {
         statusCode: r.statusCode,
         responseHeaders: { ...headers, ...(r.retryAfter ? { 'Retry-After': `'${r.retryAfter}'` } : {}) },
         templates: {
-          'application/json':
-            `{"error":{"code":"${r.code}","message":${message}` +
-            `${details},"requestId":"$context.requestId"}}`,
+          'application/json': `{"error":{"code":"${r.code}","message":${message}` + `${details},"requestId":"$context.requestId"}}`,
         },
       });
     }

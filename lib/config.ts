@@ -3,12 +3,7 @@
  * context or `cdk deploy -c key=value`, with its defaults and validation in
  * one place. Everything else is fixed in lib/defaults.ts.
  */
-import {
-  type BundleLimits,
-  type ServiceLimits,
-  resolveBundleLimits,
-  resolveServiceLimits,
-} from '../core/limits';
+import { type BundleLimits, type ServiceLimits, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
 
 export type CpuArchitectureName = 'ARM64' | 'X86_64';
 export type RemovalPolicyName = 'retain' | 'destroy';
@@ -163,11 +158,19 @@ function throttle<T extends ThrottleConfig>(key: string, value: unknown, default
 function origins(key: string, value: unknown): readonly string[] {
   const parsed = parseMaybeJson(key, value);
   if (parsed === undefined || parsed === null || parsed === '') return Object.freeze([]);
-  const list = typeof parsed === 'string' ? parsed.split(',').map((s) => s.trim()).filter(Boolean) : parsed;
+  const list =
+    typeof parsed === 'string'
+      ? parsed
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : parsed;
   if (!Array.isArray(list)) throw new Error(`Context "${key}" must be a list of origins, got ${JSON.stringify(value)}`);
   for (const origin of list) {
     if (typeof origin !== 'string' || !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
-      throw new Error(`Context "${key}" entry ${JSON.stringify(origin)} is not an origin like http://localhost:5173 (scheme, host, optional port, no path or wildcard)`);
+      throw new Error(
+        `Context "${key}" entry ${JSON.stringify(origin)} is not an origin like http://localhost:5173 (scheme, host, optional port, no path or wildcard)`,
+      );
     }
   }
   return Object.freeze([...list] as string[]);
@@ -199,7 +202,9 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
 
   const converterImage = has('converterImage') ? String(raw.converterImage).trim() : d.converterImage;
   if (!/^[a-z0-9][a-z0-9._\-/:]*(@sha256:[a-f0-9]{64})?$/.test(converterImage) || converterImage.length > 255) {
-    throw new Error(`Context "converterImage" must be an image reference like registry/name:tag or registry/name@sha256:<64 hex>, got ${JSON.stringify(raw.converterImage)}`);
+    throw new Error(
+      `Context "converterImage" must be an image reference like registry/name:tag or registry/name@sha256:<64 hex>, got ${JSON.stringify(raw.converterImage)}`,
+    );
   }
 
   const alarmEmail = has('alarmEmail') ? String(raw.alarmEmail).trim() : d.alarmEmail;
@@ -209,7 +214,9 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
 
   const wafRateLimit = has('wafRateLimit') ? integer('wafRateLimit', raw.wafRateLimit, 0, 2_000_000_000) : d.wafRateLimit;
   if (wafRateLimit !== 0 && wafRateLimit < 10) {
-    throw new Error(`Context "wafRateLimit" must be 0 (no WAF) or at least 10 requests per 5 minutes (the WAF minimum), got ${wafRateLimit}`);
+    throw new Error(
+      `Context "wafRateLimit" must be 0 (no WAF) or at least 10 requests per 5 minutes (the WAF minimum), got ${wafRateLimit}`,
+    );
   }
 
   const serviceLimits = resolveServiceLimits(record('serviceLimits', raw.serviceLimits) as never);
@@ -232,7 +239,9 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     taskStartMarginSeconds: has('taskStartMarginSeconds')
       ? integer('taskStartMarginSeconds', raw.taskStartMarginSeconds, 60, 900)
       : d.taskStartMarginSeconds,
-    validateConcurrency: has('validateConcurrency') ? integer('validateConcurrency', raw.validateConcurrency, 1, 1000) : d.validateConcurrency,
+    validateConcurrency: has('validateConcurrency')
+      ? integer('validateConcurrency', raw.validateConcurrency, 1, 1000)
+      : d.validateConcurrency,
     apiThrottle: throttle('apiThrottle', raw.apiThrottle, d.apiThrottle),
     webPlan: throttle('webPlan', raw.webPlan, d.webPlan),
     defaultPlan: throttle('defaultPlan', raw.defaultPlan, d.defaultPlan),

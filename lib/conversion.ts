@@ -124,7 +124,9 @@ export class Conversion extends Construct {
     this.node.setContext(STEPFUNCTIONS_TASKS_FIX_RUN_ECS_TASK_POLICY, true);
     const margin = props.taskStartMarginSeconds ?? 240;
     if (!Number.isInteger(margin) || margin < 60 || margin > 900) {
-      throw new Error(`Conversion: taskStartMarginSeconds must be 60–900 (the execution must end before the reaper's deadline), got ${margin}`);
+      throw new Error(
+        `Conversion: taskStartMarginSeconds must be 60–900 (the execution must end before the reaper's deadline), got ${margin}`,
+      );
     }
     this.taskTimeout = Duration.seconds(props.serviceLimits.converterTimeoutSeconds + margin);
     const retention = logRetention(props.logRetentionDays ?? 30);
@@ -341,4 +343,3 @@ function removeTaskRole(taskDefinition: ecs.TaskDefinition, executionRole: iam.I
   const noTaskRole = iam.Role.fromRoleArn(taskDefinition, 'NoTaskRole', executionRole.roleArn, { mutable: false });
   Object.defineProperty(taskDefinition, 'taskRole', { value: noTaskRole, writable: false });
 }
-

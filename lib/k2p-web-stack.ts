@@ -179,7 +179,10 @@ export class K2pWebStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Jobs API base URL' });
     new CfnOutput(this, 'SiteUrl', { value: this.website.origin, description: 'Web page' });
-    new CfnOutput(this, 'WebApiKeyId', { value: this.api.webApiKey.keyId, description: "The web page's API key id (its value is public in config.json)" });
+    new CfnOutput(this, 'WebApiKeyId', {
+      value: this.api.webApiKey.keyId,
+      description: "The web page's API key id (its value is public in config.json)",
+    });
     new CfnOutput(this, 'ClientApiKeyId', {
       value: this.api.clientApiKey.keyId,
       description: 'First programmatic key id: aws apigateway get-api-key --include-value --api-key <id>',
@@ -197,7 +200,13 @@ export class K2pWebStack extends Stack {
  * name the upload endpoint without waiting for the bucket.
  */
 function dataBucketName(stack: Stack): string {
-  const slug = stack.stackName.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-+|-+$/g, '').slice(0, 20).replace(/-+$/, '') || 'k2p-web';
+  const slug =
+    stack.stackName
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-+|-+$/g, '')
+      .slice(0, 20)
+      .replace(/-+$/, '') || 'k2p-web';
   return `${slug}-data-${Aws.ACCOUNT_ID}-${Aws.REGION}`;
 }
 

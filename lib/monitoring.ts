@@ -54,10 +54,12 @@ export interface MonitoringProps {
 export class Monitoring extends Construct {
   readonly alarmTopic: sns.Topic;
   readonly dashboard: cloudwatch.Dashboard;
-  readonly alarms: Readonly<Record<
-    'api5xxRate' | 'executionsFailed' | 'executionsTimedOut' | 'failureQueueNotEmpty' | 'reaperInterventions' | 'inFlightAtLimit',
-    cloudwatch.Alarm
-  >>;
+  readonly alarms: Readonly<
+    Record<
+      'api5xxRate' | 'executionsFailed' | 'executionsTimedOut' | 'failureQueueNotEmpty' | 'reaperInterventions' | 'inFlightAtLimit',
+      cloudwatch.Alarm
+    >
+  >;
 
   constructor(scope: Construct, id: string, props: MonitoringProps) {
     super(scope, id);
@@ -85,7 +87,13 @@ export class Monitoring extends Construct {
     return {
       api5xxRate: alarm('Api5xxRate', 'More than 5 % of API requests failed with 5xx for 15 minutes', {
         // 5XXError is 0 or 1 per request: its average is the error rate.
-        metric: new cloudwatch.Metric({ namespace: 'AWS/ApiGateway', metricName: '5XXError', dimensionsMap: apiDims, statistic: 'Average', period: five }),
+        metric: new cloudwatch.Metric({
+          namespace: 'AWS/ApiGateway',
+          metricName: '5XXError',
+          dimensionsMap: apiDims,
+          statistic: 'Average',
+          period: five,
+        }),
         threshold: props.api5xxRateThreshold ?? 0.05,
         comparisonOperator: cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
         evaluationPeriods: 3,
@@ -209,7 +217,11 @@ export class Monitoring extends Construct {
     }
 
     facade.addLargeHeader('Conversion');
-    facade.monitorStepFunction({ stateMachine: props.stateMachine, humanReadableName: 'Conversion state machine', alarmFriendlyName: 'StateMachine' });
+    facade.monitorStepFunction({
+      stateMachine: props.stateMachine,
+      humanReadableName: 'Conversion state machine',
+      alarmFriendlyName: 'StateMachine',
+    });
     // cdk-monitoring-constructs has no monitor for one-off tasks: Container Insights by task family.
     const taskDims = { ClusterName: props.cluster.clusterName, TaskDefinitionFamily: props.taskDefinition.family };
     const insights = (metricName: string, statistic: string, label: string) =>
@@ -218,8 +230,22 @@ export class Monitoring extends Construct {
       humanReadableName: 'Fargate converter tasks',
       alarmFriendlyName: 'ConverterTasks',
       metricGroups: [
-        { title: 'Task CPU (units)', metrics: [insights('CpuUtilized', 'Average', 'avg'), insights('CpuUtilized', 'Maximum', 'max'), insights('CpuReserved', 'Maximum', 'reserved')] },
-        { title: 'Task memory (MiB)', metrics: [insights('MemoryUtilized', 'Average', 'avg'), insights('MemoryUtilized', 'Maximum', 'max'), insights('MemoryReserved', 'Maximum', 'reserved')] },
+        {
+          title: 'Task CPU (units)',
+          metrics: [
+            insights('CpuUtilized', 'Average', 'avg'),
+            insights('CpuUtilized', 'Maximum', 'max'),
+            insights('CpuReserved', 'Maximum', 'reserved'),
+          ],
+        },
+        {
+          title: 'Task memory (MiB)',
+          metrics: [
+            insights('MemoryUtilized', 'Average', 'avg'),
+            insights('MemoryUtilized', 'Maximum', 'max'),
+            insights('MemoryReserved', 'Maximum', 'reserved'),
+          ],
+        },
         { title: 'Running tasks', metrics: [insights('TaskCount', 'Maximum', 'tasks')] },
       ],
     });

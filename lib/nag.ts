@@ -25,12 +25,16 @@ type FunctionWildcard = 'xray' | 'tableIndex' | 'bundles' | 'results';
 
 const REASONS = {
   xray: 'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS documents Resource "*").',
-  tableIndex: 'JobTable grant: the table ARN plus "<table>/index/*" so the byOwner GSI (GET /jobs, reaper sweeps) can be queried; no other table is reachable.',
-  bundles: 'Storage grant of one S3 action on bundles/* only: objects are per job (bundles/<jobId>/bundle.zip) and job ids exist only at run time.',
-  results: 'Storage grant of one S3 action on results/* only: objects are per job (results/<jobId>/result.zip, report.json) and job ids exist only at run time.',
+  tableIndex:
+    'JobTable grant: the table ARN plus "<table>/index/*" so the byOwner GSI (GET /jobs, reaper sweeps) can be queried; no other table is reachable.',
+  bundles:
+    'Storage grant of one S3 action on bundles/* only: objects are per job (bundles/<jobId>/bundle.zip) and job ids exist only at run time.',
+  results:
+    'Storage grant of one S3 action on results/* only: objects are per job (results/<jobId>/result.zip, report.json) and job ids exist only at run time.',
   lambdaBasicRole:
     'CDK-managed custom-resource provider (fixed code, runs only during deployments): its role uses AWSLambdaBasicExecutionRole and cannot be replaced without forking aws-cdk-lib.',
-  providerRuntime: 'CDK-managed custom-resource provider: aws-cdk-lib pins its runtime; it runs only during deployments and handles no user data.',
+  providerRuntime:
+    'CDK-managed custom-resource provider: aws-cdk-lib pins its runtime; it runs only during deployments and handles no user data.',
 } as const;
 
 function logicalId(construct: IConstruct): string {
@@ -43,7 +47,8 @@ const arnOf = (construct: IConstruct) => `<${logicalId(construct)}.Arn>`;
 
 function findStackChild(stack: Stack, prefix: string): IConstruct {
   const child = stack.node.children.find((c) => c.node.id.startsWith(prefix));
-  if (!child) throw new Error(`nag.ts: no construct "${prefix}…" under ${stack.node.path}; aws-cdk-lib renamed a singleton, update lib/nag.ts`);
+  if (!child)
+    throw new Error(`nag.ts: no construct "${prefix}…" under ${stack.node.path}; aws-cdk-lib renamed a singleton, update lib/nag.ts`);
   return child;
 }
 
@@ -65,7 +70,11 @@ export function nagAcknowledgements(stack: K2pWebStack): NagAcknowledgement[] {
       }[w];
       ack(fn.role, `AwsSolutions-IAM5[${finding}]`, REASONS[w]);
     }
-    ack(fn.fn, 'AwsSolutions-L1', 'Node.js 22 is the newest runtime the handlers are built (esbuild target node22) and tested for; move with the tests, not ahead of them.');
+    ack(
+      fn.fn,
+      'AwsSolutions-L1',
+      'Node.js 22 is the newest runtime the handlers are built (esbuild target node22) and tested for; move with the tests, not ahead of them.',
+    );
   };
 
   // Functions: exactly the wildcards their grants produce.
@@ -94,7 +103,11 @@ export function nagAcknowledgements(stack: K2pWebStack): NagAcknowledgement[] {
     'Step Functions service integration requirements: CloudWatch Logs delivery (logs:*LogDelivery, PutResourcePolicy, Describe*), X-Ray tracing, and ecs:StopTask/DescribeTasks of the .sync pattern have no resource-level permissions.',
   );
   for (const fn of [conversion.prepareRun, conversion.recordOutcome]) {
-    ack(smRole, `AwsSolutions-IAM5[Resource::${arnOf(fn.fn)}:*]`, 'LambdaInvoke grant: the function and its versions/aliases (":*"), nothing else.');
+    ack(
+      smRole,
+      `AwsSolutions-IAM5[Resource::${arnOf(fn.fn)}:*]`,
+      'LambdaInvoke grant: the function and its versions/aliases (":*"), nothing else.',
+    );
   }
 
   // Fargate task: execution role (the task itself has no role at all).
@@ -142,12 +155,24 @@ export function nagAcknowledgements(stack: K2pWebStack): NagAcknowledgement[] {
   );
 
   // The validator's failure destination is itself the dead-letter queue.
-  ack(validation.failureQueue, 'AwsSolutions-SQS3', 'This queue is the on-failure destination (the DLQ) of the upload validator; nothing consumes it automatically and an alarm fires when it is not empty.');
+  ack(
+    validation.failureQueue,
+    'AwsSolutions-SQS3',
+    'This queue is the on-failure destination (the DLQ) of the upload validator; nothing consumes it automatically and an alarm fires when it is not empty.',
+  );
 
   // CDK-managed singletons (custom-resource providers).
-  ack(findStackChild(stack, 'BucketNotificationsHandler'), 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', REASONS.lambdaBasicRole);
+  ack(
+    findStackChild(stack, 'BucketNotificationsHandler'),
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    REASONS.lambdaBasicRole,
+  );
   const awsCustomResourceProvider = findStackChild(stack, 'AWS679f53fac002430cb0da5b7982bd2287');
-  ack(awsCustomResourceProvider, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', REASONS.lambdaBasicRole);
+  ack(
+    awsCustomResourceProvider,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    REASONS.lambdaBasicRole,
+  );
   ack(awsCustomResourceProvider, 'AwsSolutions-L1', REASONS.providerRuntime);
   ack(
     network.node.findChild('S3PrefixListLookup'),
@@ -156,7 +181,11 @@ export function nagAcknowledgements(stack: K2pWebStack): NagAcknowledgement[] {
   );
 
   const deployment = findStackChild(stack, 'Custom::CDKBucketDeployment');
-  ack(deployment, 'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]', REASONS.lambdaBasicRole);
+  ack(
+    deployment,
+    'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole]',
+    REASONS.lambdaBasicRole,
+  );
   ack(deployment, 'AwsSolutions-L1', REASONS.providerRuntime);
   const deploymentReason =
     'BucketDeployment (CDK-managed) copies the built page from the CDK asset bucket into the site bucket and invalidates CloudFront: its grants are bucket-wide read on the asset bucket and read/write/delete on the site bucket only.';

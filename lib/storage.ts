@@ -53,7 +53,10 @@ export class Storage extends Construct {
     super(scope, id);
     const bundleDays = props.bundleRetentionDays ?? 1;
     const resultDays = props.resultRetentionDays ?? 7;
-    for (const [name, days] of [['bundleRetentionDays', bundleDays], ['resultRetentionDays', resultDays]] as const) {
+    for (const [name, days] of [
+      ['bundleRetentionDays', bundleDays],
+      ['resultRetentionDays', resultDays],
+    ] as const) {
       if (!Number.isInteger(days) || days < 1) throw new Error(`Storage: ${name} must be a whole number of days ≥ 1, got ${days}`);
     }
     if (props.corsOrigins.length === 0) throw new Error('Storage: corsOrigins must name at least the site origin');

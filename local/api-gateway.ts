@@ -184,7 +184,9 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   const apiId = `local${api.logicalId.slice(-6).toLowerCase()}`;
   const stagePrefix = `/${api.stageName}`;
 
-  const stageBucket = api.stageThrottle ? new TokenBucket(api.stageThrottle.rateLimit, api.stageThrottle.burstLimit, monotonicNow()) : undefined;
+  const stageBucket = api.stageThrottle
+    ? new TokenBucket(api.stageThrottle.rateLimit, api.stageThrottle.burstLimit, monotonicNow())
+    : undefined;
   const buckets = new Map<string, TokenBucket>();
   const quotas = new Map<string, Quota>();
   const bucketFor = (id: string, limits: ThrottleModel) => {
@@ -206,7 +208,12 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     writeAccessLog(state, status, body.length);
   };
 
-  const gatewayError = (res: ServerResponse, state: RequestState, type: string, extra: { status?: number; message?: string; validation?: string } = {}) => {
+  const gatewayError = (
+    res: ServerResponse,
+    state: RequestState,
+    type: string,
+    extra: { status?: number; message?: string; validation?: string } = {},
+  ) => {
     const [defaultMessage, errorType] = ERROR_INFO[type] ?? ['Error', 'BadRequestException'];
     const message = extra.message ?? defaultMessage;
     const baseStatus = extra.status ?? DEFAULT_STATUS[type] ?? 500;
@@ -218,7 +225,13 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
     state.context['error.validationErrorString'] = extra.validation ?? '';
     const template = spec?.templates['application/json'];
     const body = template === undefined ? JSON.stringify({ message }) : renderTemplate(template, state.context);
-    send(res, state, status, { 'Content-Type': 'application/json', 'x-amzn-ErrorType': errorType, ...(spec?.headers ?? {}) }, Buffer.from(body));
+    send(
+      res,
+      state,
+      status,
+      { 'Content-Type': 'application/json', 'x-amzn-ErrorType': errorType, ...(spec?.headers ?? {}) },
+      Buffer.from(body),
+    );
   };
 
   const readBody = (req: IncomingMessage): Promise<Buffer | undefined> =>
@@ -284,7 +297,8 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       const methodKey = `${route.path}/${method}`;
       const methodLimits = plan.methodThrottle[methodKey];
       const limits = methodLimits ?? plan.throttle;
-      if (limits && !bucketFor(methodLimits ? `${key.id} ${methodKey}` : key.id, limits).take(t)) return gatewayError(res, state, 'THROTTLED');
+      if (limits && !bucketFor(methodLimits ? `${key.id} ${methodKey}` : key.id, limits).take(t))
+        return gatewayError(res, state, 'THROTTLED');
       if (plan.quota) {
         let quota = quotas.get(key.id);
         if (!quota) quotas.set(key.id, (quota = new Quota(plan.quota.limit, plan.quota.period)));
@@ -294,7 +308,20 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       return gatewayError(res, state, 'THROTTLED');
     }
 
-    const event = buildEvent({ req, url, method, body, route, pathParameters, key, state, apiId, accountId: options.accountId, stageName: api.stageName, sourceIp });
+    const event = buildEvent({
+      req,
+      url,
+      method,
+      body,
+      route,
+      pathParameters,
+      key,
+      state,
+      apiId,
+      accountId: options.accountId,
+      stageName: api.stageName,
+      sourceIp,
+    });
     let result: unknown;
     const integrationStart = monotonicNow();
     try {
@@ -315,7 +342,13 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
       return gatewayError(res, state, 'DEFAULT_5XX', { status: 502 });
     }
     const hasContentType = Object.keys(response.headers).some((h) => h.toLowerCase() === 'content-type');
-    send(res, state, response.statusCode, { ...(hasContentType ? {} : { 'Content-Type': 'application/json' }), ...response.headers }, response.body);
+    send(
+      res,
+      state,
+      response.statusCode,
+      { ...(hasContentType ? {} : { 'Content-Type': 'application/json' }), ...response.headers },
+      response.body,
+    );
   };
 
   const server = createServer((req, res) => {

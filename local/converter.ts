@@ -51,10 +51,15 @@ export const systemProbe = (env: Record<string, string | undefined> = process.en
   run: (argv, timeoutMs) =>
     new Promise((done) => {
       const [file, ...args] = argv as [string, ...string[]];
-      execFile(file, args, { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, env: env as NodeJS.ProcessEnv }, (error, stdout) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? ((error as { code: number }).code) : null) : 0;
-        done({ code, stdout: String(stdout ?? '') });
-      });
+      execFile(
+        file,
+        args,
+        { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, env: env as NodeJS.ProcessEnv },
+        (error, stdout) => {
+          const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
+          done({ code, stdout: String(stdout ?? '') });
+        },
+      );
     }),
 });
 
@@ -133,10 +138,18 @@ async function readVersion(probe: Probe, versionCommand: string): Promise<string
 }
 
 async function detectIsolation(probe: Probe, wanted: 'auto' | 'none'): Promise<Isolation> {
-  const none: Isolation = { kind: 'none', description: 'none — the converter runs with your network access (no unshare or bwrap available)', prefix: [] };
+  const none: Isolation = {
+    kind: 'none',
+    description: 'none — the converter runs with your network access (no unshare or bwrap available)',
+    prefix: [],
+  };
   if (wanted === 'none') return { ...none, description: 'none — disabled with --sandbox none' };
   if ((await probe.run(['unshare', '-rn', 'true'], 5000)).code === 0) {
-    return { kind: 'unshare', description: 'no network for the converter (unshare -rn: own user and network namespace)', prefix: ['unshare', '-rn'] };
+    return {
+      kind: 'unshare',
+      description: 'no network for the converter (unshare -rn: own user and network namespace)',
+      prefix: ['unshare', '-rn'],
+    };
   }
   const bwrap = ['bwrap', '--dev-bind', '/', '/', '--unshare-net', '--die-with-parent', '--'];
   if ((await probe.run([...bwrap, 'true'], 5000)).code === 0) {
@@ -193,10 +206,26 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     };
   }
 
-  const dockerAnswers = async () => Boolean(which('docker', env)) && (await probe.run(['docker', 'info', '--format', '{{.ServerVersion}}'], 10_000)).code === 0;
-  const image = options.image && (await dockerAnswers()) ? (typeof options.image === 'string' ? options.image : await options.image()) : undefined;
+  const dockerAnswers = async () =>
+    Boolean(which('docker', env)) && (await probe.run(['docker', 'info', '--format', '{{.ServerVersion}}'], 10_000)).code === 0;
+  const image =
+    options.image && (await dockerAnswers()) ? (typeof options.image === 'string' ? options.image : await options.image()) : undefined;
   if (image) {
-    const run = ['docker', 'run', '--rm', '-i', '--network', 'none', '--read-only', '--tmpfs', '/tmp', '-e', 'HOME=/tmp', '-e', 'TMPDIR=/tmp'];
+    const run = [
+      'docker',
+      'run',
+      '--rm',
+      '-i',
+      '--network',
+      'none',
+      '--read-only',
+      '--tmpfs',
+      '/tmp',
+      '-e',
+      'HOME=/tmp',
+      '-e',
+      'TMPDIR=/tmp',
+    ];
     const uid = process.getuid?.();
     const gid = process.getgid?.();
     if (uid !== undefined && gid !== undefined) run.push('--user', `${uid}:${gid}`);
@@ -204,7 +233,18 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     run.push('-v', `${options.scratchRoot}:${options.scratchRoot}`);
     const command = [...run, '--entrypoint', 'k2p', image];
     const versionCommand =
-      userVersionCommand ?? joinCommand(['docker', 'run', '--rm', '--network', 'none', '--entrypoint', 'python3', image, ...splitCommand(DEFAULT_VERSION_COMMAND).slice(1)]);
+      userVersionCommand ??
+      joinCommand([
+        'docker',
+        'run',
+        '--rm',
+        '--network',
+        'none',
+        '--entrypoint',
+        'python3',
+        image,
+        ...splitCommand(DEFAULT_VERSION_COMMAND).slice(1),
+      ]);
     return {
       source: 'docker',
       display: `docker image ${image}`,

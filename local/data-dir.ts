@@ -63,7 +63,9 @@ export function prepareDataDir(dataDir: string, options: { fresh?: boolean } = {
   if (existsSync(dataDir)) {
     const entries = readdirSync(dataDir);
     if (entries.length > 0 && !entries.includes(MARKER)) {
-      throw new Error(`${dataDir} exists and is not a k2p-web local data directory: choose another --data-dir (local mode never writes into, or cleans, other folders).`);
+      throw new Error(
+        `${dataDir} exists and is not a k2p-web local data directory: choose another --data-dir (local mode never writes into, or cleans, other folders).`,
+      );
     }
     assertNotInUse(dataDir);
     if (options.fresh) rmSync(dataDir, { recursive: true, force: true });
@@ -72,7 +74,10 @@ export function prepareDataDir(dataDir: string, options: { fresh?: boolean } = {
   // Scratch of tasks that were running when the last stack stopped: nothing in it is needed again.
   rmSync(join(dataDir, DATA_LAYOUT.scratch), { recursive: true, force: true });
   mkdirSync(join(dataDir, DATA_LAYOUT.scratch), { recursive: true, mode: 0o700 });
-  writeFileSync(join(dataDir, MARKER), 'k2p-web local mode data (safe to delete when the stack is stopped; `npm start -- --fresh` does it)\n');
+  writeFileSync(
+    join(dataDir, MARKER),
+    'k2p-web local mode data (safe to delete when the stack is stopped; `npm start -- --fresh` does it)\n',
+  );
 }
 
 /** API Gateway-like key id (10 lowercase alphanumerics) and value (40 alphanumerics). */

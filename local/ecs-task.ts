@@ -98,9 +98,18 @@ export class EcsTaskRunner {
   }
 
   /** The environment and argv the container would get, with local paths. */
-  containerLaunch(container: ContainerModel, overrides: ContainerOverride | undefined, taskDir: string, taskId: string): { argv: string[]; env: Record<string, string>; cwd: string } {
+  containerLaunch(
+    container: ContainerModel,
+    overrides: ContainerOverride | undefined,
+    taskDir: string,
+    taskId: string,
+  ): { argv: string[]; env: Record<string, string>; cwd: string } {
     const image = container.image;
-    if (!image) throw new TaskFailedError({ StopCode: 'TaskFailedToStart', StoppedReason: `Container ${container.name} does not use an image asset of this assembly` });
+    if (!image)
+      throw new TaskFailedError({
+        StopCode: 'TaskFailedToStart',
+        StoppedReason: `Container ${container.name} does not use an image asset of this assembly`,
+      });
     const mounts: [string, string][] = container.mountPoints.map((m) => [m.containerPath, join(taskDir, m.sourceVolume)]);
     for (const [, host] of mounts) mkdirSync(host, { recursive: true, mode: 0o700 });
     const env: Record<string, string> = {};
@@ -136,10 +145,13 @@ export class EcsTaskRunner {
     const definition = findTaskDefinition(this.options.taskDefinitions, String(parameters.TaskDefinition ?? ''));
     if (definition.containers.length !== 1) throw new EcsApiError('ClientException', 'Local mode runs single-container tasks only');
     const container = definition.containers[0]!;
-    const overridesList = ((parameters.Overrides as { ContainerOverrides?: ContainerOverride[] } | undefined)?.ContainerOverrides ?? []) as ContainerOverride[];
+    const overridesList = ((parameters.Overrides as { ContainerOverrides?: ContainerOverride[] } | undefined)?.ContainerOverrides ??
+      []) as ContainerOverride[];
     const overrides = overridesList.find((o) => o.Name === container.name);
     const taskId = randomUUID().replace(/-/g, '');
-    const taskArn = `arn:aws:ecs:${this.options.region}:${this.options.accountId}:task/${String(parameters.Cluster ?? 'default').split('/').pop()}/${taskId}`;
+    const taskArn = `arn:aws:ecs:${this.options.region}:${this.options.accountId}:task/${String(parameters.Cluster ?? 'default')
+      .split('/')
+      .pop()}/${taskId}`;
     const taskDir = join(this.options.scratchRoot, `task-${taskId}`);
     const startedAt = new Date();
 
@@ -154,7 +166,14 @@ export class EcsTaskRunner {
       StoppedAt: new Date().toISOString(),
       StopCode: stopCode,
       StoppedReason: stoppedReason,
-      Containers: [{ Name: container.name, LastStatus: 'STOPPED', ...(exitCode === null ? {} : { ExitCode: exitCode }), ...(reason ? { Reason: reason } : {}) }],
+      Containers: [
+        {
+          Name: container.name,
+          LastStatus: 'STOPPED',
+          ...(exitCode === null ? {} : { ExitCode: exitCode }),
+          ...(reason ? { Reason: reason } : {}),
+        },
+      ],
       Overrides: parameters.Overrides,
     });
 

@@ -36,7 +36,10 @@ function instructions(text: string): { op: string; args: string }[] {
 }
 
 function substitute(value: string, vars: Record<string, string>): string {
-  return value.replace(/\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g, (_m, braced: string, bare: string) => vars[braced ?? bare] ?? '');
+  return value.replace(
+    /\$\{([A-Za-z_][A-Za-z0-9_]*)\}|\$([A-Za-z_][A-Za-z0-9_]*)/g,
+    (_m, braced: string, bare: string) => vars[braced ?? bare] ?? '',
+  );
 }
 
 function execForm(args: string): string[] {

@@ -178,7 +178,8 @@ export class Resolver {
   /** Resolves to a string (throws naming the value when it is not one). */
   string(value: unknown): string {
     const resolved = this.resolve(value);
-    if (typeof resolved !== 'string' && typeof resolved !== 'number') throw new Error(`Expected a string, got ${JSON.stringify(value).slice(0, 200)}`);
+    if (typeof resolved !== 'string' && typeof resolved !== 'number')
+      throw new Error(`Expected a string, got ${JSON.stringify(value).slice(0, 200)}`);
     return String(resolved);
   }
 

@@ -112,11 +112,13 @@ function referencedFunctions(model: StackModel): FunctionModel[] {
   for (const bucket of model.buckets) for (const n of bucket.notifications) arns.add(n.functionArn);
   for (const schedule of model.schedules) for (const arn of schedule.targetArns) arns.add(arn);
   for (const machine of model.stateMachines) {
-    for (const match of JSON.stringify(machine.definition).matchAll(/arn:aws[a-z-]*:lambda:[^:"]+:\d+:function:[^:"]+/g)) arns.add(match[0]);
+    for (const match of JSON.stringify(machine.definition).matchAll(/arn:aws[a-z-]*:lambda:[^:"]+:\d+:function:[^:"]+/g))
+      arns.add(match[0]);
   }
   return [...arns].map((arn) => {
     const fn = model.functionByArn(arn);
-    if (!fn.modulePath) throw new Error(`Local mode cannot run ${fn.logicalId} (${fn.runtime}): only Node.js bundles staged in cdk.out run locally.`);
+    if (!fn.modulePath)
+      throw new Error(`Local mode cannot run ${fn.logicalId} (${fn.runtime}): only Node.js bundles staged in cdk.out run locally.`);
     return fn;
   });
 }
@@ -132,7 +134,9 @@ async function createTables(endpoint: string, model: StackModel): Promise<void> 
         BillingMode: 'PAY_PER_REQUEST',
         AttributeDefinitions: table.attributeDefinitions as CreateTableCommandInput['AttributeDefinitions'],
         KeySchema: table.keySchema as CreateTableCommandInput['KeySchema'],
-        ...(table.globalSecondaryIndexes.length ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'] } : {}),
+        ...(table.globalSecondaryIndexes.length
+          ? { GlobalSecondaryIndexes: table.globalSecondaryIndexes as CreateTableCommandInput['GlobalSecondaryIndexes'] }
+          : {}),
       };
       await client.send(new CreateTableCommand(input));
     }
@@ -268,7 +272,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         PATH: process.env.PATH ?? '/usr/bin:/bin',
       };
       const host = new FunctionHost(
-        { name: fn.name, modulePath: fn.modulePath!, exportName: fn.exportName, env, timeoutSeconds: fn.timeoutSeconds, maxConcurrency: fn.reservedConcurrency, memoryMb: fn.memoryMb },
+        {
+          name: fn.name,
+          modulePath: fn.modulePath!,
+          exportName: fn.exportName,
+          env,
+          timeoutSeconds: fn.timeoutSeconds,
+          maxConcurrency: fn.reservedConcurrency,
+          memoryMb: fn.memoryMb,
+        },
         fn.arn,
         { logSink: logFile(`${fn.logicalId}.log`), clockBuffer: clock.buffer },
       );
@@ -285,13 +297,21 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // A Lambda task's error reaches the state machine as {Error: errorType, Cause: the Lambda error payload as JSON}.
     const invokeForStepFunctions = (arn: string, payload: unknown) =>
       invoke(arn, payload).catch((error: Error) => {
-        throw Object.assign(new Error(JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] })), { name: error.name });
+        throw Object.assign(new Error(JSON.stringify({ errorType: error.name, errorMessage: error.message, trace: [] })), {
+          name: error.name,
+        });
       });
 
-    const asyncInvoker = new AsyncInvoker({ invoke, retryDelaysMs: options.asyncRetryDelaysMs, failureLog: logFile('async-failures.jsonl'), now: () => clock.now() });
+    const asyncInvoker = new AsyncInvoker({
+      invoke,
+      retryDelaysMs: options.asyncRetryDelaysMs,
+      failureLog: logFile('async-failures.jsonl'),
+      now: () => clock.now(),
+    });
     closer.add(() => asyncInvoker.close());
     events.dispatch = (event) => {
-      for (const invocation of invocationsFor(buckets, event)) asyncInvoker.invoke(model.functionByArn(invocation.functionArn), invocation.event);
+      for (const invocation of invocationsFor(buckets, event))
+        asyncInvoker.invoke(model.functionByArn(invocation.functionArn), invocation.event);
     };
     for (const event of pendingEvents.splice(0)) events.dispatch(event);
 

@@ -41,7 +41,11 @@ export function invocationsFor(buckets: BucketModel[], event: S3Event): { functi
       if (!notificationMatches(notification, record.eventName, key)) return;
       const delivered: S3EventRecord = {
         ...record,
-        s3: { ...record.s3, configurationId: `${bucket.logicalId}-notification-${index + 1}`, object: { ...record.s3.object, key: encodeEventKey(key) } },
+        s3: {
+          ...record.s3,
+          configurationId: `${bucket.logicalId}-notification-${index + 1}`,
+          object: { ...record.s3.object, key: encodeEventKey(key) },
+        },
       };
       invocations.push({ functionArn: notification.functionArn, event: { Records: [delivered] } });
     });

@@ -47,7 +47,9 @@ export function verifyPostPolicy(check: PostPolicyCheck): PostPolicyVerdict {
   if (!secret || !date || !region || service !== 's3' || terminator !== 'aws4_request') {
     return deny('InvalidAccessKeyId', 'The access key id in x-amz-credential is not known');
   }
-  const expected = createHmac('sha256', signingKey(secret, date, region, service)).update(policyB64).digest('hex');
+  const expected = createHmac('sha256', signingKey(secret, date, region, service))
+    .update(policyB64)
+    .digest('hex');
   if (expected.length !== signature.length || !timingSafeEqual(Buffer.from(expected), Buffer.from(signature))) {
     return deny('SignatureDoesNotMatch', 'The request signature does not match the policy');
   }
@@ -82,7 +84,12 @@ function fieldValue(name: string, fields: Record<string, string>, check: PostPol
   return name === 'bucket' ? check.bucket : fields[name];
 }
 
-function checkCondition(condition: Condition, fields: Record<string, string>, check: PostPolicyCheck, covered: Set<string>): string | undefined {
+function checkCondition(
+  condition: Condition,
+  fields: Record<string, string>,
+  check: PostPolicyCheck,
+  covered: Set<string>,
+): string | undefined {
   if (!Array.isArray(condition)) {
     for (const [rawName, expected] of Object.entries(condition)) {
       const name = rawName.toLowerCase();

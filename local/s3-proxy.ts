@@ -86,7 +86,14 @@ class WriteLock {
 
 const WRITES = new Set(['PUT', 'POST', 'DELETE']);
 
-function forward(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, body?: Buffer, extraHeaders: Record<string, string> = {}, lock?: WriteLock) {
+function forward(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: S3ProxyOptions,
+  body?: Buffer,
+  extraHeaders: Record<string, string> = {},
+  lock?: WriteLock,
+) {
   const method = req.method ?? 'GET';
   if (lock && WRITES.has(method)) {
     void lock.acquire(method === 'DELETE' || (method === 'POST' && /[?&]delete(=|&|$)/.test(req.url ?? ''))).then((release) => {
@@ -104,7 +111,13 @@ function forward(req: IncomingMessage, res: ServerResponse, options: S3ProxyOpti
     return;
   }
   const upstream = httpRequest(
-    { host: options.upstream.host, port: options.upstream.port, method: req.method, path: req.url, headers: { ...req.headers, host: `${options.upstream.host}:${options.upstream.port}` } },
+    {
+      host: options.upstream.host,
+      port: options.upstream.port,
+      method: req.method,
+      path: req.url,
+      headers: { ...req.headers, host: `${options.upstream.host}:${options.upstream.port}` },
+    },
     (response) => {
       // Node stamps Date from the real clock; restate it from ours so that when the clock is
       // moved (tests, expiry checks) the SDK's clock-skew correction does not kick in.
@@ -138,7 +151,10 @@ function readBody(req: IncomingMessage, limit: number): Promise<Buffer | undefin
 }
 
 /** Parses a multipart form: its fields and the size of its `file` part. */
-function parseForm(headers: IncomingMessage['headers'], body: Buffer): Promise<{ fields: Record<string, string>; fileSize: number; hasFile: boolean }> {
+function parseForm(
+  headers: IncomingMessage['headers'],
+  body: Buffer,
+): Promise<{ fields: Record<string, string>; fileSize: number; hasFile: boolean }> {
   return new Promise((resolve, reject) => {
     const fields: Record<string, string> = {};
     let fileSize = 0;
@@ -162,7 +178,14 @@ function parseForm(headers: IncomingMessage['headers'], body: Buffer): Promise<{
 
 type Decisions = S3Proxy['decisions'];
 
-async function handlePost(req: IncomingMessage, res: ServerResponse, options: S3ProxyOptions, cors: Record<string, string>, decisions: Decisions, lock: WriteLock) {
+async function handlePost(
+  req: IncomingMessage,
+  res: ServerResponse,
+  options: S3ProxyOptions,
+  cors: Record<string, string>,
+  decisions: Decisions,
+  lock: WriteLock,
+) {
   const bucket = decodeURIComponent((req.url ?? '/').split('?')[0]!.split('/')[1] ?? '');
   const body = await readBody(req, options.maxBodyBytes);
   if (!body) {
@@ -173,10 +196,22 @@ async function handlePost(req: IncomingMessage, res: ServerResponse, options: S3
   try {
     form = await parseForm(req.headers, body);
   } catch (error) {
-    return xmlError(res, 400, 'MalformedPOSTRequest', `The body of your POST request is not well-formed multipart/form-data: ${(error as Error).message}`, cors);
+    return xmlError(
+      res,
+      400,
+      'MalformedPOSTRequest',
+      `The body of your POST request is not well-formed multipart/form-data: ${(error as Error).message}`,
+      cors,
+    );
   }
   if (!form.hasFile) return xmlError(res, 400, 'InvalidArgument', 'POST requires exactly one file upload per request.', cors);
-  const verdict = verifyPostPolicy({ fields: form.fields, bucket, fileSize: form.fileSize, secretFor: options.secretFor, now: options.now?.() });
+  const verdict = verifyPostPolicy({
+    fields: form.fields,
+    bucket,
+    fileSize: form.fileSize,
+    secretFor: options.secretFor,
+    now: options.now?.(),
+  });
   const key = form.fields.key ?? form.fields.Key;
   if (!verdict.ok) {
     const sizeProblem = verdict.message.includes('content-length-range');
@@ -202,7 +237,9 @@ export async function startS3Proxy(port: number, options: S3ProxyOptions): Promi
     const path = (req.url ?? '/').split('?')[0]!;
     // A browser-style upload: POST to the bucket root with a multipart form.
     if (req.method === 'POST' && /^\/[^/]+\/?$/.test(path) && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
-      handlePost(req, res, options, cors, decisions, lock).catch((error: Error) => xmlError(res, 500, 'InternalError', error.message, cors));
+      handlePost(req, res, options, cors, decisions, lock).catch((error: Error) =>
+        xmlError(res, 500, 'InternalError', error.message, cors),
+      );
       return;
     }
     forward(req, res, options, undefined, cors, lock);

@@ -44,7 +44,11 @@ parentPort.on('message', (message) => {
 });
 `;
 
-type Message = { type: 'event'; event: S3Event } | { type: 'ready'; port: number } | { type: 'failed'; code?: string; message: string } | { type: 'closed' };
+type Message =
+  | { type: 'event'; event: S3Event }
+  | { type: 'ready'; port: number }
+  | { type: 'failed'; code?: string; message: string }
+  | { type: 'closed' };
 
 export function startS3rver(options: S3rverOptions): Promise<S3rverHandle> {
   const worker = new Worker(WORKER_SOURCE, {
@@ -78,7 +82,11 @@ export function startS3rver(options: S3rverOptions): Promise<S3rverHandle> {
           break;
         case 'failed':
           void worker.terminate();
-          reject(message.code === 'EADDRINUSE' ? new PortInUseError(options.port, 's3rver (behind the S3 proxy)') : new Error(`s3rver failed to start: ${message.message}`));
+          reject(
+            message.code === 'EADDRINUSE'
+              ? new PortInUseError(options.port, 's3rver (behind the S3 proxy)')
+              : new Error(`s3rver failed to start: ${message.message}`),
+          );
           break;
         case 'closed':
           closed?.();

@@ -18,7 +18,11 @@ export function rateToMs(expression: string): number {
 }
 
 /** The event EventBridge delivers for a scheduled rule. */
-export function scheduledEvent(schedule: ScheduleModel, names: { region: string; accountId: string; partition: string; stackName: string }, now: number) {
+export function scheduledEvent(
+  schedule: ScheduleModel,
+  names: { region: string; accountId: string; partition: string; stackName: string },
+  now: number,
+) {
   return {
     version: '0',
     id: randomUUID(),

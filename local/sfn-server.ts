@@ -86,8 +86,10 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
   const actions: Record<string, (body: Record<string, unknown>) => Record<string, unknown>> = {
     StartExecution(body) {
       const stateMachineArn = String(body.stateMachineArn ?? '');
-      if (!/^arn:aws[a-z-]*:states:[^:]+:\d+:stateMachine:.+/.test(stateMachineArn)) throw new SfnError('InvalidArn', `Invalid Arn: '${stateMachineArn}'`);
-      if (knownMachines && !knownMachines.has(stateMachineArn)) throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
+      if (!/^arn:aws[a-z-]*:states:[^:]+:\d+:stateMachine:.+/.test(stateMachineArn))
+        throw new SfnError('InvalidArn', `Invalid Arn: '${stateMachineArn}'`);
+      if (knownMachines && !knownMachines.has(stateMachineArn))
+        throw new SfnError('StateMachineDoesNotExist', `State Machine Does Not Exist: '${stateMachineArn}'`);
       const name = typeof body.name === 'string' ? body.name : crypto.randomUUID();
       if (!EXECUTION_NAME.test(name)) throw new SfnError('InvalidName', `Invalid Name: '${name}'`);
       const input = typeof body.input === 'string' ? body.input : '{}';
@@ -154,7 +156,8 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
       const target = String(req.headers['x-amz-target'] ?? '');
       const action = target.startsWith('AWSStepFunctions.') ? target.slice('AWSStepFunctions.'.length) : '';
       try {
-        if (req.method !== 'POST' || !actions[action]) throw new SfnError('UnknownOperationException', `Unsupported operation: '${target}'`);
+        if (req.method !== 'POST' || !actions[action])
+          throw new SfnError('UnknownOperationException', `Unsupported operation: '${target}'`);
         const body = await readJson(req);
         calls.push({ action, body });
         send(res, 200, actions[action](body));

@@ -33,7 +33,11 @@ export interface TableModel {
   name: string;
   attributeDefinitions: { AttributeName: string; AttributeType: string }[];
   keySchema: { AttributeName: string; KeyType: string }[];
-  globalSecondaryIndexes: { IndexName: string; KeySchema: { AttributeName: string; KeyType: string }[]; Projection: Record<string, unknown> }[];
+  globalSecondaryIndexes: {
+    IndexName: string;
+    KeySchema: { AttributeName: string; KeyType: string }[];
+    Projection: Record<string, unknown>;
+  }[];
   ttlAttribute?: string;
 }
 
@@ -189,7 +193,8 @@ export interface LoadOptions {
 
 export function loadStackModel(options: LoadOptions): StackModel {
   const templatePath = join(options.cdkOut, `${options.stackName}.template.json`);
-  if (!existsSync(templatePath)) throw new Error(`No synthesized template at ${templatePath}: run \`npm run synth\` (or start local mode, which synthesizes).`);
+  if (!existsSync(templatePath))
+    throw new Error(`No synthesized template at ${templatePath}: run \`npm run synth\` (or start local mode, which synthesizes).`);
   const template = JSON.parse(readFileSync(templatePath, 'utf8')) as Template;
   const assetsPath = join(options.cdkOut, `${options.stackName}.assets.json`);
   const assets = (existsSync(assetsPath) ? JSON.parse(readFileSync(assetsPath, 'utf8')) : {}) as AssetManifest;
@@ -244,7 +249,9 @@ function readFunctions(ctx: Ctx): FunctionModel[] {
     const code = (p.Code ?? {}) as Record<string, unknown>;
     const dir = typeof code.S3Key === 'string' ? fileAssetDir(ctx, code.S3Key) : undefined;
     const modulePath =
-      dir && runtime.startsWith('nodejs') ? ['.mjs', '.js', '.cjs'].map((ext) => join(dir, moduleName + ext)).find((file) => existsSync(file)) : undefined;
+      dir && runtime.startsWith('nodejs')
+        ? ['.mjs', '.js', '.cjs'].map((ext) => join(dir, moduleName + ext)).find((file) => existsSync(file))
+        : undefined;
     const env = ((p.Environment as { Variables?: Record<string, unknown> } | undefined)?.Variables ?? {}) as Record<string, unknown>;
     const invoke = invokeConfigs.find((c) => referencedId(c.FunctionName) === logicalId);
     const onFailure = (invoke?.DestinationConfig as { OnFailure?: { Destination?: unknown } } | undefined)?.OnFailure?.Destination;
@@ -289,7 +296,12 @@ function readTables(ctx: Ctx): TableModel[] {
 }
 
 interface RawNotificationConfig {
-  LambdaFunctionConfigurations?: { Events: string[]; Filter?: { Key?: { FilterRules?: { Name: string; Value: string }[] } }; LambdaFunctionArn?: unknown; Function?: unknown }[];
+  LambdaFunctionConfigurations?: {
+    Events: string[];
+    Filter?: { Key?: { FilterRules?: { Name: string; Value: string }[] } };
+    LambdaFunctionArn?: unknown;
+    Function?: unknown;
+  }[];
   QueueConfigurations?: unknown[];
   TopicConfigurations?: unknown[];
   EventBridgeConfiguration?: unknown;
@@ -298,7 +310,9 @@ interface RawNotificationConfig {
 function readNotifications(ctx: Ctx, config: RawNotificationConfig | undefined): NotificationModel[] {
   if (!config) return [];
   if (config.QueueConfigurations?.length || config.TopicConfigurations?.length || config.EventBridgeConfiguration) {
-    throw new Error('Local mode delivers bucket notifications to Lambda functions only; the template also sends them to SQS, SNS or EventBridge.');
+    throw new Error(
+      'Local mode delivers bucket notifications to Lambda functions only; the template also sends them to SQS, SNS or EventBridge.',
+    );
   }
   return (config.LambdaFunctionConfigurations ?? []).map((c) => {
     const rules = c.Filter?.Key?.FilterRules ?? [];
@@ -363,11 +377,17 @@ function readApi(ctx: Ctx): ApiModel {
   const routes: RouteModel[] = byType(ctx.template, 'AWS::ApiGateway::Method').map(([, resource]) => {
     const p = props(resource);
     const integration = (p.Integration ?? {}) as Record<string, unknown>;
-    const route: RouteModel = { path: pathOf(p.ResourceId) || '/', method: String(p.HttpMethod), apiKeyRequired: p.ApiKeyRequired === true };
+    const route: RouteModel = {
+      path: pathOf(p.ResourceId) || '/',
+      method: String(p.HttpMethod),
+      apiKeyRequired: p.ApiKeyRequired === true,
+    };
     if (integration.Type === 'AWS_PROXY') {
       route.functionArn = integrationFunctionArn(ctx.resolver.string(integration.Uri));
     } else if (integration.Type === 'MOCK') {
-      const response = ((integration.IntegrationResponses ?? []) as { StatusCode: string; ResponseParameters?: Record<string, unknown> }[])[0];
+      const response = (
+        (integration.IntegrationResponses ?? []) as { StatusCode: string; ResponseParameters?: Record<string, unknown> }[]
+      )[0];
       const headers: Record<string, string> = {};
       for (const [name, value] of Object.entries(response?.ResponseParameters ?? {})) {
         const header = /^method\.response\.header\.(.+)$/.exec(name)?.[1];
@@ -382,10 +402,14 @@ function readApi(ctx: Ctx): ApiModel {
 
   const stage = byType(ctx.template, 'AWS::ApiGateway::Stage')[0];
   const stageProps = stage ? props(stage[1]) : {};
-  const allMethods = ((stageProps.MethodSettings ?? []) as Record<string, unknown>[]).find((s) => s.ResourcePath === '/*' && s.HttpMethod === '*');
+  const allMethods = ((stageProps.MethodSettings ?? []) as Record<string, unknown>[]).find(
+    (s) => s.ResourcePath === '/*' && s.HttpMethod === '*',
+  );
 
   const outputFor = (logicalId: string) =>
-    Object.entries(ctx.template.Outputs ?? {}).find(([, output]) => referencedId(output.Value) === logicalId && 'Ref' in (output.Value as object))?.[0];
+    Object.entries(ctx.template.Outputs ?? {}).find(
+      ([, output]) => referencedId(output.Value) === logicalId && 'Ref' in (output.Value as object),
+    )?.[0];
   const apiKeys = byType(ctx.template, 'AWS::ApiGateway::ApiKey').map(([logicalId, r]) => ({
     logicalId,
     enabled: props(r).Enabled !== false,
@@ -398,7 +422,8 @@ function readApi(ctx: Ctx): ApiModel {
     const quota = p.Quota as { Limit?: number; Period?: 'DAY' | 'WEEK' | 'MONTH' } | undefined;
     const methodThrottle: Record<string, ThrottleModel> = {};
     for (const apiStage of (p.ApiStages ?? []) as { Throttle?: Record<string, unknown> }[]) {
-      for (const [key, value] of Object.entries(apiStage.Throttle ?? {})) methodThrottle[key] = throttle(value) ?? { rateLimit: 0, burstLimit: 0 };
+      for (const [key, value] of Object.entries(apiStage.Throttle ?? {}))
+        methodThrottle[key] = throttle(value) ?? { rateLimit: 0, burstLimit: 0 };
     }
     return {
       logicalId,
@@ -429,7 +454,9 @@ function readApi(ctx: Ctx): ApiModel {
     logicalId: apiId,
     stageName: stageProps.StageName ? ctx.resolver.string(stageProps.StageName) : 'prod',
     accessLogFormat: (stageProps.AccessLogSetting as { Format?: string } | undefined)?.Format,
-    stageThrottle: allMethods ? throttle({ RateLimit: allMethods.ThrottlingRateLimit, BurstLimit: allMethods.ThrottlingBurstLimit }) : undefined,
+    stageThrottle: allMethods
+      ? throttle({ RateLimit: allMethods.ThrottlingRateLimit, BurstLimit: allMethods.ThrottlingBurstLimit })
+      : undefined,
     routes,
     apiKeys,
     usagePlans,
@@ -440,11 +467,17 @@ function readApi(ctx: Ctx): ApiModel {
 function readStateMachines(ctx: Ctx): StateMachineModel[] {
   return byType(ctx.template, 'AWS::StepFunctions::StateMachine').map(([logicalId, resource]) => {
     const p = props(resource);
-    let text = p.DefinitionString !== undefined ? ctx.resolver.string(p.DefinitionString) : JSON.stringify(ctx.resolver.resolve(p.Definition));
+    let text =
+      p.DefinitionString !== undefined ? ctx.resolver.string(p.DefinitionString) : JSON.stringify(ctx.resolver.resolve(p.Definition));
     for (const [key, value] of Object.entries((p.DefinitionSubstitutions ?? {}) as Record<string, unknown>)) {
       text = text.split('${' + key + '}').join(ctx.resolver.string(value));
     }
-    return { logicalId, arn: ctx.resolver.getAtt(logicalId, 'Arn'), name: ctx.resolver.getAtt(logicalId, 'Name'), definition: JSON.parse(text) as Record<string, unknown> };
+    return {
+      logicalId,
+      arn: ctx.resolver.getAtt(logicalId, 'Arn'),
+      name: ctx.resolver.getAtt(logicalId, 'Name'),
+      definition: JSON.parse(text) as Record<string, unknown>,
+    };
   });
 }
 
@@ -463,7 +496,9 @@ function readTaskDefinitions(ctx: Ctx): TaskDefinitionModel[] {
     const p = props(resource);
     const containers = ((p.ContainerDefinitions ?? []) as Record<string, unknown>[]).map((c) => ({
       name: String(c.Name),
-      environment: Object.fromEntries(((c.Environment ?? []) as { Name: string; Value: unknown }[]).map((e) => [e.Name, ctx.resolver.string(e.Value)])),
+      environment: Object.fromEntries(
+        ((c.Environment ?? []) as { Name: string; Value: unknown }[]).map((e) => [e.Name, ctx.resolver.string(e.Value)]),
+      ),
       mountPoints: ((c.MountPoints ?? []) as { ContainerPath: string; SourceVolume: string; ReadOnly?: boolean }[]).map((m) => ({
         containerPath: m.ContainerPath,
         sourceVolume: m.SourceVolume,

@@ -52,7 +52,8 @@ function parse(argv: string[]): LocalStackOptions | undefined {
     return n;
   };
   const portBase = int('--port-base', values['port-base'] ?? process.env.K2P_LOCAL_PORT_BASE);
-  if (portBase !== undefined && portBase !== 0 && portBase + SERVICE_PORTS.length - 1 > 65535) throw new UsageError('--port-base is too high');
+  if (portBase !== undefined && portBase !== 0 && portBase + SERVICE_PORTS.length - 1 > 65535)
+    throw new UsageError('--port-base is too high');
   const ports: Partial<Record<ServiceName, number>> = {};
   for (const service of SERVICE_PORTS) {
     const port = int(`--${service}-port`, (values as Record<string, unknown>)[`${service}-port`]);
@@ -61,7 +62,8 @@ function parse(argv: string[]): LocalStackOptions | undefined {
   const sandbox = values.sandbox ?? 'auto';
   if (sandbox !== 'auto' && sandbox !== 'none') throw new UsageError(`--sandbox must be auto or none, got ${sandbox}`);
   const synth = values.synth ?? 'auto';
-  if (synth !== 'auto' && synth !== 'never' && synth !== 'force') throw new UsageError(`--synth must be auto, never or force, got ${synth}`);
+  if (synth !== 'auto' && synth !== 'never' && synth !== 'force')
+    throw new UsageError(`--synth must be auto, never or force, got ${synth}`);
   return {
     portBase,
     ports,

@@ -33,7 +33,15 @@ interface TaskState {
 }
 interface StateMachineDefinition {
   StartAt: string;
-  States: Record<string, { Type: string; Branches?: StateMachineDefinition[]; ItemProcessor?: StateMachineDefinition; Iterator?: StateMachineDefinition } & Partial<TaskState>>;
+  States: Record<
+    string,
+    {
+      Type: string;
+      Branches?: StateMachineDefinition[];
+      ItemProcessor?: StateMachineDefinition;
+      Iterator?: StateMachineDefinition;
+    } & Partial<TaskState>
+  >;
 }
 
 type LocalHandler = (input: Record<string, unknown>) => Promise<unknown>;
@@ -128,7 +136,14 @@ export function attachStateMachine(server: SfnServer, machines: LocalStateMachin
     const input = JSON.parse(execution.input) as unknown;
     const handle = entry.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },
-      context: { Execution: { Id: execution.executionArn, Name: execution.name, Input: input as never, StartTime: execution.startDate.toISOString() } },
+      context: {
+        Execution: {
+          Id: execution.executionArn,
+          Name: execution.name,
+          Input: input as never,
+          StartTime: execution.startDate.toISOString(),
+        },
+      },
     });
     abort.signal.addEventListener('abort', () => handle.abort(), { once: true });
     try {

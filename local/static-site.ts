@@ -67,7 +67,11 @@ export async function startStaticSite(port: number): Promise<StaticSite> {
       // Never serve outside the site's folder.
       if (!file.startsWith(root.endsWith(sep) ? root : root + sep)) break;
       if (existsSync(file) && statSync(file).isFile()) {
-        res.writeHead(200, { ...headers, 'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream', 'Content-Length': statSync(file).size });
+        res.writeHead(200, {
+          ...headers,
+          'Content-Type': TYPES[extname(file).toLowerCase()] ?? 'application/octet-stream',
+          'Content-Length': statSync(file).size,
+        });
         if (req.method === 'HEAD') res.end();
         else createReadStream(file).pipe(res);
         return;

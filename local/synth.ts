@@ -144,7 +144,9 @@ export async function ensureSynth(options: SynthOptions): Promise<SynthResult> {
         await sleep(3000);
         continue;
       }
-      throw new Error(`cdk synth failed (exit ${code}); fix the app, then start again:\n${output.trim().split('\n').slice(-30).join('\n')}`);
+      throw new Error(
+        `cdk synth failed (exit ${code}); fix the app, then start again:\n${output.trim().split('\n').slice(-30).join('\n')}`,
+      );
     }
   });
 }

@@ -66,7 +66,13 @@ export function safeWorkflowName(raw: string | undefined): string {
     .trim();
   const bytes = Buffer.from(cleaned, 'utf8');
   // Keep room for "__g01_workbook.ipynb" under the usual 255-byte name limit.
-  const short = bytes.length > 120 ? new TextDecoder().decode(bytes.subarray(0, 120)).replace(/\uFFFD+$/, '').trim() : cleaned;
+  const short =
+    bytes.length > 120
+      ? new TextDecoder()
+          .decode(bytes.subarray(0, 120))
+          .replace(/\uFFFD+$/, '')
+          .trim()
+      : cleaned;
   return short.length > 0 ? short : 'workflow';
 }
 

@@ -187,9 +187,7 @@ interface ExitOutcome {
 
 function waitForExit(child: ChildProcess): Promise<ExitOutcome> {
   return new Promise((resolve) => {
-    child.once('error', (err: NodeJS.ErrnoException) =>
-      resolve({ exitCode: null, signal: null, spawnError: err.code ?? err.message }),
-    );
+    child.once('error', (err: NodeJS.ErrnoException) => resolve({ exitCode: null, signal: null, spawnError: err.code ?? err.message }));
     child.once('exit', (exitCode, signal) => resolve({ exitCode, signal }));
   });
 }

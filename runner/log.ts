@@ -20,8 +20,10 @@ export const stderrSink: LogSink = (line) => {
 };
 
 export function createLogger(jobId: string | undefined, sink: LogSink = stderrSink): Logger {
-  const write = (level: LogLevel) => (message: string, fields: Record<string, unknown> = {}) =>
-    sink(JSON.stringify({ time: new Date().toISOString(), level, service: 'k2p-runner', jobId: jobId ?? null, message, ...fields }));
+  const write =
+    (level: LogLevel) =>
+    (message: string, fields: Record<string, unknown> = {}) =>
+      sink(JSON.stringify({ time: new Date().toISOString(), level, service: 'k2p-runner', jobId: jobId ?? null, message, ...fields }));
   return { debug: write('debug'), info: write('info'), warn: write('warn'), error: write('error') };
 }
 

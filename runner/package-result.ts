@@ -26,7 +26,9 @@ export async function collectOutputs(ws: Workspace, rewriter: ScratchRewriter, l
   if (skipped.length > 0) {
     log.warn('converter outputs left out of the result', { files: skipped.map((f) => `${f.path} (${f.kind})`) });
   }
-  const files = found.filter((f) => f.kind === 'file' && !RESERVED.has(f.path)).sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
+  const files = found
+    .filter((f) => f.kind === 'file' && !RESERVED.has(f.path))
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0));
   const entries: ZipEntry[] = [];
   for (const file of files) {
     entries.push({ name: file.path, data: rewriter.bytes(await readFile(join(ws.outDir, file.path))) });

@@ -20,9 +20,39 @@ const PIP_NAMES: Record<string, string> = {
 
 /** Standard-library modules the generated code commonly imports (nothing to install). */
 const STDLIB = new Set([
-  'pathlib', 'os', 'sys', 'json', 'math', 're', 'typing', 'collections', 'itertools', 'functools', 'datetime',
-  'warnings', 'random', 'io', 'csv', 'tempfile', 'dataclasses', 'statistics', 'string', 'time', 'shutil', 'glob',
-  'copy', 'decimal', 'enum', 'logging', 'uuid', 'zipfile', 'gzip', 'pickle', 'textwrap', 'operator', '__future__',
+  'pathlib',
+  'os',
+  'sys',
+  'json',
+  'math',
+  're',
+  'typing',
+  'collections',
+  'itertools',
+  'functools',
+  'datetime',
+  'warnings',
+  'random',
+  'io',
+  'csv',
+  'tempfile',
+  'dataclasses',
+  'statistics',
+  'string',
+  'time',
+  'shutil',
+  'glob',
+  'copy',
+  'decimal',
+  'enum',
+  'logging',
+  'uuid',
+  'zipfile',
+  'gzip',
+  'pickle',
+  'textwrap',
+  'operator',
+  '__future__',
 ]);
 
 /** Python source of a generated file: the .py as is, the code cells of an .ipynb. */
@@ -82,7 +112,9 @@ function runLines(input: ReadmeInput): string[] {
     '   `python3 -m venv .venv && . .venv/bin/activate`',
     `2. Install what the generated code imports: \`pip install ${install}\``,
     ...(first?.workbookPy ? [`3. Run the script: \`python ${first.workbookPy}\``] : []),
-    ...(first?.workbookIpynb ? [`${first?.workbookPy ? 4 : 3}. Or open the notebook: \`pip install notebook && jupyter notebook ${first.workbookIpynb}\``] : []),
+    ...(first?.workbookIpynb
+      ? [`${first?.workbookPy ? 4 : 3}. Or open the notebook: \`pip install notebook && jupyter notebook ${first.workbookIpynb}\``]
+      : []),
     '',
     'The code reads and writes the files configured in the KNIME nodes, with the paths of the',
     "workflow author's machine: check the paths at the top of each section before running it.",
@@ -99,7 +131,10 @@ function notConvertedLines(components: ComponentSummary[]): string[] {
     lines.push(...names.map((n) => `- ${n}`));
   }
   if (idle > 0) {
-    lines.push('', `${plural(idle, 'node')} ${idle === 1 ? 'was' : 'were'} IDLE (not configured) in KNIME, so no code could be generated for them;`);
+    lines.push(
+      '',
+      `${plural(idle, 'node')} ${idle === 1 ? 'was' : 'were'} IDLE (not configured) in KNIME, so no code could be generated for them;`,
+    );
     lines.push('configure or run them in KNIME and convert again, or implement them by hand.');
   }
   return lines;

@@ -43,9 +43,7 @@ export function scratchRewriter(ws: Workspace): ScratchRewriter {
     [`${r}/`, ''],
     [r, '.'],
   ]);
-  const replacements: Replacement[] = pairs
-    .sort((a, b) => b[0].length - a[0].length)
-    .map(([n, r]) => [Buffer.from(n), Buffer.from(r)]);
+  const replacements: Replacement[] = pairs.sort((a, b) => b[0].length - a[0].length).map(([n, r]) => [Buffer.from(n), Buffer.from(r)]);
   const runName = Buffer.from(basename(ws.root));
 
   const bytes = (data: Uint8Array) =>
@@ -53,6 +51,7 @@ export function scratchRewriter(ws: Workspace): ScratchRewriter {
   return {
     bytes,
     text: (data) => bytes(Buffer.from(data, 'utf8')).toString('utf8'),
-    leaks: (data) => (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).includes(runName),
+    leaks: (data) =>
+      (typeof data === 'string' ? Buffer.from(data, 'utf8') : Buffer.from(data.buffer, data.byteOffset, data.byteLength)).includes(runName),
   };
 }

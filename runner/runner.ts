@@ -105,15 +105,25 @@ export function converterError(run: ConverterRun, config: RunnerConfig): DomainE
   }
   switch (run.stopped) {
     case 'timeout':
-      return new DomainError('CONVERTER_TIMEOUT', `${ERRORS.CONVERTER_TIMEOUT.message} (limit: ${config.serviceLimits.converterTimeoutSeconds} s)`, {
-        details: { ...details, timeoutSeconds: config.serviceLimits.converterTimeoutSeconds },
-      });
+      return new DomainError(
+        'CONVERTER_TIMEOUT',
+        `${ERRORS.CONVERTER_TIMEOUT.message} (limit: ${config.serviceLimits.converterTimeoutSeconds} s)`,
+        {
+          details: { ...details, timeoutSeconds: config.serviceLimits.converterTimeoutSeconds },
+        },
+      );
     case 'stdout-limit':
-      return new DomainError('CONVERTER_FAILED', 'knime2py wrote far more to its standard output than a summary and was stopped.', { details });
-    case 'output-limit':
-      return new DomainError('CONVERTER_FAILED', `knime2py wrote more than ${config.serviceLimits.maxOutputBytes} bytes of output and was stopped.`, {
-        details: { ...details, maxOutputBytes: config.serviceLimits.maxOutputBytes },
+      return new DomainError('CONVERTER_FAILED', 'knime2py wrote far more to its standard output than a summary and was stopped.', {
+        details,
       });
+    case 'output-limit':
+      return new DomainError(
+        'CONVERTER_FAILED',
+        `knime2py wrote more than ${config.serviceLimits.maxOutputBytes} bytes of output and was stopped.`,
+        {
+          details: { ...details, maxOutputBytes: config.serviceLimits.maxOutputBytes },
+        },
+      );
     case 'cancelled':
       return new DomainError('RUNNER_FAILED', 'The conversion task was stopped before knime2py finished.', { details });
   }

@@ -58,11 +58,7 @@ function relativeOutput(path: string, cwd: string, outDirs: string[], written: R
  * Parses the summary. `outDirs` are the spellings of --out the converter may have
  * printed (as given, and with symlinks resolved); `written` are the files found in it.
  */
-export function parseSummary(
-  stdout: string,
-  where: { cwd: string; outDirs: string[] },
-  written: ReadonlySet<string>,
-): ComponentSummary[] {
+export function parseSummary(stdout: string, where: { cwd: string; outDirs: string[] }, written: ReadonlySet<string>): ComponentSummary[] {
   let raw: unknown;
   try {
     raw = JSON.parse(stdout);
@@ -74,8 +70,7 @@ export function parseSummary(
   if (parsed.data.total_components !== parsed.data.components.length) {
     throw new SummaryError('the JSON summary counts a different number of components than it lists');
   }
-  const toRelative = (path: string | null | undefined) =>
-    path ? relativeOutput(path, where.cwd, where.outDirs, written) : undefined;
+  const toRelative = (path: string | null | undefined) => (path ? relativeOutput(path, where.cwd, where.outDirs, written) : undefined);
   return parsed.data.components.map((c) => {
     const files = {
       json: toRelative(c.json),

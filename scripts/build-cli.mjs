@@ -17,7 +17,9 @@ import { build } from 'esbuild';
 
 const OUT = 'dist';
 const XML_SOURCE = resolve('core/xml.ts');
-const banner = { js: "import { createRequire as __k2pCreateRequire } from 'node:module'; const require = __k2pCreateRequire(import.meta.url);" };
+const banner = {
+  js: "import { createRequire as __k2pCreateRequire } from 'node:module'; const require = __k2pCreateRequire(import.meta.url);",
+};
 
 /** Resolves imports of core/xml.ts to the separate dist/xml.mjs. */
 const xmlAsOwnModule = {

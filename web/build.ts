@@ -132,7 +132,8 @@ export async function buildWeb(options: WebBuildOptions = {}): Promise<WebBuild>
   for (const name of STATIC_FILES) writeAtomic(join(outDir, name), readFileSync(join(WEB, name)));
   const html = readFileSync(join(WEB, 'index.html'), 'utf8');
   const page = html.replace('href="./styles.css"', `href="./${stylesName}"`).replace('src="./app.js"', `src="./${appName}"`);
-  if (page === html || !page.includes(appName) || !page.includes(stylesName)) throw new Error('web build: index.html must reference ./app.js and ./styles.css');
+  if (page === html || !page.includes(appName) || !page.includes(stylesName))
+    throw new Error('web build: index.html must reference ./app.js and ./styles.css');
   writeAtomic(join(outDir, 'index.html'), page);
 
   // Old hashed assets go last: index.html already points at the new ones.
@@ -142,7 +143,11 @@ export async function buildWeb(options: WebBuildOptions = {}): Promise<WebBuild>
   }
 
   const inputs: Record<string, string> = {};
-  for (const path of [...Object.keys(result.metafile.inputs), relative(ROOT, join(WEB, 'index.html')), ...STATIC_FILES.map((n) => relative(ROOT, join(WEB, n)))]) {
+  for (const path of [
+    ...Object.keys(result.metafile.inputs),
+    relative(ROOT, join(WEB, 'index.html')),
+    ...STATIC_FILES.map((n) => relative(ROOT, join(WEB, n))),
+  ]) {
     inputs[path] = fingerprint(resolve(ROOT, path));
   }
   mkdirSync(dirname(stampPath(outDir)), { recursive: true });
@@ -161,5 +166,7 @@ if (process.argv[1] && fileURLToPath(import.meta.url) === resolve(process.argv[1
   const sizes = Object.entries(web.assets)
     .map(([name, a]) => `${name} ${(a.bytes / 1024).toFixed(1)} KiB (gzip ${(a.gzipBytes / 1024).toFixed(1)} KiB)`)
     .join(', ');
-  console.log(`${web.built ? 'web page built' : 'web page up to date'} in ${Math.round(web.ms)} ms: ${relative(process.cwd(), web.outDir) || '.'} — ${sizes}; JS+CSS gzip ${(web.gzipBytes / 1024).toFixed(1)} KiB`);
+  console.log(
+    `${web.built ? 'web page built' : 'web page up to date'} in ${Math.round(web.ms)} ms: ${relative(process.cwd(), web.outDir) || '.'} — ${sizes}; JS+CSS gzip ${(web.gzipBytes / 1024).toFixed(1)} KiB`,
+  );
 }

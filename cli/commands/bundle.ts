@@ -105,7 +105,13 @@ function parseOptions(args: string[]): BundleOptions {
 }
 
 /** Opens the input and runs the bundler; undefined (after printing why) when the archive itself cannot be read. */
-async function bundleInput(given: string, input: string, root: string | undefined, limits: BundleLimits, io: CliIO): Promise<BundleResult | undefined> {
+async function bundleInput(
+  given: string,
+  input: string,
+  root: string | undefined,
+  limits: BundleLimits,
+  io: CliIO,
+): Promise<BundleResult | undefined> {
   let source: OpenedSource;
   try {
     await stat(input);
@@ -157,7 +163,10 @@ function summary(result: Report): string {
   lines.push('', PRIVACY_NOTE);
   if (result.ok && result.bundle) {
     const b = result.bundle;
-    lines.push('', `✔ Wrote ${result.output} — ${b.files} files, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256}; it passes \`k2p-web validate\`.`);
+    lines.push(
+      '',
+      `✔ Wrote ${result.output} — ${b.files} files, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256}; it passes \`k2p-web validate\`.`,
+    );
   }
   return `${lines.join('\n')}\n`;
 }
@@ -195,7 +204,8 @@ function hintFor(error: BundlerError, suggestRoot: boolean): string | undefined 
   if (error.code === 'SEVERAL_ROOTS' && suggestRoot) return 'pick one with --root <folder>, a path relative to the input.';
   if (error.code === 'SOURCE_UNREADABLE') return 'check that the file exists and that you may read it.';
   // The service's hints for these point at `k2p-web bundle` itself; here the workflow on disk is what needs fixing.
-  if (error.code === 'SETTINGS_MISSING') return 'copy the node folder back from the original workflow, or export the workflow again from KNIME.';
+  if (error.code === 'SETTINGS_MISSING')
+    return 'copy the node folder back from the original workflow, or export the workflow again from KNIME.';
   if (error.code === 'WORKFLOW_MISSING') return 'give the folder that holds workflow.knime (or a folder above it), or a .knwf export.';
   if (isErrorCode(error.code)) return ERRORS[error.code].hint;
   return undefined;

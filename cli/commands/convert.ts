@@ -14,7 +14,16 @@ import { validateBundleFile } from '../../core/node/validate-bundle';
 import type { ManifestWarning, ValidationFailure } from '../../core/types';
 import { ZipReadError } from '../../core/zip-read';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
-import { capacityWaitPrinter, errorLines, field, plural, resultLines, StageDisplay, UploadProgressDisplay, type Output } from '../job-display';
+import {
+  capacityWaitPrinter,
+  errorLines,
+  field,
+  plural,
+  resultLines,
+  StageDisplay,
+  UploadProgressDisplay,
+  type Output,
+} from '../job-display';
 import {
   connect,
   displayPath,
@@ -160,7 +169,9 @@ async function prepareBundle(input: string, options: ConvertOptions, io: CliIO, 
   if (info.isFile() && /\.zip$/i.test(input) && options.root === undefined) {
     const checked = await validateBundleFile(input, limits);
     if (checked.ok) {
-      out.write(`Bundle ${options.input}: valid as it is (${plural(checked.stats.files, 'file')}, ${plural(checked.stats.nodes, 'node')}, ${formatBytes(checked.stats.zipBytes)})\n`);
+      out.write(
+        `Bundle ${options.input}: valid as it is (${plural(checked.stats.files, 'file')}, ${plural(checked.stats.nodes, 'node')}, ${formatBytes(checked.stats.zipBytes)})\n`,
+      );
       const bytes = new Uint8Array(await readFile(input));
       return { ok: true, bytes, filename: basename(input), asIs: true, files: checked.stats.files, nodes: checked.stats.nodes };
     }
@@ -170,7 +181,13 @@ async function prepareBundle(input: string, options: ConvertOptions, io: CliIO, 
   return bundleWorkflow(input, options, limits, io, verdict);
 }
 
-async function bundleWorkflow(input: string, options: ConvertOptions, limits: BundleLimits, io: CliIO, verdict?: ValidationFailure): Promise<PreparedBundle> {
+async function bundleWorkflow(
+  input: string,
+  options: ConvertOptions,
+  limits: BundleLimits,
+  io: CliIO,
+  verdict?: ValidationFailure,
+): Promise<PreparedBundle> {
   let source;
   try {
     source = await openBundleSource(input, { limits });
@@ -179,11 +196,17 @@ async function bundleWorkflow(input: string, options: ConvertOptions, limits: Bu
     return bundleFailed(io, options.input, [{ code: error.code, message: error.message }], verdict);
   }
   try {
-    const result = await buildBundle(source.files, { limits, sourceName: source.name, ...(options.root !== undefined ? { root: options.root } : {}) });
+    const result = await buildBundle(source.files, {
+      limits,
+      sourceName: source.name,
+      ...(options.root !== undefined ? { root: options.root } : {}),
+    });
     if (!result.ok) return bundleFailed(io, options.input, result.errors, verdict);
     const out = progressOutput(io, options.json);
     const t = result.manifest.totals;
-    out.write(`Bundled ${result.manifest.workflowName}: ${plural(t.present, 'file')}, ${plural(t.nodes, 'node')}, ${formatBytes(result.zip.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`);
+    out.write(
+      `Bundled ${result.manifest.workflowName}: ${plural(t.present, 'file')}, ${plural(t.nodes, 'node')}, ${formatBytes(result.zip.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`,
+    );
     printWarnings(io, result.manifest.warnings);
     return { ok: true, bytes: result.zip, filename: result.manifest.workflowName, asIs: false, files: t.present, nodes: t.nodes };
   } finally {
@@ -195,9 +218,15 @@ function printWarnings(io: CliIO, warnings: ManifestWarning[]): void {
   for (const warning of warnings) io.stderr.write(`  ! ${warning.kind}: ${warning.message}\n`);
 }
 
-function bundleFailed(io: CliIO, input: string, errors: BundlerError[] | { code: string; message: string }[], verdict?: ValidationFailure): PreparedBundle {
+function bundleFailed(
+  io: CliIO,
+  input: string,
+  errors: BundlerError[] | { code: string; message: string }[],
+  verdict?: ValidationFailure,
+): PreparedBundle {
   io.stderr.write(`k2p-web convert: cannot bundle ${input}; nothing was uploaded:\n`);
-  if (verdict) io.stderr.write(`  ✖ as a bundle: ${verdict.code}: ${verdict.message}${verdict.entry ? ` (entry: ${verdict.entry})` : ''}\n`);
+  if (verdict)
+    io.stderr.write(`  ✖ as a bundle: ${verdict.code}: ${verdict.message}${verdict.entry ? ` (entry: ${verdict.entry})` : ''}\n`);
   for (const error of errors) {
     io.stderr.write(`  ✖ ${error.code}: ${error.message}\n`);
     if (isErrorCode(error.code)) io.stderr.write(`    what to do: ${ERRORS[error.code].hint}\n`);
@@ -313,13 +342,23 @@ class Conversion {
       return EXIT.ok;
     }
     const components = await readReportComponents(downloaded.path);
-    const lines = [`✔ Wrote ${displayPath(this.io.cwd, downloaded.path)} (${formatBytes(downloaded.bytes)})`, ...resultLines(job, components), `${field('Job')}${job.jobId}`];
+    const lines = [
+      `✔ Wrote ${displayPath(this.io.cwd, downloaded.path)} (${formatBytes(downloaded.bytes)})`,
+      ...resultLines(job, components),
+      `${field('Job')}${job.jobId}`,
+    ];
     this.io.stdout.write(`${lines.join('\n')}\n`);
     return EXIT.ok;
   }
 
   private jobFailed(job: JobView): number {
-    if (this.options.json) printJson(this.io, { ok: false, input: this.options.input, job, error: job.error ?? { code: job.status, message: `The job ended ${job.status}.` } });
+    if (this.options.json)
+      printJson(this.io, {
+        ok: false,
+        input: this.options.input,
+        job,
+        error: job.error ?? { code: job.status, message: `The job ended ${job.status}.` },
+      });
     else this.io.stderr.write(`${errorLines(job).join('\n')}\n`);
     return EXIT.failed;
   }
@@ -329,7 +368,8 @@ class Conversion {
     const lines = failureLines(error, this.connection.target);
     if (isCapacityError(error)) lines.push(`  gave up after waiting up to ${CAPACITY_WAIT_MS / 60_000} minutes; try again later.`);
     if (cleanup) lines.push(`  ${cleanup}`);
-    else if (this.job && this.phase !== 'create') lines.push(`  job: ${this.job.jobId} — check it with \`k2p-web status ${this.job.jobId}\``);
+    else if (this.job && this.phase !== 'create')
+      lines.push(`  job: ${this.job.jobId} — check it with \`k2p-web status ${this.job.jobId}\``);
     if (this.options.json) {
       const envelope = { code: failureCode(error), message: (error as Error).message };
       printJson(this.io, { ok: false, input: this.options.input, ...(this.job ? { jobId: this.job.jobId } : {}), error: envelope });
@@ -349,7 +389,13 @@ class Conversion {
         `Stopped waiting. Job ${id} keeps running on the server.\n` +
         `Check it with \`k2p-web status ${id}\` (add --wait to follow it, -o <file> to download the result).`;
     }
-    if (this.options.json) printJson(this.io, { ok: false, interrupted: true, input: this.options.input, ...(id ? { jobId: id, status: this.job!.status } : {}) });
+    if (this.options.json)
+      printJson(this.io, {
+        ok: false,
+        interrupted: true,
+        input: this.options.input,
+        ...(id ? { jobId: id, status: this.job!.status } : {}),
+      });
     this.io.stderr.write(`\n${message}\n`);
     return EXIT_INTERRUPTED;
   }

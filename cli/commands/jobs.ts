@@ -47,7 +47,8 @@ export function createJobsCommand(deps: RemoteDeps = {}): Command {
         for await (const job of connection.client.iterateJobs({ max: limit }, { signal: interrupt.signal })) jobs.push(job);
       } catch (error) {
         if (interrupt.signal.aborted) return 130;
-        if (values.json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
+        if (values.json)
+          io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
         else io.stderr.write(`${failureLines(error, connection.target).join('\n')}\n`);
         return EXIT.failed;
       } finally {
@@ -64,7 +65,8 @@ export const jobsCommand = createJobsCommand();
 
 function parseLimit(text: string): number {
   const limit = Number(text);
-  if (!/^\d+$/.test(text) || limit < 1 || limit > MAX_LIMIT) throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT} (got "${text}")`);
+  if (!/^\d+$/.test(text) || limit < 1 || limit > MAX_LIMIT)
+    throw new UsageError(`--limit must be a whole number from 1 to ${MAX_LIMIT} (got "${text}")`);
   return limit;
 }
 
@@ -80,7 +82,11 @@ export function jobsTable(jobs: JobView[], nowMs: number): string {
     outcome(job),
   ]);
   const widths = header.map((title, i) => Math.max(title.length, ...rows.map((row) => row[i]!.length)));
-  const format = (cells: string[]) => cells.map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!))).join('  ').trimEnd();
+  const format = (cells: string[]) =>
+    cells
+      .map((cell, i) => (i === cells.length - 1 ? cell : cell.padEnd(widths[i]!)))
+      .join('  ')
+      .trimEnd();
   return `${[header, ...rows].map(format).join('\n')}\n`;
 }
 

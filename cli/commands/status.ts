@@ -90,21 +90,36 @@ function parseOptions(args: string[]): StatusOptions {
   };
 }
 
-async function showStatus(connection: Connection, options: StatusOptions, io: CliIO, deps: RemoteDeps, signal: AbortSignal): Promise<number> {
+async function showStatus(
+  connection: Connection,
+  options: StatusOptions,
+  io: CliIO,
+  deps: RemoteDeps,
+  signal: AbortSignal,
+): Promise<number> {
   const { client, clock } = connection;
   let job: JobView | undefined;
   try {
     job = await client.getJob(options.jobId, { signal });
     if (options.wait && !job.terminal) job = await follow(connection, job, options, io, signal);
-    const downloaded = options.output !== undefined && job.status === 'SUCCEEDED' ? await download(connection, job, options, io, deps, signal) : undefined;
+    const downloaded =
+      options.output !== undefined && job.status === 'SUCCEEDED' ? await download(connection, job, options, io, deps, signal) : undefined;
     await print(io, options, job, downloaded, clock.now());
     return exitCode(job, options);
   } catch (error) {
     if (signal.aborted) {
-      io.stderr.write(`\nStopped waiting. Job ${options.jobId} keeps running on the server; run \`k2p-web status ${options.jobId}\` again to check it.\n`);
+      io.stderr.write(
+        `\nStopped waiting. Job ${options.jobId} keeps running on the server; run \`k2p-web status ${options.jobId}\` again to check it.\n`,
+      );
       return EXIT_INTERRUPTED;
     }
-    if (options.json) printJson(io, { ok: false, jobId: options.jobId, ...(job ? { job } : {}), error: { code: failureCode(error), message: (error as Error).message } });
+    if (options.json)
+      printJson(io, {
+        ok: false,
+        jobId: options.jobId,
+        ...(job ? { job } : {}),
+        error: { code: failureCode(error), message: (error as Error).message },
+      });
     else io.stderr.write(`${failureLines(error, connection.target).join('\n')}\n`);
     return EXIT.failed;
   }
@@ -119,7 +134,14 @@ function follow(connection: Connection, job: JobView, options: StatusOptions, io
     .finally(() => stages.stop());
 }
 
-function download(connection: Connection, job: JobView, options: StatusOptions, io: CliIO, deps: RemoteDeps, signal: AbortSignal): Promise<Downloaded> {
+function download(
+  connection: Connection,
+  job: JobView,
+  options: StatusOptions,
+  io: CliIO,
+  deps: RemoteDeps,
+  signal: AbortSignal,
+): Promise<Downloaded> {
   return downloadResult(connection.client, job, {
     output: options.output,
     cwd: io.cwd,
@@ -141,7 +163,11 @@ function printJson(io: CliIO, value: unknown): void {
 
 async function print(io: CliIO, options: StatusOptions, job: JobView, downloaded: Downloaded | undefined, nowMs: number): Promise<void> {
   if (options.json) {
-    printJson(io, { ok: exitCode(job, options) === EXIT.ok, job, ...(downloaded ? { output: downloaded.path, bytes: downloaded.bytes } : {}) });
+    printJson(io, {
+      ok: exitCode(job, options) === EXIT.ok,
+      job,
+      ...(downloaded ? { output: downloaded.path, bytes: downloaded.bytes } : {}),
+    });
     return;
   }
   const components = downloaded ? await readReportComponents(downloaded.path) : undefined;
@@ -165,13 +191,16 @@ export function detailLines(job: JobView, nowMs: number, components?: Parameters
   if (durations) lines.push(row('Durations', durations));
   if (job.bundle) {
     const b = job.bundle;
-    lines.push(row('Bundle', `${plural(b.files, 'file')}, ${plural(b.nodes, 'node')}, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256.slice(0, 12)}…`));
+    lines.push(
+      row('Bundle', `${plural(b.files, 'file')}, ${plural(b.nodes, 'node')}, ${formatBytes(b.zipBytes)}, sha256 ${b.sha256.slice(0, 12)}…`),
+    );
   }
   if (job.converter?.version) lines.push(row('Converter', `knime2py ${job.converter.version}`));
   if (job.uploadExpiresAt && job.status === 'AWAITING_UPLOAD') lines.push(row('Upload by', job.uploadExpiresAt));
   if (job.result) {
     lines.push('Result', ...resultLines(job, components));
-    if (job.result.expiresAt) lines.push(row('Available', `until ${job.result.expiresAt}; download with \`k2p-web status ${job.jobId} -o <file>\``));
+    if (job.result.expiresAt)
+      lines.push(row('Available', `until ${job.result.expiresAt}; download with \`k2p-web status ${job.jobId} -o <file>\``));
   }
   if (job.terminal && job.status !== 'SUCCEEDED') lines.push(...errorLines(job));
   return lines;

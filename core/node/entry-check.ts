@@ -29,7 +29,13 @@ export type EntryOutcome =
   | { ok: false; index: number; code: BundleErrorCode; message: string; entry: string };
 
 export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: number, keepData: boolean): EntryOutcome {
-  const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({ ok: false, index: task.index, code, message, entry: task.name });
+  const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({
+    ok: false,
+    index: task.index,
+    code,
+    message,
+    entry: task.name,
+  });
   const compressed = zip.subarray(task.dataStart, task.dataStart + task.compressedSize);
   let data: Uint8Array;
   if (task.method === 0) {

@@ -19,7 +19,15 @@ import zlib from 'node:zlib';
 /** The parts of zlib.InflateRaw's internals used here (as in Node 20 and 22). */
 interface ZlibInternals {
   _handle: {
-    writeSync(flush: number, input: Uint8Array, inOffset: number, inLength: number, output: Uint8Array, outOffset: number, outLength: number): void;
+    writeSync(
+      flush: number,
+      input: Uint8Array,
+      inOffset: number,
+      inLength: number,
+      output: Uint8Array,
+      outOffset: number,
+      outLength: number,
+    ): void;
     reset(): void;
     onerror: (message: string, errno: number) => void;
   };

@@ -66,7 +66,11 @@ export class UploadError extends Error {
 const CHUNK_BYTES = 64 * 1024;
 const MAX_ERROR_BODY = 64 * 1024;
 
-export async function uploadToPresignedPost(target: PresignedPost, body: UploadBody, options: UploadOptions = {}): Promise<{ status: number }> {
+export async function uploadToPresignedPost(
+  target: PresignedPost,
+  body: UploadBody,
+  options: UploadOptions = {},
+): Promise<{ status: number }> {
   options.signal?.throwIfAborted();
   const size = body instanceof Uint8Array ? body.length : (await stat(body.path)).size;
   if (target.maxBytes !== undefined && size > target.maxBytes) {
@@ -216,9 +220,15 @@ class Upload {
       this.target.maxBytes !== undefined && (code === 'EPIPE' || code === 'ECONNRESET')
         ? ` The upload server closed the connection; the upload limit is ${formatBytes(this.target.maxBytes)}.`
         : '';
-    return new UploadError(`The upload to ${new URL(this.target.url).host} failed (${reason}; ${sent}).${limit}`, 'NETWORK', undefined, undefined, {
-      cause: error,
-    });
+    return new UploadError(
+      `The upload to ${new URL(this.target.url).host} failed (${reason}; ${sent}).${limit}`,
+      'NETWORK',
+      undefined,
+      undefined,
+      {
+        cause: error,
+      },
+    );
   }
 }
 
@@ -264,7 +274,12 @@ export function s3Error(status: number, body: string, size: number, maxBytes?: n
   const fields = parseS3Error(body);
   const code = fields.Code ?? `HTTP_${status}`;
   const said = fields.Message ?? (body.trim() ? body.trim().slice(0, 200) : `HTTP ${status}`);
-  return new UploadError(`S3 refused the upload (${status} ${code}): ${said}. ${explain(code, said, fields, size, maxBytes)}`.trim(), code, status, fields.Message);
+  return new UploadError(
+    `S3 refused the upload (${status} ${code}): ${said}. ${explain(code, said, fields, size, maxBytes)}`.trim(),
+    code,
+    status,
+    fields.Message,
+  );
 }
 
 function explain(code: string, message: string, fields: Record<string, string>, size: number, maxBytes?: number): string {

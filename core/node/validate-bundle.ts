@@ -99,7 +99,13 @@ class MemoryReader extends yauzl.RandomAccessReader {
     super();
     this.bytes = new Uint8Array(data.buffer, data.byteOffset, data.byteLength);
   }
-  override read(buffer: Buffer, offset: number, length: number, position: number, callback: (err: Error | null, bytesRead: number) => void) {
+  override read(
+    buffer: Buffer,
+    offset: number,
+    length: number,
+    position: number,
+    callback: (err: Error | null, bytesRead: number) => void,
+  ) {
     const available = Math.max(0, Math.min(length, this.bytes.length - position));
     if (available > 0) buffer.set(this.bytes.subarray(position, position + available), offset);
     callback(null, available);
@@ -276,9 +282,16 @@ class BundleCheck {
     }
     if (eocd < 0) reject('ZIP_CORRUPT', 'The file is not a ZIP archive (no end-of-central-directory record).');
     if (eocd >= 20 && zip.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIGNATURE) {
-      reject('ZIP_UNSUPPORTED', 'The ZIP uses ZIP64 records, which bundles never need; create it with `k2p-web bundle` or a standard ZIP tool.');
+      reject(
+        'ZIP_UNSUPPORTED',
+        'The ZIP uses ZIP64 records, which bundles never need; create it with `k2p-web bundle` or a standard ZIP tool.',
+      );
     }
-    if (zip.readUInt16LE(eocd + 4) !== 0 || zip.readUInt16LE(eocd + 6) !== 0 || zip.readUInt16LE(eocd + 8) !== zip.readUInt16LE(eocd + 10)) {
+    if (
+      zip.readUInt16LE(eocd + 4) !== 0 ||
+      zip.readUInt16LE(eocd + 6) !== 0 ||
+      zip.readUInt16LE(eocd + 8) !== zip.readUInt16LE(eocd + 10)
+    ) {
       reject('ZIP_UNSUPPORTED', 'The ZIP is a multi-disk (split) archive.');
     }
     this.centralDirectoryOffset = zip.readUInt32LE(eocd + 16);
@@ -383,7 +396,11 @@ class BundleCheck {
       reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
     }
     if (raw.compressionMethod !== 0 && raw.compressionMethod !== 8) {
-      reject('ZIP_UNSUPPORTED', `\`${name}\` uses compression method ${raw.compressionMethod}; only stored and deflate are accepted.`, name);
+      reject(
+        'ZIP_UNSUPPORTED',
+        `\`${name}\` uses compression method ${raw.compressionMethod}; only stored and deflate are accepted.`,
+        name,
+      );
     }
     const path = checkEntryName(name, this.limits);
     if (!path.ok) reject('ZIP_UNSAFE_PATH', `\`${printable(name)}\` is not a safe relative path: ${path.reason}.`, name);
@@ -392,13 +409,15 @@ class BundleCheck {
     if (host === 3 || host === 19) {
       const type = (raw.externalFileAttributes >>> 16) & S_IFMT;
       if (type === S_IFLNK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
-      if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
+      if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+        reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
       if (type === S_IFDIR && !isDirectory) reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
     }
     const key = collisionKey(isDirectory ? name.slice(0, -1) : name);
     const previous = seen.get(key);
     if (previous !== undefined) {
-      const how = previous === name ? 'twice' : `twice (as \`${previous}\` and \`${name}\`, which differ only in letter case or Unicode form)`;
+      const how =
+        previous === name ? 'twice' : `twice (as \`${previous}\` and \`${name}\`, which differ only in letter case or Unicode form)`;
       reject('ZIP_DUPLICATE_ENTRY', `\`${name}\` appears ${how}.`, name);
     }
     seen.set(key, name);
@@ -434,7 +453,11 @@ class BundleCheck {
     const { maxEntryBytes, maxTotalUnpackedBytes, maxCompressionRatio, ratioThresholdBytes } = this.limits;
     const size = raw.uncompressedSize;
     if (size > maxEntryBytes) {
-      reject('ZIP_ENTRY_TOO_LARGE', `\`${name}\` unpacks to ${formatBytes(size)}; the limit per file is ${formatBytes(maxEntryBytes)}.`, name);
+      reject(
+        'ZIP_ENTRY_TOO_LARGE',
+        `\`${name}\` unpacks to ${formatBytes(size)}; the limit per file is ${formatBytes(maxEntryBytes)}.`,
+        name,
+      );
     }
     this.unpackedBytes += size;
     if (this.unpackedBytes > maxTotalUnpackedBytes) {
@@ -538,7 +561,11 @@ class BundleCheck {
     let previous: CheckedEntry | undefined;
     for (const entry of byOffset) {
       if (previous && entry.localHeaderOffset < previous.end) {
-        reject('ZIP_CORRUPT', `The entries \`${previous.name}\` and \`${entry.name}\` overlap in the file (a ZIP bomb pattern).`, entry.name);
+        reject(
+          'ZIP_CORRUPT',
+          `The entries \`${previous.name}\` and \`${entry.name}\` overlap in the file (a ZIP bomb pattern).`,
+          entry.name,
+        );
       }
       previous = entry;
     }
@@ -667,4 +694,3 @@ function printable(name: string): string {
   // eslint-disable-next-line no-control-regex -- escaping control characters is the point
   return name.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`);
 }
-

@@ -41,7 +41,8 @@ export const wasmXmlFastPath: XmlFastPath = {
       const base = wasm.reserve(bytes.length);
       if (base === 0) return false;
       // A document already written into the scratch buffer is checked where it is.
-      if (bytes.buffer !== wasm.memory.buffer || bytes.byteOffset !== base) new Uint8Array(wasm.memory.buffer, base, bytes.length).set(bytes);
+      if (bytes.buffer !== wasm.memory.buffer || bytes.byteOffset !== base)
+        new Uint8Array(wasm.memory.buffer, base, bytes.length).set(bytes);
       return wasm.check(bytes.length, from, maxDepth, maxAttributes) === 0;
     } catch {
       // A trap would be a bug in the fast path; the JavaScript scanner still gives the verdict.

@@ -26,7 +26,10 @@ const deps: CreateJobDeps = {
 function idempotencyKeyOf(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   const parsed = IdempotencyKeySchema.safeParse(raw);
-  if (!parsed.success) throw new DomainError('INVALID_REQUEST', 'The Idempotency-Key header must be 1–255 printable ASCII characters.', { details: { header: IDEMPOTENCY_KEY_HEADER } });
+  if (!parsed.success)
+    throw new DomainError('INVALID_REQUEST', 'The Idempotency-Key header must be 1–255 printable ASCII characters.', {
+      details: { header: IDEMPOTENCY_KEY_HEADER },
+    });
   return parsed.data;
 }
 

@@ -46,7 +46,6 @@ export function admissionError(scope: CapacityScope, limits: ServiceLimits): Dom
       });
 }
 
-
 export class Capacity {
   constructor(
     private readonly ddb: DynamoDBDocumentClient,

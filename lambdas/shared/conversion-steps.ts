@@ -108,7 +108,10 @@ export async function recordOutcome(deps: RecordOutcomeDeps, jobId: string, task
   const resultBytes = report.kind === 'ok' && report.report.outcome === 'SUCCEEDED' ? await deps.objects.size(jobId, 'result') : undefined;
   const decision = decideOutcome({ jobStatus: job.status, report, resultBytes, taskError });
   const finishedMs = now();
-  const converter = report.kind === 'ok' ? { image: report.report.converter?.image ?? undefined, version: report.report.converter?.version ?? null } : undefined;
+  const converter =
+    report.kind === 'ok'
+      ? { image: report.report.converter?.image ?? undefined, version: report.report.converter?.version ?? null }
+      : undefined;
 
   const moved =
     decision.status === 'SUCCEEDED' && report.kind === 'ok'

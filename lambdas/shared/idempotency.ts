@@ -33,9 +33,10 @@ export function requestHash(request: unknown): string {
     }
     return value;
   };
-  return createHash('sha256').update(JSON.stringify(canonical(request))).digest('hex');
+  return createHash('sha256')
+    .update(JSON.stringify(canonical(request)))
+    .digest('hex');
 }
-
 
 export class IdempotencyStore {
   constructor(
@@ -71,14 +72,24 @@ export class IdempotencyStore {
   }
 
   async get(owner: string, key: string, nowMs: number): Promise<IdempotencyRecord | undefined> {
-    const out = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(owner, key) }, ConsistentRead: true }));
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: idempotencyPk(owner, key) }, ConsistentRead: true }),
+    );
     const item = out.Item as (IdempotencyRecord & { pk: string }) | undefined;
     if (!item || item.expiresAt < epochSeconds(nowMs)) return undefined;
     return { jobId: item.jobId, requestHash: item.requestHash, createdAt: item.createdAt, expiresAt: item.expiresAt };
   }
 
   /** Replaces a stale claim (its job never appeared) with ours; false if someone else changed it first. */
-  async takeOver(owner: string, key: string, staleJobId: string, jobId: string, hash: string, nowMs: number, ttlSeconds: number): Promise<boolean> {
+  async takeOver(
+    owner: string,
+    key: string,
+    staleJobId: string,
+    jobId: string,
+    hash: string,
+    nowMs: number,
+    ttlSeconds: number,
+  ): Promise<boolean> {
     try {
       await this.ddb.send(
         new PutCommand({

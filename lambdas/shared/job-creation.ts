@@ -84,7 +84,10 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
       const replay = await replayJob(deps, owner, claim.record.jobId);
       if (replay) return replay;
       const claimAge = now() - Date.parse(claim.record.createdAt);
-      if (claimAge < STALE_CLAIM_MS || !(await deps.idempotency.takeOver(owner, idempotencyKey, claim.record.jobId, jobId, hash, now(), ttl))) {
+      if (
+        claimAge < STALE_CLAIM_MS ||
+        !(await deps.idempotency.takeOver(owner, idempotencyKey, claim.record.jobId, jobId, hash, now(), ttl))
+      ) {
         throw new DomainError('SERVER_BUSY', 'A request with this Idempotency-Key is still being processed.', { retryAfterSeconds: 2 });
       }
       logger.warn('Took over a stale idempotency claim', { staleJobId: claim.record.jobId });

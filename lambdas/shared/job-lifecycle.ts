@@ -30,7 +30,12 @@ export function inFlightPredecessors(to: JobStatus): JobStatus[] {
   return allowedPredecessors(to).filter((status) => IN_FLIGHT_STATUSES.has(status));
 }
 
-export async function finishJob(deps: LifecycleDeps, job: Pick<StoredJob, 'jobId' | 'owner'>, to: JobStatus, options: FinishOptions): Promise<TransitionResult> {
+export async function finishJob(
+  deps: LifecycleDeps,
+  job: Pick<StoredJob, 'jobId' | 'owner'>,
+  to: JobStatus,
+  options: FinishOptions,
+): Promise<TransitionResult> {
   const result = await deps.store.transition(job.jobId, to, {
     from: options.from ?? inFlightPredecessors(to),
     set: { finishedAt: new Date(options.now).toISOString(), ...(options.error ? { error: options.error } : {}), ...options.set },

@@ -62,12 +62,14 @@ export function resultAvailability(job: StoredJob, nowMs: number): ResultAvailab
   return { kind: 'not-ready', message: 'The result is not ready yet.' };
 }
 
-
 /** Throws RESULT_GONE (410) or RESULT_NOT_READY (409, with Retry-After while the job moves) unless the result can be downloaded. */
 export function requireResult(job: StoredJob, nowMs: number): void {
   const availability = resultAvailability(job, nowMs);
   if (availability.kind === 'gone') throw new DomainError('RESULT_GONE');
   if (availability.kind === 'not-ready') {
-    throw new DomainError('RESULT_NOT_READY', availability.message, { details: { status: job.status }, retryAfterSeconds: pollAfterSeconds(job.status) });
+    throw new DomainError('RESULT_NOT_READY', availability.message, {
+      details: { status: job.status },
+      retryAfterSeconds: pollAfterSeconds(job.status),
+    });
   }
 }

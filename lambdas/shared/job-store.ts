@@ -3,14 +3,7 @@
  * condition lists the legal predecessors (core/job-states.ts), so duplicated
  * or reordered events cannot move a job backwards or out of a terminal state.
  */
-import {
-  GetCommand,
-  PutCommand,
-  QueryCommand,
-  ScanCommand,
-  UpdateCommand,
-  type DynamoDBDocumentClient,
-} from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws/errors';
 import { allowedPredecessors, type JobStatus } from '../../core/job-states';
 import { TABLE } from '../../core/service-env';
@@ -46,7 +39,6 @@ export interface OwnerPage {
   lastKey?: Record<string, unknown>;
 }
 
-
 function stripKey(item: Record<string, unknown> | undefined): StoredJob | undefined {
   if (!item) return undefined;
   const { pk: _pk, ...job } = item as unknown as Item;
@@ -76,10 +68,12 @@ function buildUpdate(set: Record<string, unknown>, remove: readonly string[]): U
     sets.push(`#s${i} = :s${i}`);
     i++;
   }
-  const removes = remove.filter((key) => !(key in set)).map((key, j) => {
-    names[`#r${j}`] = key;
-    return `#r${j}`;
-  });
+  const removes = remove
+    .filter((key) => !(key in set))
+    .map((key, j) => {
+      names[`#r${j}`] = key;
+      return `#r${j}`;
+    });
   const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
     .filter(Boolean)
     .join(' ');

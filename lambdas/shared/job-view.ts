@@ -17,7 +17,7 @@ const POLL_AFTER_SECONDS: Partial<Record<JobStatus, number>> = {
 };
 
 export function pollAfterSeconds(status: JobStatus): number | undefined {
-  return isTerminal(status) ? undefined : POLL_AFTER_SECONDS[status] ?? 5;
+  return isTerminal(status) ? undefined : (POLL_AFTER_SECONDS[status] ?? 5);
 }
 
 function between(from: string | undefined, to: string | undefined): number | undefined {

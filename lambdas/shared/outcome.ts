@@ -22,9 +22,7 @@ export interface OutcomeInput {
   taskError?: TaskError;
 }
 
-export type OutcomeDecision =
-  | { status: 'SUCCEEDED' }
-  | { status: 'FAILED' | 'TIMED_OUT'; error: ErrorInfo };
+export type OutcomeDecision = { status: 'SUCCEEDED' } | { status: 'FAILED' | 'TIMED_OUT'; error: ErrorInfo };
 
 const TIMEOUT_ERRORS = new Set(['States.Timeout', 'States.HeartbeatTimeout']);
 const MAX_DETAIL = 300;
@@ -61,7 +59,7 @@ export function taskErrorDetails(taskError: TaskError | undefined): Record<strin
     const stoppedReason = safeText(c.StoppedReason ?? c.stoppedReason);
     const stopCode = safeText(c.StopCode ?? c.stopCode);
     const containers = (c.Containers ?? c.containers) as Record<string, unknown>[] | undefined;
-    const exitCode = Array.isArray(containers) ? containers[0]?.ExitCode ?? containers[0]?.exitCode : undefined;
+    const exitCode = Array.isArray(containers) ? (containers[0]?.ExitCode ?? containers[0]?.exitCode) : undefined;
     const errorMessage = safeText(c.errorMessage ?? c.ErrorMessage);
     if (stoppedReason) details.stoppedReason = stoppedReason;
     if (stopCode) details.stopCode = stopCode;
@@ -89,7 +87,7 @@ export function decideOutcome(input: OutcomeInput): OutcomeDecision {
     }
     const code = r.error && isErrorCode(r.error.code) && ERRORS[r.error.code].family === 'conversion' ? r.error.code : 'CONVERTER_FAILED';
     const details = { ...(r.error?.details ?? {}), ...(typeof r.exitCode === 'number' ? { exitCode: r.exitCode } : {}), ...output };
-    const message = code === r.error?.code && r.error.message ? safeText(r.error.message) ?? ERRORS[code].message : ERRORS[code].message;
+    const message = code === r.error?.code && r.error.message ? (safeText(r.error.message) ?? ERRORS[code].message) : ERRORS[code].message;
     return { status: 'FAILED', error: info(code, details, message) };
   }
   if (taskError?.Error && TIMEOUT_ERRORS.has(taskError.Error)) {
@@ -100,6 +98,11 @@ export function decideOutcome(input: OutcomeInput): OutcomeDecision {
     return { status: 'FAILED', error: info('INTERNAL_ERROR', { stage: 'prepare-run', ...taskErrorDetails(taskError) }) };
   }
   const details: Record<string, unknown> = { ...taskErrorDetails(taskError) };
-  details.reason = report.kind === 'invalid' ? report.reason : taskError ? 'the conversion task failed without a report' : 'the conversion task ended without a report';
+  details.reason =
+    report.kind === 'invalid'
+      ? report.reason
+      : taskError
+        ? 'the conversion task failed without a report'
+        : 'the conversion task ended without a report';
   return { status: 'FAILED', error: info('RUNNER_FAILED', details) };
 }

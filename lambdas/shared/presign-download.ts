@@ -9,7 +9,13 @@ import { s3Keys } from '../../core/service-env';
 
 const MAX_DOWNLOAD_URL_SECONDS = 5 * 60;
 
-export async function resultDownloadUrl(s3: S3Client, bucket: string, jobId: string, workflowName: string, expiresInSeconds: number): Promise<string> {
+export async function resultDownloadUrl(
+  s3: S3Client,
+  bucket: string,
+  jobId: string,
+  workflowName: string,
+  expiresInSeconds: number,
+): Promise<string> {
   return getSignedUrl(
     s3,
     new GetObjectCommand({

@@ -179,10 +179,17 @@ async function reapRun(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
   const taskError =
     execution.status === 'SUCCEEDED'
       ? undefined
-      : { Error: execution.status === 'TIMED_OUT' ? 'States.Timeout' : execution.error ?? `Execution.${execution.status}`, Cause: execution.cause };
+      : {
+          Error: execution.status === 'TIMED_OUT' ? 'States.Timeout' : (execution.error ?? `Execution.${execution.status}`),
+          Cause: execution.cause,
+        };
   const recordDeps: RecordOutcomeDeps = { ...deps, now: () => nowMs };
   const outcome = await recordOutcome(recordDeps, job.jobId, taskError);
-  logger.warn('Execution had ended without recording its outcome; recorded it', { ...log, execution: execution.status, outcome: outcome.status });
+  logger.warn('Execution had ended without recording its outcome; recorded it', {
+    ...log,
+    execution: execution.status,
+    outcome: outcome.status,
+  });
   return 'recordedOutcomes';
 }
 
@@ -232,7 +239,8 @@ async function repairCapacity(deps: ReaperDeps, inFlight: InFlightJob[], nowMs: 
   for (const missing of plan.missing) {
     const status = await statusOf(missing.jobId);
     if (status === 'MISSING' || !isInFlight(status)) continue;
-    const attributes = missing.scope === 'owner' ? { scope: missing.scope, capacityOwner: missing.capacityOwner } : { scope: missing.scope };
+    const attributes =
+      missing.scope === 'owner' ? { scope: missing.scope, capacityOwner: missing.capacityOwner } : { scope: missing.scope };
     if (await deps.capacity.restore(missing.pk, missing.jobId, attributes)) {
       restored++;
       logger.warn('Restored a missing capacity slot', { ledger: missing.pk, jobId: missing.jobId });

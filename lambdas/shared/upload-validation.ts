@@ -97,7 +97,12 @@ async function claimValidation(deps: UploadValidationDeps, initial: StoredJob, u
   if (job.status === 'AWAITING_UPLOAD') {
     const moved = await deps.store.transition(job.jobId, 'VALIDATING', {
       from: ['AWAITING_UPLOAD'],
-      set: { uploadedAt: new Date(now()).toISOString(), uploadEtag: uploadTag, validationAttempts: 1, deadlineAt: validationDeadline(now()) },
+      set: {
+        uploadedAt: new Date(now()).toISOString(),
+        uploadEtag: uploadTag,
+        validationAttempts: 1,
+        deadlineAt: validationDeadline(now()),
+      },
       now: now(),
     });
     if (moved.ok) return moved.job;
@@ -159,7 +164,11 @@ async function validateClaimed(deps: UploadValidationDeps, job: StoredJob, event
       if (current?.status !== 'VALIDATING') return 'ignored-job-ended';
       await finishJob(deps, job, 'FAILED', {
         now: now(),
-        error: { code: 'INTERNAL_ERROR', message: 'The uploaded bundle disappeared before it could be validated.', details: { stage: 'validation' } },
+        error: {
+          code: 'INTERNAL_ERROR',
+          message: 'The uploaded bundle disappeared before it could be validated.',
+          details: { stage: 'validation' },
+        },
       });
       countByCode(METRIC.jobsFailed, 'INTERNAL_ERROR');
       return 'failed';
@@ -172,7 +181,11 @@ async function validateClaimed(deps: UploadValidationDeps, job: StoredJob, event
     const moved = await finishJob(deps, job, 'REJECTED', {
       from: ['VALIDATING'],
       now: now(),
-      error: { code: verdict.code, message: verdict.message, ...(verdict.entry !== undefined ? { details: { entry: verdict.entry } } : {}) },
+      error: {
+        code: verdict.code,
+        message: verdict.message,
+        ...(verdict.entry !== undefined ? { details: { entry: verdict.entry } } : {}),
+      },
       deleteObjects: ['bundle'],
     });
     if (!moved.ok) return 'ignored-job-ended';

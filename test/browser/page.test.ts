@@ -67,7 +67,13 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
   it('converts a picked workflow folder: review with secrets, upload, stages, highlighted script, graph and download', async () => {
     const folder = copySample(SAMPLES_DIR, 'KNIME_PP_2022_LR', scratch.dir);
     const writer = join(folder, 'CSV Writer (#1406)', 'settings.xml');
-    writeFile(writer, readFileSync(writer, 'utf8').replace('<config key="model">', `<config key="model">\n<entry key="password" type="xstring" value="${SECRET}"/>`));
+    writeFile(
+      writer,
+      readFileSync(writer, 'utf8').replace(
+        '<config key="model">',
+        `<config key="model">\n<entry key="password" type="xstring" value="${SECRET}"/>`,
+      ),
+    );
     writeFile(join(folder, 'data', 'Sales_data_2022.csv'), 'a,b\n1,2\n'.repeat(5000));
     writeFile(join(folder, 'CSV Reader (#1393)', 'port_1', 'data.zip'), new Uint8Array(4096));
 
@@ -98,13 +104,17 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     let failedPolls = 0;
     await page.route(
       (url) => url.href.startsWith(stack.e2e.stack.urls.api) && /\/jobs\/[^/]+$/.test(url.pathname),
-      (route) => (route.request().method() === 'GET' && failedPolls < 2 ? (failedPolls++, route.abort('connectionreset')) : route.continue()),
+      (route) =>
+        route.request().method() === 'GET' && failedPolls < 2 ? (failedPolls++, route.abort('connectionreset')) : route.continue(),
     );
     // Every value the upload bar shows, recorded as it changes.
     await page.evaluate(() => {
       const bar = document.getElementById('upload-bar')!;
       const seen: string[] = ((window as unknown as { __progress: string[] }).__progress = []);
-      new MutationObserver(() => seen.push(bar.getAttribute('aria-valuetext') ?? '')).observe(bar, { attributes: true, attributeFilter: ['aria-valuetext'] });
+      new MutationObserver(() => seen.push(bar.getAttribute('aria-valuetext') ?? '')).observe(bar, {
+        attributes: true,
+        attributeFilter: ['aria-valuetext'],
+      });
     });
     await page.getByTestId('convert-button').click();
     await page.locator('#network').waitFor({ state: 'visible' });
@@ -202,7 +212,9 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
       const bytes = Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
       const transfer = new DataTransfer();
       transfer.items.add(new File([bytes], 'discounts.knwf', { type: 'application/octet-stream' }));
-      document.getElementById('drop-zone')!.dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
+      document
+        .getElementById('drop-zone')!
+        .dispatchEvent(new DragEvent('drop', { dataTransfer: transfer, bubbles: true, cancelable: true }));
     }, base64);
     await probe.page.waitForSelector('#review[data-state="ready"]');
     expect(await probe.page.locator('#review-body .summary').textContent()).toContain('discounts');
@@ -251,13 +263,25 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     await gotoPage(probe, stack);
 
     const doctype = join(scratch.dir, 'doctype.zip');
-    writeFile(doctype, buildZip({ entries: [{ name: 'workflow.knime', data: '<?xml version="1.0"?>\n<!DOCTYPE config [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<config key="x">&x;</config>' }] }));
+    writeFile(
+      doctype,
+      buildZip({
+        entries: [
+          {
+            name: 'workflow.knime',
+            data: '<?xml version="1.0"?>\n<!DOCTYPE config [<!ENTITY x SYSTEM "file:///etc/passwd">]>\n<config key="x">&x;</config>',
+          },
+        ],
+      }),
+    );
     await page.getByTestId('file-input').setInputFiles(doctype);
     await page.waitForSelector('#review[data-state="blocked"]');
     expect(await page.getByTestId('error-code').textContent()).toBe('XML_FORBIDDEN_DTD');
 
     const [workflow] = minimalBundle();
-    const symlinkZip = buildZip({ entries: [workflow!, { name: 'CSV Reader (#1)/settings.xml', data: '/etc/passwd', externalAttributes: (0o120777 << 16) >>> 0 }] });
+    const symlinkZip = buildZip({
+      entries: [workflow!, { name: 'CSV Reader (#1)/settings.xml', data: '/etc/passwd', externalAttributes: (0o120777 << 16) >>> 0 }],
+    });
     const symlink = join(scratch.dir, 'symlink.zip');
     writeFile(symlink, symlinkZip);
     await page.getByTestId('file-input').setInputFiles(symlink);
@@ -301,7 +325,10 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
       await page.getByTestId('capacity-wait').waitFor({ state: 'visible' });
       expect(await waitForTestIdText(page, 'job-status', 'SERVER_BUSY')).toContain('Waiting for a free slot');
       const first = Number(/(\d+) s/.exec((await page.locator('.countdown').textContent()) ?? '')?.[1]);
-      await page.waitForFunction((start) => Number(/(\d+) s/.exec(document.querySelector('.countdown')?.textContent ?? '')?.[1]) < start, first);
+      await page.waitForFunction(
+        (start) => Number(/(\d+) s/.exec(document.querySelector('.countdown')?.textContent ?? '')?.[1]) < start,
+        first,
+      );
       await screenshot(page, '03-busy-countdown.png');
       expect(probe.jobCreations.length).toBe(1);
 
@@ -370,7 +397,11 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     const unlabelled = await page.evaluate(() =>
       [...document.querySelectorAll('button, input, select, a[href]')]
         .filter((el) => {
-          const label = el.getAttribute('aria-label') ?? (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ?? el.closest('label')?.textContent ?? el.textContent;
+          const label =
+            el.getAttribute('aria-label') ??
+            (el.id ? document.querySelector(`label[for="${el.id}"]`)?.textContent : null) ??
+            el.closest('label')?.textContent ??
+            el.textContent;
           return !label?.trim();
         })
         .map((el) => el.outerHTML),

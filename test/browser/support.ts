@@ -25,7 +25,14 @@ export const SCREENSHOTS = process.env.UPDATE_SCREENSHOTS ? join(ROOT, 'docs', '
 export function launchChromium(): Promise<Browser> {
   return chromium.launch({
     executablePath: CHROMIUM,
-    args: ['--headless', '--no-sandbox', '--disable-gpu', '--disable-background-networking', '--disable-component-update', '--no-first-run'],
+    args: [
+      '--headless',
+      '--no-sandbox',
+      '--disable-gpu',
+      '--disable-background-networking',
+      '--disable-component-update',
+      '--no-first-run',
+    ],
   });
 }
 
@@ -60,7 +67,11 @@ export interface PageProbe {
 }
 
 /** A fresh context (own storage, no cookies) whose page gets the production CSP and is watched for violations. */
-export async function openPage(browser: Browser, stack: WebStack, options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {}): Promise<PageProbe> {
+export async function openPage(
+  browser: Browser,
+  stack: WebStack,
+  options: { colorScheme?: 'light' | 'dark'; viewport?: { width: number; height: number } } = {},
+): Promise<PageProbe> {
   const context = await browser.newContext({
     viewport: options.viewport ?? { width: 1280, height: 900 },
     colorScheme: options.colorScheme ?? 'light',
@@ -142,7 +153,10 @@ export function setDoubleMode(workflowFolder: string, mode: string): void {
   const path = join(workflowFolder, 'workflow.knime');
   const xml = readFileSync(path, 'utf8');
   if (!xml.includes('<config key="nodes">')) throw new Error(`${path} has no nodes config`);
-  writeFileSync(path, xml.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`));
+  writeFileSync(
+    path,
+    xml.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
+  );
 }
 
 export function scratchDir(): { dir: string; remove(): void } {

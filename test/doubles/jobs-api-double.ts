@@ -93,7 +93,9 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     handle(req, res).catch((error: Error) => {
       if (res.headersSent) return void res.destroy();
       res.writeHead(500, { 'Content-Type': 'application/json' });
-      res.end(JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: `test double failed: ${error.message}`, requestId: 'req-double' } }));
+      res.end(
+        JSON.stringify({ error: { code: 'INTERNAL_ERROR', message: `test double failed: ${error.message}`, requestId: 'req-double' } }),
+      );
     });
   });
 
@@ -131,7 +133,8 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     const path = url.pathname;
     if (method === 'POST' && path === '/upload') return upload(req, res);
     if (method === 'GET' && path.startsWith('/results/')) return serveResult(res, path.slice('/results/'.length));
-    if (method === 'GET' && path === '/health') return api(res, 'GET', '/health', 200, { status: 'ok', version: '0.1.0', converter: { image: null, version: '0.1.11' } });
+    if (method === 'GET' && path === '/health')
+      return api(res, 'GET', '/health', 200, { status: 'ok', version: '0.1.0', converter: { image: null, version: '0.1.11' } });
     const owner = ownerOf(req);
     if (!owner) return apiError(res, method, templateOf(path), 'FORBIDDEN', 'The API key is missing or not valid for this request.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
@@ -156,17 +159,31 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       return apiError(res, 'POST', '/jobs', 'INVALID_REQUEST', 'The request body is not valid JSON.');
     }
     const parsed = CreateJobRequestSchema.safeParse(body);
-    if (!parsed.success) return apiError(res, 'POST', '/jobs', 'INVALID_REQUEST', undefined, { issues: parsed.error.issues.map((i) => i.message) });
+    if (!parsed.success)
+      return apiError(res, 'POST', '/jobs', 'INVALID_REQUEST', undefined, { issues: parsed.error.issues.map((i) => i.message) });
     const request = parsed.data;
     const key = header(req, 'idempotency-key');
     const replayOf = key ? idempotency.get(`${owner}\n${key}`) : undefined;
     if (replayOf) {
       const job = state.jobs.get(replayOf)!;
       const upload = job.view.status === 'AWAITING_UPLOAD' ? ticket(job.view.jobId) : undefined;
-      return api(res, 'POST', '/jobs', 201, { job: job.view, ...(upload ? { upload } : {}) }, { Location: `/jobs/${job.view.jobId}`, 'Idempotent-Replayed': 'true' });
+      return api(
+        res,
+        'POST',
+        '/jobs',
+        201,
+        { job: job.view, ...(upload ? { upload } : {}) },
+        { Location: `/jobs/${job.view.jobId}`, 'Idempotent-Replayed': 'true' },
+      );
     }
     if (request.sizeBytes !== undefined && request.sizeBytes > state.maxBytes) {
-      return apiError(res, 'POST', '/jobs', 'BUNDLE_TOO_LARGE', `The bundle is ${request.sizeBytes} bytes; the upload limit is ${state.maxBytes} bytes.`);
+      return apiError(
+        res,
+        'POST',
+        '/jobs',
+        'BUNDLE_TOO_LARGE',
+        `The bundle is ${request.sizeBytes} bytes; the upload limit is ${state.maxBytes} bytes.`,
+      );
     }
     const refusal = state.refusals.shift();
     if (refusal) return apiError(res, 'POST', '/jobs', refusal.code, undefined, undefined, refusal.retryAfter);
@@ -193,7 +210,12 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   function ticket(jobId: string) {
     return {
       url: `${state.url}/upload`,
-      fields: { key: `bundles/${jobId}/bundle.zip`, 'Content-Type': 'application/zip', Policy: 'eyJkb3VibGUiOnRydWV9', 'X-Amz-Signature': 'f4k3' },
+      fields: {
+        key: `bundles/${jobId}/bundle.zip`,
+        'Content-Type': 'application/zip',
+        Policy: 'eyJkb3VibGUiOnRydWV9',
+        'X-Amz-Signature': 'f4k3',
+      },
       expiresAt: iso(now() + 15 * 60_000),
       maxBytes: state.maxBytes,
     };
@@ -226,7 +248,10 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     const view = job.view;
     const outcome = job.outcome;
     set(view, { status: outcome.status, terminal: true, updatedAt: at, finishedAt: at, retryAfterSeconds: undefined });
-    view.durationsMs = outcome.status === 'REJECTED' ? { upload: 200, validation: 800, total: 1000 } : { upload: 200, validation: 800, queue: 100, conversion: 2300, total: 3400 };
+    view.durationsMs =
+      outcome.status === 'REJECTED'
+        ? { upload: 200, validation: 800, total: 1000 }
+        : { upload: 200, validation: 800, queue: 100, conversion: 2300, total: 3400 };
     if (outcome.status === 'SUCCEEDED') {
       const components = componentsOf(job);
       view.result = {
@@ -244,7 +269,12 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     } else if (outcome.status === 'EXPIRED') {
       view.expiredReason = 'UPLOAD_NOT_RECEIVED';
     } else {
-      view.error = { code: outcome.error.code, message: outcome.error.message ?? ERRORS[outcome.error.code].message, hint: ERRORS[outcome.error.code].hint, ...(outcome.error.details ? { details: outcome.error.details } : {}) };
+      view.error = {
+        code: outcome.error.code,
+        message: outcome.error.message ?? ERRORS[outcome.error.code].message,
+        hint: ERRORS[outcome.error.code].hint,
+        ...(outcome.error.details ? { details: outcome.error.details } : {}),
+      };
     }
     if (view.bundle === undefined && job.bundle) view.bundle = bundleStats(job.bundle);
   }
@@ -252,7 +282,17 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   function componentsOf(job: DoubleJob): ComponentSummary[] {
     if (job.outcome.status === 'SUCCEEDED' && job.outcome.components) return job.outcome.components;
     const name = job.view.workflowName;
-    return [{ workflowId: `${name}__g01`, nodes: 1, edges: 0, idle: 0, notImplementedCount: 0, notImplementedNames: [], files: { workbookPy: `${name}__g01_workbook.py` } }];
+    return [
+      {
+        workflowId: `${name}__g01`,
+        nodes: 1,
+        edges: 0,
+        idle: 0,
+        notImplementedCount: 0,
+        notImplementedNames: [],
+        files: { workbookPy: `${name}__g01_workbook.py` },
+      },
+    ];
   }
 
   function resultFiles(job: DoubleJob): string[] {
@@ -261,25 +301,41 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
 
   function listJobs(res: ServerResponse, url: URL, owner: string): void {
     const limit = Number(url.searchParams.get('limit') ?? '20');
-    if (!Number.isInteger(limit) || limit < 1 || limit > 100) return apiError(res, 'GET', '/jobs', 'INVALID_REQUEST', undefined, { issues: ['limit'] });
+    if (!Number.isInteger(limit) || limit < 1 || limit > 100)
+      return apiError(res, 'GET', '/jobs', 'INVALID_REQUEST', undefined, { issues: ['limit'] });
     const token = url.searchParams.get('nextToken');
     const offset = token ? Number(Buffer.from(token, 'base64url').toString()) : 0;
     const mine = [...state.jobs.values()].filter((j) => j.owner === owner).map((j) => j.view);
     mine.sort((a, b) => (a.createdAt < b.createdAt ? 1 : a.createdAt > b.createdAt ? -1 : 0));
     const page = mine.slice(offset, offset + limit);
     const more = offset + limit < mine.length;
-    api(res, 'GET', '/jobs', 200, { jobs: page, ...(more ? { nextToken: Buffer.from(String(offset + limit)).toString('base64url') } : {}) });
+    api(res, 'GET', '/jobs', 200, {
+      jobs: page,
+      ...(more ? { nextToken: Buffer.from(String(offset + limit)).toString('base64url') } : {}),
+    });
   }
 
   function result(res: ServerResponse, url: URL, job: DoubleJob): void {
     const view = job.view;
     if (view.status === 'DELETED' || view.status === 'EXPIRED') return apiError(res, 'GET', '/jobs/{id}/result', 'RESULT_GONE');
     if (view.status !== 'SUCCEEDED') {
-      return apiError(res, 'GET', '/jobs/{id}/result', 'RESULT_NOT_READY', undefined, { status: view.status }, view.terminal ? undefined : state.pollAfterSeconds);
+      return apiError(
+        res,
+        'GET',
+        '/jobs/{id}/result',
+        'RESULT_NOT_READY',
+        undefined,
+        { status: view.status },
+        view.terminal ? undefined : state.pollAfterSeconds,
+      );
     }
     const link = `${state.url}/results/${view.jobId}?X-Amz-Signature=f4k3`;
     if (url.searchParams.get('redirect') === 'false') {
-      return api(res, 'GET', '/jobs/{id}/result', 200, { url: link, expiresAt: iso(now() + 300_000), filename: resultFilename(view.workflowName) });
+      return api(res, 'GET', '/jobs/{id}/result', 200, {
+        url: link,
+        expiresAt: iso(now() + 300_000),
+        filename: resultFilename(view.workflowName),
+      });
     }
     api(res, 'GET', '/jobs/{id}/result', 302, undefined, { Location: link });
   }
@@ -298,7 +354,10 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     const name = job.view.workflowName;
     const enc = (text: string) => new TextEncoder().encode(text);
     const components = componentsOf(job);
-    const files: Record<string, Uint8Array> = { 'README.md': enc(`# ${name}\n`), 'report.json': enc(JSON.stringify({ schemaVersion: 1, jobId: job.view.jobId, components })) };
+    const files: Record<string, Uint8Array> = {
+      'README.md': enc(`# ${name}\n`),
+      'report.json': enc(JSON.stringify({ schemaVersion: 1, jobId: job.view.jobId, components })),
+    };
     for (const c of components) files[`${c.workflowId}_workbook.py`] = enc('import pandas as pd\n');
     const zip = zipSync(files);
     res.writeHead(200, { 'content-type': 'application/zip', 'content-length': zip.length });
@@ -327,8 +386,16 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     const job = state.jobs.get(key.split('/')[1] ?? '');
     const bundle = Buffer.concat(chunks);
     if (!fileSeen) return s3Error(res, 400, 'InvalidArgument', 'POST requires exactly one file upload per request.');
-    if (!job || job.view.status !== 'AWAITING_UPLOAD') return s3Error(res, 403, 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", ...]');
-    if (bundle.length > state.maxBytes) return s3Error(res, 400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', `<ProposedSize>${bundle.length}</ProposedSize><MaxSizeAllowed>${state.maxBytes}</MaxSizeAllowed>`);
+    if (!job || job.view.status !== 'AWAITING_UPLOAD')
+      return s3Error(res, 403, 'AccessDenied', 'Invalid according to Policy: Policy Condition failed: ["eq", "$key", ...]');
+    if (bundle.length > state.maxBytes)
+      return s3Error(
+        res,
+        400,
+        'EntityTooLarge',
+        'Your proposed upload exceeds the maximum allowed size',
+        `<ProposedSize>${bundle.length}</ProposedSize><MaxSizeAllowed>${state.maxBytes}</MaxSizeAllowed>`,
+      );
     job.bundle = bundle;
     job.uploadFields = fields;
     const at = iso(now());
@@ -338,9 +405,20 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     res.end();
   }
 
-  function api(res: ServerResponse, method: string, template: string, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  function api(
+    res: ServerResponse,
+    method: string,
+    template: string,
+    status: number,
+    body: unknown,
+    headers: Record<string, string> = {},
+  ): void {
     const text = body === undefined ? '' : JSON.stringify(body);
-    const all = { ...(body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }), 'Cache-Control': 'no-store', ...headers };
+    const all = {
+      ...(body === undefined ? {} : { 'Content-Type': 'application/json; charset=utf-8' }),
+      'Cache-Control': 'no-store',
+      ...headers,
+    };
     for (const problem of checkResponse(openapi, method, template, { statusCode: status, headers: all, body: text })) {
       state.violations.push(`${method} ${template} ${status}: ${problem}`);
     }
@@ -348,8 +426,23 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     res.end(text);
   }
 
-  function apiError(res: ServerResponse, method: string, template: string, code: ErrorCode, message?: string, details?: Record<string, unknown>, retryAfter?: number): void {
-    const body = { error: { code, message: message ?? ERRORS[code].message, ...(details ? { details } : {}), requestId: `req-${randomBytes(6).toString('hex')}` } };
+  function apiError(
+    res: ServerResponse,
+    method: string,
+    template: string,
+    code: ErrorCode,
+    message?: string,
+    details?: Record<string, unknown>,
+    retryAfter?: number,
+  ): void {
+    const body = {
+      error: {
+        code,
+        message: message ?? ERRORS[code].message,
+        ...(details ? { details } : {}),
+        requestId: `req-${randomBytes(6).toString('hex')}`,
+      },
+    };
     api(res, method, template, ERRORS[code].httpStatus, body, retryAfter !== undefined ? { 'Retry-After': String(retryAfter) } : {});
   }
 
@@ -389,7 +482,9 @@ function readText(req: IncomingMessage): Promise<string> {
 
 function s3Error(res: ServerResponse, status: number, code: string, message: string, extra = ''): void {
   res.writeHead(status, { 'Content-Type': 'application/xml' });
-  res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message>${extra}<RequestId>DOUBLE</RequestId></Error>`);
+  res.end(
+    `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message.replace(/&/g, '&amp;').replace(/</g, '&lt;')}</Message>${extra}<RequestId>DOUBLE</RequestId></Error>`,
+  );
 }
 
 /** A response whose writes go nowhere (its connection is about to be dropped). */

@@ -118,10 +118,8 @@ function parseXml(text) {
   return top;
 }
 
-const childConfig = (element, key) =>
-  element?.children.find((c) => c.name === 'config' && c.attributes.key === key);
-const entryValue = (element, key) =>
-  element?.children.find((c) => c.name === 'entry' && c.attributes.key === key)?.attributes.value;
+const childConfig = (element, key) => element?.children.find((c) => c.name === 'config' && c.attributes.key === key);
+const entryValue = (element, key) => element?.children.find((c) => c.name === 'entry' && c.attributes.key === key)?.attributes.value;
 
 /** Every `entry key="path"` value under a config (the file paths a node reads or writes). */
 function findPaths(element, found = []) {
@@ -240,10 +238,7 @@ function portLines(node, component, byId) {
   const outputs = component.edges
     .filter((e) => e.source === node.id)
     .map((e) => `[Port ${e.source_port}] ${node.id}:${e.source_port} to ${e.target} ${byId.get(e.target).label} #${e.target}`);
-  return [
-    ...(inputs.length ? [`Input: ${inputs.join('; ')}`] : []),
-    ...(outputs.length ? [`Output: ${outputs.join('; ')}`] : []),
-  ];
+  return [...(inputs.length ? [`Input: ${inputs.join('; ')}`] : []), ...(outputs.length ? [`Output: ${outputs.join('; ')}`] : [])];
 }
 
 function nodeBody(node, component) {
@@ -271,11 +266,7 @@ function nodeBody(node, component) {
 }
 
 function nodeSection(node, component, byId) {
-  const header = [
-    `## ${node.label} # \`${node.id}\``,
-    `Node state: \`${node.state}\``,
-    ...portLines(node, component, byId),
-  ];
+  const header = [`## ${node.label} # \`${node.id}\``, `Node state: \`${node.state}\``, ...portLines(node, component, byId)];
   const hub = node.factory.startsWith('org.knime.')
     ? [`# https://hub.knime.com/knime/extensions/org.knime.features.base/latest/${node.factory}`]
     : [];
@@ -315,7 +306,14 @@ function workbookPy(ctx) {
     '='.repeat(100),
   ].map((l) => (l ? `# ${l}` : '#'));
   const imports = ctx.imports.length ? [...ctx.imports, ''] : [];
-  const preamble = [...header, '', ...imports, '# Simple shared context to pass tabular data between sections (for debugging)', "context = {}  # e.g., {'<node_id>:<port>': df}", ''];
+  const preamble = [
+    ...header,
+    '',
+    ...imports,
+    '# Simple shared context to pass tabular data between sections (for debugging)',
+    "context = {}  # e.g., {'<node_id>:<port>': df}",
+    '',
+  ];
   return preamble.join('\n') + '\n' + ctx.sections.map((s) => s.code).join('\n');
 }
 
@@ -323,8 +321,14 @@ function workbookIpynb(ctx) {
   const markdown = (source) => ({ cell_type: 'markdown', metadata: {}, source });
   const code = (source) => ({ cell_type: 'code', metadata: {}, execution_count: null, outputs: [], source });
   const cells = [
-    markdown(`# knime2py — KNIME → Python workbook (CONTRACT DOUBLE output)\n\n**Workflow:** \`${ctx.workflowId}\`  \n**Source:** \`${ctx.workflowFile}\`\n`),
-    markdown(`**Export coverage**\n\n${coverageLines(ctx.notImplementedNames).map((l) => (l.startsWith('  - ') ? l : `- ${l}`)).join('\n')}\n`),
+    markdown(
+      `# knime2py — KNIME → Python workbook (CONTRACT DOUBLE output)\n\n**Workflow:** \`${ctx.workflowId}\`  \n**Source:** \`${ctx.workflowFile}\`\n`,
+    ),
+    markdown(
+      `**Export coverage**\n\n${coverageLines(ctx.notImplementedNames)
+        .map((l) => (l.startsWith('  - ') ? l : `- ${l}`))
+        .join('\n')}\n`,
+    ),
     ...(ctx.imports.length ? [code(ctx.imports.join('\n') + '\n')] : []),
     code('# Shared context to pass dataframes/tables between nodes (for debugging)\ncontext = {}\n'),
     ...ctx.sections.flatMap((s) => [markdown(s.markdown), code(s.code)]),
@@ -350,18 +354,19 @@ function graphJson(ctx, component) {
 
 function graphDot(component) {
   const nodes = component.nodes.map(
-    (n) => `  "${n.id}" [shape=box, style="rounded,filled", fillcolor="${STATE_COLORS[n.state] ?? 'lightgray'}", label="${n.label}\n${n.id}"];`,
+    (n) =>
+      `  "${n.id}" [shape=box, style="rounded,filled", fillcolor="${STATE_COLORS[n.state] ?? 'lightgray'}", label="${n.label}\n${n.id}"];`,
   );
-  const edges = component.edges.map((e) => `  "${e.source}" -> "${e.target}" [taillabel="${e.source_port}", headlabel="${e.target_port}"];`);
+  const edges = component.edges.map(
+    (e) => `  "${e.source}" -> "${e.target}" [taillabel="${e.source_port}", headlabel="${e.target_port}"];`,
+  );
   return ['digraph knime {', '  rankdir=LR;', ...nodes, ...edges, '}'].join('\n');
 }
 
 function writeComponent(args, workflowFile, base, component, index) {
   const workflowId = `${base}__g${String(index + 1).padStart(2, '0')}`;
   const byId = new Map(component.nodes.map((n) => [n.id, n]));
-  const notImplementedNames = [
-    ...new Set(component.nodes.filter((n) => n.notImplemented).map((n) => `${n.label} (${n.factory})`)),
-  ].sort();
+  const notImplementedNames = [...new Set(component.nodes.filter((n) => n.notImplemented).map((n) => `${n.label} (${n.factory})`))].sort();
   const sections = codegenOrder(component).map((n) => nodeSection(n, component, byId));
   const ctx = { workflowId, workflowFile, notImplementedNames, sections, imports: importsOf(component) };
   const out = resolve(args.out);

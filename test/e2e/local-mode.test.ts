@@ -33,7 +33,9 @@ function bundleWithMode(mode: string, sample = 'KNIME_single_csv'): Uint8Array {
   const workflow = new TextDecoder().decode(files.get('workflow.knime')!);
   files.set(
     'workflow.knime',
-    new TextEncoder().encode(workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`)),
+    new TextEncoder().encode(
+      workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
+    ),
   );
   return zipFiles(files);
 }
@@ -51,7 +53,8 @@ describe('happy path', () => {
     expect(job.result?.components).toBeGreaterThanOrEqual(1);
     const files = await resultOf(jobId);
     const names = Object.keys(files);
-    for (const suffix of ['__g01_workbook.py', '__g01_workbook.ipynb', '__g01.json', '__g01.dot']) expect(names).toContain(`${sample}${suffix}`);
+    for (const suffix of ['__g01_workbook.py', '__g01_workbook.ipynb', '__g01.json', '__g01.dot'])
+      expect(names).toContain(`${sample}${suffix}`);
     expect(names).toContain('report.json');
     expect(names).toContain('README.md');
     const report = JSON.parse(strFromU8(files['report.json']!)) as ConversionReport;
@@ -73,15 +76,42 @@ describe('happy path', () => {
 describe('rejected bundles: the API shows the precise code and message', () => {
   const hostile: [string, Uint8Array, string][] = [
     ['ZIP_CORRUPT', new TextEncoder().encode('definitely not a zip file, just text'), ''],
-    ['ZIP_UNSAFE_PATH', buildZip({ entries: [...minimalBundle(), { name: '../evil/settings.xml', data: SETTINGS_XML }] }), '../evil/settings.xml'],
+    [
+      'ZIP_UNSAFE_PATH',
+      buildZip({ entries: [...minimalBundle(), { name: '../evil/settings.xml', data: SETTINGS_XML }] }),
+      '../evil/settings.xml',
+    ],
     ['ZIP_DISALLOWED_FILE', buildZip({ entries: [...minimalBundle(), { name: 'data/secrets.csv', data: 'a,b' }] }), 'data/secrets.csv'],
-    ['ZIP_SYMLINK', buildZip({ entries: [...minimalBundle(), { name: 'L (#2)/settings.xml', data: '/etc/passwd', externalAttributes: (0o120777 << 16) >>> 0 }] }), 'L (#2)/settings.xml'],
+    [
+      'ZIP_SYMLINK',
+      buildZip({
+        entries: [...minimalBundle(), { name: 'L (#2)/settings.xml', data: '/etc/passwd', externalAttributes: (0o120777 << 16) >>> 0 }],
+      }),
+      'L (#2)/settings.xml',
+    ],
     ['ZIP_ENCRYPTED', buildZip({ entries: [...minimalBundle(), { name: 'E (#2)/settings.xml', data: SETTINGS_XML, flags: 0x801 }] }), ''],
-    ['ZIP_RATIO_EXCEEDED', buildZip({ entries: [...minimalBundle(), { name: 'Bomb (#2)/settings.xml', data: `<a>${' '.repeat(4 * 1024 * 1024)}</a>` }] }), 'Bomb (#2)/settings.xml'],
+    [
+      'ZIP_RATIO_EXCEEDED',
+      buildZip({ entries: [...minimalBundle(), { name: 'Bomb (#2)/settings.xml', data: `<a>${' '.repeat(4 * 1024 * 1024)}</a>` }] }),
+      'Bomb (#2)/settings.xml',
+    ],
     ['WORKFLOW_MISSING', buildZip({ entries: [{ name: 'Flow/workflow.knime', data: workflowXml([]) }] }), ''],
-    ['XML_FORBIDDEN_DTD', buildZip({ entries: [...minimalBundle(), { name: 'D (#2)/settings.xml', data: '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' }] }), 'D (#2)/settings.xml'],
+    [
+      'XML_FORBIDDEN_DTD',
+      buildZip({
+        entries: [
+          ...minimalBundle(),
+          { name: 'D (#2)/settings.xml', data: '<!DOCTYPE x [<!ENTITY e SYSTEM "file:///etc/passwd">]><x>&e;</x>' },
+        ],
+      }),
+      'D (#2)/settings.xml',
+    ],
     ['XML_INVALID', buildZip({ entries: [...minimalBundle(), { name: 'B (#2)/settings.xml', data: '<config>' }] }), 'B (#2)/settings.xml'],
-    ['SETTINGS_MISSING', buildZip({ entries: [{ name: 'workflow.knime', data: workflowXml([{ id: '3', settingsFile: 'X (#3)/settings.xml' }]) }] }), 'X (#3)/settings.xml'],
+    [
+      'SETTINGS_MISSING',
+      buildZip({ entries: [{ name: 'workflow.knime', data: workflowXml([{ id: '3', settingsFile: 'X (#3)/settings.xml' }]) }] }),
+      'X (#3)/settings.xml',
+    ],
   ];
 
   it.each(hostile)('%s', async (code, bundle, entry) => {
@@ -113,14 +143,18 @@ describe('conversion failures', () => {
     ['hang', 'TIMED_OUT', 'CONVERTER_TIMEOUT'],
     ['flood-stdout', 'FAILED', 'CONVERTER_FAILED'],
     ['huge-output', 'FAILED', 'CONVERTER_FAILED'],
-  ])('converter mode %s ends %s with %s', async (mode, status, code) => {
-    const { jobId, job } = await submit(e2e, bundleWithMode(mode), `mode-${mode}.zip`);
-    expect(job.status).toBe(status);
-    expect(job.error?.code).toBe(code);
-    // The user sees what the converter printed.
-    if (mode.startsWith('exit-')) expect(String(job.error?.details?.stderrTail)).toContain('simulated failure');
-    expect((await expectApiError(e2e.client.getResultUrl(jobId))).code).toMatch(/RESULT_GONE|RESULT_NOT_READY/);
-  }, 90_000);
+  ])(
+    'converter mode %s ends %s with %s',
+    async (mode, status, code) => {
+      const { jobId, job } = await submit(e2e, bundleWithMode(mode), `mode-${mode}.zip`);
+      expect(job.status).toBe(status);
+      expect(job.error?.code).toBe(code);
+      // The user sees what the converter printed.
+      if (mode.startsWith('exit-')) expect(String(job.error?.details?.stderrTail)).toContain('simulated failure');
+      expect((await expectApiError(e2e.client.getResultUrl(jobId))).code).toMatch(/RESULT_GONE|RESULT_NOT_READY/);
+    },
+    90_000,
+  );
 
   it('records RUNNER_FAILED when the runner is killed mid-job', async () => {
     const bundle = bundleWithMode('hang');
@@ -185,7 +219,11 @@ describe('robustness', () => {
       if (running.status !== 'RUNNING') await new Promise((resolve) => setTimeout(resolve, 50));
     }
     expect(running?.status).toBe('RUNNING');
-    const sfn = new SFNClient({ endpoint: e2e.stack.urls.sfn, region: 'us-east-1', credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' } });
+    const sfn = new SFNClient({
+      endpoint: e2e.stack.urls.sfn,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
     const machine = e2e.stack.model.stateMachines[0]!.arn;
     await sfn.send(new StopExecutionCommand({ executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${job.jobId}` }));
     expect((await e2e.client.getJob(job.jobId)).status).toBe('RUNNING');

@@ -38,7 +38,9 @@ describe('JobsApi', () => {
   const methods = methodsByRoute(template);
 
   it('has exactly the documented routes, each on its own function', () => {
-    const routes = Object.keys(methods).filter((k) => !k.startsWith('OPTIONS')).sort();
+    const routes = Object.keys(methods)
+      .filter((k) => !k.startsWith('OPTIONS'))
+      .sort();
     expect(routes).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     for (const r of API_ROUTES) {
       const uri = flatten(methods[`${r.method} ${r.path}`]!.Integration.Uri);
@@ -52,7 +54,10 @@ describe('JobsApi', () => {
       const open = route === 'GET /health' || route.startsWith('OPTIONS ');
       expect({ route, required: method.ApiKeyRequired === true }).toEqual({ route, required: !open });
     }
-    template.hasResourceProperties('AWS::ApiGateway::RestApi', { ApiKeySourceType: 'HEADER', EndpointConfiguration: { Types: ['REGIONAL'] } });
+    template.hasResourceProperties('AWS::ApiGateway::RestApi', {
+      ApiKeySourceType: 'HEADER',
+      EndpointConfiguration: { Types: ['REGIONAL'] },
+    });
   });
 
   it('answers CORS preflights for the site origin only', () => {
@@ -94,9 +99,17 @@ describe('JobsApi', () => {
       expect(body).toMatch(/^\{"error":\{/);
       expect(r.ResponseParameters['gatewayresponse.header.Access-Control-Allow-Origin']).toBe(`'${SITE}'`);
       // Once API Gateway substitutes its variables: the same envelope the handlers send.
-      const substituted = JSON.parse(body.replace(/\$context\.error\.messageString/g, '"x"').replace(/\$context\.error\.validationErrorString/g, 'x').replace(/\$context\.[A-Za-z.]+/g, 'x'));
+      const substituted = JSON.parse(
+        body
+          .replace(/\$context\.error\.messageString/g, '"x"')
+          .replace(/\$context\.error\.validationErrorString/g, 'x')
+          .replace(/\$context\.[A-Za-z.]+/g, 'x'),
+      );
       expect(ErrorEnvelopeSchema.safeParse(substituted).success, body).toBe(true);
-      expect(Object.keys(substituted.error).every((key) => ['code', 'message', 'details', 'requestId'].includes(key)), body).toBe(true);
+      expect(
+        Object.keys(substituted.error).every((key) => ['code', 'message', 'details', 'requestId'].includes(key)),
+        body,
+      ).toBe(true);
       expect(Object.keys(ERRORS)).toContain(spec.code);
     }
     expect(byType.INVALID_API_KEY!.ResponseTemplates['application/json']).toContain('"code":"FORBIDDEN"');
@@ -132,11 +145,22 @@ describe('JobsApi', () => {
     const plans = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::UsagePlan').map(([id, p]) => [id, p.Properties]));
     const web = plans[logicalIdOf(stack, api.webPlan)]!;
     const def = plans[logicalIdOf(stack, api.defaultPlan)]!;
-    expect(web).toMatchObject({ UsagePlanName: 'Api-web', Throttle: { RateLimit: 5, BurstLimit: 10 }, Quota: { Limit: 2000, Period: 'DAY' } });
+    expect(web).toMatchObject({
+      UsagePlanName: 'Api-web',
+      Throttle: { RateLimit: 5, BurstLimit: 10 },
+      Quota: { Limit: 2000, Period: 'DAY' },
+    });
     expect(web.ApiStages[0].Throttle).toEqual({ '/jobs/GET': { RateLimit: 0, BurstLimit: 0 } });
-    expect(def).toMatchObject({ UsagePlanName: 'Api-default', Throttle: { RateLimit: 10, BurstLimit: 20 }, Quota: { Limit: 10000, Period: 'DAY' } });
+    expect(def).toMatchObject({
+      UsagePlanName: 'Api-default',
+      Throttle: { RateLimit: 10, BurstLimit: 20 },
+      Quota: { Limit: 10000, Period: 'DAY' },
+    });
     expect(def.ApiStages[0].Throttle ?? {}).toEqual({});
-    const keys = resourcesOf(template, 'AWS::ApiGateway::UsagePlanKey').map(([, k]) => [k.Properties.KeyId.Ref, k.Properties.UsagePlanId.Ref]);
+    const keys = resourcesOf(template, 'AWS::ApiGateway::UsagePlanKey').map(([, k]) => [
+      k.Properties.KeyId.Ref,
+      k.Properties.UsagePlanId.Ref,
+    ]);
     expect(keys.sort()).toEqual(
       [
         [logicalIdOf(stack, api.webApiKey), logicalIdOf(stack, api.webPlan)],
@@ -162,7 +186,9 @@ describe('JobsApi', () => {
       Rules: [{ Name: 'RateLimitPerIp', Action: { Block: {} }, Statement: { RateBasedStatement: { Limit: 500, AggregateKeyType: 'IP' } } }],
     });
     const [, assoc] = resourcesOf(b.template, 'AWS::WAFv2::WebACLAssociation')[0]!;
-    expect(flatten(assoc!.Properties.ResourceArn)).toMatch(/^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}::\/restapis\/.+\/stages\/.+$/);
+    expect(flatten(assoc!.Properties.ResourceArn)).toMatch(
+      /^arn:\$\{AWS::Partition\}:apigateway:\$\{AWS::Region\}::\/restapis\/.+\/stages\/.+$/,
+    );
   });
 
   it('grants each function only what its route needs', () => {
@@ -172,7 +198,9 @@ describe('JobsApi', () => {
         .map((s) => `${s.Action} ${flatten(s.Resource).replace(/^\$\{[^}]+\}/, '<bucket>')}`)
         .sort();
     const writesTable = (name: keyof typeof api.functions) =>
-      statementsOfRole(template, logicalIdOf(stack, api.functions[name].role)).some((s) => JSON.stringify(s.Action).includes('dynamodb:PutItem'));
+      statementsOfRole(template, logicalIdOf(stack, api.functions[name].role)).some((s) =>
+        JSON.stringify(s.Action).includes('dynamodb:PutItem'),
+      );
     expect(s3('createJob')).toEqual(['s3:PutObject <bucket>/bundles/*']);
     expect(s3('getResult')).toEqual(['s3:GetObject <bucket>/results/*']);
     expect(s3('deleteJob')).toEqual(['s3:DeleteObject <bucket>/bundles/*', 's3:DeleteObject <bucket>/results/*']);
@@ -180,8 +208,15 @@ describe('JobsApi', () => {
     expect(s3('listJobs')).toEqual([]);
     expect(s3('health')).toEqual([]);
     expect([writesTable('createJob'), writesTable('deleteJob')]).toEqual([true, true]);
-    expect([writesTable('getJob'), writesTable('listJobs'), writesTable('getResult'), writesTable('health')]).toEqual([false, false, false, false]);
-    expect(statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb'))).toBe(false);
+    expect([writesTable('getJob'), writesTable('listJobs'), writesTable('getResult'), writesTable('health')]).toEqual([
+      false,
+      false,
+      false,
+      false,
+    ]);
+    expect(
+      statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb')),
+    ).toBe(false);
   });
 
   it('tells the functions which browser origin may read their responses', () => {

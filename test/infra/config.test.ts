@@ -15,7 +15,15 @@ describe('configuration (cdk.json context)', () => {
 
   it('defaults to 2 AZs, 0.5 vCPU / 1 GiB, ARM64, no WAF, no alarm e-mail, data retained', () => {
     expect(resolveConfig()).toEqual(DEFAULT_CONFIG);
-    expect(DEFAULT_CONFIG).toMatchObject({ azCount: 2, taskCpu: 512, taskMemoryMiB: 1024, converterArchitecture: 'ARM64', wafRateLimit: 0, alarmEmail: '', removalPolicy: 'retain' });
+    expect(DEFAULT_CONFIG).toMatchObject({
+      azCount: 2,
+      taskCpu: 512,
+      taskMemoryMiB: 1024,
+      converterArchitecture: 'ARM64',
+      wafRateLimit: 0,
+      alarmEmail: '',
+      removalPolicy: 'retain',
+    });
     expect(DEFAULT_CONFIG.serviceLimits).toMatchObject({ resultRetentionDays: 7, bundleRetentionDays: 1, jobRecordDays: 30 });
   });
 

@@ -7,7 +7,16 @@ import { Conversion, LAUNCH_ERRORS, RUNNER_USER } from '../../lib/conversion';
 import { JobTable } from '../../lib/job-table';
 import { IsolatedNetwork } from '../../lib/network';
 import { Storage } from '../../lib/storage';
-import { flatten, functionDefaults, logicalIdOf, newStack, registryRunnerImage, resourcesOf, stateMachineDefinition, statementsOfRole } from './fixtures';
+import {
+  flatten,
+  functionDefaults,
+  logicalIdOf,
+  newStack,
+  registryRunnerImage,
+  resourcesOf,
+  stateMachineDefinition,
+  statementsOfRole,
+} from './fixtures';
 
 function build(overrides: Partial<ConstructorParameters<typeof Conversion>[2]> = {}) {
   const stack = newStack('Conv');
@@ -65,7 +74,10 @@ describe('Conversion: the Fargate task', () => {
   it('lets the execution role only write the task logs (and pull the image)', () => {
     const statements = statementsOfRole(template, logicalIdOf(stack, conversion.executionRole));
     expect(statements).toEqual([
-      expect.objectContaining({ Action: ['logs:CreateLogStream', 'logs:PutLogEvents'], Resource: { 'Fn::GetAtt': [logicalIdOf(stack, conversion.taskLogGroup), 'Arn'] } }),
+      expect.objectContaining({
+        Action: ['logs:CreateLogStream', 'logs:PutLogEvents'],
+        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, conversion.taskLogGroup), 'Arn'] },
+      }),
     ]);
   });
 
@@ -114,7 +126,9 @@ describe('Conversion: the state machine', () => {
 
   it('runs PrepareRun → SkipRun → RunConverter → ConverterFinished → RecordOutcome → Done', () => {
     expect(definition.StartAt).toBe('PrepareRun');
-    expect(Object.keys(states).sort()).toEqual(['ConverterFinished', 'Done', 'PrepareRun', 'RecordOutcome', 'RunConverter', 'SkipRun', 'Skipped'].sort());
+    expect(Object.keys(states).sort()).toEqual(
+      ['ConverterFinished', 'Done', 'PrepareRun', 'RecordOutcome', 'RunConverter', 'SkipRun', 'Skipped'].sort(),
+    );
     expect(states.PrepareRun).toMatchObject({ Type: 'Task', ResultPath: '$.run', Next: 'SkipRun', Parameters: { 'jobId.$': '$.jobId' } });
     expect(states.PrepareRun!.Resource).toBe(`\${${logicalIdOf(stack, conversion.prepareRun.fn)}.Arn}`);
     expect(states.SkipRun).toMatchObject({
@@ -151,7 +165,9 @@ describe('Conversion: the state machine', () => {
 
   it('retries Lambda service errors of the Lambda steps, and RecordOutcome failures too', () => {
     for (const name of ['PrepareRun', 'RecordOutcome']) {
-      expect(states[name]!.Retry[0].ErrorEquals).toEqual(expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']));
+      expect(states[name]!.Retry[0].ErrorEquals).toEqual(
+        expect.arrayContaining(['Lambda.ServiceException', 'Lambda.AWSLambdaException', 'Lambda.SdkClientException']),
+      );
     }
     expect(states.RecordOutcome!.Retry[1]).toMatchObject({ ErrorEquals: ['States.TaskFailed', 'States.Timeout'], MaxAttempts: 4 });
   });
@@ -159,7 +175,7 @@ describe('Conversion: the state machine', () => {
   it('runs the task with ecs:runTask.sync on Fargate in the isolated subnets with the locked-down group and no public IP', () => {
     const run = states.RunConverter!;
     expect(run.Resource).toBe('arn:${AWS::Partition}:states:::ecs:runTask.sync');
-    const subnets = (network.vpc.isolatedSubnets.map((s) => `\${${logicalIdOf(stack, s)}}`));
+    const subnets = network.vpc.isolatedSubnets.map((s) => `\${${logicalIdOf(stack, s)}}`);
     expect(run.Parameters).toMatchObject({
       LaunchType: 'FARGATE',
       PlatformVersion: '1.4.0',
@@ -212,12 +228,20 @@ describe('Conversion: the state machine', () => {
   it('may run this task definition and pass the execution role — and no other role', () => {
     const statements = statementsOfRole(template, logicalIdOf(stack, conversion.stateMachine.role));
     const runTask = statements.filter((s) => JSON.stringify(s.Action).includes('ecs:RunTask'));
-    expect(runTask).toEqual([expect.objectContaining({ Action: 'ecs:RunTask', Resource: { Ref: logicalIdOf(stack, conversion.taskDefinition) } })]);
+    expect(runTask).toEqual([
+      expect.objectContaining({ Action: 'ecs:RunTask', Resource: { Ref: logicalIdOf(stack, conversion.taskDefinition) } }),
+    ]);
     const passRole = statements.filter((s) => JSON.stringify(s.Action).includes('iam:PassRole'));
     expect(passRole).toEqual([
-      expect.objectContaining({ Action: 'iam:PassRole', Resource: { 'Fn::GetAtt': [logicalIdOf(stack, conversion.executionRole), 'Arn'] } }),
+      expect.objectContaining({
+        Action: 'iam:PassRole',
+        Resource: { 'Fn::GetAtt': [logicalIdOf(stack, conversion.executionRole), 'Arn'] },
+      }),
     ]);
-    const invoke = statements.filter((s) => s.Action === 'lambda:InvokeFunction').flatMap((s) => s.Resource).map(flatten);
+    const invoke = statements
+      .filter((s) => s.Action === 'lambda:InvokeFunction')
+      .flatMap((s) => s.Resource)
+      .map(flatten);
     expect(invoke.sort()).toEqual(
       [
         `\${${logicalIdOf(stack, conversion.prepareRun.fn)}.Arn}`,

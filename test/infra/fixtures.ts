@@ -40,7 +40,10 @@ export function newStack(id = 'Test'): Stack {
 }
 
 /** The whole stack with stand-ins for the handlers, the runner image and the built page. */
-export function fullStack(config: Record<string, unknown> = {}, id = 'K2pWeb'): { stack: K2pWebStack; template: Template; config: K2pWebConfig } {
+export function fullStack(
+  config: Record<string, unknown> = {},
+  id = 'K2pWeb',
+): { stack: K2pWebStack; template: Template; config: K2pWebConfig } {
   const resolved = resolveConfig(config);
   const stack = new K2pWebStack(new App(), id, {
     config: resolved,

@@ -10,7 +10,9 @@ describe('Monitoring', () => {
 
   it('publishes every alarm (and its recovery) to the alarm topic', () => {
     expect(Object.keys(alarms).sort()).toEqual(
-      ['Api5xxRate', 'ExecutionsFailed', 'ExecutionsTimedOut', 'InFlightAtLimit', 'ReaperFoundStuckJobs', 'ValidationFailures'].map((n) => `K2pWeb-${n}`).sort(),
+      ['Api5xxRate', 'ExecutionsFailed', 'ExecutionsTimedOut', 'InFlightAtLimit', 'ReaperFoundStuckJobs', 'ValidationFailures']
+        .map((n) => `K2pWeb-${n}`)
+        .sort(),
     );
     for (const alarm of Object.values(alarms)) {
       expect(alarm.AlarmActions).toEqual([{ Ref: topicId }]);
@@ -20,7 +22,13 @@ describe('Monitoring', () => {
   });
 
   it('alarms on the API 5xx rate, failed and timed-out executions, a non-empty DLQ, reaper interventions and in-flight at the limit for 15 minutes', () => {
-    expect(alarms['K2pWeb-Api5xxRate']).toMatchObject({ Namespace: 'AWS/ApiGateway', MetricName: '5XXError', Statistic: 'Average', Threshold: 0.05, EvaluationPeriods: 3 });
+    expect(alarms['K2pWeb-Api5xxRate']).toMatchObject({
+      Namespace: 'AWS/ApiGateway',
+      MetricName: '5XXError',
+      Statistic: 'Average',
+      Threshold: 0.05,
+      EvaluationPeriods: 3,
+    });
     expect(alarms['K2pWeb-ExecutionsFailed']).toMatchObject({ Namespace: 'AWS/States', MetricName: 'ExecutionsFailed', Threshold: 1 });
     expect(alarms['K2pWeb-ExecutionsTimedOut']).toMatchObject({ Namespace: 'AWS/States', MetricName: 'ExecutionsTimedOut', Threshold: 1 });
     expect(alarms['K2pWeb-ValidationFailures']).toMatchObject({

@@ -41,12 +41,16 @@ describe('cdk-nag AwsSolutions on the whole app', () => {
     expect(findings).toEqual([]);
   });
 
-  it('has zero findings with the optional WAF and alarm e-mail on, too', () => {
-    const other = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'k2p-nag-waf-')) });
-    new K2pWebStack(other, 'K2pWeb', { config: resolveConfig({ wafRateLimit: 1000, alarmEmail: 'ops@example.com', azCount: 1 }) });
-    const report = new AwsSolutionsChecks(other).validateScope(other);
-    expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
-  }, TIMEOUT);
+  it(
+    'has zero findings with the optional WAF and alarm e-mail on, too',
+    () => {
+      const other = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'k2p-nag-waf-')) });
+      new K2pWebStack(other, 'K2pWeb', { config: resolveConfig({ wafRateLimit: 1000, alarmEmail: 'ops@example.com', azCount: 1 }) });
+      const report = new AwsSolutionsChecks(other).validateScope(other);
+      expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
+    },
+    TIMEOUT,
+  );
 
   it('gives every acknowledgement a specific reason, once per construct', () => {
     const acks = nagAcknowledgements(stack);
@@ -61,17 +65,21 @@ describe('cdk-nag AwsSolutions on the whole app', () => {
     }
   });
 
-  it('synthesizes with the nag plugin and CloudFormation validation registered', () => {
-    Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
-    const assembly = app.synth();
-    const template = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'K2pWeb.template.json'), 'utf8'));
-    expect(Object.keys(template.Resources).length).toBeGreaterThan(100);
-    // The runner image is staged from runner/ (no Docker needed to synthesize).
-    const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'K2pWeb.assets.json'), 'utf8'));
-    const images = Object.values(assets.dockerImages ?? {}) as { source: { directory: string; platform?: string } }[];
-    expect(images).toHaveLength(1);
-    expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'Dockerfile'))).toBe(true);
-    expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'dist', 'runner.mjs'))).toBe(true);
-    expect(images[0]!.source.platform).toBe('linux/arm64');
-  }, TIMEOUT);
+  it(
+    'synthesizes with the nag plugin and CloudFormation validation registered',
+    () => {
+      Validations.of(app).addPlugins(new AwsSolutionsChecks(app));
+      const assembly = app.synth();
+      const template = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'K2pWeb.template.json'), 'utf8'));
+      expect(Object.keys(template.Resources).length).toBeGreaterThan(100);
+      // The runner image is staged from runner/ (no Docker needed to synthesize).
+      const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'K2pWeb.assets.json'), 'utf8'));
+      const images = Object.values(assets.dockerImages ?? {}) as { source: { directory: string; platform?: string } }[];
+      expect(images).toHaveLength(1);
+      expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'Dockerfile'))).toBe(true);
+      expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'dist', 'runner.mjs'))).toBe(true);
+      expect(images[0]!.source.platform).toBe('linux/arm64');
+    },
+    TIMEOUT,
+  );
 });

@@ -116,7 +116,9 @@ describe('IsolatedNetwork', () => {
       }),
       expect.objectContaining({ Effect: 'Allow', Action: 's3:GetObject' }),
     ]);
-    expect(flatten(gateway.PolicyDocument.Statement[1].Resource)).toBe('arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*');
+    expect(flatten(gateway.PolicyDocument.Statement[1].Resource)).toBe(
+      'arn:${AWS::Partition}:s3:::prod-${AWS::Region}-starport-layer-bucket/*',
+    );
     for (const e of endpoints.filter((x) => x.VpcEndpointType === 'Interface')) {
       expect(e.PolicyDocument.Statement).toEqual([
         expect.objectContaining({ Effect: 'Allow', Condition: { StringEquals: { 'aws:PrincipalAccount': { Ref: 'AWS::AccountId' } } } }),
@@ -127,7 +129,11 @@ describe('IsolatedNetwork', () => {
 
   it('records all traffic in a flow log and locks down the default security group', () => {
     const { template } = build();
-    template.hasResourceProperties('AWS::EC2::FlowLog', { TrafficType: 'ALL', LogDestinationType: 'cloud-watch-logs', ResourceType: 'VPC' });
+    template.hasResourceProperties('AWS::EC2::FlowLog', {
+      TrafficType: 'ALL',
+      LogDestinationType: 'cloud-watch-logs',
+      ResourceType: 'VPC',
+    });
     template.resourceCountIs('Custom::VpcRestrictDefaultSG', 1);
     template.hasResourceProperties('AWS::Logs::LogGroup', { RetentionInDays: Match.anyValue() });
   });

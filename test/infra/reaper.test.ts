@@ -12,7 +12,9 @@ function build(interval?: Duration) {
   const stack = newStack('Reap');
   const storage = new Storage(stack, 'Storage', { corsOrigins: ['https://site.example'] });
   const jobTable = new JobTable(stack, 'JobTable');
-  const stateMachine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')) });
+  const stateMachine = new sfn.StateMachine(stack, 'Machine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')),
+  });
   const reaper = new Reaper(stack, 'Reaper', { storage, jobTable, stateMachine, functions: functionDefaults, interval });
   return { stack, reaper, stateMachine, template: Template.fromStack(stack) };
 }
@@ -25,7 +27,9 @@ describe('Reaper', () => {
     template.hasResourceProperties('AWS::Events::Rule', {
       ScheduleExpression: 'rate(5 minutes)',
       State: 'ENABLED',
-      Targets: [{ Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Id: 'Target0', RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 } }],
+      Targets: [
+        { Arn: { 'Fn::GetAtt': [fnId, 'Arn'] }, Id: 'Target0', RetryPolicy: { MaximumRetryAttempts: 0, MaximumEventAgeInSeconds: 300 } },
+      ],
     });
     const fn = template.toJSON().Resources[fnId].Properties;
     expect(fn.ReservedConcurrentExecutions).toBe(1);

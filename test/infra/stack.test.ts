@@ -53,7 +53,8 @@ describe('K2pWebStack', () => {
       expect(env[LAMBDA_ENV.CONVERTER_VERSION]).toBe('0.1.11');
       expect(env.POWERTOOLS_SERVICE_NAME).toBe('k2p-web');
       expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('K2pWeb');
-      for (const v of [...Object.values(BUNDLE_LIMIT_ENV), ...Object.values(SERVICE_LIMIT_ENV)]) expect({ name, v, set: typeof env[v] }).toEqual({ name, v, set: 'string' });
+      for (const v of [...Object.values(BUNDLE_LIMIT_ENV), ...Object.values(SERVICE_LIMIT_ENV)])
+        expect({ name, v, set: typeof env[v] }).toEqual({ name, v, set: 'string' });
       const needsMachine = name === 'validateUpload' || name === 'reaper';
       expect({ name, machine: env[LAMBDA_ENV.STATE_MACHINE_ARN] !== undefined }).toEqual({ name, machine: needsMachine });
     }
@@ -74,7 +75,9 @@ describe('K2pWebStack', () => {
     const site = `https://\${${logicalIdOf(stack, stack.website.distribution)}.DomainName}`;
     const bucket = resources[logicalIdOf(stack, stack.storage.dataBucket)]!.Properties;
     expect(bucket.CorsConfiguration.CorsRules[0].AllowedOrigins.map(flatten)).toEqual([site]);
-    expect(flatten(resources[logicalIdOf(stack, stack.api.functions.getJob.fn)]!.Properties.Environment.Variables.CORS_ALLOW_ORIGINS)).toBe(site);
+    expect(flatten(resources[logicalIdOf(stack, stack.api.functions.getJob.fn)]!.Properties.Environment.Variables.CORS_ALLOW_ORIGINS)).toBe(
+      site,
+    );
     const dev = fullStack({ devOrigins: ['http://localhost:5173'] });
     const devBucket = dev.template.toJSON().Resources[logicalIdOf(dev.stack, dev.stack.storage.dataBucket)].Properties;
     expect(devBucket.CorsConfiguration.CorsRules[0].AllowedOrigins.map(flatten)).toEqual([
@@ -86,7 +89,9 @@ describe('K2pWebStack', () => {
   it('names the data bucket from stack, account and region, the same host the CSP allows', () => {
     const bucket = resources[logicalIdOf(stack, stack.storage.dataBucket)]!.Properties;
     expect(flatten(bucket.BucketName)).toBe('k2pweb-data-${AWS::AccountId}-${AWS::Region}');
-    const csp = resources[logicalIdOf(stack, stack.website.headersPolicy)]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy;
+    const csp =
+      resources[logicalIdOf(stack, stack.website.headersPolicy)]!.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig
+        .ContentSecurityPolicy.ContentSecurityPolicy;
     expect(flatten(csp)).toContain('https://k2pweb-data-${AWS::AccountId}-${AWS::Region}.s3.${AWS::Region}.${AWS::URLSuffix}');
     expect(flatten(csp)).toContain(`https://\${${logicalIdOf(stack, stack.api.api)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}`);
   });
@@ -94,7 +99,15 @@ describe('K2pWebStack', () => {
   it('outputs the API URL and key ids, never a key value', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs)).toEqual(
-      expect.arrayContaining(['ApiUrl', 'SiteUrl', 'WebApiKeyId', 'ClientApiKeyId', 'DefaultUsagePlanId', 'AlarmTopicArn', 'DashboardName']),
+      expect.arrayContaining([
+        'ApiUrl',
+        'SiteUrl',
+        'WebApiKeyId',
+        'ClientApiKeyId',
+        'DefaultUsagePlanId',
+        'AlarmTopicArn',
+        'DashboardName',
+      ]),
     );
     expect(outputs.WebApiKeyId!.Value).toEqual({ Ref: logicalIdOf(stack, stack.api.webApiKey) });
     expect(outputs.ClientApiKeyId!.Value).toEqual({ Ref: logicalIdOf(stack, stack.api.clientApiKey) });

@@ -44,7 +44,8 @@ describe('Storage', () => {
 
   it('expires bundles after 1 day and results after 7 days by default, and aborts stale multipart uploads', () => {
     const { stack, storage } = build();
-    const rules = Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, storage.dataBucket)].Properties.LifecycleConfiguration.Rules;
+    const rules =
+      Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, storage.dataBucket)].Properties.LifecycleConfiguration.Rules;
     expect(rules).toEqual(
       expect.arrayContaining([
         { Id: 'ExpireBundles', Prefix: BUNDLE_PREFIX, ExpirationInDays: 1, Status: 'Enabled' },
@@ -57,7 +58,8 @@ describe('Storage', () => {
 
   it('takes the retention days from its props', () => {
     const { stack, storage } = build({ bundleRetentionDays: 2, resultRetentionDays: 30 });
-    const rules = Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, storage.dataBucket)].Properties.LifecycleConfiguration.Rules;
+    const rules =
+      Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, storage.dataBucket)].Properties.LifecycleConfiguration.Rules;
     expect(rules).toEqual(
       expect.arrayContaining([
         expect.objectContaining({ Id: 'ExpireBundles', ExpirationInDays: 2 }),
@@ -84,7 +86,9 @@ describe('Storage', () => {
     const { stack, storage } = build();
     const logs = Template.fromStack(stack).toJSON().Resources[logicalIdOf(stack, storage.accessLogBucket)].Properties;
     expect(logs.PublicAccessBlockConfiguration.BlockPublicPolicy).toBe(true);
-    expect(logs.LifecycleConfiguration.Rules).toEqual(expect.arrayContaining([{ Id: 'ExpireAccessLogs', ExpirationInDays: 90, Status: 'Enabled' }]));
+    expect(logs.LifecycleConfiguration.Rules).toEqual(
+      expect.arrayContaining([{ Id: 'ExpireAccessLogs', ExpirationInDays: 90, Status: 'Enabled' }]),
+    );
   });
 
   it('sends ObjectCreated notifications for the bundle prefix only', () => {

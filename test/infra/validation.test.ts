@@ -11,7 +11,9 @@ function build(props: Partial<ConstructorParameters<typeof UploadValidation>[2]>
   const stack = newStack('Val');
   const storage = new Storage(stack, 'Storage', { corsOrigins: ['https://site.example'] });
   const jobTable = new JobTable(stack, 'JobTable');
-  const stateMachine = new sfn.StateMachine(stack, 'Machine', { definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')) });
+  const stateMachine = new sfn.StateMachine(stack, 'Machine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'P')),
+  });
   const validation = new UploadValidation(stack, 'Validation', { storage, jobTable, stateMachine, functions: functionDefaults, ...props });
   return { stack, validation, stateMachine, template: Template.fromStack(stack) };
 }
@@ -59,10 +61,9 @@ describe('UploadValidation', () => {
     const statements = statementsOfRole(template, logicalIdOf(stack, validation.function.role));
     const actions = statements.flatMap((s) => [s.Action].flat()).sort();
     expect(actions.filter((a: string) => a.startsWith('s3:'))).toEqual(['s3:DeleteObject', 's3:GetObject', 's3:ListBucket']);
-    expect(statements.filter((s) => String(s.Action).startsWith('s3:') && s.Action !== 's3:ListBucket').map((s) => flatten(s.Resource))).toEqual([
-      expect.stringMatching(/\/bundles\/\*$/),
-      expect.stringMatching(/\/bundles\/\*$/),
-    ]);
+    expect(
+      statements.filter((s) => String(s.Action).startsWith('s3:') && s.Action !== 's3:ListBucket').map((s) => flatten(s.Resource)),
+    ).toEqual([expect.stringMatching(/\/bundles\/\*$/), expect.stringMatching(/\/bundles\/\*$/)]);
     expect(actions).toContain('states:StartExecution');
     expect(actions.filter((a: string) => a.startsWith('states:'))).toEqual(['states:StartExecution']);
     expect(actions.some((a: string) => a.includes('*'))).toBe(false);

@@ -32,7 +32,12 @@ describe('Website', () => {
 
   it('serves a private bucket through CloudFront with origin access control only', () => {
     const bucket = template.toJSON().Resources[logicalIdOf(stack, website.bucket)].Properties;
-    expect(bucket.PublicAccessBlockConfiguration).toEqual({ BlockPublicAcls: true, BlockPublicPolicy: true, IgnorePublicAcls: true, RestrictPublicBuckets: true });
+    expect(bucket.PublicAccessBlockConfiguration).toEqual({
+      BlockPublicAcls: true,
+      BlockPublicPolicy: true,
+      IgnorePublicAcls: true,
+      RestrictPublicBuckets: true,
+    });
     expect(bucket.WebsiteConfiguration).toBeUndefined();
     template.resourceCountIs('AWS::CloudFront::OriginAccessControl', 1);
     template.hasResourceProperties('AWS::CloudFront::OriginAccessControl', {
@@ -42,7 +47,9 @@ describe('Website', () => {
     expect(distribution.Origins[0].OriginAccessControlId).toBeDefined();
     expect(distribution.Origins[0].S3OriginConfig).toEqual({ OriginAccessIdentity: '' });
     // The bucket policy lets only this distribution's CloudFront service principal read.
-    const [, policy] = resourcesOf(template, 'AWS::S3::BucketPolicy').filter(([, p]) => p.Properties.Bucket.Ref === logicalIdOf(stack, website.bucket))[0]!;
+    const [, policy] = resourcesOf(template, 'AWS::S3::BucketPolicy').filter(
+      ([, p]) => p.Properties.Bucket.Ref === logicalIdOf(stack, website.bucket),
+    )[0]!;
     const read = policy!.Properties.PolicyDocument.Statement.find((s: Loose) => s.Action === 's3:GetObject');
     expect(read.Principal).toEqual({ Service: 'cloudfront.amazonaws.com' });
     expect(flatten(read.Condition.StringEquals['AWS:SourceArn'])).toContain(logicalIdOf(stack, website.distribution));
@@ -51,7 +58,11 @@ describe('Website', () => {
   it('redirects HTTP to HTTPS on every behavior and never caches config.json', () => {
     expect(distribution.DefaultCacheBehavior.ViewerProtocolPolicy).toBe('redirect-to-https');
     expect(distribution.CacheBehaviors).toHaveLength(1);
-    expect(distribution.CacheBehaviors[0]).toMatchObject({ PathPattern: '/config.json', ViewerProtocolPolicy: 'redirect-to-https', CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad' });
+    expect(distribution.CacheBehaviors[0]).toMatchObject({
+      PathPattern: '/config.json',
+      ViewerProtocolPolicy: 'redirect-to-https',
+      CachePolicyId: '4135ea2d-6df8-44a3-9df3-4b5a84be39ad',
+    });
     expect(distribution.DefaultRootObject).toBe('index.html');
     expect(distribution.Logging).toMatchObject({ Prefix: 'cloudfront/' });
   });
@@ -71,7 +82,12 @@ describe('Website', () => {
     expect(directives['frame-ancestors']).toEqual(["'none'"]);
     expect(directives['object-src']).toEqual(["'none'"]);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
-    expect(security.StrictTransportSecurity).toEqual({ AccessControlMaxAgeSec: 63072000, IncludeSubdomains: true, Preload: true, Override: true });
+    expect(security.StrictTransportSecurity).toEqual({
+      AccessControlMaxAgeSec: 63072000,
+      IncludeSubdomains: true,
+      Preload: true,
+      Override: true,
+    });
     expect(security.FrameOptions).toEqual({ FrameOption: 'DENY', Override: true });
     expect(security.ReferrerPolicy).toEqual({ ReferrerPolicy: 'no-referrer', Override: true });
     expect(security.ContentTypeOptions).toEqual({ Override: true });
@@ -91,9 +107,7 @@ describe('Website', () => {
     expect(create).toContain('"includeValue":true');
     // The lookup may read this one key, nothing else.
     const policy = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('WebsiteWebApiKeyValue'))!;
-    expect(policy[1].Properties.PolicyDocument.Statement).toEqual([
-      expect.objectContaining({ Action: 'apigateway:GET' }),
-    ]);
+    expect(policy[1].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Action: 'apigateway:GET' })]);
     expect(flatten(policy[1].Properties.PolicyDocument.Statement[0].Resource)).toMatch(/:apigateway:\$\{AWS::Region\}::\/apikeys\/\$\{Key/);
   });
 

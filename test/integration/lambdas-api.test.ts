@@ -10,7 +10,16 @@ import { CreateJobResponseSchema, ErrorEnvelopeSchema, JobViewSchema, ListJobsRe
 import { s3Keys } from '../../core/service-env';
 import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/shared/table-keys';
 import { sampleBundle, uploadBundle } from '../support/job-fixtures';
-import { applyEnv, callApi, lambdaContext, loadHandlers, s3Event, type AnyHandler, type ApiRequest, type ApiResponse } from '../support/lambda-harness';
+import {
+  applyEnv,
+  callApi,
+  lambdaContext,
+  loadHandlers,
+  s3Event,
+  type AnyHandler,
+  type ApiRequest,
+  type ApiResponse,
+} from '../support/lambda-harness';
 import { startLocalAws, type LocalAws } from '../support/local-aws';
 import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
 
@@ -114,12 +123,21 @@ describe('POST /jobs', () => {
     expect(response.statusCode).toBe(201);
     const { job, upload } = CreateJobResponseSchema.parse(response.json);
     expect(response.headers.Location).toBe(`/jobs/${job.jobId}`);
-    expect(job).toMatchObject({ status: 'AWAITING_UPLOAD', terminal: false, workflowName: 'My Flow', filename: 'My Flow.knwf', options: { workbook: 'py', graph: 'both' } });
+    expect(job).toMatchObject({
+      status: 'AWAITING_UPLOAD',
+      terminal: false,
+      workflowName: 'My Flow',
+      filename: 'My Flow.knwf',
+      options: { workbook: 'py', graph: 'both' },
+    });
     expect(upload!.maxBytes).toBe(50 * 1024 * 1024);
     expect(upload!.url).toBe(`${aws.endpoints.s3}/${aws.bucket}`);
     expect(upload!.fields.key).toBe(s3Keys.bundle(job.jobId));
     expect(upload!.fields['Content-Type']).toBe('application/zip');
-    const policy = JSON.parse(Buffer.from(upload!.fields.Policy!, 'base64').toString('utf8')) as { expiration: string; conditions: unknown[] };
+    const policy = JSON.parse(Buffer.from(upload!.fields.Policy!, 'base64').toString('utf8')) as {
+      expiration: string;
+      conditions: unknown[];
+    };
     expect(policy.conditions).toContainEqual(['content-length-range', 1, 50 * 1024 * 1024]);
     expect(policy.conditions).toContainEqual(['eq', '$Content-Type', 'application/zip']);
     expect(policy.conditions).toContainEqual({ key: s3Keys.bundle(job.jobId) });
@@ -206,7 +224,9 @@ describe('presigned upload (policy enforced by the proxy in front of s3rver)', (
     const otherKey = await uploadBundle(upload!, bytes, { fields: { key: 'bundles/someoneelse1234/bundle.zip' } });
     expect(otherKey.status).toBe(403);
     const policy = JSON.parse(Buffer.from(upload!.fields.Policy!, 'base64').toString('utf8')) as { conditions: unknown[] };
-    policy.conditions = policy.conditions.map((c) => (Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10 ** 12] : c));
+    policy.conditions = policy.conditions.map((c) =>
+      Array.isArray(c) && c[0] === 'content-length-range' ? ['content-length-range', 1, 10 ** 12] : c,
+    );
     const tampered = await uploadBundle(upload!, bytes, { fields: { Policy: Buffer.from(JSON.stringify(policy)).toString('base64') } });
     expect(tampered.status).toBe(403);
     expect(tampered.body).toContain('SignatureDoesNotMatch');
@@ -220,7 +240,11 @@ describe('presigned upload (policy enforced by the proxy in front of s3rver)', (
     expect(before.holders).toContain(created.job.jobId);
     expect(await uploadAndValidate(created, bundleWithDataFile())).toEqual({ outcomes: ['rejected'] });
     const view = (await api('getJob', { id: created.job.jobId })).json;
-    expect(view).toMatchObject({ status: 'REJECTED', terminal: true, error: { code: 'ZIP_DISALLOWED_FILE', details: { entry: 'data/customers.csv' } } });
+    expect(view).toMatchObject({
+      status: 'REJECTED',
+      terminal: true,
+      error: { code: 'ZIP_DISALLOWED_FILE', details: { entry: 'data/customers.csv' } },
+    });
     expect(view.error.hint).toContain('workflow.knime');
     expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(false);
     expect((await ledger(ownerCapacityPk(KEY_A))).holders).not.toContain(created.job.jobId);
@@ -430,7 +454,9 @@ describe('idempotency', () => {
     expect((await call('first')).statusCode).toBe(201);
     const refused = await call('second');
     expect(refused.statusCode).toBe(429);
-    const firstJob = (await aws.ddb.send(new GetCommand({ TableName: aws.tableName, Key: { pk: ownerCapacityPk(owner) }, ConsistentRead: true }))).Item!;
+    const firstJob = (
+      await aws.ddb.send(new GetCommand({ TableName: aws.tableName, Key: { pk: ownerCapacityPk(owner) }, ConsistentRead: true }))
+    ).Item!;
     const [held] = [...(firstJob.holders as Set<string>)];
     await api('deleteJob', { id: held!, apiKeyId: owner });
     expect((await call('second')).statusCode).toBe(201);
@@ -442,7 +468,9 @@ describe('admission control', () => {
     applyEnv({ JOBS_TABLE_NAME: await aws.freshTable() });
     const limited = (await loadHandlers(API_HANDLERS, { LIMIT_GLOBAL_IN_FLIGHT: '10', LIMIT_PER_KEY_IN_FLIGHT: '100' })) as Handlers;
     const owners = Array.from({ length: 50 }, (_, i) => `key-burst-${i % 7}`);
-    const responses = await Promise.all(owners.map((apiKeyId, i) => api('createJob', { apiKeyId, body: { filename: `f${i}.zip` } }, limited)));
+    const responses = await Promise.all(
+      owners.map((apiKeyId, i) => api('createJob', { apiKeyId, body: { filename: `f${i}.zip` } }, limited)),
+    );
     const created = responses.filter((r) => r.statusCode === 201);
     const busy = responses.filter((r) => r.statusCode === 503);
     expect(created).toHaveLength(10);
@@ -485,26 +513,43 @@ describe('validate-upload event filtering', () => {
     const ctx = lambdaContext();
     expect(await h.validateUpload(s3Event(aws.bucket, 'results/abcdefgh1234/result.zip'), ctx)).toEqual({ outcomes: ['ignored-key'] });
     expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/../x/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-key'] });
-    expect(await h.validateUpload(s3Event('someone-elses-bucket', 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-bucket'] });
+    expect(await h.validateUpload(s3Event('someone-elses-bucket', 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({
+      outcomes: ['ignored-bucket'],
+    });
     expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/abcdefgh1234/bundle.zip', {}, 'ObjectRemoved:Delete'), ctx)).toEqual({
       outcomes: ['ignored-event-type'],
     });
-    expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({ outcomes: ['ignored-unknown-job'] });
+    expect(await h.validateUpload(s3Event(aws.bucket, 'bundles/abcdefgh1234/bundle.zip'), ctx)).toEqual({
+      outcomes: ['ignored-unknown-job'],
+    });
   });
 });
 
 describe('CORS', () => {
   it('lets allowed browser origins read responses, errors included, and no one else', async () => {
-    const withCors = await loadHandlers(['getJob', 'health'] as const, { CORS_ALLOW_ORIGINS: 'https://site.example, http://127.0.0.1:5173' });
+    const withCors = await loadHandlers(['getJob', 'health'] as const, {
+      CORS_ALLOW_ORIGINS: 'https://site.example, http://127.0.0.1:5173',
+    });
     const call = (handler: AnyHandler, origin: string) =>
-      callApi(handler, { method: 'GET', resource: '/jobs/{id}', apiKeyId: KEY_A, pathParameters: { id: 'abcdefgh1234' }, headers: { Origin: origin } });
+      callApi(handler, {
+        method: 'GET',
+        resource: '/jobs/{id}',
+        apiKeyId: KEY_A,
+        pathParameters: { id: 'abcdefgh1234' },
+        headers: { Origin: origin },
+      });
     const allowed = await call(withCors.getJob, 'http://127.0.0.1:5173');
     expect(allowed.statusCode).toBe(404);
     expect(allowed.headers['Access-Control-Allow-Origin']).toBe('http://127.0.0.1:5173');
     expect(allowed.headers['Access-Control-Expose-Headers']).toContain('Retry-After');
     const other = await call(withCors.getJob, 'https://evil.example');
     expect(other.headers['Access-Control-Allow-Origin']).toBeUndefined();
-    const healthy = await callApi(withCors.health, { method: 'GET', resource: '/health', apiKeyId: null, headers: { Origin: 'https://site.example' } });
+    const healthy = await callApi(withCors.health, {
+      method: 'GET',
+      resource: '/health',
+      apiKeyId: null,
+      headers: { Origin: 'https://site.example' },
+    });
     expect(healthy.headers['Access-Control-Allow-Origin']).toBe('https://site.example');
   });
 });

@@ -92,7 +92,8 @@ async function runningJob(filename?: string): Promise<{ created: CreateJobRespon
   return { created, run };
 }
 
-const view = async (jobId: string) => (await callApi(h.getJob, { method: 'GET', resource: '/jobs/{id}', pathParameters: { id: jobId }, apiKeyId: OWNER })).json;
+const view = async (jobId: string) =>
+  (await callApi(h.getJob, { method: 'GET', resource: '/jobs/{id}', pathParameters: { id: jobId }, apiKeyId: OWNER })).json;
 
 describe('validate-upload: duplicate and out-of-order events', () => {
   it('treats a duplicated event as a no-op: one validation, one execution', async () => {
@@ -153,7 +154,9 @@ describe('validate-upload: duplicate and out-of-order events', () => {
 
   it('rejects a corrupt ZIP with ZIP_CORRUPT', async () => {
     const created = await create();
-    expect(await h.validateUpload(await upload(created, new TextEncoder().encode('PK\u0003\u0004 not really a zip')), lambdaContext())).toEqual({
+    expect(
+      await h.validateUpload(await upload(created, new TextEncoder().encode('PK\u0003\u0004 not really a zip')), lambdaContext()),
+    ).toEqual({
       outcomes: ['rejected'],
     });
     expect((await view(created.job.jobId)).error.code).toBe('ZIP_CORRUPT');
@@ -216,7 +219,7 @@ describe('PrepareRun', () => {
     expect(await putObject(run.resultUrl, resultZip())).toBe(200);
     const expires = Number(new URL(run.resultUrl).searchParams.get('X-Amz-Expires'));
     expect(expires).toBe(300 + 15 * 60);
-    expect((await view(created.job.jobId))).toMatchObject({ status: 'RUNNING' });
+    expect(await view(created.job.jobId)).toMatchObject({ status: 'RUNNING' });
   });
 
   it('is safe to retry: a RUNNING job gets its URLs again', async () => {
@@ -277,7 +280,10 @@ describe('RecordOutcome', () => {
   it('records TIMED_OUT when the runner reports the converter timed out', async () => {
     const { created, run } = await runningJob();
     const jobId = created.job.jobId;
-    await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'TIMED_OUT', exitCode: null, code: 'CONVERTER_TIMEOUT' })));
+    await putObject(
+      run.reportUrl,
+      JSON.stringify(runnerReport({ jobId, outcome: 'TIMED_OUT', exitCode: null, code: 'CONVERTER_TIMEOUT' })),
+    );
     expect(await h.recordOutcome({ jobId }, lambdaContext())).toEqual({ jobId, status: 'TIMED_OUT' });
     expect((await view(jobId)).error.code).toBe('CONVERTER_TIMEOUT');
   });
@@ -302,7 +308,10 @@ describe('RecordOutcome', () => {
     const result = await h.recordOutcome({ jobId, taskError: { Error: 'States.TaskFailed', Cause: cause } }, lambdaContext());
     expect(result).toEqual({ jobId, status: 'FAILED' });
     const stored = await job(jobId);
-    expect(stored.error).toMatchObject({ code: 'RUNNER_FAILED', details: { stopCode: 'TaskFailedToStart', taskError: 'States.TaskFailed' } });
+    expect(stored.error).toMatchObject({
+      code: 'RUNNER_FAILED',
+      details: { stopCode: 'TaskFailedToStart', taskError: 'States.TaskFailed' },
+    });
     expect(JSON.stringify(stored)).not.toContain('X-Amz-Signature');
     expect(await holdsSlot(jobId)).toBe(false);
   });
@@ -327,7 +336,10 @@ describe('RecordOutcome', () => {
   it('records INTERNAL_ERROR when PrepareRun itself failed (the job never left QUEUED)', async () => {
     const created = await queuedJob();
     const jobId = created.job.jobId;
-    const result = await h.recordOutcome({ jobId, taskError: { Error: 'Lambda.ServiceException', Cause: '{"errorMessage":"boom"}' } }, lambdaContext());
+    const result = await h.recordOutcome(
+      { jobId, taskError: { Error: 'Lambda.ServiceException', Cause: '{"errorMessage":"boom"}' } },
+      lambdaContext(),
+    );
     expect(result).toEqual({ jobId, status: 'FAILED' });
     expect((await job(jobId)).error).toMatchObject({ code: 'INTERNAL_ERROR', details: { stage: 'prepare-run' } });
     expect(await holdsSlot(jobId)).toBe(false);
@@ -342,7 +354,10 @@ describe('RecordOutcome', () => {
     const results = await Promise.all([h.recordOutcome({ jobId }, lambdaContext()), h.recordOutcome({ jobId }, lambdaContext())]);
     expect(results.map((r: { status: string }) => r.status)).toEqual(['SUCCEEDED', 'SUCCEEDED']);
     const globalBefore = (await holders(globalCapacityPk())).length;
-    expect(await h.recordOutcome({ jobId, taskError: { Error: 'States.TaskFailed' } }, lambdaContext())).toEqual({ jobId, status: 'SUCCEEDED' });
+    expect(await h.recordOutcome({ jobId, taskError: { Error: 'States.TaskFailed' } }, lambdaContext())).toEqual({
+      jobId,
+      status: 'SUCCEEDED',
+    });
     expect((await holders(globalCapacityPk())).length).toBe(globalBefore);
     expect(await holdsSlot(other.job.jobId)).toBe(true);
   });
@@ -362,13 +377,18 @@ describe('RecordOutcome', () => {
 describe('end to end through the handlers', () => {
   it('create → upload → validate → prepare → runner uploads → record → download with the workflow’s file name', async () => {
     const created = await create('KNIME two graphs.knwf');
-    expect(await h.validateUpload(await upload(created, sampleBundle('KNIME_two_graphs')), lambdaContext())).toEqual({ outcomes: ['queued'] });
+    expect(await h.validateUpload(await upload(created, sampleBundle('KNIME_two_graphs')), lambdaContext())).toEqual({
+      outcomes: ['queued'],
+    });
     const execution = aws.sfn.byName(created.job.jobId)!;
     const { jobId } = JSON.parse(execution.input) as { jobId: string };
     const run = (await h.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
     const zip = resultZip('KNIME two graphs');
     await putObject(run.resultUrl, zip);
-    await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })));
+    await putObject(
+      run.reportUrl,
+      JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })),
+    );
     await h.recordOutcome({ jobId }, lambdaContext());
     aws.sfn.finish(jobId, 'SUCCEEDED');
 
@@ -417,7 +437,9 @@ describe('logs and metrics', () => {
     const loud = await loadHandlers(NAMES, { POWERTOOLS_LOG_LEVEL: 'DEBUG', POWERTOOLS_METRICS_DISABLED: 'false' });
     let jobId: string;
     try {
-      const created = CreateJobResponseSchema.parse((await callApi(loud.createJob, { method: 'POST', resource: '/jobs', apiKeyId: OWNER, body: {} })).json);
+      const created = CreateJobResponseSchema.parse(
+        (await callApi(loud.createJob, { method: 'POST', resource: '/jobs', apiKeyId: OWNER, body: {} })).json,
+      );
       jobId = created.job.jobId;
       await loud.validateUpload(await upload(created), lambdaContext());
       const run = (await loud.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
@@ -430,12 +452,21 @@ describe('logs and metrics', () => {
     }
     const output = lines.join('');
     expect(output).not.toMatch(/X-Amz-Signature|X-Amz-Credential|Policy/);
-    const records = output.split('\n').filter((line) => line.startsWith('{')).map((line) => JSON.parse(line) as Record<string, unknown>);
+    const records = output
+      .split('\n')
+      .filter((line) => line.startsWith('{'))
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
     const logs = records.filter((r) => typeof r.message === 'string');
     expect(logs.find((r) => r.message === 'Job created')).toMatchObject({ jobId, requestId: expect.stringMatching(/^api-request-/) });
     expect(logs.find((r) => r.message === 'Conversion succeeded')).toMatchObject({ jobId });
-    const metricNames = records.flatMap((r) => ((r._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] })?.CloudWatchMetrics ?? []).flatMap((m) => m.Metrics.map((x) => x.Name)));
-    expect(metricNames).toEqual(expect.arrayContaining(['JobsCreated', 'ValidationDuration', 'JobsQueued', 'JobsSucceeded', 'ConversionDuration']));
+    const metricNames = records.flatMap((r) =>
+      ((r._aws as { CloudWatchMetrics?: { Metrics: { Name: string }[] }[] })?.CloudWatchMetrics ?? []).flatMap((m) =>
+        m.Metrics.map((x) => x.Name),
+      ),
+    );
+    expect(metricNames).toEqual(
+      expect.arrayContaining(['JobsCreated', 'ValidationDuration', 'JobsQueued', 'JobsSucceeded', 'ConversionDuration']),
+    );
     const conversion = records.find((r) => 'ConversionDuration' in r);
     expect(conversion?.ConversionDuration).toBe(1234);
   });

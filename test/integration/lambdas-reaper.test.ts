@@ -59,7 +59,10 @@ async function reapAfter(offsetMs: number): Promise<ReaperSummary> {
   vi.useFakeTimers({ toFake: ['Date'] });
   vi.setSystemTime(new Date(Date.now() + offsetMs));
   try {
-    const summary = (await h.reaper({ 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} }, lambdaContext())) as ReaperSummary;
+    const summary = (await h.reaper(
+      { 'detail-type': 'Scheduled Event', source: 'aws.events', detail: {} },
+      lambdaContext(),
+    )) as ReaperSummary;
     expect(summary.errors).toBe(0);
     return summary;
   } finally {
@@ -132,7 +135,10 @@ describe('reaper: stuck jobs', () => {
     });
     expect((await reapAfter(10 * MINUTE)).failedValidations).toBe(0);
     expect((await reapAfter(21 * MINUTE)).failedValidations).toBe(1);
-    expect(await stored(created.job.jobId)).toMatchObject({ status: 'FAILED', error: { code: 'INTERNAL_ERROR', details: { stage: 'validation' } } });
+    expect(await stored(created.job.jobId)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'INTERNAL_ERROR', details: { stage: 'validation' } },
+    });
     expect(await exists(s3Keys.bundle(created.job.jobId))).toBe(false);
     expect((await ledger(globalCapacityPk())).holders).toEqual([]);
   });
@@ -193,7 +199,12 @@ describe('reaper: stuck jobs', () => {
     expect((await reapAfter(7 * 24 * 60 * MINUTE + MINUTE)).expiredResults).toBe(1);
     expect(await stored(jobId)).toMatchObject({ status: 'EXPIRED', expiredReason: 'RESULT_RETENTION' });
     expect(await exists(s3Keys.result(jobId))).toBe(false);
-    const download = await callApi(h.getResult, { method: 'GET', resource: '/jobs/{id}/result', pathParameters: { id: jobId }, apiKeyId: OWNER });
+    const download = await callApi(h.getResult, {
+      method: 'GET',
+      resource: '/jobs/{id}/result',
+      pathParameters: { id: jobId },
+      apiKeyId: OWNER,
+    });
     expect(download.statusCode).toBe(410);
   });
 
@@ -256,7 +267,12 @@ describe('reaper: capacity ledgers', () => {
   it('repairs a count that disagrees with its holders', async () => {
     await queued();
     await aws.ddb.send(
-      new UpdateCommand({ TableName: aws.tableName, Key: { pk: globalCapacityPk() }, UpdateExpression: 'SET inFlight = :n', ExpressionAttributeValues: { ':n': 7 } }),
+      new UpdateCommand({
+        TableName: aws.tableName,
+        Key: { pk: globalCapacityPk() },
+        UpdateExpression: 'SET inFlight = :n',
+        ExpressionAttributeValues: { ':n': 7 },
+      }),
     );
     await reapAfter(0);
     expect((await ledger(globalCapacityPk())).inFlight).toBe(1);

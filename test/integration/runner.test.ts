@@ -101,11 +101,15 @@ describe('runner: successful conversions', () => {
     const outputs = Array.from({ length: components }, (_, i) => {
       const base = `${name}__g${String(i + 1).padStart(2, '0')}`;
       return [`${base}.dot`, `${base}.json`, `${base}_workbook.ipynb`, `${base}_workbook.py`];
-    }).flat().sort();
+    })
+      .flat()
+      .sort();
     expect(Object.keys(run.files)).toEqual(['README.md', 'report.json', ...outputs]);
     expect(run.report?.summary.files).toEqual(Object.keys(run.files));
     expect(run.report?.summary.resultBytes).toBe(run.zip?.length);
-    expect(run.report?.components.map((c) => c.workflowId)).toEqual(outputs.filter((o) => o.endsWith('.json')).map((o) => o.replace('.json', '')));
+    expect(run.report?.components.map((c) => c.workflowId)).toEqual(
+      outputs.filter((o) => o.endsWith('.json')).map((o) => o.replace('.json', '')),
+    );
     expect(text(run.files[`${name}__g01_workbook.py`])).toContain(`# Source:   ${name}/workflow.knime`);
     expectNoScratchPaths(run);
     // Nothing of the run is left in scratch.
@@ -115,7 +119,9 @@ describe('runner: successful conversions', () => {
   it('reports the not-converted nodes in report.json and README.md', async () => {
     const run = await sample('KNIME_traverse_order');
     const archived = JSON.parse(text(run.files['report.json']));
-    expect(archived.summary.notImplementedNames).toEqual(['Normalizer _Apply_ (org.knime.base.node.preproc.normalize.NormalizerApplyNodeFactory)']);
+    expect(archived.summary.notImplementedNames).toEqual([
+      'Normalizer _Apply_ (org.knime.base.node.preproc.normalize.NormalizerApplyNodeFactory)',
+    ]);
     expect(archived).toMatchObject({ outcome: 'SUCCEEDED', workflow: 'KNIME_traverse_order', inputSha256: run.report?.inputSha256 });
     expect(archived.summary).toMatchObject({ nodes: 13, edges: 13, idle: 7, notImplemented: 1 });
     const readme = text(run.files['README.md']);
@@ -224,7 +230,12 @@ describe('runner: converter failures', () => {
   });
 
   it('maps a workflow without nodes to CONVERTER_NO_NODES (the double exits 4 on its own)', async () => {
-    const files = new Map([['workflow.knime', Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<config key="workflow.knime"><config key="nodes"/></config>\n')]]);
+    const files = new Map([
+      [
+        'workflow.knime',
+        Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<config key="workflow.knime"><config key="nodes"/></config>\n'),
+      ],
+    ]);
     const run = await runBundle(zipFiles(files), 'Empty');
     expect(run.report).toMatchObject({ outcome: 'FAILED', exitCode: 4, error: { code: 'CONVERTER_NO_NODES' } });
     expect(run.report?.stderrTail).toContain('Empty/workflow.knime');
@@ -232,9 +243,17 @@ describe('runner: converter failures', () => {
   });
 
   it('stops a hanging converter that ignores SIGTERM: CONVERTER_TIMEOUT, TIMED_OUT', async () => {
-    const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: 'hang', LIMIT_CONVERTER_TIMEOUT_SECONDS: '1', RUNNER_KILL_GRACE_SECONDS: '0.5' });
+    const run = await sample('KNIME_io_csv', {
+      K2P_DOUBLE_MODE: 'hang',
+      LIMIT_CONVERTER_TIMEOUT_SECONDS: '1',
+      RUNNER_KILL_GRACE_SECONDS: '0.5',
+    });
     expect(run.exitCode).toBe(0);
-    expect(run.report).toMatchObject({ outcome: 'TIMED_OUT', exitCode: null, error: { code: 'CONVERTER_TIMEOUT', details: { signal: 'SIGKILL' } } });
+    expect(run.report).toMatchObject({
+      outcome: 'TIMED_OUT',
+      exitCode: null,
+      error: { code: 'CONVERTER_TIMEOUT', details: { signal: 'SIGKILL' } },
+    });
     expect(run.report?.stderrTail).toContain('ignoring SIGTERM');
     expect(run.elapsedMs).toBeLessThan(8000);
   });
@@ -261,7 +280,11 @@ describe('runner: converter failures', () => {
   });
 
   it('rejects outputs over the limit even when the converter finished before a check', async () => {
-    const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: 'huge-output', K2P_DOUBLE_HUGE_BYTES: String(3 * 1024 ** 2), LIMIT_MAX_OUTPUT_BYTES: String(1024 ** 2) });
+    const run = await sample('KNIME_io_csv', {
+      K2P_DOUBLE_MODE: 'huge-output',
+      K2P_DOUBLE_HUGE_BYTES: String(3 * 1024 ** 2),
+      LIMIT_MAX_OUTPUT_BYTES: String(1024 ** 2),
+    });
     expect(run.report).toMatchObject({ outcome: 'FAILED', error: { code: 'CONVERTER_FAILED' } });
     expect(run.zip).toBeUndefined();
   });

@@ -11,7 +11,12 @@ let web: LocalApiKey;
 let cli: LocalApiKey;
 beforeAll(async () => {
   model = await realModel('127.0.0.1:18780');
-  keys = model.api.apiKeys.map((k, i) => ({ logicalId: k.logicalId, id: `keyid${i}abcd`, value: `value-${i}-${'x'.repeat(30)}`, enabled: true }));
+  keys = model.api.apiKeys.map((k, i) => ({
+    logicalId: k.logicalId,
+    id: `keyid${i}abcd`,
+    value: `value-${i}-${'x'.repeat(30)}`,
+    enabled: true,
+  }));
   const byOutput = (name: string) => keys.find((k) => k.logicalId === model.api.apiKeys.find((m) => m.outputName === name)!.logicalId)!;
   web = byOutput('WebApiKeyId');
   cli = byOutput('ClientApiKeyId');
@@ -38,7 +43,9 @@ async function start(setup: Setup = {}) {
     accountId: '000000000000',
     invoke: async (arn, event) => {
       events.push({ arn, event });
-      return setup.behaviour ? setup.behaviour(event) : { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ok: true }) };
+      return setup.behaviour
+        ? setup.behaviour(event)
+        : { statusCode: 200, headers: { 'Content-Type': 'application/json' }, body: JSON.stringify({ ok: true }) };
     },
     // A frozen clock: no token is refilled during the test.
     ...(setup.frozenTime ? { monotonicNow: () => 1000 } : {}),
@@ -80,7 +87,9 @@ describe('local API Gateway', () => {
 
   it('passes the real APIGatewayProxyEvent shape: key id, resource, path parameters, query, headers, body', async () => {
     const { url, events } = await start();
-    const response = await fetch(`${url}jobs/abc123def456/result?redirect=false`, { headers: { 'x-api-key': cli.value, 'X-Custom': 'yes' } });
+    const response = await fetch(`${url}jobs/abc123def456/result?redirect=false`, {
+      headers: { 'x-api-key': cli.value, 'X-Custom': 'yes' },
+    });
     expect(response.status).toBe(200);
     const { event, arn } = events[0]!;
     expect(arn).toBe(arnOf('GET', '/jobs/{id}/result'));
@@ -93,20 +102,36 @@ describe('local API Gateway', () => {
       multiValueQueryStringParameters: { redirect: ['false'] },
       body: null,
       isBase64Encoded: false,
-      requestContext: { stage: 'v1', path: '/v1/jobs/abc123def456/result', resourcePath: '/jobs/{id}/result', identity: { apiKeyId: cli.id, apiKey: cli.value } },
+      requestContext: {
+        stage: 'v1',
+        path: '/v1/jobs/abc123def456/result',
+        resourcePath: '/jobs/{id}/result',
+        identity: { apiKeyId: cli.id, apiKey: cli.value },
+      },
     });
     expect(event.headers['X-Custom']).toBe('yes');
     expect(event.requestContext.requestId).toBe(response.headers.get('x-amzn-requestid'));
 
-    await fetch(`${url}jobs`, { method: 'POST', headers: { 'x-api-key': cli.value, 'Content-Type': 'application/json' }, body: '{"filename":"a"}' });
-    expect(events[1]!.event).toMatchObject({ resource: '/jobs', httpMethod: 'POST', body: '{"filename":"a"}', pathParameters: null, queryStringParameters: null });
+    await fetch(`${url}jobs`, {
+      method: 'POST',
+      headers: { 'x-api-key': cli.value, 'Content-Type': 'application/json' },
+      body: '{"filename":"a"}',
+    });
+    expect(events[1]!.event).toMatchObject({
+      resource: '/jobs',
+      httpMethod: 'POST',
+      body: '{"filename":"a"}',
+      pathParameters: null,
+      queryStringParameters: null,
+    });
   });
 
   it("throttles each key with its usage plan's token bucket: 429 RATE_LIMITED with Retry-After once the burst is spent", async () => {
     const { url } = await start({ frozenTime: true });
     const plan = model.api.usagePlans.find((p) => p.apiKeyIds.includes(cli.logicalId))!;
     const statuses: number[] = [];
-    for (let i = 0; i < plan.throttle!.burstLimit + 1; i++) statuses.push((await fetch(`${url}jobs/abc123def456`, { headers: { 'x-api-key': cli.value } })).status);
+    for (let i = 0; i < plan.throttle!.burstLimit + 1; i++)
+      statuses.push((await fetch(`${url}jobs/abc123def456`, { headers: { 'x-api-key': cli.value } })).status);
     expect(statuses.filter((s) => s === 200)).toHaveLength(plan.throttle!.burstLimit);
     const throttled = await fetch(`${url}jobs/abc123def456`, { headers: { 'x-api-key': cli.value } });
     expect(throttled.status).toBe(429);
@@ -126,7 +151,10 @@ describe('local API Gateway', () => {
 
   it('answers CORS preflight from the template without a key', async () => {
     const { url, events } = await start();
-    const response = await fetch(`${url}jobs`, { method: 'OPTIONS', headers: { Origin: 'http://127.0.0.1:18780', 'Access-Control-Request-Method': 'POST' } });
+    const response = await fetch(`${url}jobs`, {
+      method: 'OPTIONS',
+      headers: { Origin: 'http://127.0.0.1:18780', 'Access-Control-Request-Method': 'POST' },
+    });
     expect(response.status).toBe(204);
     expect(response.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:18780');
     expect(response.headers.get('access-control-allow-methods')).toContain('POST');
@@ -171,7 +199,12 @@ describe('local API Gateway', () => {
 
   it("passes the function's status, headers and body through", async () => {
     const { url } = await start({
-      behaviour: async () => ({ statusCode: 302, headers: { Location: 'http://example.invalid/x' }, multiValueHeaders: { 'X-Multi': ['a', 'b'] }, body: '' }),
+      behaviour: async () => ({
+        statusCode: 302,
+        headers: { Location: 'http://example.invalid/x' },
+        multiValueHeaders: { 'X-Multi': ['a', 'b'] },
+        body: '',
+      }),
     });
     const response = await fetch(`${url}jobs/abc123def456/result`, { headers: { 'x-api-key': cli.value }, redirect: 'manual' });
     expect(response.status).toBe(302);

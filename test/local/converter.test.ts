@@ -50,7 +50,9 @@ describe('converter discovery', () => {
     const dataDir = join(tempDir('k2p-noconv-'), 'data');
     const started = Date.now();
     // synth: 'force' would take a minute: the converter check must come first.
-    const error = await startLocalStack({ dataDir, portBase: 0, synth: 'force', converterEnv: { PATH: tempDir('k2p-empty-path-') } }).catch((e: unknown) => e);
+    const error = await startLocalStack({ dataDir, portBase: 0, synth: 'force', converterEnv: { PATH: tempDir('k2p-empty-path-') } }).catch(
+      (e: unknown) => e,
+    );
     expect(error).toBeInstanceOf(ConverterNotFoundError);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(readStackState(dataDir)).toBeUndefined();
@@ -65,7 +67,9 @@ describe('converter discovery', () => {
 
   it('names a K2P_COMMAND that does not exist', async () => {
     const probe = machine({ PATH: tempDir('k2p-empty-path-'), K2P_COMMAND: 'knime-nope --flag' });
-    await expect(discoverConverter({ image, scratchRoot, probe })).rejects.toThrow(/K2P_COMMAND is set to `knime-nope --flag`, but `knime-nope` is not/);
+    await expect(discoverConverter({ image, scratchRoot, probe })).rejects.toThrow(
+      /K2P_COMMAND is set to `knime-nope --flag`, but `knime-nope` is not/,
+    );
   });
 
   it('uses K2P_COMMAND first, in a network namespace when unshare works; a non-Python command has an unknown version', async () => {
@@ -118,7 +122,10 @@ describe('converter discovery', () => {
   });
 
   it("honours the user's K2P_VERSION_COMMAND", async () => {
-    const probe = machine({ PATH: process.env.PATH, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 9.9.9' }, { 'echo 9.9.9': [0, '9.9.9'] });
+    const probe = machine(
+      { PATH: process.env.PATH, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 9.9.9' },
+      { 'echo 9.9.9': [0, '9.9.9'] },
+    );
     const setup = await discoverConverter({ image, scratchRoot, sandbox: 'none', probe });
     expect(setup).toMatchObject({ versionCommand: 'echo 9.9.9', version: '9.9.9' });
   });

@@ -55,13 +55,27 @@ function setUp(stopTimeoutSeconds?: number) {
       },
     ],
   };
-  const runner = new EcsTaskRunner({ taskDefinitions: [definition], converter, scratchRoot: join(dir, 'scratch'), region: 'us-east-1', accountId: '000000000000', stopTimeoutSeconds });
+  const runner = new EcsTaskRunner({
+    taskDefinitions: [definition],
+    converter,
+    scratchRoot: join(dir, 'scratch'),
+    region: 'us-east-1',
+    accountId: '000000000000',
+    stopTimeoutSeconds,
+  });
   runners.push(runner);
   const parameters = (env: Record<string, string>) => ({
     Cluster: 'arn:aws:ecs:us-east-1:000000000000:cluster/c',
     TaskDefinition: 'fam',
     LaunchType: 'FARGATE',
-    Overrides: { ContainerOverrides: [{ Name: 'Runner', Environment: Object.entries({ REPORT_FILE: join(dir, 'report.json'), ...env }).map(([Name, Value]) => ({ Name, Value })) }] },
+    Overrides: {
+      ContainerOverrides: [
+        {
+          Name: 'Runner',
+          Environment: Object.entries({ REPORT_FILE: join(dir, 'report.json'), ...env }).map(([Name, Value]) => ({ Name, Value })),
+        },
+      ],
+    },
   });
   const report = () => JSON.parse(readFileSync(join(dir, 'report.json'), 'utf8')) as { env: Record<string, string>; cwd: string };
   return { dir, runner, parameters, report };
@@ -90,9 +104,18 @@ const alive = (pid: number) => {
 describe('EcsTaskRunner', () => {
   it("starts the image's entrypoint with the container's env: image ENV, then the template, then the overrides, volumes mapped to scratch", async () => {
     const { runner, parameters, report, dir } = setUp();
-    const description = (await runner.run(parameters({ MODE: 'exit', CODE: '0', JOB_ID: 'job1' }), new AbortController().signal)) as Record<string, unknown>;
+    const description = (await runner.run(parameters({ MODE: 'exit', CODE: '0', JOB_ID: 'job1' }), new AbortController().signal)) as Record<
+      string,
+      unknown
+    >;
     const { env, cwd } = report();
-    expect(env).toMatchObject({ FROM_IMAGE: 'yes', FROM_TEMPLATE: 'yes', JOB_ID: 'job1', K2P_COMMAND: 'unshare -rn k2p', K2P_VERSION_COMMAND: 'python3 -c x' });
+    expect(env).toMatchObject({
+      FROM_IMAGE: 'yes',
+      FROM_TEMPLATE: 'yes',
+      JOB_ID: 'job1',
+      K2P_COMMAND: 'unshare -rn k2p',
+      K2P_VERSION_COMMAND: 'python3 -c x',
+    });
     expect(env.SCRATCH_DIR).toMatch(new RegExp(`^${join(dir, 'scratch')}/task-[0-9a-f]+/scratch$`));
     expect(env.HOME).toBe(env.SCRATCH_DIR);
     expect(env.TMPDIR).toBe(`${env.SCRATCH_DIR}/tmp`);
@@ -101,14 +124,25 @@ describe('EcsTaskRunner', () => {
     expect(env.CONVERTER_IMAGE).toBeUndefined();
     // The task's scratch is gone with the task.
     expect(existsSync(env.SCRATCH_DIR!)).toBe(false);
-    expect(description).toMatchObject({ LastStatus: 'STOPPED', StopCode: 'EssentialContainerExited', TaskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/fam:1', Containers: [{ Name: 'Runner', ExitCode: 0 }] });
+    expect(description).toMatchObject({
+      LastStatus: 'STOPPED',
+      StopCode: 'EssentialContainerExited',
+      TaskDefinitionArn: 'arn:aws:ecs:us-east-1:000000000000:task-definition/fam:1',
+      Containers: [{ Name: 'Runner', ExitCode: 0 }],
+    });
   });
 
   it('fails the state with States.TaskFailed and the task description as cause when the container exits non-zero', async () => {
     const { runner, parameters } = setUp();
-    const error = (await runner.run(parameters({ MODE: 'exit', CODE: '1' }), new AbortController().signal).catch((e: unknown) => e)) as Error;
+    const error = (await runner
+      .run(parameters({ MODE: 'exit', CODE: '1' }), new AbortController().signal)
+      .catch((e: unknown) => e)) as Error;
     expect(error.name).toBe('States.TaskFailed');
-    expect(JSON.parse(error.message)).toMatchObject({ StopCode: 'EssentialContainerExited', StoppedReason: 'Essential container in task exited', Containers: [{ ExitCode: 1 }] });
+    expect(JSON.parse(error.message)).toMatchObject({
+      StopCode: 'EssentialContainerExited',
+      StoppedReason: 'Essential container in task exited',
+      Containers: [{ ExitCode: 1 }],
+    });
   });
 
   it('stops a task like ECS: SIGTERM, then SIGKILL for everything it started (its own process groups too) after the stop timeout', async () => {
@@ -151,6 +185,8 @@ describe('EcsTaskRunner', () => {
 
   it('rejects an unknown task definition like RunTask does, without starting anything', async () => {
     const { runner } = setUp();
-    await expect(runner.run({ TaskDefinition: 'other' }, new AbortController().signal)).rejects.toMatchObject({ name: 'ECS.ClientException' });
+    await expect(runner.run({ TaskDefinition: 'other' }, new AbortController().signal)).rejects.toMatchObject({
+      name: 'ECS.ClientException',
+    });
   });
 });

@@ -61,11 +61,14 @@ describe('FunctionHost', () => {
     expect(process.env.GREETING).toBeUndefined();
   });
 
-  it("times out like Lambda (Sandbox.Timedout), even a handler stuck in a loop, and the next call gets a fresh environment", async () => {
+  it('times out like Lambda (Sandbox.Timedout), even a handler stuck in a loop, and the next call gets a fresh environment', async () => {
     const h = host({ timeoutSeconds: 0.3 });
     await h.invoke({ action: 'calls' });
     expect(await h.invoke({ action: 'calls' })).toBe(2);
-    await expect(h.invoke({ action: 'hang' })).rejects.toMatchObject({ name: 'Sandbox.Timedout', message: 'Task timed out after 0.30 seconds' });
+    await expect(h.invoke({ action: 'hang' })).rejects.toMatchObject({
+      name: 'Sandbox.Timedout',
+      message: 'Task timed out after 0.30 seconds',
+    });
     // Module state starts over: the timed-out sandbox was discarded.
     expect(await h.invoke({ action: 'calls' })).toBe(1);
     const { remaining } = (await h.invoke({ action: 'sleep', ms: 100 })) as { remaining: number };

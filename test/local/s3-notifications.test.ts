@@ -25,7 +25,12 @@ function s3rverEvent(key: string, eventName = 'ObjectCreated:Post', bucketName =
         userIdentity: { principalId: 'x' },
         requestParameters: { sourceIPAddress: '127.0.0.1' },
         responseElements: { 'x-amz-request-id': 'x', 'x-amz-id-2': 'x' },
-        s3: { s3SchemaVersion: '1.0', configurationId: 'x', bucket: { name: bucketName, ownerIdentity: { principalId: 'x' }, arn: `arn:aws:s3:::${bucketName}` }, object: { key, size: 1, eTag: 'e', sequencer: '1' } },
+        s3: {
+          s3SchemaVersion: '1.0',
+          configurationId: 'x',
+          bucket: { name: bucketName, ownerIdentity: { principalId: 'x' }, arn: `arn:aws:s3:::${bucketName}` },
+          object: { key, size: 1, eTag: 'e', sequencer: '1' },
+        },
       },
     ],
   } as S3Event;
@@ -66,7 +71,11 @@ describe('asynchronous invocation', () => {
     env: {},
     timeoutSeconds: 1,
     memoryMb: 128,
-    asyncInvoke: { maximumRetryAttempts: retries, maximumEventAgeSeconds: maxAgeSeconds, onFailure: 'arn:aws:sqs:us-east-1:000000000000:dlq' },
+    asyncInvoke: {
+      maximumRetryAttempts: retries,
+      maximumEventAgeSeconds: maxAgeSeconds,
+      onFailure: 'arn:aws:sqs:us-east-1:000000000000:dlq',
+    },
   });
 
   it('retries a failing event up to MaximumRetryAttempts, then hands it to the on-failure destination', async () => {
@@ -81,7 +90,15 @@ describe('asynchronous invocation', () => {
     invoker.invoke(fn(2), { n: 1 });
     await invoker.idle();
     expect(attempts).toBe(3);
-    expect(invoker.failures).toMatchObject([{ attempts: 3, condition: 'RetriesExhausted', destination: 'arn:aws:sqs:us-east-1:000000000000:dlq', error: { type: 'Boom' }, event: { n: 1 } }]);
+    expect(invoker.failures).toMatchObject([
+      {
+        attempts: 3,
+        condition: 'RetriesExhausted',
+        destination: 'arn:aws:sqs:us-east-1:000000000000:dlq',
+        error: { type: 'Boom' },
+        event: { n: 1 },
+      },
+    ]);
   });
 
   it('stops retrying an event older than MaximumEventAgeInSeconds, and delivers a recovered one once', async () => {

@@ -37,7 +37,9 @@ describe('local S3 (s3rver in a worker, behind the proxy)', () => {
   it('passes S3 events from the worker', async () => {
     await s3.send(new PutObjectCommand({ Bucket: 'data', Key: 'bundles/j1/bundle.zip', Body: 'x' }));
     await new Promise((r) => setTimeout(r, 50));
-    expect(events.some((e) => e.Records[0]?.s3.object.key === 'bundles/j1/bundle.zip' && e.Records[0].eventName.startsWith('ObjectCreated'))).toBe(true);
+    expect(
+      events.some((e) => e.Records[0]?.s3.object.key === 'bundles/j1/bundle.zip' && e.Records[0].eventName.startsWith('ObjectCreated')),
+    ).toBe(true);
   });
 
   it('deletes several keys under one prefix at once, and writes next to a delete, without s3rver tripping over its folders', async () => {
@@ -56,7 +58,13 @@ describe('local S3 (s3rver in a worker, behind the proxy)', () => {
     clock.advance(3 * 86_400_000);
     try {
       // Signed with the moved clock (this client reads real time: give it the offset) and accepted.
-      const moved = new S3Client({ endpoint: proxy.endpoint, forcePathStyle: true, region: 'us-east-1', credentials: LOCAL_CREDENTIALS, systemClockOffset: clock.offset() });
+      const moved = new S3Client({
+        endpoint: proxy.endpoint,
+        forcePathStyle: true,
+        region: 'us-east-1',
+        credentials: LOCAL_CREDENTIALS,
+        systemClockOffset: clock.offset(),
+      });
       await moved.send(new PutObjectCommand({ Bucket: 'data', Key: 'bundles/j2/bundle.zip', Body: 'x' }));
       moved.destroy();
     } finally {

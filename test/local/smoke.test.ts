@@ -31,11 +31,20 @@ afterAll(async () => {
 });
 
 const api = (path: string, init: RequestInit = {}) =>
-  fetch(`${stack.urls.api}${path}`, { ...init, headers: { 'x-api-key': stack.keys.cli.value, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers } });
+  fetch(`${stack.urls.api}${path}`, {
+    ...init,
+    headers: { 'x-api-key': stack.keys.cli.value, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
+  });
 
 describe('local mode smoke test', () => {
   it('announces itself in the state file and serves the page config pointing at the local API', async () => {
-    expect(readStackState(stack.dataDir)).toEqual({ apiUrl: stack.urls.api, webUrl: stack.urls.web, cliApiKey: stack.keys.cli.value, webApiKey: stack.keys.web.value, pid: process.pid });
+    expect(readStackState(stack.dataDir)).toEqual({
+      apiUrl: stack.urls.api,
+      webUrl: stack.urls.web,
+      cliApiKey: stack.keys.cli.value,
+      webApiKey: stack.keys.web.value,
+      pid: process.pid,
+    });
     const config = (await (await fetch(`${stack.urls.web}config.json`)).json()) as { apiUrl: string; apiKey: string; bundleLimits: object };
     expect(config).toMatchObject({ apiUrl: stack.urls.api, apiKey: stack.keys.web.value });
     expect(config.bundleLimits).toBeDefined();
@@ -66,7 +75,9 @@ describe('local mode smoke test', () => {
     const download = await fetch(link.headers.get('location')!);
     expect(download.status).toBe(200);
     const files = Object.keys(unzipSync(new Uint8Array(await download.arrayBuffer())));
-    expect(files).toEqual(expect.arrayContaining(['README.md', 'report.json', 'KNIME_single_csv__g01_workbook.py', 'KNIME_single_csv__g01_workbook.ipynb']));
+    expect(files).toEqual(
+      expect.arrayContaining(['README.md', 'report.json', 'KNIME_single_csv__g01_workbook.py', 'KNIME_single_csv__g01_workbook.ipynb']),
+    );
     expect(stack.tasks()).toEqual([]);
     expect(stack.asyncFailures).toEqual([]);
   });

@@ -62,7 +62,9 @@ describe('the stack model, read from a real synthesis', () => {
 
   it('renders gateway errors in the project envelope, with CORS for the local page', () => {
     const forbidden = model.api.gatewayResponses.INVALID_API_KEY!;
-    expect(JSON.parse(forbidden.templates['application/json']!.replace('$context.requestId', 'r1'))).toMatchObject({ error: { code: 'FORBIDDEN', requestId: 'r1' } });
+    expect(JSON.parse(forbidden.templates['application/json']!.replace('$context.requestId', 'r1'))).toMatchObject({
+      error: { code: 'FORBIDDEN', requestId: 'r1' },
+    });
     expect(forbidden.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
     expect(model.api.gatewayResponses.THROTTLED!.headers['Retry-After']).toBe('1');
     expect(model.api.gatewayResponses.MISSING_AUTHENTICATION_TOKEN!.statusCode).toBe(404);
@@ -137,18 +139,30 @@ describe('intrinsics and Dockerfiles (small inputs)', () => {
   const template: Template = {
     Resources: {
       Table: { Type: 'AWS::DynamoDB::Table', Properties: {} },
-      Named: { Type: 'AWS::S3::Bucket', Properties: { BucketName: { 'Fn::Join': ['-', ['data', { Ref: 'AWS::AccountId' }, { Ref: 'AWS::Region' }]] } } },
+      Named: {
+        Type: 'AWS::S3::Bucket',
+        Properties: { BucketName: { 'Fn::Join': ['-', ['data', { Ref: 'AWS::AccountId' }, { Ref: 'AWS::Region' }]] } },
+      },
       Fn: { Type: 'AWS::Lambda::Function', Properties: {} },
       Site: { Type: 'AWS::CloudFront::Distribution', Properties: {} },
     },
   };
-  const resolver = new Resolver(template, { stackName: 'S', accountId: '000000000000', region: 'us-east-1', partition: 'aws', urlSuffix: 'amazonaws.com', webHost: '127.0.0.1:9' });
+  const resolver = new Resolver(template, {
+    stackName: 'S',
+    accountId: '000000000000',
+    region: 'us-east-1',
+    partition: 'aws',
+    urlSuffix: 'amazonaws.com',
+    webHost: '127.0.0.1:9',
+  });
 
   it('resolves Ref, GetAtt, Join, Sub, Select and Split to local names', () => {
     expect(resolver.resolve({ Ref: 'Table' })).toBe('S-Table');
     expect(resolver.resolve({ Ref: 'Named' })).toBe('data-000000000000-us-east-1');
     expect(resolver.resolve({ 'Fn::GetAtt': ['Fn', 'Arn'] })).toBe('arn:aws:lambda:us-east-1:000000000000:function:S-Fn');
-    expect(resolver.resolve({ 'Fn::Sub': 'x-${Table}-${AWS::Region}-${Fn.Arn}' })).toBe('x-S-Table-us-east-1-arn:aws:lambda:us-east-1:000000000000:function:S-Fn');
+    expect(resolver.resolve({ 'Fn::Sub': 'x-${Table}-${AWS::Region}-${Fn.Arn}' })).toBe(
+      'x-S-Table-us-east-1-arn:aws:lambda:us-east-1:000000000000:function:S-Fn',
+    );
     expect(resolver.resolve({ 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] })).toBe('b');
     // The CloudFront origin becomes the local page, over http.
     expect(resolver.resolve({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': ['Site', 'DomainName'] }]] })).toBe('http://127.0.0.1:9');
@@ -157,7 +171,18 @@ describe('intrinsics and Dockerfiles (small inputs)', () => {
 
   it('reads ENV, ENTRYPOINT and COPY of the final Dockerfile stage, with ARGs', () => {
     const image = parseDockerfile(
-      ['ARG BASE=x', 'FROM node AS build', 'ENV LOST=1', 'FROM ${BASE}', 'ARG V=1', 'ENV A="${V}" \\', '    B=/data', 'WORKDIR /opt/app', 'COPY dist/app.mjs ./', 'ENTRYPOINT ["node", "/opt/app/app.mjs"]'].join('\n'),
+      [
+        'ARG BASE=x',
+        'FROM node AS build',
+        'ENV LOST=1',
+        'FROM ${BASE}',
+        'ARG V=1',
+        'ENV A="${V}" \\',
+        '    B=/data',
+        'WORKDIR /opt/app',
+        'COPY dist/app.mjs ./',
+        'ENTRYPOINT ["node", "/opt/app/app.mjs"]',
+      ].join('\n'),
       '/ctx',
       { V: '2' },
     );

@@ -12,13 +12,24 @@ const definition = {
   StartAt: 'PrepareRun',
   States: {
     PrepareRun: {
-      Type: 'Task', Resource: PREPARE, Parameters: { 'jobId.$': '$.jobId' }, ResultPath: '$.run', Next: 'SkipRun',
+      Type: 'Task',
+      Resource: PREPARE,
+      Parameters: { 'jobId.$': '$.jobId' },
+      ResultPath: '$.run',
+      Next: 'SkipRun',
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.taskError', Next: 'RecordOutcome' }],
     },
     SkipRun: { Type: 'Choice', Choices: [{ Variable: '$.run.skip', BooleanEquals: true, Next: 'Skipped' }], Default: 'RunConverter' },
     RunConverter: {
-      Type: 'Task', Resource: 'arn:aws:states:::ecs:runTask.sync', TimeoutSeconds: 1, ResultPath: null, Next: 'ConverterFinished',
-      Parameters: { Cluster: 'c', Overrides: { ContainerOverrides: [{ Name: 'Runner', Environment: [{ Name: 'JOB_ID', 'Value.$': '$.jobId' }] }] } },
+      Type: 'Task',
+      Resource: 'arn:aws:states:::ecs:runTask.sync',
+      TimeoutSeconds: 1,
+      ResultPath: null,
+      Next: 'ConverterFinished',
+      Parameters: {
+        Cluster: 'c',
+        Overrides: { ContainerOverrides: [{ Name: 'Runner', Environment: [{ Name: 'JOB_ID', 'Value.$': '$.jobId' }] }] },
+      },
       Retry: [{ ErrorEquals: ['ECS.AmazonECSException'], IntervalSeconds: 0, MaxAttempts: 2 }],
       Catch: [{ ErrorEquals: ['States.ALL'], ResultPath: '$.taskError', Next: 'RecordOutcome' }],
     },
@@ -30,7 +41,8 @@ const definition = {
 
 let server: SfnServer;
 let detach: { close(): Promise<void> } | undefined;
-const sfn = () => new SFNClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
+const sfn = () =>
+  new SFNClient({ endpoint: server.endpoint, region: 'us-east-1', credentials: { accessKeyId: 'x', secretAccessKey: 'y' } });
 
 async function setUp(tasks: LocalTaskHandlers) {
   server = await startSfnServer({ stateMachineArns: [ARN] });
@@ -65,7 +77,9 @@ describe('attachStateMachine', () => {
         return { Containers: [{ ExitCode: 0 }] };
       },
     });
-    const { executionArn } = await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job1', input: JSON.stringify({ jobId: 'job1' }) }));
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job1', input: JSON.stringify({ jobId: 'job1' }) }),
+    );
     const execution = await waitForEnd(executionArn!);
     expect(execution.status).toBe('SUCCEEDED');
     expect(JSON.parse(execution.output!)).toEqual({ recorded: true });
@@ -88,10 +102,14 @@ describe('attachStateMachine', () => {
         throw error;
       },
     });
-    const { executionArn } = await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job2', input: JSON.stringify({ jobId: 'job2' }) }));
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job2', input: JSON.stringify({ jobId: 'job2' }) }),
+    );
     expect((await waitForEnd(executionArn!)).status).toBe('SUCCEEDED');
     expect(attempts).toBe(2);
-    expect(recorded).toEqual([{ jobId: 'job2', taskError: { Error: 'States.TaskFailed', Cause: JSON.stringify({ Containers: [{ ExitCode: 3 }] }) } }]);
+    expect(recorded).toEqual([
+      { jobId: 'job2', taskError: { Error: 'States.TaskFailed', Cause: JSON.stringify({ Containers: [{ ExitCode: 3 }] }) } },
+    ]);
   });
 
   it('stops a task that outlives its TimeoutSeconds and records States.Timeout', async () => {
@@ -107,7 +125,9 @@ describe('attachStateMachine', () => {
           });
         }),
     });
-    const { executionArn } = await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job3', input: JSON.stringify({ jobId: 'job3' }) }));
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job3', input: JSON.stringify({ jobId: 'job3' }) }),
+    );
     expect((await waitForEnd(executionArn!)).status).toBe('SUCCEEDED');
     expect(aborted).toBe(true);
     expect(recorded).toEqual([{ jobId: 'job3', taskError: { Error: 'States.Timeout', Cause: expect.any(String) } }]);
@@ -122,7 +142,9 @@ describe('attachStateMachine', () => {
       },
       runEcsTask: async () => ({}),
     });
-    const { executionArn } = await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job4', input: JSON.stringify({ jobId: 'job4' }) }));
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job4', input: JSON.stringify({ jobId: 'job4' }) }),
+    );
     const execution = await waitForEnd(executionArn!);
     expect(execution).toMatchObject({ status: 'FAILED', error: 'Error', cause: 'boom in record' });
   });
@@ -131,9 +153,12 @@ describe('attachStateMachine', () => {
     let aborted = false;
     await setUp({
       invokeFunction: async () => ({ skip: false }),
-      runEcsTask: (_parameters, signal) => new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('stopped'))))),
+      runEcsTask: (_parameters, signal) =>
+        new Promise((_resolve, reject) => signal.addEventListener('abort', () => ((aborted = true), reject(new Error('stopped'))))),
     });
-    const { executionArn } = await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job5', input: JSON.stringify({ jobId: 'job5' }) }));
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job5', input: JSON.stringify({ jobId: 'job5' }) }),
+    );
     await new Promise((resolve) => setTimeout(resolve, 100));
     await sfn().send(new StopExecutionCommand({ executionArn }));
     await new Promise((resolve) => setTimeout(resolve, 100));
@@ -144,8 +169,8 @@ describe('attachStateMachine', () => {
   it('refuses at start-up a Task it cannot run locally', async () => {
     server = await startSfnServer({ stateMachineArns: [ARN] });
     const bad = { StartAt: 'Q', States: { Q: { Type: 'Task', Resource: 'arn:aws:states:::sqs:sendMessage', End: true } } };
-    expect(() => attachStateMachine(server, [{ arn: ARN, definition: bad }], { invokeFunction: async () => null, runEcsTask: async () => null })).toThrow(
-      /cannot run Task state "Q"/,
-    );
+    expect(() =>
+      attachStateMachine(server, [{ arn: ARN, definition: bad }], { invokeFunction: async () => null, runEcsTask: async () => null }),
+    ).toThrow(/cannot run Task state "Q"/);
   });
 });

@@ -24,7 +24,6 @@ export function bundleWithDataFile(): Uint8Array {
   });
 }
 
-
 /** Uploads like a browser: multipart form with every policy field, then the file. Returns the HTTP status and body. */
 export async function uploadBundle(
   upload: UploadTicket,

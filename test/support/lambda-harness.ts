@@ -55,7 +55,10 @@ export async function loadHandler(name: HandlerName, overrides: Record<string, s
 }
 
 /** Loads several handlers with the same overrides. */
-export async function loadHandlers<N extends HandlerName>(names: readonly N[], overrides: Record<string, string | undefined> = {}): Promise<Record<N, AnyHandler>> {
+export async function loadHandlers<N extends HandlerName>(
+  names: readonly N[],
+  overrides: Record<string, string | undefined> = {},
+): Promise<Record<N, AnyHandler>> {
   const handlers = {} as Record<N, AnyHandler>;
   for (const name of names) handlers[name] = await loadHandler(name, overrides);
   return handlers;
@@ -97,7 +100,11 @@ export interface ApiRequest {
 export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
   const path = request.resource.replace(/\{(\w+)\}/g, (_, key: string) => request.pathParameters?.[key] ?? `{${key}}`);
   const requestId = `api-request-${++invocation}`;
-  const headers = { Accept: 'application/json', ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}), ...request.headers };
+  const headers = {
+    Accept: 'application/json',
+    ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+    ...request.headers,
+  };
   return {
     resource: request.resource,
     path,
@@ -158,7 +165,12 @@ export async function callApi<T = any>(handler: AnyHandler, request: ApiRequest)
 }
 
 /** An S3 event with one record for `key` (shape as AWS sends it; for cases s3rver cannot produce). */
-export function s3Event(bucket: string, key: string, object: { size?: number; eTag?: string; sequencer?: string } = {}, eventName = 'ObjectCreated:Post'): S3Event {
+export function s3Event(
+  bucket: string,
+  key: string,
+  object: { size?: number; eTag?: string; sequencer?: string } = {},
+  eventName = 'ObjectCreated:Post',
+): S3Event {
   return {
     Records: [
       {
@@ -174,7 +186,13 @@ export function s3Event(bucket: string, key: string, object: { size?: number; eT
           s3SchemaVersion: '1.0',
           configurationId: 'bundles',
           bucket: { name: bucket, ownerIdentity: { principalId: 'TEST' }, arn: `arn:aws:s3:::${bucket}` },
-          object: { key: encodeURIComponent(key).replace(/%2F/g, '/'), size: object.size ?? 0, eTag: object.eTag ?? 'etag', sequencer: object.sequencer ?? '0001', versionId: undefined as unknown as string },
+          object: {
+            key: encodeURIComponent(key).replace(/%2F/g, '/'),
+            size: object.size ?? 0,
+            eTag: object.eTag ?? 'etag',
+            sequencer: object.sequencer ?? '0001',
+            versionId: undefined as unknown as string,
+          },
         },
       },
     ],

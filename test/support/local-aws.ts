@@ -118,7 +118,9 @@ export async function startLocalAws(): Promise<LocalAws> {
     proxy,
     s3Events,
     nextCreated(key, timeoutMs = 5000) {
-      const seen = s3Events.find((event) => event.Records[0]?.eventName.startsWith('ObjectCreated:') && event.Records[0].s3.object.key === key);
+      const seen = s3Events.find(
+        (event) => event.Records[0]?.eventName.startsWith('ObjectCreated:') && event.Records[0].s3.object.key === key,
+      );
       if (seen) {
         s3Events.splice(s3Events.indexOf(seen), 1);
         return Promise.resolve(seen);
@@ -146,12 +148,7 @@ export async function startLocalAws(): Promise<LocalAws> {
     async stop() {
       dynamoClient.destroy();
       s3.destroy();
-      await Promise.allSettled([
-        sfn.close(),
-        proxy.close(),
-        s3rver.close(),
-        new Promise<void>((resolve) => dynamo.close(() => resolve())),
-      ]);
+      await Promise.allSettled([sfn.close(), proxy.close(), s3rver.close(), new Promise<void>((resolve) => dynamo.close(() => resolve()))]);
       rmSync(directory, { recursive: true, force: true });
     },
   };

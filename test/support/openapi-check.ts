@@ -50,13 +50,15 @@ export function validateSchema(doc: Json, schemaNode: Json, value: unknown, at =
     if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${at}: does not match ${schema.pattern}`);
     if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at}: shorter than ${schema.minLength}`);
     if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${at}: longer than ${schema.maxLength}`);
-    if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value)) errors.push(`${at}: not a date-time`);
+    if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value))
+      errors.push(`${at}: not a date-time`);
   }
   if (typeof value === 'number') {
     if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
     if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
   }
-  if (Array.isArray(value) && schema.items) value.forEach((item, i) => errors.push(...validateSchema(doc, schema.items, item, `${at}[${i}]`)));
+  if (Array.isArray(value) && schema.items)
+    value.forEach((item, i) => errors.push(...validateSchema(doc, schema.items, item, `${at}[${i}]`)));
   if (actual === 'object' && !Array.isArray(value)) {
     const object = value as Record<string, unknown>;
     for (const key of schema.required ?? []) if (!(key in object)) errors.push(`${at}: missing required ${key}`);

@@ -19,7 +19,8 @@ export function bundleFiles(folder: string): Map<string, Uint8Array> {
     for (const name of readdirSync(dir).sort()) {
       const abs = join(dir, name);
       if (statSync(abs).isDirectory()) visit(abs);
-      else if (name === 'workflow.knime' || name === 'settings.xml') files.set(relative(folder, abs).split(sep).join('/'), readFileSync(abs));
+      else if (name === 'workflow.knime' || name === 'settings.xml')
+        files.set(relative(folder, abs).split(sep).join('/'), readFileSync(abs));
     }
   };
   visit(folder);

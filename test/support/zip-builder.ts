@@ -20,7 +20,15 @@ export interface ZipEntrySpec {
   centralExtra?: Uint8Array;
   localExtra?: Uint8Array;
   /** Overrides of what the central directory declares. */
-  central?: { crc32?: number; compressedSize?: number; uncompressedSize?: number; name?: string; method?: number; flags?: number; localHeaderOffset?: number };
+  central?: {
+    crc32?: number;
+    compressedSize?: number;
+    uncompressedSize?: number;
+    name?: string;
+    method?: number;
+    flags?: number;
+    localHeaderOffset?: number;
+  };
   /** Overrides of what the local header declares. */
   local?: { crc32?: number; compressedSize?: number; uncompressedSize?: number; name?: string; method?: number; flags?: number };
   /** Write a data descriptor after the data (sets flag bit 3; local sizes/CRC become 0). */
@@ -161,7 +169,9 @@ export { SAMPLES_DIR } from './samples';
 import { SAMPLES_DIR } from './samples';
 
 export function sampleNames(): string[] {
-  return readdirSync(SAMPLES_DIR).filter((name) => statSync(join(SAMPLES_DIR, name)).isDirectory()).sort();
+  return readdirSync(SAMPLES_DIR)
+    .filter((name) => statSync(join(SAMPLES_DIR, name)).isDirectory())
+    .sort();
 }
 
 /** A minimal valid workflow: one node whose settings live in `Node (#1)/settings.xml`. */

@@ -68,7 +68,9 @@ function xmlError(status: number, code: string, message: string, extra = ''): Be
     req.resume();
     req.on('end', () => {
       res.writeHead(status, { 'content-type': 'application/xml' });
-      res.end(`<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>R1</RequestId></Error>`);
+      res.end(
+        `<?xml version="1.0" encoding="UTF-8"?>\n<Error><Code>${code}</Code><Message>${message}</Message>${extra}<RequestId>R1</RequestId></Error>`,
+      );
     });
   };
 }
@@ -118,10 +120,20 @@ describe('uploadToPresignedPost', () => {
   });
 
   it('explains S3’s EntityTooLarge with the sizes', async () => {
-    behaviour = xmlError(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size', '<ProposedSize>5000</ProposedSize><MaxSizeAllowed>4096</MaxSizeAllowed>');
+    behaviour = xmlError(
+      400,
+      'EntityTooLarge',
+      'Your proposed upload exceeds the maximum allowed size',
+      '<ProposedSize>5000</ProposedSize><MaxSizeAllowed>4096</MaxSizeAllowed>',
+    );
     const error = await uploadToPresignedPost({ url, fields: FIELDS }, bytes(5000)).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UploadError);
-    expect(error).toMatchObject({ code: 'EntityTooLarge', status: 400, s3Message: 'Your proposed upload exceeds the maximum allowed size', isNetwork: false });
+    expect(error).toMatchObject({
+      code: 'EntityTooLarge',
+      status: 400,
+      s3Message: 'Your proposed upload exceeds the maximum allowed size',
+      isNetwork: false,
+    });
     expect((error as Error).message).toContain('S3 refused the upload (400 EntityTooLarge)');
     expect((error as Error).message).toContain('the upload limit is 4.0 KiB');
   });
@@ -157,7 +169,9 @@ describe('uploadToPresignedPost', () => {
       res.writeHead(400, { 'content-type': 'application/xml', connection: 'close' });
       res.end('<Error><Code>EntityTooLarge</Code><Message>too big &amp; then some</Message></Error>');
     };
-    const error = await uploadToPresignedPost({ url, fields: FIELDS, maxBytes: 10 * 1024 * 1024 }, bytes(4 * 1024 * 1024)).catch((e: unknown) => e);
+    const error = await uploadToPresignedPost({ url, fields: FIELDS, maxBytes: 10 * 1024 * 1024 }, bytes(4 * 1024 * 1024)).catch(
+      (e: unknown) => e,
+    );
     expect(error).toMatchObject({ code: 'EntityTooLarge', s3Message: 'too big & then some' });
     expect((error as Error).message).toContain('the upload limit is 10.0 MiB');
   });
@@ -180,7 +194,8 @@ describe('uploadToPresignedPost', () => {
 
 describe('parseS3Error', () => {
   it('reads the flat fields of <Error> and decodes entities', () => {
-    const xml = '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>a &lt;b&gt; &#x41;&#66;</Message><RequestId>X</RequestId></Error>';
+    const xml =
+      '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>a &lt;b&gt; &#x41;&#66;</Message><RequestId>X</RequestId></Error>';
     expect(parseS3Error(xml)).toEqual({ Code: 'AccessDenied', Message: 'a <b> AB', RequestId: 'X' });
     expect(parseS3Error('not xml')).toEqual({});
   });

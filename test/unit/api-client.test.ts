@@ -68,7 +68,12 @@ async function closedPort(): Promise<number> {
 }
 
 function client(options: { key?: string; clock?: Clock; random?: () => number } = {}): ApiClient {
-  return new ApiClient({ baseUrl: `${api.url}/`, apiKey: options.key ?? DOUBLE_KEY, clock: options.clock ?? fakeClock(), random: options.random ?? (() => 0.5) });
+  return new ApiClient({
+    baseUrl: `${api.url}/`,
+    apiKey: options.key ?? DOUBLE_KEY,
+    clock: options.clock ?? fakeClock(),
+    random: options.random ?? (() => 0.5),
+  });
 }
 
 async function uploadedJob(c: ApiClient): Promise<JobView> {
@@ -94,7 +99,9 @@ describe('ApiClient requests and envelopes', () => {
   });
 
   it('turns an error envelope into an ApiError with code, message, details, requestId, status and hint', async () => {
-    const error = await client().createJob({ sizeBytes: api.maxBytes + 1 }).catch((e: unknown) => e);
+    const error = await client()
+      .createJob({ sizeBytes: api.maxBytes + 1 })
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ApiError);
     expect(error).toMatchObject({ status: 422, code: 'BUNDLE_TOO_LARGE', enveloped: true });
     expect((error as ApiError).message).toContain('upload limit');
@@ -104,19 +111,25 @@ describe('ApiClient requests and envelopes', () => {
 
   it('answers NOT_FOUND for a job of another API key (jobs are private to their key)', async () => {
     const mine = await client().createJob();
-    const error = await client({ key: OTHER_KEY }).getJob(mine.job.jobId).catch((e: unknown) => e);
+    const error = await client({ key: OTHER_KEY })
+      .getJob(mine.job.jobId)
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'ApiError', status: 404, code: 'NOT_FOUND' });
   });
 
   it('reports a wrong API key as FORBIDDEN without retrying', async () => {
     const before = api.requests.length;
-    const error = await client({ key: 'wrong-key-wrong-key' }).listJobs().catch((e: unknown) => e);
+    const error = await client({ key: 'wrong-key-wrong-key' })
+      .listJobs()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 403, code: 'FORBIDDEN' });
     expect(api.requests.length - before).toBe(1);
   });
 
   it('rejects INVALID_REQUEST with the failing fields in details', async () => {
-    const error = await client().listJobs({ limit: 500 }).catch((e: unknown) => e);
+    const error = await client()
+      .listJobs({ limit: 500 })
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 400, code: 'INVALID_REQUEST', details: { issues: ['limit'] } });
   });
 
@@ -130,14 +143,18 @@ describe('ApiClient requests and envelopes', () => {
 
   it('gives up after the retry policy with an ApiError that says the answer had no envelope', async () => {
     for (let i = 0; i < 3; i++) api.faults.push({ method: 'GET', path: /^\/jobs$/, kind: { status: 502 } });
-    const error = await client().listJobs().catch((e: unknown) => e);
+    const error = await client()
+      .listJobs()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 502, code: 'INTERNAL_ERROR', enveloped: false });
     expect((error as Error).message).toContain('without a k2p-web error envelope');
   });
 
   it('says when the URL is not the API (a 200 that is not its JSON)', async () => {
     api.faults.push({ method: 'GET', path: /^\/health$/, kind: { status: 200, body: '<html>a web page</html>' } });
-    const error = await client().health().catch((e: unknown) => e);
+    const error = await client()
+      .health()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(ResponseFormatError);
     expect((error as Error).message).toContain('Is the API URL right');
   });
@@ -145,7 +162,9 @@ describe('ApiClient requests and envelopes', () => {
   it('retries a dropped connection as a NetworkError and reports it when it persists', async () => {
     for (let i = 0; i < 3; i++) api.faults.push({ method: 'GET', path: /^\/health$/, kind: 'reset' });
     const clock = fakeClock();
-    const error = await client({ clock }).health().catch((e: unknown) => e);
+    const error = await client({ clock })
+      .health()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NetworkError);
     expect((error as Error).message).toContain('cannot reach the API');
     expect(clock.sleeps).toHaveLength(2);
@@ -153,7 +172,9 @@ describe('ApiClient requests and envelopes', () => {
 
   it('reports a refused connection as a NetworkError', async () => {
     const port = await closedPort();
-    const error = await new ApiClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'x', clock: fakeClock() }).health().catch((e: unknown) => e);
+    const error = await new ApiClient({ baseUrl: `http://127.0.0.1:${port}`, apiKey: 'x', clock: fakeClock() })
+      .health()
+      .catch((e: unknown) => e);
     expect(error).toBeInstanceOf(NetworkError);
     expect((error as Error).message).toMatch(/ECONNREFUSED/);
   });
@@ -192,7 +213,9 @@ describe('Retry-After', () => {
 
   it('carries Retry-After on SERVER_BUSY', async () => {
     api.refusals.push({ code: 'SERVER_BUSY', retryAfter: 9 });
-    const error = await client().createJob().catch((e: unknown) => e);
+    const error = await client()
+      .createJob()
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ status: 503, code: 'SERVER_BUSY', retryAfterSeconds: 9 });
   });
 
@@ -201,7 +224,9 @@ describe('Retry-After', () => {
     const c = client({ clock });
     api.refusals.push({ code: 'SERVER_BUSY', retryAfter: 3 }, { code: 'RATE_LIMITED', retryAfter: 2 });
     const waits: CapacityWait[] = [];
-    const created = await c.withCapacityRetry(() => c.createJob({ filename: 'Busy' }, { idempotencyKey: 'busy-key-1' }), { onWait: (w) => waits.push(w) });
+    const created = await c.withCapacityRetry(() => c.createJob({ filename: 'Busy' }, { idempotencyKey: 'busy-key-1' }), {
+      onWait: (w) => waits.push(w),
+    });
     expect(created.job.workflowName).toBe('Busy');
     expect(waits.map((w) => [w.code, w.secondsLeft, w.attempt])).toEqual([
       ['SERVER_BUSY', 3, 1],
@@ -211,7 +236,10 @@ describe('Retry-After', () => {
       ['RATE_LIMITED', 1, 2],
     ]);
     expect(clock.sleeps).toEqual([1000, 1000, 1000, 1000, 1000]);
-    const keys = api.requests.filter((r) => r.method === 'POST').slice(-3).map((r) => r.idempotencyKey);
+    const keys = api.requests
+      .filter((r) => r.method === 'POST')
+      .slice(-3)
+      .map((r) => r.idempotencyKey);
     expect(new Set(keys)).toEqual(new Set(['busy-key-1']));
   });
 
@@ -234,7 +262,10 @@ describe('Retry-After', () => {
     const controller = new AbortController();
     const c = client();
     const error = await c
-      .withCapacityRetry(() => c.createJob(), { signal: controller.signal, onWait: (w) => w.secondsLeft === 3 && controller.abort(new Error('stop')) })
+      .withCapacityRetry(() => c.createJob(), {
+        signal: controller.signal,
+        onWait: (w) => w.secondsLeft === 3 && controller.abort(new Error('stop')),
+      })
       .catch((e: unknown) => e);
     expect((error as Error).message).toBe('stop');
   });
@@ -296,7 +327,9 @@ describe('followJob', () => {
     const job = await uploadedJob(c);
     api.faults.push({ method: 'GET', path: /^\/jobs\/[^/]+$/, kind: 'reset' }, { method: 'GET', path: /^\/jobs\/[^/]+$/, kind: 'reset' });
     const retries: { attempt: number; delayMs: number; name: string }[] = [];
-    const final = await c.followJob(job.jobId, { onRetry: (r) => retries.push({ attempt: r.attempt, delayMs: r.delayMs, name: r.error.name }) });
+    const final = await c.followJob(job.jobId, {
+      onRetry: (r) => retries.push({ attempt: r.attempt, delayMs: r.delayMs, name: r.error.name }),
+    });
     expect(final.terminal).toBe(true);
     expect(retries).toEqual([
       { attempt: 1, delayMs: 1000, name: 'NetworkError' },
@@ -312,7 +345,11 @@ describe('followJob', () => {
     api.faults.push({
       method: 'GET',
       path: /^\/jobs\/[^/]+$/,
-      kind: { status: 429, headers: { 'Content-Type': 'application/json', 'Retry-After': '7' }, body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'Too many requests', hint: 'slow down', requestId: 'gw-1' } }) },
+      kind: {
+        status: 429,
+        headers: { 'Content-Type': 'application/json', 'Retry-After': '7' },
+        body: JSON.stringify({ error: { code: 'RATE_LIMITED', message: 'Too many requests', hint: 'slow down', requestId: 'gw-1' } }),
+      },
     });
     await c.followJob(job.jobId);
     expect(clock.sleeps[0]).toBe(7000);
@@ -327,7 +364,9 @@ describe('followJob', () => {
   });
 
   it('does not retry NOT_FOUND', async () => {
-    const error = await client().followJob('nosuchjob123').catch((e: unknown) => e);
+    const error = await client()
+      .followJob('nosuchjob123')
+      .catch((e: unknown) => e);
     expect(error).toMatchObject({ code: 'NOT_FOUND' });
   });
 

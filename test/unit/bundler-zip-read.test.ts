@@ -81,7 +81,7 @@ function zip64Extra(uncompressed: number, compressed: number): Uint8Array {
 }
 
 describe('reading archives as KNIME and other tools write them', () => {
-  it('reads entries with data descriptors (as Java\'s ZipOutputStream writes .knwf files)', async () => {
+  it("reads entries with data descriptors (as Java's ZipOutputStream writes .knwf files)", async () => {
     const zip = buildZip({ entries: minimalBundle().map((entry) => ({ ...entry, dataDescriptor: true })) });
     const result = await bundleArchive(zip);
     expect(result.ok).toBe(true);
@@ -108,7 +108,16 @@ describe('reading archives as KNIME and other tools write them', () => {
   it('decodes names without the UTF-8 flag as UTF-8 when valid, else Latin-1', async () => {
     const utf8 = Buffer.from('Ü (#1)/settings.xml');
     const latin1 = Buffer.from([0x44, 0xe9, 0x2f, 0x78]);
-    const entries = await readCentralDirectory(bytesSource(buildZip({ entries: [{ name: utf8, data: 'x', flags: 0 }, { name: latin1, data: 'y', flags: 0 }] })));
+    const entries = await readCentralDirectory(
+      bytesSource(
+        buildZip({
+          entries: [
+            { name: utf8, data: 'x', flags: 0 },
+            { name: latin1, data: 'y', flags: 0 },
+          ],
+        }),
+      ),
+    );
     expect(entries.map((e) => e.name)).toEqual(['Ü (#1)/settings.xml', 'Dé/x']);
   });
 
@@ -167,14 +176,21 @@ describe('needed entries that cannot be read', () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(64 * MiB));
     const started = performance.now();
     // ~64 KiB of deflate data declared as 100 000 bytes: inflation stops one slice past the declared size.
-    const errors = failure(await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 100_000 } }) })));
+    const errors = failure(
+      await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 100_000 } }) })),
+    );
     expect(performance.now() - started).toBeLessThan(1000);
-    expect(errors[0]).toMatchObject({ code: 'ZIP_CORRUPT', message: expect.stringContaining('more than the 100000 bytes its header declares') });
+    expect(errors[0]).toMatchObject({
+      code: 'ZIP_CORRUPT',
+      message: expect.stringContaining('more than the 100000 bytes its header declares'),
+    });
   });
 
   it('refuses a settings.xml with more compressed data than its declared size allows, before inflating', async () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(64 * MiB));
-    const errors = failure(await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 1000 } }) })));
+    const errors = failure(
+      await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 1000 } }) })),
+    );
     expect(errors[0]).toMatchObject({ code: 'ZIP_CORRUPT', message: expect.stringContaining('more compressed data than its size allows') });
   });
 
@@ -190,7 +206,9 @@ describe('needed entries that cannot be read', () => {
 
   it('refuses a needed entry that appears twice', async () => {
     const [workflow, settings] = minimalBundle();
-    const errors = failure(await bundleArchive(buildZip({ entries: [workflow!, settings!, { ...settings!, data: '<config key="other"/>' }] })));
+    const errors = failure(
+      await bundleArchive(buildZip({ entries: [workflow!, settings!, { ...settings!, data: '<config key="other"/>' }] })),
+    );
     expect(errors[0]).toMatchObject({ code: 'ZIP_DUPLICATE_ENTRY', path: SETTINGS });
   });
 });
@@ -205,7 +223,9 @@ describe('archives that cannot be read at all', () => {
   });
 
   it('refuses split archives', async () => {
-    await expect(zipSourceFiles(bytesSource(buildZip({ entries: minimalBundle(), diskNumber: 1 })))).rejects.toMatchObject({ code: 'ZIP_UNSUPPORTED' });
+    await expect(zipSourceFiles(bytesSource(buildZip({ entries: minimalBundle(), diskNumber: 1 })))).rejects.toMatchObject({
+      code: 'ZIP_UNSUPPORTED',
+    });
   });
 
   it('refuses archives with more entries than it reads', async () => {
@@ -228,19 +248,22 @@ describe('robustness', () => {
 
   it('never throws anything but ZipReadError on randomly damaged archives', async () => {
     await fc.assert(
-      fc.asyncProperty(fc.array(fc.tuple(fc.nat(knwf.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }), async (edits) => {
-        const damaged = knwf.slice();
-        for (const [at, value] of edits) damaged[at] = value;
-        let files: SourceFile[];
-        try {
-          files = await zipSourceFiles(bytesSource(damaged));
-        } catch (error) {
-          expect(error).toBeInstanceOf(ZipReadError);
-          return;
-        }
-        const result = await buildBundle(files);
-        if (result.ok) expect((await validateBundle(result.zip)).ok).toBe(true);
-      }),
+      fc.asyncProperty(
+        fc.array(fc.tuple(fc.nat(knwf.length - 1), fc.integer({ min: 0, max: 255 })), { minLength: 1, maxLength: 8 }),
+        async (edits) => {
+          const damaged = knwf.slice();
+          for (const [at, value] of edits) damaged[at] = value;
+          let files: SourceFile[];
+          try {
+            files = await zipSourceFiles(bytesSource(damaged));
+          } catch (error) {
+            expect(error).toBeInstanceOf(ZipReadError);
+            return;
+          }
+          const result = await buildBundle(files);
+          if (result.ok) expect((await validateBundle(result.zip)).ok).toBe(true);
+        },
+      ),
       { numRuns: 400 },
     );
   });

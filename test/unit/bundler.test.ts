@@ -161,7 +161,11 @@ describe('the same workflow from a folder, a wrapper ZIP and a .knwf', () => {
   });
 
   it('gives a byte-identical bundle from a .knwf with data files, never reading them', async () => {
-    const archive = zipSync({ ...prefixed(files, `exports/${sample}/`), ...dataFiles(`exports/${sample}/`), 'exports/readme.txt': enc.encode('hi') });
+    const archive = zipSync({
+      ...prefixed(files, `exports/${sample}/`),
+      ...dataFiles(`exports/${sample}/`),
+      'exports/readme.txt': enc.encode('hi'),
+    });
     const { sources, reads } = counted(await zipSourceFiles(bytesSource(archive)));
     const result = await buildBundle(sources, { sourceName: 'export.knwf' });
     expectOk(result);
@@ -171,7 +175,9 @@ describe('the same workflow from a folder, a wrapper ZIP and a .knwf', () => {
     expect([...reads.keys()].sort()).toEqual([...files.keys()].map((p) => `exports/${sample}/${p}`).sort());
     expect([...reads.values()].every((n) => n === 1)).toBe(true);
     expect(result.manifest.totals.skipped).toBe(8);
-    expect(result.manifest.warnings).toEqual([expect.objectContaining({ kind: 'FILES_SKIPPED', message: expect.stringContaining('8 files') })]);
+    expect(result.manifest.warnings).toEqual([
+      expect.objectContaining({ kind: 'FILES_SKIPPED', message: expect.stringContaining('8 files') }),
+    ]);
   });
 
   it('never reads the bytes of data entries from the archive', async () => {
@@ -235,7 +241,9 @@ describe('finding the workflow root', () => {
   const parent = { ...prefixed(one, 'A/'), ...prefixed(two, 'B/') };
 
   it('lists the top-most workflow folders only', () => {
-    expect(findWorkflowRoots(['x/workflow.knime', 'x/Meta (#2)/workflow.knime', 'y/z/workflow.knime', 'y/z/a.txt', '../workflow.knime'])).toEqual(['x', 'y/z']);
+    expect(
+      findWorkflowRoots(['x/workflow.knime', 'x/Meta (#2)/workflow.knime', 'y/z/workflow.knime', 'y/z/a.txt', '../workflow.knime']),
+    ).toEqual(['x', 'y/z']);
     expect(findWorkflowRoots(['workflow.knime', 'a/workflow.knime'])).toEqual(['']);
   });
 
@@ -313,8 +321,14 @@ describe('missing and broken files', () => {
   it('says when the whole node folder is absent, or a name differs only in case', async () => {
     const absent = memorySources({ 'workflow.knime': workflow, 'CSV Reader (#1)/settings.xml': SETTINGS_XML });
     expect(expectFailed(await buildBundle(absent.sources)).errors[0]!.message).toContain('(the whole folder is absent)');
-    const cased = memorySources({ 'workflow.knime': workflow, 'CSV Reader (#1)/settings.xml': SETTINGS_XML, 'x (#3)/settings.xml': SETTINGS_XML });
-    expect(expectFailed(await buildBundle(cased.sources)).errors[0]!.message).toContain('`x (#3)/settings.xml` differs only in letter case');
+    const cased = memorySources({
+      'workflow.knime': workflow,
+      'CSV Reader (#1)/settings.xml': SETTINGS_XML,
+      'x (#3)/settings.xml': SETTINGS_XML,
+    });
+    expect(expectFailed(await buildBundle(cased.sources)).errors[0]!.message).toContain(
+      '`x (#3)/settings.xml` differs only in letter case',
+    );
   });
 
   it('requires the nested workflow.knime of a metanode and of a component', async () => {
@@ -354,10 +368,20 @@ describe('missing and broken files', () => {
   it('reports a file that cannot be read', async () => {
     const sources: SourceFile[] = [
       { path: 'workflow.knime', size: 10, read: async () => enc.encode(workflowXml([{ id: '1', settingsFile: 'A (#1)/settings.xml' }])) },
-      { path: 'A (#1)/settings.xml', size: 10, read: async () => Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })) },
+      {
+        path: 'A (#1)/settings.xml',
+        size: 10,
+        read: async () => Promise.reject(Object.assign(new Error('EACCES: permission denied'), { code: 'EACCES' })),
+      },
     ];
     const result = expectFailed(await buildBundle(sources));
-    expect(result.errors).toEqual([{ code: 'SOURCE_UNREADABLE', message: '`A (#1)/settings.xml` cannot be read: EACCES: permission denied', path: 'A (#1)/settings.xml' }]);
+    expect(result.errors).toEqual([
+      {
+        code: 'SOURCE_UNREADABLE',
+        message: '`A (#1)/settings.xml` cannot be read: EACCES: permission denied',
+        path: 'A (#1)/settings.xml',
+      },
+    ]);
   });
 });
 
@@ -432,7 +456,10 @@ describe('limits', () => {
   it('stores a huge, very compressible settings.xml so the validator does not take it for a ZIP bomb', async () => {
     const row = '    <entry key="x" type="xstring" value="same"/>\n';
     const big = `<?xml version="1.0" encoding="UTF-8"?>\n<config key="settings.xml">\n${row.repeat(60_000)}</config>\n`;
-    const { sources } = memorySources({ 'workflow.knime': workflowXml([{ id: '1', settingsFile: 'Big (#1)/settings.xml' }]), 'Big (#1)/settings.xml': big });
+    const { sources } = memorySources({
+      'workflow.knime': workflowXml([{ id: '1', settingsFile: 'Big (#1)/settings.xml' }]),
+      'Big (#1)/settings.xml': big,
+    });
     const result = await buildBundle(sources);
     expectOk(result);
     const verdict = await validateBundle(result.zip, DEFAULT_BUNDLE_LIMITS);
@@ -485,6 +512,8 @@ describe('Node sources', () => {
   });
 
   it('refuses a folder with more files than it will walk', async () => {
-    await expect(folderSource(join(SAMPLES_DIR, 'KNIME_PP_2022_LR'), { maxFiles: 5 })).rejects.toMatchObject({ code: 'ZIP_TOO_MANY_ENTRIES' });
+    await expect(folderSource(join(SAMPLES_DIR, 'KNIME_PP_2022_LR'), { maxFiles: 5 })).rejects.toMatchObject({
+      code: 'ZIP_TOO_MANY_ENTRIES',
+    });
   });
 });

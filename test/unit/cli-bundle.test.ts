@@ -76,7 +76,10 @@ describe('k2p-web bundle on every sample', () => {
   it('k2p-web validate accepts every bundle it wrote', async () => {
     const run = await k2pWeb('validate', '--json', ...samples.map((s) => `${s}.zip`));
     expect(run.code).toBe(0);
-    const verdicts = run.stdout.trim().split('\n').map((line) => JSON.parse(line) as { file: string; ok: boolean; stats: { nodes: number } });
+    const verdicts = run.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as { file: string; ok: boolean; stats: { nodes: number } });
     expect(verdicts.map((v) => [v.file, v.ok, v.stats.nodes])).toEqual(samples.map((s) => [`${s}.zip`, true, NODE_COUNTS[s]]));
   });
 
@@ -90,7 +93,12 @@ describe('k2p-web bundle inputs and outputs', () => {
   it('writes --manifest and --json output that agree', async () => {
     const run = await k2pWeb('bundle', join(SAMPLES_DIR, 'KNIME_io_csv'), '-o', 'io.zip', '--manifest', 'io.manifest.json', '--json');
     expect(run.code).toBe(0);
-    const printed = JSON.parse(run.stdout) as { ok: boolean; output: string; manifest: Manifest; bundle: { files: number; sha256: string } };
+    const printed = JSON.parse(run.stdout) as {
+      ok: boolean;
+      output: string;
+      manifest: Manifest;
+      bundle: { files: number; sha256: string };
+    };
     const written = JSON.parse(readFileSync(join(scratch, 'io.manifest.json'), 'utf8')) as Manifest;
     expect(printed).toMatchObject({ ok: true, output: 'io.zip', bundle: { files: 3 } });
     expect(written).toEqual(printed.manifest);
@@ -105,7 +113,10 @@ describe('k2p-web bundle inputs and outputs', () => {
     };
     for (const [path, data] of files) entries[`Flow/${path}`] = data;
     writeFileSync(join(scratch, 'Flow.knwf'), zipSync(entries));
-    const [fromKnwf, fromFolder] = [await k2pWeb('bundle', 'Flow.knwf', '-o', 'flow.zip'), await k2pWeb('bundle', join(SAMPLES_DIR, '_synthetic_nested'), '-o', 'folder.zip')];
+    const [fromKnwf, fromFolder] = [
+      await k2pWeb('bundle', 'Flow.knwf', '-o', 'flow.zip'),
+      await k2pWeb('bundle', join(SAMPLES_DIR, '_synthetic_nested'), '-o', 'folder.zip'),
+    ];
     expect(fromKnwf.code).toBe(0);
     expect(fromFolder.code).toBe(0);
     expect(fromKnwf.stdout).toContain('Workflow  Flow\n');
@@ -146,7 +157,9 @@ describe('k2p-web bundle inputs and outputs', () => {
     });
     const run = await k2pWeb('bundle', 'broken', '-o', 'broken.zip', '--manifest', 'broken.json');
     expect(run.code).toBe(1);
-    expect(run.stderr).toContain('✖ SETTINGS_MISSING: Folder `X (#3)` is referenced by workflow.knime but `X (#3)/settings.xml` is missing.');
+    expect(run.stderr).toContain(
+      '✖ SETTINGS_MISSING: Folder `X (#3)` is referenced by workflow.knime but `X (#3)/settings.xml` is missing.',
+    );
     expect(run.stderr).toContain('what to do:');
     expect(run.stdout).toContain('Missing   X (#3)/settings.xml');
     expect(existsSync(join(scratch, 'broken.zip'))).toBe(false);

@@ -31,7 +31,13 @@ function stackAt(state: Record<string, unknown> | string): { root: string; below
   return { root, below };
 }
 
-const STATE = { apiUrl: 'http://127.0.0.1:3000', webUrl: 'http://127.0.0.1:8080', cliApiKey: 'local-cli-key-123456', webApiKey: 'local-web-key-123456', pid: 4242 };
+const STATE = {
+  apiUrl: 'http://127.0.0.1:3000',
+  webUrl: 'http://127.0.0.1:8080',
+  cliApiKey: 'local-cli-key-123456',
+  webApiKey: 'local-web-key-123456',
+  pid: 4242,
+};
 
 function emptyFolder(): string {
   const path = join(scratch, `empty-${++folder}`);
@@ -49,8 +55,16 @@ describe('resolveApiTarget', () => {
       apiKey: 'flag-key',
       source: 'flag',
     });
-    expect(await resolveApiTarget({ env, cwd: below }, deps)).toMatchObject({ apiUrl: 'https://env.example/prod', apiKey: env.K2P_API_KEY, source: 'env' });
-    expect(await resolveApiTarget({ env: {}, cwd: below }, deps)).toMatchObject({ apiUrl: STATE.apiUrl, apiKey: STATE.cliApiKey, source: 'local stack' });
+    expect(await resolveApiTarget({ env, cwd: below }, deps)).toMatchObject({
+      apiUrl: 'https://env.example/prod',
+      apiKey: env.K2P_API_KEY,
+      source: 'env',
+    });
+    expect(await resolveApiTarget({ env: {}, cwd: below }, deps)).toMatchObject({
+      apiUrl: STATE.apiUrl,
+      apiKey: STATE.cliApiKey,
+      source: 'local stack',
+    });
   });
 
   it('finds the state file in a parent folder of the cwd, or in the checkout the CLI comes from', async () => {
@@ -62,14 +76,24 @@ describe('resolveApiTarget', () => {
 
   it('looks first in $K2P_LOCAL_DATA_DIR (a stack started with another --data-dir)', async () => {
     const { root } = stackAt({ ...STATE, cliApiKey: 'data-dir-key-123456' });
-    const target = await resolveApiTarget({ env: { K2P_LOCAL_DATA_DIR: join(root, '.k2p-local') }, cwd: emptyFolder() }, { isAlive: alive, extraRoots: [] });
-    expect(target).toMatchObject({ apiKey: 'data-dir-key-123456', source: 'local stack', stateFile: join(root, '.k2p-local', 'stack.json') });
+    const target = await resolveApiTarget(
+      { env: { K2P_LOCAL_DATA_DIR: join(root, '.k2p-local') }, cwd: emptyFolder() },
+      { isAlive: alive, extraRoots: [] },
+    );
+    expect(target).toMatchObject({
+      apiKey: 'data-dir-key-123456',
+      source: 'local stack',
+      stateFile: join(root, '.k2p-local', 'stack.json'),
+    });
   });
 
   it('uses the local stack’s key only with the local stack’s API', async () => {
     const { below } = stackAt(STATE);
     const deps = { isAlive: alive, extraRoots: [] };
-    expect(await resolveApiTarget({ key: 'mine-0123456789', env: {}, cwd: below }, deps)).toMatchObject({ apiUrl: STATE.apiUrl, apiKey: 'mine-0123456789' });
+    expect(await resolveApiTarget({ key: 'mine-0123456789', env: {}, cwd: below }, deps)).toMatchObject({
+      apiUrl: STATE.apiUrl,
+      apiKey: 'mine-0123456789',
+    });
     expect(await resolveApiTarget({ api: `${STATE.apiUrl}/`, env: {}, cwd: below }, deps)).toMatchObject({ apiKey: STATE.cliApiKey });
     await expect(resolveApiTarget({ api: 'https://elsewhere.example/prod', env: {}, cwd: below }, deps)).rejects.toThrow(
       'no API key for https://elsewhere.example/prod: pass --key <key> or set K2P_API_KEY.',
@@ -80,7 +104,9 @@ describe('resolveApiTarget', () => {
     const { below } = stackAt(STATE);
     const error = await resolveApiTarget({ env: {}, cwd: below }, { isAlive: dead, extraRoots: [] }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UsageError);
-    expect((error as Error).message).toMatch(/stack\.json is not running \(process 4242 is gone; it was stopped or crashed\)\. Start local mode with `npm start`/);
+    expect((error as Error).message).toMatch(
+      /stack\.json is not running \(process 4242 is gone; it was stopped or crashed\)\. Start local mode with `npm start`/,
+    );
   });
 
   it('without anything configured, explains both ways to get going', async () => {
@@ -96,9 +122,15 @@ describe('resolveApiTarget', () => {
     const { below } = stackAt('{not json');
     await expect(resolveApiTarget({ env: {}, cwd: below }, { isAlive: alive, extraRoots: [] })).rejects.toThrow(/is not valid JSON/);
     const other = stackAt({ apiUrl: 'x' });
-    await expect(resolveApiTarget({ env: {}, cwd: other.below }, { isAlive: alive, extraRoots: [] })).rejects.toThrow(/does not describe a local stack/);
-    await expect(resolveApiTarget({ api: 'ftp://x', key: 'k', env: {}, cwd: scratch }, { extraRoots: [] })).rejects.toThrow(/must start with http/);
-    await expect(resolveApiTarget({ api: 'not a url', key: 'k', env: {}, cwd: scratch }, { extraRoots: [] })).rejects.toThrow(/is not a URL/);
+    await expect(resolveApiTarget({ env: {}, cwd: other.below }, { isAlive: alive, extraRoots: [] })).rejects.toThrow(
+      /does not describe a local stack/,
+    );
+    await expect(resolveApiTarget({ api: 'ftp://x', key: 'k', env: {}, cwd: scratch }, { extraRoots: [] })).rejects.toThrow(
+      /must start with http/,
+    );
+    await expect(resolveApiTarget({ api: 'not a url', key: 'k', env: {}, cwd: scratch }, { extraRoots: [] })).rejects.toThrow(
+      /is not a URL/,
+    );
   });
 });
 

@@ -132,7 +132,11 @@ describe('k2p-web convert', () => {
     const library = await buildBundle(folder.files, { sourceName: folder.name });
     const job = [...api.jobs.values()].at(-1)!;
     expect(library.ok && Buffer.from(library.zip).equals(job.bundle!)).toBe(true);
-    expect(job.view).toMatchObject({ workflowName: 'KNIME_single_csv', filename: 'KNIME_single_csv', options: { workbook: 'both', graph: 'both' } });
+    expect(job.view).toMatchObject({
+      workflowName: 'KNIME_single_csv',
+      filename: 'KNIME_single_csv',
+      options: { workbook: 'both', graph: 'both' },
+    });
     expect(job.uploadFields!.map(([name]) => name)).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature']);
   });
 
@@ -140,12 +144,31 @@ describe('k2p-web convert', () => {
     api.outcomes.push({
       status: 'SUCCEEDED',
       components: [
-        { workflowId: 'discounts__g01', nodes: 2, edges: 1, idle: 0, notImplementedCount: 1, notImplementedNames: ['Line Plot'], files: {} },
-        { workflowId: 'discounts__g02', nodes: 3, edges: 2, idle: 1, notImplementedCount: 2, notImplementedNames: ['Line Plot', 'Normalizer (Apply)'], files: {} },
+        {
+          workflowId: 'discounts__g01',
+          nodes: 2,
+          edges: 1,
+          idle: 0,
+          notImplementedCount: 1,
+          notImplementedNames: ['Line Plot'],
+          files: {},
+        },
+        {
+          workflowId: 'discounts__g02',
+          nodes: 3,
+          edges: 2,
+          idle: 1,
+          notImplementedCount: 2,
+          notImplementedNames: ['Line Plot', 'Normalizer (Apply)'],
+          files: {},
+        },
       ],
     });
     const c = capture();
-    const code = await createConvertCommand(deps()).run([sample('discounts'), ...target(), '--workbook', 'py', '--graph', 'off', '-o', 'out/result.zip'], c.io);
+    const code = await createConvertCommand(deps()).run(
+      [sample('discounts'), ...target(), '--workbook', 'py', '--graph', 'off', '-o', 'out/result.zip'],
+      c.io,
+    );
     expect(code).toBe(0);
     const out = c.stdout();
     expect(out).toContain('✔ Wrote out/result.zip');
@@ -209,7 +232,11 @@ describe('k2p-web convert', () => {
   it('shows a REJECTED bundle’s code, message, missing file and what to do (exit 1)', async () => {
     api.outcomes.push({
       status: 'REJECTED',
-      error: { code: 'SETTINGS_MISSING', message: 'Folder `Row Filter (#3)` is referenced but `Row Filter (#3)/settings.xml` is missing.', details: { entry: 'Row Filter (#3)/settings.xml' } },
+      error: {
+        code: 'SETTINGS_MISSING',
+        message: 'Folder `Row Filter (#3)` is referenced but `Row Filter (#3)/settings.xml` is missing.',
+        details: { entry: 'Row Filter (#3)/settings.xml' },
+      },
     });
     const c = capture();
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
@@ -285,7 +312,11 @@ describe('k2p-web convert', () => {
     api.faults.push({
       method: 'POST',
       path: /^\/upload$/,
-      kind: { status: 403, headers: { 'content-type': 'application/xml' }, body: '<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>' },
+      kind: {
+        status: 403,
+        headers: { 'content-type': 'application/xml' },
+        body: '<Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired.</Message></Error>',
+      },
     });
     const c = capture();
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
@@ -336,9 +367,14 @@ describe('k2p-web convert', () => {
   it('says when the API cannot be reached', async () => {
     const c = capture();
     const port = await closedPort();
-    const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), '--api', `http://127.0.0.1:${port}`, '--key', DOUBLE_KEY], c.io);
+    const code = await createConvertCommand(deps()).run(
+      [sample('KNIME_single_csv'), '--api', `http://127.0.0.1:${port}`, '--key', DOUBLE_KEY],
+      c.io,
+    );
     expect(code).toBe(1);
-    expect(c.stderr()).toContain(`✖ POST http://127.0.0.1:${port}/jobs: cannot reach the API (ECONNREFUSED). Check the URL and your connection.`);
+    expect(c.stderr()).toContain(
+      `✖ POST http://127.0.0.1:${port}/jobs: cannot reach the API (ECONNREFUSED). Check the URL and your connection.`,
+    );
   });
 
   it('never prints the API key in full', async () => {
@@ -352,15 +388,21 @@ describe('k2p-web convert', () => {
     const convert = createConvertCommand(deps());
     const c = capture();
     await expect(convert.run([], c.io)).rejects.toThrow(UsageError);
-    await expect(convert.run([sample('KNIME_single_csv'), '--workbook', 'pdf', ...target()], c.io)).rejects.toThrow(/--workbook must be py, ipynb or both/);
+    await expect(convert.run([sample('KNIME_single_csv'), '--workbook', 'pdf', ...target()], c.io)).rejects.toThrow(
+      /--workbook must be py, ipynb or both/,
+    );
     await expect(convert.run([sample('KNIME_single_csv'), '--graph', 'svg', ...target()], c.io)).rejects.toThrow(/--graph must be/);
     await expect(convert.run(['no-such-folder', ...target()], c.io)).rejects.toThrow(/cannot find no-such-folder/);
-    await expect(convert.run([sample('KNIME_single_csv'), '--bogus'], c.io)).rejects.toMatchObject({ code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION' });
+    await expect(convert.run([sample('KNIME_single_csv'), '--bogus'], c.io)).rejects.toMatchObject({
+      code: 'ERR_PARSE_ARGS_UNKNOWN_OPTION',
+    });
   });
 
   it('without --api/--key, env or a running local stack, says how to start local mode', async () => {
     const c = capture();
-    await expect(createConvertCommand(deps()).run([sample('KNIME_single_csv')], c.io)).rejects.toThrow(/no local stack running\. Start local mode with `npm start`/);
+    await expect(createConvertCommand(deps()).run([sample('KNIME_single_csv')], c.io)).rejects.toThrow(
+      /no local stack running\. Start local mode with `npm start`/,
+    );
   });
 });
 
@@ -399,7 +441,9 @@ describe('k2p-web jobs', () => {
   });
 
   it('rejects a bad --limit', async () => {
-    await expect(createJobsCommand(deps()).run([...target(), '--limit', '0'], capture().io)).rejects.toThrow(/--limit must be a whole number/);
+    await expect(createJobsCommand(deps()).run([...target(), '--limit', '0'], capture().io)).rejects.toThrow(
+      /--limit must be a whole number/,
+    );
   });
 });
 
@@ -464,11 +508,18 @@ describe('the real k2p-web binary', () => {
   it.skipIf(!registered)('converts a sample end to end: node cli/k2p-web.mjs convert … --json', async () => {
     const cwd = join(scratch, 'binary');
     mkdirSync(cwd, { recursive: true });
-    const env = Object.fromEntries(Object.entries(process.env).filter(([name]) => !name.startsWith('LIMIT_') && !name.startsWith('K2P_API')));
+    const env = Object.fromEntries(
+      Object.entries(process.env).filter(([name]) => !name.startsWith('LIMIT_') && !name.startsWith('K2P_API')),
+    );
     const result = await new Promise<{ code: number; stdout: string; stderr: string }>((resolve) => {
-      execFile(process.execPath, [CLI, 'convert', sample('KNIME_single_csv'), ...target(), '--json'], { cwd, env, timeout: 60_000 }, (error, stdout, stderr) => {
-        resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
-      });
+      execFile(
+        process.execPath,
+        [CLI, 'convert', sample('KNIME_single_csv'), ...target(), '--json'],
+        { cwd, env, timeout: 60_000 },
+        (error, stdout, stderr) => {
+          resolve({ code: error ? (typeof error.code === 'number' ? error.code : -1) : 0, stdout, stderr });
+        },
+      );
     });
     expect(result.code).toBe(0);
     expect(JSON.parse(result.stdout)).toMatchObject({ ok: true, job: { status: 'SUCCEEDED' } });

@@ -1,14 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { checkEntryName, collisionKey, isAllowlistedFile, requiredFilesOf } from '../../core/bundle-policy';
 import { converterExitCodeToError, DomainError, ERROR_CODES, ERRORS, isErrorCode } from '../../core/errors';
-import {
-  allowedPredecessors,
-  canTransition,
-  IN_FLIGHT_STATUSES,
-  isTerminal,
-  JOB_STATUSES,
-  TERMINAL_STATUSES,
-} from '../../core/job-states';
+import { allowedPredecessors, canTransition, IN_FLIGHT_STATUSES, isTerminal, JOB_STATUSES, TERMINAL_STATUSES } from '../../core/job-states';
 import {
   bundleLimitsFromEnv,
   DEFAULT_BUNDLE_LIMITS,
@@ -24,7 +17,18 @@ const enc = new TextEncoder();
 
 describe('job states', () => {
   it('has exactly the lifecycle of ARCHITECTURE.md', () => {
-    expect(JOB_STATUSES).toEqual(['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED', 'RUNNING', 'SUCCEEDED', 'REJECTED', 'FAILED', 'TIMED_OUT', 'EXPIRED', 'DELETED']);
+    expect(JOB_STATUSES).toEqual([
+      'AWAITING_UPLOAD',
+      'VALIDATING',
+      'QUEUED',
+      'RUNNING',
+      'SUCCEEDED',
+      'REJECTED',
+      'FAILED',
+      'TIMED_OUT',
+      'EXPIRED',
+      'DELETED',
+    ]);
     expect([...TERMINAL_STATUSES].sort()).toEqual(['DELETED', 'EXPIRED', 'FAILED', 'REJECTED', 'SUCCEEDED', 'TIMED_OUT']);
   });
 
@@ -60,11 +64,37 @@ describe('job states', () => {
 describe('error codes', () => {
   it('defines every code of ARCHITECTURE.md once, with a message, hint and status', () => {
     const expected = [
-      'BUNDLE_TOO_LARGE', 'ZIP_CORRUPT', 'ZIP_UNSUPPORTED', 'ZIP_ENCRYPTED', 'ZIP_TOO_MANY_ENTRIES', 'ZIP_ENTRY_TOO_LARGE',
-      'ZIP_TOO_LARGE_UNPACKED', 'ZIP_RATIO_EXCEEDED', 'ZIP_UNSAFE_PATH', 'ZIP_DUPLICATE_ENTRY', 'ZIP_SYMLINK', 'ZIP_DISALLOWED_FILE',
-      'WORKFLOW_MISSING', 'XML_INVALID', 'XML_FORBIDDEN_DTD', 'SETTINGS_MISSING', 'CONVERTER_INPUT_ERROR', 'CONVERTER_PARSE_ERROR',
-      'CONVERTER_NO_NODES', 'CONVERTER_FAILED', 'CONVERTER_TIMEOUT', 'RUNNER_FAILED', 'INTERNAL_ERROR', 'UNAUTHORIZED', 'FORBIDDEN',
-      'INVALID_REQUEST', 'NOT_FOUND', 'SERVER_BUSY', 'RATE_LIMITED', 'RESULT_NOT_READY', 'RESULT_GONE',
+      'BUNDLE_TOO_LARGE',
+      'ZIP_CORRUPT',
+      'ZIP_UNSUPPORTED',
+      'ZIP_ENCRYPTED',
+      'ZIP_TOO_MANY_ENTRIES',
+      'ZIP_ENTRY_TOO_LARGE',
+      'ZIP_TOO_LARGE_UNPACKED',
+      'ZIP_RATIO_EXCEEDED',
+      'ZIP_UNSAFE_PATH',
+      'ZIP_DUPLICATE_ENTRY',
+      'ZIP_SYMLINK',
+      'ZIP_DISALLOWED_FILE',
+      'WORKFLOW_MISSING',
+      'XML_INVALID',
+      'XML_FORBIDDEN_DTD',
+      'SETTINGS_MISSING',
+      'CONVERTER_INPUT_ERROR',
+      'CONVERTER_PARSE_ERROR',
+      'CONVERTER_NO_NODES',
+      'CONVERTER_FAILED',
+      'CONVERTER_TIMEOUT',
+      'RUNNER_FAILED',
+      'INTERNAL_ERROR',
+      'UNAUTHORIZED',
+      'FORBIDDEN',
+      'INVALID_REQUEST',
+      'NOT_FOUND',
+      'SERVER_BUSY',
+      'RATE_LIMITED',
+      'RESULT_NOT_READY',
+      'RESULT_GONE',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {
@@ -82,7 +112,12 @@ describe('error codes', () => {
 
   it('maps knime2py exit codes', () => {
     expect([0, 2, 3, 4, 1, 137].map(converterExitCodeToError)).toEqual([
-      undefined, 'CONVERTER_INPUT_ERROR', 'CONVERTER_PARSE_ERROR', 'CONVERTER_NO_NODES', 'CONVERTER_FAILED', 'CONVERTER_FAILED',
+      undefined,
+      'CONVERTER_INPUT_ERROR',
+      'CONVERTER_PARSE_ERROR',
+      'CONVERTER_NO_NODES',
+      'CONVERTER_FAILED',
+      'CONVERTER_FAILED',
     ]);
   });
 
@@ -96,7 +131,15 @@ describe('error codes', () => {
 
 describe('limits', () => {
   it('has the documented defaults', () => {
-    expect(DEFAULT_BUNDLE_LIMITS).toMatchObject({ maxUploadBytes: 50 * 1024 * 1024, maxEntries: 5000, maxEntryBytes: 10 * 1024 * 1024, maxTotalUnpackedBytes: 200 * 1024 * 1024, maxCompressionRatio: 100, maxPathBytes: 512, maxPathDepth: 12 });
+    expect(DEFAULT_BUNDLE_LIMITS).toMatchObject({
+      maxUploadBytes: 50 * 1024 * 1024,
+      maxEntries: 5000,
+      maxEntryBytes: 10 * 1024 * 1024,
+      maxTotalUnpackedBytes: 200 * 1024 * 1024,
+      maxCompressionRatio: 100,
+      maxPathBytes: 512,
+      maxPathDepth: 12,
+    });
     expect(DEFAULT_SERVICE_LIMITS).toMatchObject({ globalInFlight: 20, perKeyInFlight: 5, resultRetentionDays: 7, bundleRetentionDays: 1 });
   });
 

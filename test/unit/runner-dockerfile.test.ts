@@ -52,7 +52,9 @@ describe('runner/Dockerfile', () => {
     expect(dockerfile).toContain(`chown ${match?.[1]}:${match?.[2] ?? match?.[1]} ${RUNNER_SCRATCH_DIR}`);
     expect(all('VOLUME')).toEqual([`VOLUME ["${RUNNER_SCRATCH_DIR}"]`]);
     // USER comes after every RUN: nothing runs as root at run time.
-    expect(instructions.findIndex((l) => l.startsWith('USER'))).toBeGreaterThan(instructions.map((l) => l.startsWith('RUN')).lastIndexOf(true));
+    expect(instructions.findIndex((l) => l.startsWith('USER'))).toBeGreaterThan(
+      instructions.map((l) => l.startsWith('RUN')).lastIndexOf(true),
+    );
   });
 
   it('starts the bundled runner it copies', () => {
@@ -61,7 +63,10 @@ describe('runner/Dockerfile', () => {
   });
 
   it('keeps the build context to the Dockerfile and the bundle', () => {
-    const rules = dockerignore.split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+    const rules = dockerignore
+      .split('\n')
+      .map((l) => l.trim())
+      .filter((l) => l && !l.startsWith('#'));
     expect(rules).toEqual(['*', '!Dockerfile', '!dist/runner.mjs']);
   });
 });

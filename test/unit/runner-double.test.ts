@@ -124,7 +124,10 @@ describe('k2p contract double exit codes', () => {
   it('takes its failure mode from a k2p-double-mode entry in workflow.knime (for end-to-end tests)', async () => {
     const dir = join(work, 'moded');
     mkdirSync(dir);
-    writeFileSync(join(dir, 'workflow.knime'), '<config key="workflow.knime"><entry key="k2p-double-mode" type="xstring" value="exit-7"/><config key="nodes"/></config>');
+    writeFileSync(
+      join(dir, 'workflow.knime'),
+      '<config key="workflow.knime"><entry key="k2p-double-mode" type="xstring" value="exit-7"/><config key="nodes"/></config>',
+    );
     const run = await k2p([dir, '--out', join(work, 'o')]);
     expect(run.code).toBe(7);
     expect(run.stderr).toContain('simulated failure (exit 7)');

@@ -31,8 +31,17 @@ const baseEnv = {
 describe('splitCommand', () => {
   it('splits like a shell without expanding anything', () => {
     expect(splitCommand('k2p')).toEqual(['k2p']);
-    expect(splitCommand(`  node  "/path with space/k2p.mjs" --x='a b' \\$HOME `)).toEqual(['node', '/path with space/k2p.mjs', '--x=a b', '$HOME']);
-    expect(splitCommand(DEFAULT_VERSION_COMMAND)).toEqual(['python3', '-c', "import importlib.metadata as m; print(m.version('knime2py'))"]);
+    expect(splitCommand(`  node  "/path with space/k2p.mjs" --x='a b' \\$HOME `)).toEqual([
+      'node',
+      '/path with space/k2p.mjs',
+      '--x=a b',
+      '$HOME',
+    ]);
+    expect(splitCommand(DEFAULT_VERSION_COMMAND)).toEqual([
+      'python3',
+      '-c',
+      "import importlib.metadata as m; print(m.version('knime2py'))",
+    ]);
     expect(splitCommand(`a "" b`)).toEqual(['a', '', 'b']);
   });
 
@@ -76,7 +85,14 @@ describe('readConfig', () => {
 
   it('lists every problem at once', () => {
     try {
-      readConfig({ ...baseEnv, INPUT_URL: 'file:///etc/passwd', INPUT_SHA256: 'xyz', K2P_GRAPH: 'png', LIMIT_CONVERTER_TIMEOUT_SECONDS: '-1', JOB_ID: '' });
+      readConfig({
+        ...baseEnv,
+        INPUT_URL: 'file:///etc/passwd',
+        INPUT_SHA256: 'xyz',
+        K2P_GRAPH: 'png',
+        LIMIT_CONVERTER_TIMEOUT_SECONDS: '-1',
+        JOB_ID: '',
+      });
       expect.unreachable();
     } catch (err) {
       expect(err).toBeInstanceOf(ConfigError);
@@ -86,22 +102,66 @@ describe('readConfig', () => {
 });
 
 describe('converter argv and environment', () => {
-  const ws = { root: '/s/run-1', realRoot: '/s/run-1', inputDir: '/s/run-1/in', workflowDir: '/s/run-1/in/Flow', outDir: '/s/run-1/out', tmpDir: '/s/run-1/tmp', homeDir: '/s/run-1/home' };
+  const ws = {
+    root: '/s/run-1',
+    realRoot: '/s/run-1',
+    inputDir: '/s/run-1/in',
+    workflowDir: '/s/run-1/in/Flow',
+    outDir: '/s/run-1/out',
+    tmpDir: '/s/run-1/tmp',
+    homeDir: '/s/run-1/home',
+  };
 
   it('passes the workflow folder and --out, and a flag only for a single format', () => {
     expect(converterArgv(['k2p'], ws, { workbook: 'both', graph: 'both' })).toEqual(['k2p', '/s/run-1/in/Flow', '--out', '/s/run-1/out']);
-    expect(converterArgv(['node', 'k.mjs'], ws, { workbook: 'py', graph: 'off' })).toEqual(['node', 'k.mjs', '/s/run-1/in/Flow', '--out', '/s/run-1/out', '--workbook', 'py', '--graph', 'off']);
+    expect(converterArgv(['node', 'k.mjs'], ws, { workbook: 'py', graph: 'off' })).toEqual([
+      'node',
+      'k.mjs',
+      '/s/run-1/in/Flow',
+      '--out',
+      '/s/run-1/out',
+      '--workbook',
+      'py',
+      '--graph',
+      'off',
+    ]);
   });
 
   it('never hands the presigned URLs, limits or AWS variables to the converter', () => {
-    const env = converterEnv({ ...baseEnv, PATH: '/usr/bin', LIMIT_MAX_OUTPUT_BYTES: '1', AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/x', TMPDIR: '/tmp', PYTHONPATH: '/app' }, ws);
-    expect(env).toEqual({ PATH: '/usr/bin', PYTHONPATH: '/app', TMPDIR: '/s/run-1/tmp', HOME: '/s/run-1/home', PYTHONDONTWRITEBYTECODE: '1' });
+    const env = converterEnv(
+      {
+        ...baseEnv,
+        PATH: '/usr/bin',
+        LIMIT_MAX_OUTPUT_BYTES: '1',
+        AWS_CONTAINER_CREDENTIALS_RELATIVE_URI: '/x',
+        TMPDIR: '/tmp',
+        PYTHONPATH: '/app',
+      },
+      ws,
+    );
+    expect(env).toEqual({
+      PATH: '/usr/bin',
+      PYTHONPATH: '/app',
+      TMPDIR: '/s/run-1/tmp',
+      HOME: '/s/run-1/home',
+      PYTHONDONTWRITEBYTECODE: '1',
+    });
   });
 });
 
 describe('converterError', () => {
   const config = readConfig({ ...baseEnv, LIMIT_CONVERTER_TIMEOUT_SECONDS: '7', LIMIT_MAX_OUTPUT_BYTES: '1000' });
-  const run = (over: Partial<ConverterRun>): ConverterRun => ({ argv: [], exitCode: 0, signal: null, stdout: '', stdoutBytes: 0, stderrTail: '', stderrBytes: 0, durationMs: 1, ...over });
+  const run = (over: Partial<ConverterRun>): ConverterRun => ({
+    argv: [],
+    exitCode: 0,
+    signal: null,
+    stdout: '',
+    stdoutBytes: 0,
+    stderrTail: '',
+    stderrBytes: 0,
+    durationMs: 1,
+    ...over,
+  });
 
   it.each([
     [2, 'CONVERTER_INPUT_ERROR'],
@@ -114,7 +174,10 @@ describe('converterError', () => {
   });
 
   it('maps the runner stopping the converter', () => {
-    expect(converterError(run({ exitCode: null, signal: 'SIGKILL', stopped: 'timeout' }), config)?.toInfo()).toMatchObject({ code: 'CONVERTER_TIMEOUT', details: { timeoutSeconds: 7 } });
+    expect(converterError(run({ exitCode: null, signal: 'SIGKILL', stopped: 'timeout' }), config)?.toInfo()).toMatchObject({
+      code: 'CONVERTER_TIMEOUT',
+      details: { timeoutSeconds: 7 },
+    });
     expect(converterError(run({ stopped: 'stdout-limit' }), config)?.code).toBe('CONVERTER_FAILED');
     expect(converterError(run({ stopped: 'output-limit' }), config)?.message).toContain('1000 bytes');
     expect(converterError(run({ exitCode: null, signal: 'SIGSEGV' }), config)?.message).toContain('SIGSEGV');
@@ -126,7 +189,13 @@ describe('converterError', () => {
 describe('workspace', () => {
   it('writes accepted files under the workflow folder and refuses escaping paths', async () => {
     const ws = await createWorkspace(scratch, 'Flow');
-    await writeBundleFiles(ws.workflowDir, new Map([['workflow.knime', Buffer.from('<x/>')], ['A (#1)/settings.xml', Buffer.from('<y/>')]]));
+    await writeBundleFiles(
+      ws.workflowDir,
+      new Map([
+        ['workflow.knime', Buffer.from('<x/>')],
+        ['A (#1)/settings.xml', Buffer.from('<y/>')],
+      ]),
+    );
     for (const bad of ['../x/settings.xml', '/abs/settings.xml', 'a\\..\\settings.xml']) {
       await expect(writeBundleFiles(ws.workflowDir, new Map([[bad, Buffer.from('')]]))).rejects.toThrow(/Refusing/);
     }
@@ -136,7 +205,15 @@ describe('workspace', () => {
 });
 
 describe('scratchRewriter', () => {
-  const ws: Workspace = { root: '/scratch/run-Ab12Cd', realRoot: '/private/scratch/run-Ab12Cd', inputDir: '', workflowDir: '', outDir: '', tmpDir: '', homeDir: '' };
+  const ws: Workspace = {
+    root: '/scratch/run-Ab12Cd',
+    realRoot: '/private/scratch/run-Ab12Cd',
+    inputDir: '',
+    workflowDir: '',
+    outDir: '',
+    tmpDir: '',
+    homeDir: '',
+  };
   const rewriter = scratchRewriter(ws);
 
   it('rewrites the run directory to the workflow folder name and --out to nothing', () => {
@@ -231,13 +308,33 @@ describe('README and report', () => {
   };
 
   it('lists the pip packages the generated code imports', () => {
-    const py = Buffer.from('from pathlib import Path\nimport pandas as pd\nfrom sklearn.metrics import auc\nimport matplotlib.pyplot as plt\n# import nothing\n');
-    const nb = Buffer.from(JSON.stringify({ cells: [{ cell_type: 'code', source: ['from imblearn.over_sampling import SMOTE\n'] }, { cell_type: 'markdown', source: 'import fake' }] }));
-    expect(requiredPackages([{ name: 'a.py', data: py }, { name: 'a.ipynb', data: nb }, { name: 'a.json', data: py }])).toEqual(['imbalanced-learn', 'matplotlib', 'pandas', 'scikit-learn']);
+    const py = Buffer.from(
+      'from pathlib import Path\nimport pandas as pd\nfrom sklearn.metrics import auc\nimport matplotlib.pyplot as plt\n# import nothing\n',
+    );
+    const nb = Buffer.from(
+      JSON.stringify({
+        cells: [
+          { cell_type: 'code', source: ['from imblearn.over_sampling import SMOTE\n'] },
+          { cell_type: 'markdown', source: 'import fake' },
+        ],
+      }),
+    );
+    expect(
+      requiredPackages([
+        { name: 'a.py', data: py },
+        { name: 'a.ipynb', data: nb },
+        { name: 'a.json', data: py },
+      ]),
+    ).toEqual(['imbalanced-learn', 'matplotlib', 'pandas', 'scikit-learn']);
   });
 
   it('tells how to run the code and which nodes were not converted', () => {
-    const readme = renderReadme({ workflow: 'F', converterVersion: '0.1.11', components: [component], packages: ['pandas', 'scikit-learn'] });
+    const readme = renderReadme({
+      workflow: 'F',
+      converterVersion: '0.1.11',
+      components: [component],
+      packages: ['pandas', 'scikit-learn'],
+    });
     expect(readme).toContain('knime2py 0.1.11');
     expect(readme).toContain('Python 3.11');
     expect(readme).toContain('pip install pandas scikit-learn');

@@ -51,14 +51,18 @@ describe('validateBundle under random corruption (property)', () => {
       if (signature === 0x06054b50) fieldOffsets.push(i + 8, i + 10, i + 12, i + 16);
     }
     await fc.assert(
-      fc.asyncProperty(fc.constantFrom(...fieldOffsets), fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff, 0xffff, 0x10000, 46), async (at, value) => {
-        const mutated = Buffer.from(zip);
-        mutated.writeUInt32LE(value >>> 0, at);
-        const started = performance.now();
-        const verdict = await validateBundle(mutated);
-        expect(performance.now() - started).toBeLessThan(1000);
-        expect(typeof verdict.ok).toBe('boolean');
-      }),
+      fc.asyncProperty(
+        fc.constantFrom(...fieldOffsets),
+        fc.constantFrom(0, 1, 0x7fffffff, 0xffffffff, 0xffff, 0x10000, 46),
+        async (at, value) => {
+          const mutated = Buffer.from(zip);
+          mutated.writeUInt32LE(value >>> 0, at);
+          const started = performance.now();
+          const verdict = await validateBundle(mutated);
+          expect(performance.now() - started).toBeLessThan(1000);
+          expect(typeof verdict.ok).toBe('boolean');
+        },
+      ),
       { numRuns: 600, seed: 11 },
     );
   }, 120_000);

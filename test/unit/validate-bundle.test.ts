@@ -59,7 +59,7 @@ describe('validateBundle: accepted bundles', () => {
 
   it('ignores directory entries and accepts stored entries and data descriptors', async () => {
     const verdict = await verdictOf([
-      { name: 'CSV Reader (#1)/', data: '' , method: 0 },
+      { name: 'CSV Reader (#1)/', data: '', method: 0 },
       { name: 'workflow.knime', data: workflowXml([{ id: '1', settingsFile: 'CSV Reader (#1)/settings.xml' }]), method: 0 },
       { name: 'CSV Reader (#1)/settings.xml', data: SETTINGS_XML, dataDescriptor: true },
     ]);
@@ -88,7 +88,12 @@ describe('validateBundle: sizes and counts', () => {
 
   it('rejects an entry whose declared size is over the per-file limit (ZIP_ENTRY_TOO_LARGE)', async () => {
     const big = `<a>${' '.repeat(2 * MiB)}</a>`;
-    await expectRejected(withEntries({ name: 'Big (#2)/settings.xml', data: big }), 'ZIP_ENTRY_TOO_LARGE', 'Big (#2)/settings.xml', resolveBundleLimits({ maxEntryBytes: MiB }));
+    await expectRejected(
+      withEntries({ name: 'Big (#2)/settings.xml', data: big }),
+      'ZIP_ENTRY_TOO_LARGE',
+      'Big (#2)/settings.xml',
+      resolveBundleLimits({ maxEntryBytes: MiB }),
+    );
   });
 
   it('rejects a bundle whose declared total is over the unpacked limit (ZIP_TOO_LARGE_UNPACKED)', async () => {
@@ -118,7 +123,12 @@ describe('validateBundle: sizes and counts', () => {
 
   it('rejects an entry that inflates to less than declared (ZIP_CORRUPT)', async () => {
     await expectRejected(
-      withEntries({ name: 'Short (#3)/settings.xml', data: SETTINGS_XML, central: { uncompressedSize: 9000 }, local: { uncompressedSize: 9000 } }),
+      withEntries({
+        name: 'Short (#3)/settings.xml',
+        data: SETTINGS_XML,
+        central: { uncompressedSize: 9000 },
+        local: { uncompressedSize: 9000 },
+      }),
       'ZIP_CORRUPT',
     );
   });
@@ -142,13 +152,20 @@ describe('validateBundle: archive structure', () => {
   });
 
   it('rejects a CRC mismatch (ZIP_CORRUPT)', async () => {
-    await expectRejected(withEntries({ name: 'C (#2)/settings.xml', data: SETTINGS_XML, central: { crc32: 1234 }, local: { crc32: 1234 } }), 'ZIP_CORRUPT');
+    await expectRejected(
+      withEntries({ name: 'C (#2)/settings.xml', data: SETTINGS_XML, central: { crc32: 1234 }, local: { crc32: 1234 } }),
+      'ZIP_CORRUPT',
+    );
   });
 
   it('rejects damaged deflate data (ZIP_CORRUPT)', async () => {
     const payload = Buffer.from(zlib.deflateRawSync(Buffer.from(SETTINGS_XML)));
     payload.fill(0xff, 5, 40);
-    await expectRejected(withEntries({ name: 'D (#2)/settings.xml', data: SETTINGS_XML, rawPayload: payload }), 'ZIP_CORRUPT', 'D (#2)/settings.xml');
+    await expectRejected(
+      withEntries({ name: 'D (#2)/settings.xml', data: SETTINGS_XML, rawPayload: payload }),
+      'ZIP_CORRUPT',
+      'D (#2)/settings.xml',
+    );
   });
 
   it.each([
@@ -157,14 +174,21 @@ describe('validateBundle: archive structure', () => {
     ['compressed size', { local: { compressedSize: 10 } }],
     ['CRC-32', { local: { crc32: 42 } }],
   ] as const)('rejects a local header that disagrees with the central directory on the %s (ZIP_CORRUPT)', async (field, override) => {
-    const verdict = await expectRejected(withEntries({ name: 'X (#5)/settings.xml', data: SETTINGS_XML, ...override }), 'ZIP_CORRUPT', 'X (#5)/settings.xml');
+    const verdict = await expectRejected(
+      withEntries({ name: 'X (#5)/settings.xml', data: SETTINGS_XML, ...override }),
+      'ZIP_CORRUPT',
+      'X (#5)/settings.xml',
+    );
     expect(verdict.message).toContain(field);
   });
 
   it('rejects overlapping entries, the shape of the densest ZIP bombs (ZIP_CORRUPT)', async () => {
     // Two central entries point at the same local header and data.
     const verdict = await expectRejected(
-      withEntries({ name: 'A (#2)/settings.xml', data: SETTINGS_XML }, { name: 'B (#3)/settings.xml', data: SETTINGS_XML, central: { localHeaderOffset: 0 }, local: { name: 'workflow.knime' } }),
+      withEntries(
+        { name: 'A (#2)/settings.xml', data: SETTINGS_XML },
+        { name: 'B (#3)/settings.xml', data: SETTINGS_XML, central: { localHeaderOffset: 0 }, local: { name: 'workflow.knime' } },
+      ),
       'ZIP_CORRUPT',
     );
     expect(verdict.message).toMatch(/overlap|disagrees/);
@@ -195,7 +219,11 @@ describe('validateBundle: archive structure', () => {
   });
 
   it('rejects compression methods other than stored and deflate (ZIP_UNSUPPORTED)', async () => {
-    await expectRejected(withEntries({ name: 'B (#2)/settings.xml', data: SETTINGS_XML, method: 12 }), 'ZIP_UNSUPPORTED', 'B (#2)/settings.xml');
+    await expectRejected(
+      withEntries({ name: 'B (#2)/settings.xml', data: SETTINGS_XML, method: 12 }),
+      'ZIP_UNSUPPORTED',
+      'B (#2)/settings.xml',
+    );
   });
 
   it.each([
@@ -230,7 +258,10 @@ describe('validateBundle: entry names', () => {
   });
 
   it('rejects a name that is not valid UTF-8 (ZIP_UNSAFE_PATH)', async () => {
-    await expectRejected(withEntries({ name: Buffer.from([0x61, 0xff, 0x2f, ...Buffer.from('settings.xml')]), data: SETTINGS_XML }), 'ZIP_UNSAFE_PATH');
+    await expectRejected(
+      withEntries({ name: Buffer.from([0x61, 0xff, 0x2f, ...Buffer.from('settings.xml')]), data: SETTINGS_XML }),
+      'ZIP_UNSAFE_PATH',
+    );
   });
 
   it('rejects a second, different Unicode path in an extra field (ZIP_UNSAFE_PATH)', async () => {
@@ -240,7 +271,11 @@ describe('validateBundle: entry names', () => {
     extra.writeUInt16LE(5 + other.length, 2);
     extra.writeUInt8(1, 4);
     other.copy(extra, 9);
-    await expectRejected(withEntries({ name: 'U (#2)/settings.xml', data: SETTINGS_XML, centralExtra: extra }), 'ZIP_UNSAFE_PATH', 'U (#2)/settings.xml');
+    await expectRejected(
+      withEntries({ name: 'U (#2)/settings.xml', data: SETTINGS_XML, centralExtra: extra }),
+      'ZIP_UNSAFE_PATH',
+      'U (#2)/settings.xml',
+    );
   });
 
   it('rejects a workflow.knime reference that escapes the bundle (ZIP_UNSAFE_PATH)', async () => {
@@ -264,7 +299,11 @@ describe('validateBundle: entry names', () => {
   it('rejects names equal after Unicode NFC normalisation (ZIP_DUPLICATE_ENTRY)', async () => {
     const composed = 'Caf\u00e9 (#2)/settings.xml';
     const decomposed = 'Cafe\u0301 (#2)/settings.xml';
-    await expectRejected(withEntries({ name: composed, data: SETTINGS_XML }, { name: decomposed, data: SETTINGS_XML }), 'ZIP_DUPLICATE_ENTRY', decomposed);
+    await expectRejected(
+      withEntries({ name: composed, data: SETTINGS_XML }, { name: decomposed, data: SETTINGS_XML }),
+      'ZIP_DUPLICATE_ENTRY',
+      decomposed,
+    );
   });
 
   it('rejects a path that is both a file and a folder (ZIP_DUPLICATE_ENTRY)', async () => {
@@ -298,7 +337,13 @@ describe('validateBundle: entry names', () => {
 
 describe('validateBundle: workflow and XML', () => {
   it('rejects a bundle without a root workflow.knime (WORKFLOW_MISSING)', async () => {
-    await expectRejected([{ name: 'My Flow/workflow.knime', data: workflowXml([]) }, { name: 'My Flow/A (#1)/settings.xml', data: SETTINGS_XML }], 'WORKFLOW_MISSING');
+    await expectRejected(
+      [
+        { name: 'My Flow/workflow.knime', data: workflowXml([]) },
+        { name: 'My Flow/A (#1)/settings.xml', data: SETTINGS_XML },
+      ],
+      'WORKFLOW_MISSING',
+    );
   });
 
   it.each([
@@ -313,7 +358,10 @@ describe('validateBundle: workflow and XML', () => {
   });
 
   it('rejects invalid UTF-8 content (XML_INVALID)', async () => {
-    await expectRejected(withEntries({ name: 'Bad (#7)/settings.xml', data: Buffer.from([0x3c, 0x61, 0x3e, 0xc3, 0x28, 0x3c, 0x2f, 0x61, 0x3e]) }), 'XML_INVALID');
+    await expectRejected(
+      withEntries({ name: 'Bad (#7)/settings.xml', data: Buffer.from([0x3c, 0x61, 0x3e, 0xc3, 0x28, 0x3c, 0x2f, 0x61, 0x3e]) }),
+      'XML_INVALID',
+    );
   });
 
   it('rejects a DOCTYPE in settings.xml: the billion laughs never gets a chance (XML_FORBIDDEN_DTD)', async () => {
@@ -332,7 +380,9 @@ describe('validateBundle: workflow and XML', () => {
       'SETTINGS_MISSING',
       'X (#3)/settings.xml',
     );
-    expect(verdict.message).toBe('Folder `X (#3)` is referenced by workflow.knime but `X (#3)/settings.xml` (settings) is missing from the ZIP.');
+    expect(verdict.message).toBe(
+      'Folder `X (#3)` is referenced by workflow.knime but `X (#3)/settings.xml` (settings) is missing from the ZIP.',
+    );
   });
 
   it('follows a metanode into its workflow.knime and reports a missing nested settings.xml', async () => {
@@ -369,7 +419,13 @@ describe('validateBundle: workflow and XML', () => {
   it('counts nodes of nested workflows and survives a self-referencing metanode', async () => {
     const verdict = await verdictOf([
       { name: 'workflow.knime', data: workflowXml([{ id: '2', settingsFile: 'Meta (#2)/workflow.knime', nodeType: 'MetaNode' }]) },
-      { name: 'Meta (#2)/workflow.knime', data: workflowXml([{ id: '1', settingsFile: 'workflow.knime', nodeType: 'MetaNode' }, { id: '4', settingsFile: 'A (#4)/settings.xml' }]) },
+      {
+        name: 'Meta (#2)/workflow.knime',
+        data: workflowXml([
+          { id: '1', settingsFile: 'workflow.knime', nodeType: 'MetaNode' },
+          { id: '4', settingsFile: 'A (#4)/settings.xml' },
+        ]),
+      },
       { name: 'Meta (#2)/A (#4)/settings.xml', data: SETTINGS_XML },
     ]);
     expect(verdict).toMatchObject({ ok: true, stats: { nodes: 3, referencedSettings: 1, nestedWorkflows: ['Meta (#2)'] } });
@@ -380,7 +436,10 @@ describe('validateBundle: large bundles', () => {
   it('gives the same verdict on the worker-thread path as inline (first failure in order wins)', async () => {
     // Over the 16 MiB parallel threshold, with a bad file late in the order and another even later.
     const filler = `<config>${'<entry key="k" value="v"/>'.repeat(30_000)}</config>`;
-    const files: ZipEntrySpec[] = Array.from({ length: 30 }, (_, i) => ({ name: `N${String(i).padStart(2, '0')} (#${i})/settings.xml`, data: filler }));
+    const files: ZipEntrySpec[] = Array.from({ length: 30 }, (_, i) => ({
+      name: `N${String(i).padStart(2, '0')} (#${i})/settings.xml`,
+      data: filler,
+    }));
     files[21] = { name: 'N21 (#21)/settings.xml', data: `${filler}<extra/>` };
     files[27] = { name: 'N27 (#27)/settings.xml', data: '<config>' };
     const verdict = await verdictOf([{ name: 'workflow.knime', data: workflowXml([]) }, ...files]);
@@ -477,7 +536,11 @@ describe('validateBundle: early dispatch to worker threads', () => {
     expect(await bothPaths(buildZip({ entries: emptyCentral }))).toMatchObject({ ok: false, code: 'ZIP_UNSAFE_PATH' });
     const emptyLocal = nodes(4, true);
     emptyLocal[3] = { ...emptyLocal[3]!, local: { name: '' } };
-    expect(await bothPaths(buildZip({ entries: emptyLocal }))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT', entry: emptyLocal[3]!.name });
+    expect(await bothPaths(buildZip({ entries: emptyLocal }))).toMatchObject({
+      ok: false,
+      code: 'ZIP_CORRUPT',
+      entry: emptyLocal[3]!.name,
+    });
   });
 
   it('follows references after the data checks (SETTINGS_MISSING, and XML_INVALID first)', async () => {
@@ -513,7 +576,9 @@ describe('validateBundle: early dispatch to worker threads', () => {
     const dir = mkdtempSync(join(tmpdir(), 'k2p-validate-file-'));
     try {
       const padding = `<!-- ${'x'.repeat(80_000)} -->`;
-      const entries = nodes(60, false).map((entry, i) => (i > 0 && i % 2 === 0 ? { ...entry, data: SETTINGS_XML + padding, method: 0 } : entry));
+      const entries = nodes(60, false).map((entry, i) =>
+        i > 0 && i % 2 === 0 ? { ...entry, data: SETTINGS_XML + padding, method: 0 } : entry,
+      );
       const good = buildZip({ entries });
       expect(good.length).toBeGreaterThan(EARLY_POOL_ZIP_BYTES);
       writeFileSync(join(dir, 'good.zip'), good);
@@ -538,7 +603,7 @@ function reverseCentralDirectory(zip: Buffer): Buffer {
   const end = zip.length - 22;
   const start = zip.readUInt32LE(end + 16);
   const records: Buffer[] = [];
-  for (let at = start; at < end; ) {
+  for (let at = start; at < end;) {
     const length = 46 + zip.readUInt16LE(at + 28) + zip.readUInt16LE(at + 30) + zip.readUInt16LE(at + 32);
     records.push(zip.subarray(at, at + length));
     at += length;

@@ -17,7 +17,7 @@ describe('buildWeb', () => {
     expect(first.built).toBe(true);
     const html = readFileSync(join(outDir, 'index.html'), 'utf8');
     const script = /<script type="module" src="\.\/(app-[A-Z0-9]+\.js)"><\/script>/.exec(html)?.[1];
-    const styles = /<link rel="stylesheet" href="\.\/(styles-[A-Z0-9]+\.css)">/.exec(html)?.[1];
+    const styles = /<link rel="stylesheet" href="\.\/(styles-[A-Z0-9]+\.css)" ?\/?>/.exec(html)?.[1];
     expect(script && existsSync(join(outDir, script))).toBe(true);
     expect(styles && existsSync(join(outDir, styles))).toBe(true);
     expect(existsSync(join(outDir, 'favicon.svg'))).toBe(true);

@@ -27,15 +27,32 @@ function job(status: JobView['status'], extra: Partial<JobView> = {}): JobView {
 describe('explainJobError', () => {
   it('explains a rejection with the code, the plain message, what to do and the entry', () => {
     const ex = explainJobError(
-      job('REJECTED', { error: { code: 'ZIP_SYMLINK', message: 'Entry `CSV Reader (#1)/settings.xml` is a symbolic link.', details: { entry: 'CSV Reader (#1)/settings.xml' } } }),
+      job('REJECTED', {
+        error: {
+          code: 'ZIP_SYMLINK',
+          message: 'Entry `CSV Reader (#1)/settings.xml` is a symbolic link.',
+          details: { entry: 'CSV Reader (#1)/settings.xml' },
+        },
+      }),
     )!;
-    expect(ex).toMatchObject({ code: 'ZIP_SYMLINK', title: ERRORS.ZIP_SYMLINK.message, hint: ERRORS.ZIP_SYMLINK.hint, file: 'CSV Reader (#1)/settings.xml' });
+    expect(ex).toMatchObject({
+      code: 'ZIP_SYMLINK',
+      title: ERRORS.ZIP_SYMLINK.message,
+      hint: ERRORS.ZIP_SYMLINK.hint,
+      file: 'CSV Reader (#1)/settings.xml',
+    });
     expect(ex.message).toContain('symbolic link');
   });
 
   it("shows a conversion failure's code, the converter's message and exit code", () => {
     const ex = explainJobError(
-      job('FAILED', { error: { code: 'CONVERTER_PARSE_ERROR', message: 'knime2py could not parse the workflow (exit code 3).', details: { exitCode: 3, stderrTail: 'ERROR parsing x' } } }),
+      job('FAILED', {
+        error: {
+          code: 'CONVERTER_PARSE_ERROR',
+          message: 'knime2py could not parse the workflow (exit code 3).',
+          details: { exitCode: 3, stderrTail: 'ERROR parsing x' },
+        },
+      }),
     )!;
     expect(ex.code).toBe('CONVERTER_PARSE_ERROR');
     expect(ex.message).toBeUndefined(); // the same words as the title are not repeated
@@ -58,7 +75,9 @@ describe('explainJobError', () => {
 
 describe('explainFailure', () => {
   it('keeps the API error code, request id and hint', () => {
-    const ex = explainFailure(new ApiError({ status: 503, code: 'SERVER_BUSY', message: 'At capacity.', requestId: 'req-1', enveloped: true }));
+    const ex = explainFailure(
+      new ApiError({ status: 503, code: 'SERVER_BUSY', message: 'At capacity.', requestId: 'req-1', enveloped: true }),
+    );
     expect(ex).toMatchObject({ code: 'SERVER_BUSY', title: ERRORS.SERVER_BUSY.message, retryable: true });
     expect(ex.facts).toContainEqual(['Request id', 'req-1']);
   });
@@ -74,7 +93,11 @@ describe('explainFailure', () => {
   });
 
   it('gives a hostile archive its bundle code and entry', () => {
-    expect(explainFailure(new ZipReadError('ZIP_ENCRYPTED', 'encrypted', 'a/settings.xml'))).toMatchObject({ code: 'ZIP_ENCRYPTED', file: 'a/settings.xml', hint: ERRORS.ZIP_ENCRYPTED.hint });
+    expect(explainFailure(new ZipReadError('ZIP_ENCRYPTED', 'encrypted', 'a/settings.xml'))).toMatchObject({
+      code: 'ZIP_ENCRYPTED',
+      file: 'a/settings.xml',
+      hint: ERRORS.ZIP_ENCRYPTED.hint,
+    });
   });
 
   it('explains the two bundler-only codes', () => {
@@ -94,7 +117,13 @@ describe('stages', () => {
 
   it('shows where a job stopped', () => {
     expect(states(job('REJECTED'))).toEqual(['done', 'failed', 'pending', 'pending', 'pending']);
-    expect(states(job('TIMED_OUT', { uploadedAt: 'a', queuedAt: 'b', startedAt: 'c' }))).toEqual(['done', 'done', 'done', 'failed', 'pending']);
+    expect(states(job('TIMED_OUT', { uploadedAt: 'a', queuedAt: 'b', startedAt: 'c' }))).toEqual([
+      'done',
+      'done',
+      'done',
+      'failed',
+      'pending',
+    ]);
     expect(states(job('FAILED', { uploadedAt: 'a', queuedAt: 'b' }))).toEqual(['done', 'done', 'failed', 'pending', 'pending']);
     expect(states(job('EXPIRED'))).toEqual(['failed', 'pending', 'pending', 'pending', 'pending']);
     expect(states(job('EXPIRED', { expiredReason: 'RESULT_RETENTION' }))).toEqual(['done', 'done', 'done', 'done', 'done']);

@@ -23,7 +23,12 @@ function jobView(status: JobView['status'], extra: Partial<JobView> = {}): JobVi
   };
 }
 
-const ticket: UploadTicket = { url: 'http://s3.test/bucket', fields: { key: 'bundles/x.zip' }, expiresAt: '2999-01-01T00:00:00.000Z', maxBytes: 1000 };
+const ticket: UploadTicket = {
+  url: 'http://s3.test/bucket',
+  fields: { key: 'bundles/x.zip' },
+  expiresAt: '2999-01-01T00:00:00.000Z',
+  maxBytes: 1000,
+};
 
 function busy(code: 'SERVER_BUSY' | 'RATE_LIMITED', seconds: number): ApiError {
   return new ApiError({ status: code === 'SERVER_BUSY' ? 503 : 429, code, message: 'busy', retryAfterSeconds: seconds, enveloped: true });
@@ -35,19 +40,26 @@ interface Harness {
   calls: { create: string[]; deleted: string[]; uploads: number; sleeps: number[] };
 }
 
-function harness(options: { refusals?: ApiError[]; uploadFailures?: UploadFailure[]; withTicket?: boolean; final?: JobView } = {}): Harness {
+function harness(
+  options: { refusals?: ApiError[]; uploadFailures?: UploadFailure[]; withTicket?: boolean; final?: JobView } = {},
+): Harness {
   const refusals = [...(options.refusals ?? [])];
   const uploadFailures = [...(options.uploadFailures ?? [])];
   const calls = { create: [] as string[], deleted: [] as string[], uploads: 0, sleeps: [] as number[] };
   const events: FlowEvent[] = [];
   let now = 0;
-  const clock = { now: () => now, sleep: async (ms: number) => void (now += ms, calls.sleeps.push(ms)) };
+  const clock = { now: () => now, sleep: async (ms: number) => void ((now += ms), calls.sleeps.push(ms)) };
   const api: FlowApi = {
     async createJob(_request, createOptions = {}): Promise<CreatedJob> {
       calls.create.push(createOptions.idempotencyKey!);
       const refusal = refusals.shift();
       if (refusal) throw refusal;
-      return { job: jobView('AWAITING_UPLOAD'), ...(options.withTicket === false ? {} : { upload: ticket }), replayed: false, idempotencyKey: createOptions.idempotencyKey! };
+      return {
+        job: jobView('AWAITING_UPLOAD'),
+        ...(options.withTicket === false ? {} : { upload: ticket }),
+        replayed: false,
+        idempotencyKey: createOptions.idempotencyKey!,
+      };
     },
     async followJob(jobId: string, followOptions: FollowOptions = {}) {
       followOptions.onUpdate?.(jobView('RUNNING', { jobId }));

@@ -18,7 +18,11 @@ function referenceGraphs(): { name: string; json: string; dot: string }[] {
     }
     for (const file of files.filter((f) => f.endsWith('.json'))) {
       const base = file.slice(0, -'.json'.length);
-      out.push({ name: base, json: readFileSync(join(REFERENCE_DIR, sample, 'out', file), 'utf8'), dot: readFileSync(join(REFERENCE_DIR, sample, 'out', `${base}.dot`), 'utf8') });
+      out.push({
+        name: base,
+        json: readFileSync(join(REFERENCE_DIR, sample, 'out', file), 'utf8'),
+        dot: readFileSync(join(REFERENCE_DIR, sample, 'out', `${base}.dot`), 'utf8'),
+      });
     }
   }
   return out;
@@ -33,21 +37,41 @@ describe('graph model', () => {
     expect(graphs.length).toBeGreaterThanOrEqual(7);
   });
 
-  it.each(graphs.map((g) => [g.name, g] as const))('reads %s from JSON and from DOT to the same nodes, states and connections', (_name, { json, dot }) => {
-    const fromJson = parseGraphJson(json)!;
-    const fromDot = parseDot(dot)!;
-    expect(fromJson.nodes.length).toBeGreaterThan(0);
-    expect(fromDot.nodes.map((n) => n.id).sort()).toEqual(fromJson.nodes.map((n) => n.id).sort());
-    expect(edgeKeys(fromDot)).toEqual(edgeKeys(fromJson));
-    const states = new Map(fromJson.nodes.map((n) => [n.id, n.state]));
-    for (const node of fromDot.nodes) expect(node.state).toBe(states.get(node.id));
-  });
+  it.each(graphs.map((g) => [g.name, g] as const))(
+    'reads %s from JSON and from DOT to the same nodes, states and connections',
+    (_name, { json, dot }) => {
+      const fromJson = parseGraphJson(json)!;
+      const fromDot = parseDot(dot)!;
+      expect(fromJson.nodes.length).toBeGreaterThan(0);
+      expect(fromDot.nodes.map((n) => n.id).sort()).toEqual(fromJson.nodes.map((n) => n.id).sort());
+      expect(edgeKeys(fromDot)).toEqual(edgeKeys(fromJson));
+      const states = new Map(fromJson.nodes.map((n) => [n.id, n.state]));
+      for (const node of fromDot.nodes) expect(node.state).toBe(states.get(node.id));
+    },
+  );
 
   it('names a node by its folder, and keeps its own name when it differs', () => {
     const graph = parseGraphJson(
-      JSON.stringify({ nodes: { '1': { id: '1', name: 'month', type: 'org.knime.X.CSVTableReaderNodeFactory', path: '<in>/flow/CSV Reader (#1)', state: 'EXECUTED' } }, edges: [] }),
+      JSON.stringify({
+        nodes: {
+          '1': {
+            id: '1',
+            name: 'month',
+            type: 'org.knime.X.CSVTableReaderNodeFactory',
+            path: '<in>/flow/CSV Reader (#1)',
+            state: 'EXECUTED',
+          },
+        },
+        edges: [],
+      }),
     )!;
-    expect(graph.nodes[0]).toEqual({ id: '1', kind: 'CSV Reader', name: 'month', type: 'org.knime.X.CSVTableReaderNodeFactory', state: 'EXECUTED' });
+    expect(graph.nodes[0]).toEqual({
+      id: '1',
+      kind: 'CSV Reader',
+      name: 'month',
+      type: 'org.knime.X.CSVTableReaderNodeFactory',
+      state: 'EXECUTED',
+    });
     expect(kindFromPath('C:\\x\\Row Filter (#12)')).toBe('Row Filter');
   });
 
@@ -58,7 +82,9 @@ describe('graph model', () => {
   });
 
   it('reads DOT comments, escapes, chains and default attribute statements', () => {
-    const graph = parseDot('// c\ndigraph "g" { graph [rankdir=LR]; node [shape=box];\n/* x */ "a" [label="A \\"q\\"\\nmore", fillcolor=yellow]; a -> b -> "c"; }')!;
+    const graph = parseDot(
+      '// c\ndigraph "g" { graph [rankdir=LR]; node [shape=box];\n/* x */ "a" [label="A \\"q\\"\\nmore", fillcolor=yellow]; a -> b -> "c"; }',
+    )!;
     expect(graph.nodes.map((n) => n.id)).toEqual(['a', 'b', 'c']);
     expect(graph.nodes[0]).toMatchObject({ kind: 'A "q"', state: 'CONFIGURED' });
     expect(graph.edges.map((e) => `${e.source}>${e.target}`)).toEqual(['a>b', 'b>c']);
@@ -73,18 +99,21 @@ describe('graph layout', () => {
     return [...byLayer.values()].some((ys) => ys.sort((a, b) => a - b).some((y, i) => i > 0 && y - ys[i - 1]! < o.nodeHeight));
   };
 
-  it.each(referenceGraphs().map((g) => [g.name, g] as const))('lays out %s left to right with every node inside the picture', (_name, { json }) => {
-    const graph = parseGraphJson(json)!;
-    const layout = layoutGraph(graph);
-    const at = new Map(layout.nodes.map((n) => [n.id, n]));
-    expect(layout.nodes).toHaveLength(graph.nodes.length);
-    for (const edge of layout.edges) if (!edge.reversed) expect(at.get(edge.target)!.layer).toBeGreaterThan(at.get(edge.source)!.layer);
-    for (const n of layout.nodes) {
-      expect(n.x + o.nodeWidth).toBeLessThanOrEqual(layout.width);
-      expect(n.y + o.nodeHeight).toBeLessThanOrEqual(layout.height);
-    }
-    expect(overlaps(layout)).toBe(false);
-  });
+  it.each(referenceGraphs().map((g) => [g.name, g] as const))(
+    'lays out %s left to right with every node inside the picture',
+    (_name, { json }) => {
+      const graph = parseGraphJson(json)!;
+      const layout = layoutGraph(graph);
+      const at = new Map(layout.nodes.map((n) => [n.id, n]));
+      expect(layout.nodes).toHaveLength(graph.nodes.length);
+      for (const edge of layout.edges) if (!edge.reversed) expect(at.get(edge.target)!.layer).toBeGreaterThan(at.get(edge.source)!.layer);
+      for (const n of layout.nodes) {
+        expect(n.x + o.nodeWidth).toBeLessThanOrEqual(layout.width);
+        expect(n.y + o.nodeHeight).toBeLessThanOrEqual(layout.height);
+      }
+      expect(overlaps(layout)).toBe(false);
+    },
+  );
 
   it('survives cycles, self loops, duplicate ids and edges to unknown nodes', () => {
     const graph: WorkflowGraph = {

@@ -6,7 +6,10 @@ import { describe, expect, it } from 'vitest';
 import { tokenizePython, type TokenType } from '../../web/src/python-highlight';
 import { REFERENCE_DIR } from '../support/samples';
 
-const typesOf = (code: string) => tokenizePython(code).filter((t) => t.type !== 'plain').map((t) => [t.type, t.text] as [TokenType, string]);
+const typesOf = (code: string) =>
+  tokenizePython(code)
+    .filter((t) => t.type !== 'plain')
+    .map((t) => [t.type, t.text] as [TokenType, string]);
 
 describe('tokenizePython', () => {
   it('classifies comments, strings, keywords, builtins, numbers, decorators and definitions', () => {
@@ -41,7 +44,11 @@ describe('tokenizePython', () => {
   });
 
   it('treats match/case/type as keywords only where a statement starts', () => {
-    expect(typesOf('match x:\n    case 1: pass\ntype = 3\n').filter(([t]) => t === 'keyword').map(([, v]) => v)).toEqual(['match', 'case', 'pass', 'type']);
+    expect(
+      typesOf('match x:\n    case 1: pass\ntype = 3\n')
+        .filter(([t]) => t === 'keyword')
+        .map(([, v]) => v),
+    ).toEqual(['match', 'case', 'pass', 'type']);
     expect(typesOf('df.type(match)').filter(([t]) => t === 'keyword')).toEqual([]);
   });
 
@@ -69,11 +76,19 @@ describe('tokenizePython', () => {
   it('round-trips any text, including hostile markup', () => {
     fc.assert(
       fc.property(fc.string({ unit: 'binary', maxLength: 300 }), (text) => {
-        expect(tokenizePython(text).map((t) => t.text).join('')).toBe(text);
+        expect(
+          tokenizePython(text)
+            .map((t) => t.text)
+            .join(''),
+        ).toBe(text);
       }),
       { numRuns: 200 },
     );
     const hostile = '"<script>alert(1)</script>" # <img src=x onerror=alert(1)>';
-    expect(tokenizePython(hostile).map((t) => t.text).join('')).toBe(hostile);
+    expect(
+      tokenizePython(hostile)
+        .map((t) => t.text)
+        .join(''),
+    ).toBe(hostile);
   });
 });

@@ -31,7 +31,12 @@ async function waitUntil(condition: () => boolean): Promise<void> {
 }
 
 describe('withReadAhead', () => {
-  const paths = ['F/workflow.knime', ...Array.from({ length: 40 }, (_, i) => `F/N (#${i})/settings.xml`), 'F/data/big.csv', 'F/N (#1)/port_1/data.zip'];
+  const paths = [
+    'F/workflow.knime',
+    ...Array.from({ length: 40 }, (_, i) => `F/N (#${i})/settings.xml`),
+    'F/data/big.csv',
+    'F/N (#1)/port_1/data.zip',
+  ];
 
   it('reads nothing until the bundler asks, then only workflow files, a few at a time', async () => {
     const fake = fakeSources(paths);

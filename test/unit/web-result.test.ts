@@ -66,7 +66,13 @@ describe('readResultZip', () => {
 
 describe('notebookCode', () => {
   it('joins code cells and turns markdown cells into comments', () => {
-    const nb = JSON.stringify({ cells: [{ cell_type: 'markdown', source: ['# Title\n', 'text'] }, { cell_type: 'code', source: 'x = 1\n' }, { cell_type: 'raw', source: 'skip' }] });
+    const nb = JSON.stringify({
+      cells: [
+        { cell_type: 'markdown', source: ['# Title\n', 'text'] },
+        { cell_type: 'code', source: 'x = 1\n' },
+        { cell_type: 'raw', source: 'skip' },
+      ],
+    });
     expect(notebookCode(nb)).toBe('# # Title\n# text\n\nx = 1\n');
     expect(notebookCode('not json')).toBeUndefined();
     expect(notebookCode('{"cells": 3}')).toBeUndefined();

@@ -35,7 +35,10 @@ describe('reviewOf', () => {
 
   it('names the node and key of a credential-like value and never its value', async () => {
     const result = await buildBundle(
-      sources({ 'Flow/workflow.knime': workflowXml([{ id: '4', settingsFile: 'DB Connector (#4)/settings.xml' }]), 'Flow/DB Connector (#4)/settings.xml': settingsWithSecret }),
+      sources({
+        'Flow/workflow.knime': workflowXml([{ id: '4', settingsFile: 'DB Connector (#4)/settings.xml' }]),
+        'Flow/DB Connector (#4)/settings.xml': settingsWithSecret,
+      }),
     );
     const review = reviewOf(result);
     expect(review.ok).toBe(true);
@@ -47,9 +50,15 @@ describe('reviewOf', () => {
 
   it('blocks a folder whose settings.xml is missing, naming the file once (not again as a warning)', async () => {
     const review = reviewOf(
-      await buildBundle(sources({ 'Flow/workflow.knime': workflowXml([{ id: '1', settingsFile: 'CSV Reader (#1)/settings.xml' }]), 'Flow/CSV Reader (#1)/data.csv': 'a,b' }), {
-        sourceName: 'Flow',
-      }),
+      await buildBundle(
+        sources({
+          'Flow/workflow.knime': workflowXml([{ id: '1', settingsFile: 'CSV Reader (#1)/settings.xml' }]),
+          'Flow/CSV Reader (#1)/data.csv': 'a,b',
+        }),
+        {
+          sourceName: 'Flow',
+        },
+      ),
     );
     expect(review.ok).toBe(false);
     expect(review.blocking).toHaveLength(1);
@@ -77,7 +86,9 @@ describe('reviewOf', () => {
   });
 
   it('blocks XML with a DOCTYPE with its precise code', async () => {
-    const review = reviewOf(await buildBundle(sources({ 'workflow.knime': '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><config key="x"/>' })));
+    const review = reviewOf(
+      await buildBundle(sources({ 'workflow.knime': '<?xml version="1.0"?><!DOCTYPE x [<!ENTITY e "x">]><config key="x"/>' })),
+    );
     expect(review.blocking.map((b) => b.code)).toEqual(['XML_FORBIDDEN_DTD']);
     expect(review.warnings.map((w) => w.kind)).not.toContain('XML_INVALID');
   });
@@ -86,7 +97,12 @@ describe('reviewOf', () => {
 describe('folderSelection', () => {
   it('names the selection after the picked folder and reads nothing yet', () => {
     let reads = 0;
-    const file = (path: string) => ({ name: path.split('/').pop()!, size: 3, webkitRelativePath: path, arrayBuffer: async () => (reads++, new ArrayBuffer(3)) });
+    const file = (path: string) => ({
+      name: path.split('/').pop()!,
+      size: 3,
+      webkitRelativePath: path,
+      arrayBuffer: async () => (reads++, new ArrayBuffer(3)),
+    });
     const selection = folderSelection([file('My Flow/workflow.knime'), file('My Flow/data/big.csv')]);
     expect(selection).toMatchObject({ sourceName: 'My Flow', kind: 'folder', fileCount: 2 });
     expect(selection.sources.map((s) => s.path)).toEqual(['My Flow/workflow.knime', 'My Flow/data/big.csv']);

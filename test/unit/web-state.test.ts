@@ -13,7 +13,12 @@ function memoryStore(): KeyValueStore & { data: Map<string, string> } {
 
 describe('config.json', () => {
   it('takes the deployment config with its limits', () => {
-    const config = parsePageConfig({ apiUrl: 'https://api.example/prod/', apiKey: 'k', bundleLimits: { ...DEFAULT_BUNDLE_LIMITS, maxEntries: 10 }, limits: { resultRetentionDays: 7 } });
+    const config = parsePageConfig({
+      apiUrl: 'https://api.example/prod/',
+      apiKey: 'k',
+      bundleLimits: { ...DEFAULT_BUNDLE_LIMITS, maxEntries: 10 },
+      limits: { resultRetentionDays: 7 },
+    });
     expect(config).toMatchObject({ apiUrl: 'https://api.example/prod/', apiKey: 'k', resultRetentionDays: 7 });
     expect(config.bundleLimits.maxEntries).toBe(10);
     expect(parsePageConfig({ apiUrl: 'http://127.0.0.1:1/v1/', apiKey: 'k' }).bundleLimits).toEqual(DEFAULT_BUNDLE_LIMITS);
@@ -28,7 +33,10 @@ describe('config.json', () => {
 
   it('loads config.json uncached and reports HTTP failures', async () => {
     let seen: RequestInit | undefined;
-    const ok = (async (_url: string, init?: RequestInit) => ((seen = init), new Response(JSON.stringify({ apiUrl: 'https://x/', apiKey: 'k' })))) as typeof fetch;
+    const ok = (async (_url: string, init?: RequestInit) => (
+      (seen = init),
+      new Response(JSON.stringify({ apiUrl: 'https://x/', apiKey: 'k' }))
+    )) as typeof fetch;
     await expect(loadPageConfig(ok)).resolves.toMatchObject({ apiKey: 'k' });
     expect(seen?.cache).toBe('no-store');
     await expect(loadPageConfig((async () => new Response('nope', { status: 404 })) as typeof fetch)).rejects.toThrow(/HTTP 404/);
@@ -47,7 +55,12 @@ describe('job in the URL', () => {
 });
 
 describe('recent jobs', () => {
-  const entry = (n: number) => ({ jobId: `job_0000000${n}`.slice(-12), workflowName: `wf${n}`, createdAt: `2024-01-0${(n % 9) + 1}T00:00:00.000Z`, status: 'QUEUED' as const });
+  const entry = (n: number) => ({
+    jobId: `job_0000000${n}`.slice(-12),
+    workflowName: `wf${n}`,
+    createdAt: `2024-01-0${(n % 9) + 1}T00:00:00.000Z`,
+    status: 'QUEUED' as const,
+  });
 
   it('remembers newest first, updates in place and keeps a bounded list', () => {
     const store = memoryStore();
@@ -68,7 +81,14 @@ describe('recent jobs', () => {
 
   it('drops unreadable or tampered entries instead of trusting them', () => {
     const store = memoryStore();
-    store.setItem(RECENT_JOBS_KEY, JSON.stringify([entry(1), { jobId: '<script>', workflowName: 'x', createdAt: 'x', status: 'QUEUED' }, { jobId: 'job_12345678', status: 'HACKED' }]));
+    store.setItem(
+      RECENT_JOBS_KEY,
+      JSON.stringify([
+        entry(1),
+        { jobId: '<script>', workflowName: 'x', createdAt: 'x', status: 'QUEUED' },
+        { jobId: 'job_12345678', status: 'HACKED' },
+      ]),
+    );
     expect(new RecentJobs(store).list()).toEqual([entry(1)]);
     store.setItem(RECENT_JOBS_KEY, '{not json');
     expect(new RecentJobs(store).list()).toEqual([]);

@@ -4,7 +4,10 @@ import { parseS3Error, refusal, uploadForm, UploadFailure } from '../../web/src/
 
 describe('uploadForm', () => {
   it('sends every policy field in the given order, then the file last', async () => {
-    const form = uploadForm({ fields: { key: 'bundles/a.zip', 'Content-Type': 'application/zip', Policy: 'p', 'X-Amz-Signature': 's' } }, new Blob(['zip']));
+    const form = uploadForm(
+      { fields: { key: 'bundles/a.zip', 'Content-Type': 'application/zip', Policy: 'p', 'X-Amz-Signature': 's' } },
+      new Blob(['zip']),
+    );
     const names = [...form.keys()];
     expect(names).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature', 'file']);
     const file = form.get('file') as File;
@@ -15,7 +18,11 @@ describe('uploadForm', () => {
 
 describe('S3 refusals', () => {
   it("reads S3's error document, entities decoded", () => {
-    expect(parseS3Error('<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired &amp; gone</Message></Error>')).toEqual({
+    expect(
+      parseS3Error(
+        '<?xml version="1.0"?><Error><Code>AccessDenied</Code><Message>Invalid according to Policy: Policy expired &amp; gone</Message></Error>',
+      ),
+    ).toEqual({
       code: 'AccessDenied',
       message: 'Invalid according to Policy: Policy expired & gone',
     });
@@ -23,11 +30,18 @@ describe('S3 refusals', () => {
   });
 
   it('says what a refusal means for the user', () => {
-    const tooLarge = refusal(400, '<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message></Error>', 2048, 1024);
+    const tooLarge = refusal(
+      400,
+      '<Error><Code>EntityTooLarge</Code><Message>Your proposed upload exceeds the maximum allowed size</Message></Error>',
+      2048,
+      1024,
+    );
     expect(tooLarge).toBeInstanceOf(UploadFailure);
     expect(tooLarge).toMatchObject({ kind: 'refused', status: 400, s3Code: 'EntityTooLarge', bundleCode: 'BUNDLE_TOO_LARGE' });
     expect(tooLarge.message).toMatch(/2\.0 KiB; the limit is 1\.0 KiB/);
-    expect(refusal(403, '<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>', 1, 1).message).toMatch(/expired before the upload finished/);
+    expect(refusal(403, '<Error><Code>AccessDenied</Code><Message>Policy expired</Message></Error>', 1, 1).message).toMatch(
+      /expired before the upload finished/,
+    );
     expect(refusal(502, '', 1, undefined).message).toContain('HTTP 502');
   });
 });

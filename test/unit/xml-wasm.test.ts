@@ -76,9 +76,30 @@ describe('WebAssembly XML fast path', () => {
 
   it('never accepts what the JavaScript scanner rejects: every byte in every position of a template', () => {
     const templates = [
-      '<a>X</a>', '<a b="X"/>', "<a b='X'/>", '<aX/>', '<a X="1"/>', '<a bX="1"/>', '<a b="1"X/>', '<a bX/>', '<a>&X;</a>',
-      '<a>&lX;</a>', '<a>&#X;</a>', '<a>&#xX;</a>', '<a>]X></a>', '<a>]]X</a>', '<a></aX>', '<a></a X>', '<a/>X', 'X<a/>', '<a/X',
-      '<a b=X"1"/>', '<a b X="1"/>', '<X/>', '<a><X/></a>', '<a></X>',
+      '<a>X</a>',
+      '<a b="X"/>',
+      "<a b='X'/>",
+      '<aX/>',
+      '<a X="1"/>',
+      '<a bX="1"/>',
+      '<a b="1"X/>',
+      '<a bX/>',
+      '<a>&X;</a>',
+      '<a>&lX;</a>',
+      '<a>&#X;</a>',
+      '<a>&#xX;</a>',
+      '<a>]X></a>',
+      '<a>]]X</a>',
+      '<a></aX>',
+      '<a></a X>',
+      '<a/>X',
+      'X<a/>',
+      '<a/X',
+      '<a b=X"1"/>',
+      '<a b X="1"/>',
+      '<X/>',
+      '<a><X/></a>',
+      '<a></X>',
     ];
     let accepted = 0;
     let acceptable = 0;
@@ -96,7 +117,40 @@ describe('WebAssembly XML fast path', () => {
   });
 
   it('agrees with the JavaScript scanner on random token soup (property)', () => {
-    const tokens = ['<', '>', '/', '</', '/>', 'a', 'b', '=', '"', "'", '&', ';', '#', 'x', '1', '31', 'amp', 'lt', ' ', '\n', '\t', ']', ']]>', 'é', '\u0001', '?', '!', '-', '<a>', '</a>', '<b c="d">', '</b>'];
+    const tokens = [
+      '<',
+      '>',
+      '/',
+      '</',
+      '/>',
+      'a',
+      'b',
+      '=',
+      '"',
+      "'",
+      '&',
+      ';',
+      '#',
+      'x',
+      '1',
+      '31',
+      'amp',
+      'lt',
+      ' ',
+      '\n',
+      '\t',
+      ']',
+      ']]>',
+      'é',
+      '\u0001',
+      '?',
+      '!',
+      '-',
+      '<a>',
+      '</a>',
+      '<b c="d">',
+      '</b>',
+    ];
     let accepted = 0;
     fc.assert(
       fc.property(fc.array(fc.constantFrom(...tokens), { maxLength: 24 }), fc.boolean(), (parts, wrap) => {

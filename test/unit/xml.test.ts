@@ -87,20 +87,28 @@ describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
     if (!result.ok) expect(result.reason).toContain(reason);
   });
 
-  it.each(['<!DOCTYPE a><a/>', '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>', '<a><!ENTITY e "x"></a>', '<!ELEMENT a ANY><a/>'])(
-    'rejects %j as XML_FORBIDDEN_DTD',
-    (xml) => {
-      expect(check(xml)).toMatchObject({ ok: false, code: 'XML_FORBIDDEN_DTD' });
-    },
-  );
+  it.each([
+    '<!DOCTYPE a><a/>',
+    '<?xml version="1.0"?>\n<!DOCTYPE a [<!ENTITY e "x">]><a>&e;</a>',
+    '<a><!ENTITY e "x"></a>',
+    '<!ELEMENT a ANY><a/>',
+  ])('rejects %j as XML_FORBIDDEN_DTD', (xml) => {
+    expect(check(xml)).toMatchObject({ ok: false, code: 'XML_FORBIDDEN_DTD' });
+  });
 
   it('rejects invalid UTF-8 and reports the line of a problem', () => {
-    expect(checkXmlWith(Uint8Array.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]))).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(checkXmlWith(Uint8Array.from([0x3c, 0x61, 0x3e, 0xff, 0x3c, 0x2f, 0x61, 0x3e]))).toMatchObject({
+      ok: false,
+      code: 'XML_INVALID',
+    });
     expect(check('<a>\n\n<b></c></a>')).toMatchObject({ ok: false, line: 3 });
   });
 
   it('caps nesting depth without recursion', () => {
-    expect(checkXmlWith(enc.encode(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), { maxDepth: 256 })).toMatchObject({ ok: false, code: 'XML_INVALID' });
+    expect(checkXmlWith(enc.encode(`${'<a>'.repeat(100_000)}${'</a>'.repeat(100_000)}`), { maxDepth: 256 })).toMatchObject({
+      ok: false,
+      code: 'XML_INVALID',
+    });
     expect(checkXmlWith(enc.encode(`${'<a>'.repeat(200)}${'</a>'.repeat(200)}`), { maxDepth: 256 })).toEqual({ ok: true });
     expect(checkXmlWith(enc.encode(`${'<a>'.repeat(257)}${'</a>'.repeat(257)}`), { maxDepth: 256 })).toMatchObject({ ok: false });
   });
@@ -126,7 +134,14 @@ describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
       return seen;
     };
     const body = '<config key="r"><entry key="a&amp;b" value="x\ty\r\nz&#10;&lt;&#x41;"/><entry key=\'q\' value=""/></config>';
-    const expected = ['config:{"key":"r"}', 'entry:{"key":"a&b","value":"x y  z\\n<A"}', '/entry', 'entry:{"key":"q","value":""}', '/entry', '/config'];
+    const expected = [
+      'config:{"key":"r"}',
+      'entry:{"key":"a&b","value":"x y  z\\n<A"}',
+      '/entry',
+      'entry:{"key":"q","value":""}',
+      '/entry',
+      '/config',
+    ];
     expect(events(body)).toEqual(expected);
     expect(events(`\uFEFF${body}`)).toEqual(expected);
     expect(events('<cönfig kéy="wért €"><e v="😀"/></cönfig>')).toEqual(['cönfig:{"kéy":"wért €"}', 'e:{"v":"😀"}', '/e', '/cönfig']);
@@ -140,7 +155,28 @@ describe.each(engines)('checkXml (%s)', (_engine, engineOptions) => {
       const open = (body.match(/<config[^/>]*>/g) ?? []).length - (body.match(/<\/config>/g) ?? []).length;
       return body + '</config>'.repeat(Math.max(0, open));
     });
-    const pieces = ['<', '>', '/', '&', '&amp;', '&#0;', ']]>', '"', "'", '=', '<!--', '-->', '<![CDATA[', '<!DOCTYPE x>', '\u0001', ' ', 'é', '<?x?>', '</config>', '<config key="z">'];
+    const pieces = [
+      '<',
+      '>',
+      '/',
+      '&',
+      '&amp;',
+      '&#0;',
+      ']]>',
+      '"',
+      "'",
+      '=',
+      '<!--',
+      '-->',
+      '<![CDATA[',
+      '<!DOCTYPE x>',
+      '\u0001',
+      ' ',
+      'é',
+      '<?x?>',
+      '</config>',
+      '<config key="z">',
+    ];
     fc.assert(
       fc.property(
         fc.integer({ min: 0, max: seeds.length - 1 }),

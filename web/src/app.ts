@@ -80,7 +80,8 @@ export class App {
       this.config = await loadPageConfig();
       this.client = new ApiClient({ baseUrl: this.config.apiUrl, apiKey: this.config.apiKey });
       if (this.config.resultRetentionDays !== undefined) {
-        byId('retention-note').textContent = `Uploads are deleted after the conversion and results after ${plural(this.config.resultRetentionDays, 'day')}`;
+        byId('retention-note').textContent =
+          `Uploads are deleted after the conversion and results after ${plural(this.config.resultRetentionDays, 'day')}`;
       }
     } catch (error) {
       this.pageError(explainFailure(error));
@@ -200,9 +201,23 @@ export class App {
     section.hidden = false;
     const body = byId('review-body');
     if (view.review) {
-      fill(body, reviewContent(view.review, { onRootChange: (root) => void this.analyze(root).then(() => document.getElementById('root-select')?.focus()) }));
+      fill(
+        body,
+        reviewContent(view.review, {
+          onRootChange: (root) => void this.analyze(root).then(() => document.getElementById('root-select')?.focus()),
+        }),
+      );
     } else if (view.failure) {
-      fill(body, h('div', { class: 'problems', attrs: { role: 'alert' } }, h('h3', {}, 'This selection cannot be converted'), explanationBlock(view.failure, true), h('p', { class: 'muted' }, 'Nothing was uploaded.')));
+      fill(
+        body,
+        h(
+          'div',
+          { class: 'problems', attrs: { role: 'alert' } },
+          h('h3', {}, 'This selection cannot be converted'),
+          explanationBlock(view.failure, true),
+          h('p', { class: 'muted' }, 'Nothing was uploaded.'),
+        ),
+      );
     }
     const canConvert = view.review?.ok === true;
     byId('options').hidden = !canConvert;
@@ -361,7 +376,8 @@ export class App {
     }
     const ex = explainJobError(job);
     if (ex) {
-      const heading = job.status === 'REJECTED' ? 'The bundle was rejected' : job.status === 'EXPIRED' ? 'The job expired' : 'The conversion failed';
+      const heading =
+        job.status === 'REJECTED' ? 'The bundle was rejected' : job.status === 'EXPIRED' ? 'The job expired' : 'The conversion failed';
       this.jobPanel.showError(ex, heading);
     }
     byId('job-title').focus();
@@ -379,7 +395,9 @@ export class App {
       return;
     }
     const ex = explainFailure(error);
-    this.jobPanel.setStatus(this.job ? `${STATUS_LABELS[this.job.status]} (${this.job.status}) — not followed any more` : `Not started (${ex.code})`);
+    this.jobPanel.setStatus(
+      this.job ? `${STATUS_LABELS[this.job.status]} (${this.job.status}) — not followed any more` : `Not started (${ex.code})`,
+    );
     this.jobPanel.showError(ex, heading);
     this.retryAction = ex.retryable ? retry : undefined;
     this.showButtons({ retry: ex.retryable, delete: this.job !== undefined && this.job.status !== 'DELETED', again: true });

@@ -25,12 +25,14 @@ export function parsePageConfig(value: unknown): PageConfig {
   if (typeof value !== 'object' || value === null) throw new ConfigError('config.json is not a JSON object.');
   const raw = value as Record<string, unknown>;
   const apiUrl = raw.apiUrl;
-  if (typeof apiUrl !== 'string' || !/^https?:\/\//.test(apiUrl)) throw new ConfigError('config.json has no valid apiUrl (http or https URL).');
+  if (typeof apiUrl !== 'string' || !/^https?:\/\//.test(apiUrl))
+    throw new ConfigError('config.json has no valid apiUrl (http or https URL).');
   const apiKey = raw.apiKey;
   if (typeof apiKey !== 'string' || apiKey === '') throw new ConfigError('config.json has no apiKey.');
   let bundleLimits = DEFAULT_BUNDLE_LIMITS;
   if (raw.bundleLimits !== undefined) {
-    if (typeof raw.bundleLimits !== 'object' || raw.bundleLimits === null) throw new ConfigError('config.json: bundleLimits must be an object.');
+    if (typeof raw.bundleLimits !== 'object' || raw.bundleLimits === null)
+      throw new ConfigError('config.json: bundleLimits must be an object.');
     try {
       bundleLimits = resolveBundleLimits(raw.bundleLimits as Record<string, unknown>);
     } catch (error) {

@@ -125,7 +125,8 @@ export function explainJobError(job: JobView): Explanation | undefined {
   // The converter's own words, when the service passes them on.
   for (const key of ['stderrTail', 'message', 'reason', 'stoppedReason']) {
     const value = text(details[key]);
-    if (value !== undefined) facts.push([key === 'stderrTail' ? 'Converter output' : key === 'message' ? 'Converter message' : 'Reason', value]);
+    if (value !== undefined)
+      facts.push([key === 'stderrTail' ? 'Converter output' : key === 'message' ? 'Converter message' : 'Reason', value]);
   }
   const file = text(details.entry) ?? text(details.path);
   return {
@@ -172,7 +173,14 @@ export function explainFailure(error: unknown): Explanation {
   }
   if (error instanceof ResponseFormatError) {
     const base = describe('UNEXPECTED_RESPONSE');
-    return { code: 'UNEXPECTED_RESPONSE', title: base.title, message: error.message, hint: base.hint, facts: [['HTTP status', String(error.status)]], retryable: true };
+    return {
+      code: 'UNEXPECTED_RESPONSE',
+      title: base.title,
+      message: error.message,
+      hint: base.hint,
+      facts: [['HTTP status', String(error.status)]],
+      retryable: true,
+    };
   }
   if (error instanceof SelectionError) {
     const base = describe('SELECTION_INVALID');

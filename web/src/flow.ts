@@ -95,7 +95,10 @@ async function uploadWithRetry(ticket: UploadTicket, bundle: Blob, deps: FlowDep
   const sleep = deps.sleep ?? realClock.sleep;
   for (let attempt = 1; ; attempt++) {
     try {
-      await deps.upload(ticket, bundle, { signal: deps.signal, onProgress: (progress) => deps.onEvent({ type: 'upload-progress', progress }) });
+      await deps.upload(ticket, bundle, {
+        signal: deps.signal,
+        onProgress: (progress) => deps.onEvent({ type: 'upload-progress', progress }),
+      });
       return;
     } catch (error) {
       const retry = error instanceof UploadFailure && error.kind === 'network' && attempt < attempts && !isAbort(error, deps.signal);

@@ -90,7 +90,13 @@ export function layoutGraph(graph: WorkflowGraph, options: Partial<LayoutOptions
   layers.forEach((list, l) => {
     const offset = (fullHeight - columnHeight(list.length)) / 2;
     list.forEach((v, i) => {
-      const node = { id: ids[v]!, layer: l, order: i, x: o.margin + l * (o.nodeWidth + o.layerGap), y: o.margin + offset + i * (o.nodeHeight + o.rowGap) };
+      const node = {
+        id: ids[v]!,
+        layer: l,
+        order: i,
+        x: o.margin + l * (o.nodeWidth + o.layerGap),
+        y: o.margin + offset + i * (o.nodeHeight + o.rowGap),
+      };
       placed.push(node);
       position.set(v, node);
     });

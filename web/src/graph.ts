@@ -43,7 +43,10 @@ export function kindFromPath(path: string | undefined): string | undefined {
 
 /** "org.knime…CSVTableReaderNodeFactory" → "CSVTableReader". */
 function kindFromType(type: string | undefined): string | undefined {
-  const last = type?.split('.').pop()?.replace(/NodeFactory\d*$/, '');
+  const last = type
+    ?.split('.')
+    .pop()
+    ?.replace(/NodeFactory\d*$/, '');
   return last ? last : undefined;
 }
 

@@ -27,7 +27,8 @@ export function withReadAhead(sources: readonly SourceFile[], limits: BundleLimi
   const pending = new Map<SourceFile, Pending>();
   let budget = limits.maxTotalUnpackedBytes;
   for (const source of sources) {
-    if (!isAllowlistedFile(source.path) || source.size > limits.maxEntryBytes || source.size > budget || queue.length >= limits.maxEntries) continue;
+    if (!isAllowlistedFile(source.path) || source.size > limits.maxEntryBytes || source.size > budget || queue.length >= limits.maxEntries)
+      continue;
     budget -= source.size;
     let start!: () => void;
     const promise = new Promise<Uint8Array>((resolve, reject) => {
@@ -46,10 +47,12 @@ export function withReadAhead(sources: readonly SourceFile[], limits: BundleLimi
     item.started = true;
     running++;
     item.start();
-    void item.promise.catch(() => undefined).finally(() => {
-      running--;
-      pump();
-    });
+    void item.promise
+      .catch(() => undefined)
+      .finally(() => {
+        running--;
+        pump();
+      });
   };
   const pump = () => {
     while (running < concurrency && queue.length > 0) launch(queue.shift()!);

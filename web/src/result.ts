@@ -104,7 +104,13 @@ export function readResultZip(zip: Uint8Array): ResultPreview {
       return component;
     });
   const parsed = reportFacts(report);
-  return { components, reportComponents: parsed.components, ...(parsed.version ? { converterVersion: parsed.version } : {}), files, skipped };
+  return {
+    components,
+    reportComponents: parsed.components,
+    ...(parsed.version ? { converterVersion: parsed.version } : {}),
+    files,
+    skipped,
+  };
 }
 
 /** A notebook as Python: code cells as they are, markdown cells as comments. */
@@ -123,7 +129,14 @@ export function notebookCode(json: string): string | undefined {
     const { cell_type: type, source } = cell as { cell_type?: unknown; source?: unknown };
     const body = Array.isArray(source) ? source.filter((s) => typeof s === 'string').join('') : typeof source === 'string' ? source : '';
     if (type === 'code') parts.push(body.replace(/\n+$/, ''));
-    else if (type === 'markdown') parts.push(body.replace(/\n+$/, '').split('\n').map((line) => `# ${line}`.trimEnd()).join('\n'));
+    else if (type === 'markdown')
+      parts.push(
+        body
+          .replace(/\n+$/, '')
+          .split('\n')
+          .map((line) => `# ${line}`.trimEnd())
+          .join('\n'),
+      );
   }
   return `${parts.join('\n\n')}\n`;
 }
@@ -141,7 +154,9 @@ function reportFacts(report: unknown): { components: ReportComponent[]; version?
       nodes: count(x.nodes),
       edges: count(x.edges),
       idle: count(x.idle),
-      notImplementedNames: Array.isArray(x.notImplementedNames) ? x.notImplementedNames.filter((n): n is string => typeof n === 'string') : [],
+      notImplementedNames: Array.isArray(x.notImplementedNames)
+        ? x.notImplementedNames.filter((n): n is string => typeof n === 'string')
+        : [],
     });
   }
   const version = typeof r.converter?.version === 'string' ? r.converter.version : undefined;

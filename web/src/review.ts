@@ -56,7 +56,8 @@ export function reviewOf(result: BundleResult): Review {
   }
   const blockingFiles = new Set(blocking.map((b) => b.file));
   const repeated = (w: ManifestWarning) =>
-    (REPEATED_AS_ERROR.has(w.kind) && blockingFiles.has(w.path)) || (w.kind === 'SEVERAL_ROOTS' && blocking.some((b) => b.code === 'SEVERAL_ROOTS'));
+    (REPEATED_AS_ERROR.has(w.kind) && blockingFiles.has(w.path)) ||
+    (w.kind === 'SEVERAL_ROOTS' && blocking.some((b) => b.code === 'SEVERAL_ROOTS'));
   const warnings = manifest.warnings.filter((w) => w.kind !== 'CREDENTIAL_VALUE' && !repeated(w));
   return {
     ok: result.ok,

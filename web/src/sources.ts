@@ -58,11 +58,17 @@ async function walkDirectory(root: FileSystemDirectoryEntry): Promise<PickedFile
           .filter((entry) => entry.isFile)
           .map(async (entry): Promise<PickedFile> => {
             const file = await new Promise<File>((resolve, reject) => (entry as FileSystemFileEntry).file(resolve, reject));
-            return { name: file.name, size: file.size, webkitRelativePath: entry.fullPath.replace(/^\/+/, ''), arrayBuffer: () => file.arrayBuffer() };
+            return {
+              name: file.name,
+              size: file.size,
+              webkitRelativePath: entry.fullPath.replace(/^\/+/, ''),
+              arrayBuffer: () => file.arrayBuffer(),
+            };
           }),
       );
       files.push(...found);
-      if (files.length > MAX_DROPPED_FILES) throw new SelectionError(`The dropped folder holds more than ${MAX_DROPPED_FILES} files; drop the workflow folder itself.`);
+      if (files.length > MAX_DROPPED_FILES)
+        throw new SelectionError(`The dropped folder holds more than ${MAX_DROPPED_FILES} files; drop the workflow folder itself.`);
     }
   }
   return files;
@@ -78,10 +84,16 @@ export async function dropSelection(transfer: DataTransfer, limits: BundleLimits
   if (directories.length === 1) {
     const files = await walkDirectory(directories[0]!);
     if (files.length === 0) throw new SelectionError('The dropped folder is empty.');
-    return { sources: withReadAhead(pickedFileSources(files), limits), sourceName: directories[0]!.name, kind: 'folder', fileCount: files.length };
+    return {
+      sources: withReadAhead(pickedFileSources(files), limits),
+      sourceName: directories[0]!.name,
+      kind: 'folder',
+      fileCount: files.length,
+    };
   }
   const files = Array.from(transfer.files);
   if (files.length === 1 && ARCHIVE_PATTERN.test(files[0]!.name)) return archiveSelection(files[0]!, limits);
-  if (files.length === 0) throw new SelectionError('Nothing was dropped that the page can read: drop a workflow folder or a .knwf/.zip file.');
+  if (files.length === 0)
+    throw new SelectionError('Nothing was dropped that the page can read: drop a workflow folder or a .knwf/.zip file.');
   throw new SelectionError('Drop a workflow folder or a single .knwf/.zip export (single files other than these cannot be converted).');
 }

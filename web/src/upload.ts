@@ -50,9 +50,15 @@ export function refusal(status: number, body: string, size: number, maxBytes: nu
   const { code, message } = parseS3Error(body);
   const said = message ?? `HTTP ${status}`;
   let advice = '';
-  if (code === 'EntityTooLarge') advice = ` The bundle is ${formatBytes(size)}${maxBytes !== undefined ? `; the limit is ${formatBytes(maxBytes)}` : ''}.`;
+  if (code === 'EntityTooLarge')
+    advice = ` The bundle is ${formatBytes(size)}${maxBytes !== undefined ? `; the limit is ${formatBytes(maxBytes)}` : ''}.`;
   else if (code === 'AccessDenied' && /expired/i.test(said)) advice = ' The upload link expired before the upload finished.';
-  return new UploadFailure(`The storage service refused the upload (${code ?? `HTTP ${status}`}): ${said}.${advice}`, 'refused', status, code);
+  return new UploadFailure(
+    `The storage service refused the upload (${code ?? `HTTP ${status}`}): ${said}.${advice}`,
+    'refused',
+    status,
+    code,
+  );
 }
 
 export interface UploadOptions {
@@ -67,7 +73,9 @@ export function uploadBundle(ticket: UploadTicket, bundle: Blob, options: Upload
   return new Promise((resolve, reject) => {
     if (options.signal?.aborted) return reject(options.signal.reason);
     if (bundle.size > ticket.maxBytes) {
-      return reject(new UploadFailure(`The bundle is ${formatBytes(bundle.size)}; the upload limit is ${formatBytes(ticket.maxBytes)}.`, 'too-large'));
+      return reject(
+        new UploadFailure(`The bundle is ${formatBytes(bundle.size)}; the upload limit is ${formatBytes(ticket.maxBytes)}.`, 'too-large'),
+      );
     }
     const xhr = new XMLHttpRequest();
     const total = bundle.size;

@@ -19,7 +19,13 @@ export function explanationBlock(ex: Explanation, primary: boolean): HTMLElement
     ),
     ex.message ? h('p', { class: 'problem-message' }, richText(ex.message)) : null,
     ex.file ? h('p', { class: 'problem-file' }, 'File: ', h('code', {}, ex.file)) : null,
-    ex.facts.length > 0 ? h('dl', { class: 'facts' }, ex.facts.map(([label, value]) => [h('dt', {}, label), h('dd', {}, label === 'Converter output' ? h('pre', {}, value) : value)])) : null,
+    ex.facts.length > 0
+      ? h(
+          'dl',
+          { class: 'facts' },
+          ex.facts.map(([label, value]) => [h('dt', {}, label), h('dd', {}, label === 'Converter output' ? h('pre', {}, value) : value)]),
+        )
+      : null,
     h('p', { class: 'problem-hint' }, h('span', { class: 'label' }, 'What to do: '), richText(ex.hint)),
   );
 }

@@ -6,7 +6,12 @@ import { formatDuration, formatBytes } from './format';
 import { elapsedMs, stagesOf, statusLine, uploadingStages, type StageView } from './stages';
 import { explanationBlock } from './view-error';
 
-const STATE_WORDS: Record<StageView['state'], string> = { done: 'done', current: 'in progress', pending: 'not started', failed: 'stopped here' };
+const STATE_WORDS: Record<StageView['state'], string> = {
+  done: 'done',
+  current: 'in progress',
+  pending: 'not started',
+  failed: 'stopped here',
+};
 
 export class JobPanel {
   readonly section = byId('job');
@@ -93,7 +98,12 @@ export class JobPanel {
 
   networkTrouble(message: string, delayMs: number, attempt: number): void {
     this.network.hidden = false;
-    fill(this.network, h('strong', {}, 'Connection problem: '), message, ` Trying again in ${Math.max(1, Math.round(delayMs / 1000))} s (attempt ${attempt}).`);
+    fill(
+      this.network,
+      h('strong', {}, 'Connection problem: '),
+      message,
+      ` Trying again in ${Math.max(1, Math.round(delayMs / 1000))} s (attempt ${attempt}).`,
+    );
   }
 
   clearNetwork(): void {
@@ -119,7 +129,9 @@ export class JobPanel {
           { class: `stage ${stage.state}`, attrs: stage.state === 'current' ? { 'aria-current': 'step' } : {} },
           h('span', { class: 'stage-label' }, stage.label),
           h('span', { class: 'visually-hidden' }, `: ${STATE_WORDS[stage.state]}`),
-          stage.durationMs !== undefined && stage.state !== 'pending' ? h('span', { class: 'stage-time' }, formatDuration(stage.durationMs)) : null,
+          stage.durationMs !== undefined && stage.state !== 'pending'
+            ? h('span', { class: 'stage-time' }, formatDuration(stage.durationMs))
+            : null,
         ),
       ),
     );

@@ -33,8 +33,20 @@ export function resultContent(state: ResultState, handlers: ResultHandlers): Chi
   const { job, preview } = state;
   const summary = job.result;
   const download = state.blobUrl
-    ? h('a', { class: 'button primary', attrs: { href: state.blobUrl, download: state.filename, 'data-testid': 'result-download' } }, `Download ${state.filename}`)
-    : h('button', { class: 'button primary', attrs: { type: 'button', 'data-testid': 'result-download' }, on: { click: () => handlers.onDownloadLink() } }, `Download ${state.filename}`);
+    ? h(
+        'a',
+        { class: 'button primary', attrs: { href: state.blobUrl, download: state.filename, 'data-testid': 'result-download' } },
+        `Download ${state.filename}`,
+      )
+    : h(
+        'button',
+        {
+          class: 'button primary',
+          attrs: { type: 'button', 'data-testid': 'result-download' },
+          on: { click: () => handlers.onDownloadLink() },
+        },
+        `Download ${state.filename}`,
+      );
   const parts: Child[] = [
     h(
       'div',
@@ -45,7 +57,10 @@ export function resultContent(state: ResultState, handlers: ResultHandlers): Chi
     ),
   ];
   if (summary) parts.push(reportBlock(job, preview));
-  if (state.loadError) parts.push(h('div', { class: 'notice warn' }, h('h3', {}, 'The preview could not be loaded'), explanationBlock(state.loadError, false)));
+  if (state.loadError)
+    parts.push(
+      h('div', { class: 'notice warn' }, h('h3', {}, 'The preview could not be loaded'), explanationBlock(state.loadError, false)),
+    );
   else if (!preview) parts.push(h('p', { class: 'muted', attrs: { role: 'status' } }, 'Loading the preview…'));
   else parts.push(...previewBlock(preview, state.componentId, handlers));
   return parts;
@@ -71,11 +86,25 @@ function reportBlock(job: JobView, preview: ResultPreview | undefined): HTMLElem
       ? h(
           'div',
           {},
-          h('p', {}, `${plural(s.notImplementedNames.length, 'node')} could not be translated yet; the script has a placeholder section for each:`),
-          h('ul', { class: 'names' }, s.notImplementedNames.map((name) => h('li', {}, name))),
+          h(
+            'p',
+            {},
+            `${plural(s.notImplementedNames.length, 'node')} could not be translated yet; the script has a placeholder section for each:`,
+          ),
+          h(
+            'ul',
+            { class: 'names' },
+            s.notImplementedNames.map((name) => h('li', {}, name)),
+          ),
         )
       : h('p', {}, 'Every node was translated.'),
-    s.idle > 0 ? h('p', {}, `${plural(s.idle, 'node')} ${s.idle === 1 ? 'was' : 'were'} IDLE (not configured) in KNIME: check their sections in the code.`) : null,
+    s.idle > 0
+      ? h(
+          'p',
+          {},
+          `${plural(s.idle, 'node')} ${s.idle === 1 ? 'was' : 'were'} IDLE (not configured) in KNIME: check their sections in the code.`,
+        )
+      : null,
     perComponent.length > 1
       ? h(
           'table',
@@ -84,18 +113,32 @@ function reportBlock(job: JobView, preview: ResultPreview | undefined): HTMLElem
           h(
             'thead',
             {},
-            h('tr', {}, ['Component', 'Nodes', 'Connections', 'IDLE', 'Not converted'].map((label) => h('th', { attrs: { scope: 'col' } }, label))),
+            h(
+              'tr',
+              {},
+              ['Component', 'Nodes', 'Connections', 'IDLE', 'Not converted'].map((label) => h('th', { attrs: { scope: 'col' } }, label)),
+            ),
           ),
           h(
             'tbody',
             {},
             perComponent.map((c) =>
-              h('tr', {}, h('td', {}, c.workflowId), h('td', {}, String(c.nodes)), h('td', {}, String(c.edges)), h('td', {}, String(c.idle)), h('td', {}, c.notImplementedNames.join(', ') || '—')),
+              h(
+                'tr',
+                {},
+                h('td', {}, c.workflowId),
+                h('td', {}, String(c.nodes)),
+                h('td', {}, String(c.edges)),
+                h('td', {}, String(c.idle)),
+                h('td', {}, c.notImplementedNames.join(', ') || '—'),
+              ),
             ),
           ),
         )
       : null,
-    preview?.converterVersion || job.converter?.version ? h('p', { class: 'muted' }, `Converted by knime2py ${preview?.converterVersion ?? job.converter?.version}.`) : null,
+    preview?.converterVersion || job.converter?.version
+      ? h('p', { class: 'muted' }, `Converted by knime2py ${preview?.converterVersion ?? job.converter?.version}.`)
+      : null,
   );
 }
 
@@ -153,7 +196,9 @@ function previewBlock(preview: ResultPreview, componentId: string | undefined, h
         h(
           'ul',
           { class: 'legend' },
-          (['EXECUTED', 'CONFIGURED', 'IDLE'] as const).map((state) => h('li', { class: `state-${state.toLowerCase()}` }, h('span', { class: 'swatch' }), STATE_NAMES[state])),
+          (['EXECUTED', 'CONFIGURED', 'IDLE'] as const).map((state) =>
+            h('li', { class: `state-${state.toLowerCase()}` }, h('span', { class: 'swatch' }), STATE_NAMES[state]),
+          ),
         ),
       ),
     );

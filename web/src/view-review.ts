@@ -34,9 +34,23 @@ export function reviewContent(review: Review, handlers: ReviewHandlers): Child[]
     const select = h(
       'select',
       { id: 'root-select', on: { change: () => handlers.onRootChange(select.value) } },
-      h('option', { attrs: { value: '', disabled: true, selected: !review.roots.includes(review.root) || review.blocking.some((b) => b.code === 'SEVERAL_ROOTS') } }, 'Choose a workflow…'),
+      h(
+        'option',
+        {
+          attrs: {
+            value: '',
+            disabled: true,
+            selected: !review.roots.includes(review.root) || review.blocking.some((b) => b.code === 'SEVERAL_ROOTS'),
+          },
+        },
+        'Choose a workflow…',
+      ),
       review.roots.map((root) =>
-        h('option', { attrs: { value: root, selected: review.root === root && !review.blocking.some((b) => b.code === 'SEVERAL_ROOTS') } }, rootLabel(root)),
+        h(
+          'option',
+          { attrs: { value: root, selected: review.root === root && !review.blocking.some((b) => b.code === 'SEVERAL_ROOTS') } },
+          rootLabel(root),
+        ),
       ),
     );
     parts.push(h('p', { class: 'field' }, h('label', { attrs: { for: 'root-select' } }, 'Workflow to convert '), select));
@@ -47,9 +61,22 @@ export function reviewContent(review: Review, handlers: ReviewHandlers): Child[]
       h(
         'div',
         { class: 'problems', attrs: { role: 'alert' } },
-        h('h3', {}, review.blocking.length === 1 ? 'This must be fixed before converting' : `${review.blocking.length} problems must be fixed before converting`),
+        h(
+          'h3',
+          {},
+          review.blocking.length === 1
+            ? 'This must be fixed before converting'
+            : `${review.blocking.length} problems must be fixed before converting`,
+        ),
         explanationBlock(first!, true),
-        rest.length > 0 ? h('details', {}, h('summary', {}, `${plural(rest.length, 'more problem')}`), rest.map((ex) => explanationBlock(ex, false))) : null,
+        rest.length > 0
+          ? h(
+              'details',
+              {},
+              h('summary', {}, `${plural(rest.length, 'more problem')}`),
+              rest.map((ex) => explanationBlock(ex, false)),
+            )
+          : null,
         h('p', { class: 'muted' }, 'Nothing was uploaded.'),
       ),
     );
@@ -71,7 +98,11 @@ export function reviewContent(review: Review, handlers: ReviewHandlers): Child[]
           'table',
           { class: 'compact' },
           h('thead', {}, h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'Node'), h('th', { attrs: { scope: 'col' } }, 'Setting'))),
-          h('tbody', {}, review.credentials.map((c) => h('tr', {}, h('td', {}, c.node), h('td', {}, h('code', {}, c.key))))),
+          h(
+            'tbody',
+            {},
+            review.credentials.map((c) => h('tr', {}, h('td', {}, c.node), h('td', {}, h('code', {}, c.key)))),
+          ),
         ),
       ),
     );
@@ -82,7 +113,11 @@ export function reviewContent(review: Review, handlers: ReviewHandlers): Child[]
         'div',
         { class: 'notice' },
         h('h3', {}, plural(review.warnings.length, 'note')),
-        h('ul', {}, review.warnings.map((w) => h('li', {}, h('code', { class: 'kind' }, w.kind), ' ', richText(w.message)))),
+        h(
+          'ul',
+          {},
+          review.warnings.map((w) => h('li', {}, h('code', { class: 'kind' }, w.kind), ' ', richText(w.message))),
+        ),
       ),
     );
   }
@@ -97,7 +132,17 @@ function manifestTable(review: Review): HTMLElement {
     'table',
     { class: 'manifest' },
     h('caption', { class: 'visually-hidden' }, 'Files that go into the bundle'),
-    h('thead', {}, h('tr', {}, h('th', { attrs: { scope: 'col' } }, 'Path'), h('th', { attrs: { scope: 'col' }, class: 'num' }, 'Size'), h('th', { attrs: { scope: 'col' } }, 'Status'))),
+    h(
+      'thead',
+      {},
+      h(
+        'tr',
+        {},
+        h('th', { attrs: { scope: 'col' } }, 'Path'),
+        h('th', { attrs: { scope: 'col' }, class: 'num' }, 'Size'),
+        h('th', { attrs: { scope: 'col' } }, 'Status'),
+      ),
+    ),
     h(
       'tbody',
       {},

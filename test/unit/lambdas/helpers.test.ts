@@ -50,8 +50,12 @@ describe('list pagination tokens', () => {
 describe('deadlines', () => {
   const job = { uploadExpiresAt: '2025-01-01T00:15:00.000Z', updatedAt: '2025-01-01T00:00:00.000Z' };
   it('uses the stored deadline, else the stage allowance', () => {
-    expect(deadlineOf({ ...job, status: 'QUEUED', deadlineAt: '2025-01-01T01:00:00.000Z' }, DEFAULT_SERVICE_LIMITS)).toBe(Date.parse('2025-01-01T01:00:00.000Z'));
-    expect(deadlineOf({ ...job, status: 'AWAITING_UPLOAD' }, DEFAULT_SERVICE_LIMITS)).toBe(Date.parse(job.uploadExpiresAt) + UPLOAD_GRACE_SECONDS * 1000);
+    expect(deadlineOf({ ...job, status: 'QUEUED', deadlineAt: '2025-01-01T01:00:00.000Z' }, DEFAULT_SERVICE_LIMITS)).toBe(
+      Date.parse('2025-01-01T01:00:00.000Z'),
+    );
+    expect(deadlineOf({ ...job, status: 'AWAITING_UPLOAD' }, DEFAULT_SERVICE_LIMITS)).toBe(
+      Date.parse(job.uploadExpiresAt) + UPLOAD_GRACE_SECONDS * 1000,
+    );
     expect(deadlineOf({ ...job, status: 'RUNNING' }, DEFAULT_SERVICE_LIMITS)).toBe(Date.parse(job.updatedAt) + (300 + 1800) * 1000);
     expect(deadlineOf({ ...job, status: 'FAILED' }, DEFAULT_SERVICE_LIMITS)).toBe(Number.POSITIVE_INFINITY);
   });

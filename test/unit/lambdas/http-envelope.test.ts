@@ -8,7 +8,10 @@ import { DomainError } from '../../../core/errors';
 import { apiHandler, json, jsonBody, ownerOf, pathJobId } from '../../../lambdas/shared/http';
 import { apiEvent, lambdaContext } from '../../support/lambda-harness';
 
-const run = async (fn: Parameters<typeof apiHandler>[0], request: Parameters<typeof apiEvent>[0] = { method: 'GET', resource: '/jobs', apiKeyId: 'k' }) => {
+const run = async (
+  fn: Parameters<typeof apiHandler>[0],
+  request: Parameters<typeof apiEvent>[0] = { method: 'GET', resource: '/jobs', apiKeyId: 'k' },
+) => {
   const result = await apiHandler(fn)(apiEvent(request), lambdaContext());
   return { ...result, json: JSON.parse(result.body) };
 };
@@ -21,15 +24,23 @@ describe('error envelope middleware', () => {
     expect(response.statusCode).toBe(503);
     expect(response.headers?.['Retry-After']).toBe('30');
     expect(response.json).toEqual({
-      error: { code: 'SERVER_BUSY', message: 'The service is at capacity.', details: { limit: 20 }, requestId: expect.stringMatching(/^api-request-/) },
+      error: {
+        code: 'SERVER_BUSY',
+        message: 'The service is at capacity.',
+        details: { limit: 20 },
+        requestId: expect.stringMatching(/^api-request-/),
+      },
     });
   });
 
   it('turns a schema error into 400 INVALID_REQUEST listing the fields', async () => {
-    const response = await run(async (event) => {
-      CreateJobRequestSchema.parse(jsonBody(event));
-      return json(200, {});
-    }, { method: 'POST', resource: '/jobs', apiKeyId: 'k', body: { sizeBytes: 'big', options: { graph: 'svg' } } });
+    const response = await run(
+      async (event) => {
+        CreateJobRequestSchema.parse(jsonBody(event));
+        return json(200, {});
+      },
+      { method: 'POST', resource: '/jobs', apiKeyId: 'k', body: { sizeBytes: 'big', options: { graph: 'svg' } } },
+    );
     expect(response.statusCode).toBe(400);
     expect(response.json.error.code).toBe('INVALID_REQUEST');
     expect(response.json.error.details.issues.map((i: { path: string }) => i.path).sort()).toEqual(['options.graph', 'sizeBytes']);
@@ -53,7 +64,9 @@ describe('error envelope middleware', () => {
 
 describe('request helpers', () => {
   it('require an API key id and a well-formed job id', () => {
-    expect(() => ownerOf(apiEvent({ method: 'GET', resource: '/jobs', apiKeyId: null }))).toThrow(expect.objectContaining({ code: 'UNAUTHORIZED' }));
+    expect(() => ownerOf(apiEvent({ method: 'GET', resource: '/jobs', apiKeyId: null }))).toThrow(
+      expect.objectContaining({ code: 'UNAUTHORIZED' }),
+    );
     expect(() => pathJobId(apiEvent({ method: 'GET', resource: '/jobs/{id}', pathParameters: { id: 'a/b' }, apiKeyId: 'k' }))).toThrow(
       expect.objectContaining({ code: 'NOT_FOUND' }),
     );
@@ -62,6 +75,8 @@ describe('request helpers', () => {
   it('reads an empty or base64 body', () => {
     const event = apiEvent({ method: 'POST', resource: '/jobs', apiKeyId: 'k' });
     expect(jsonBody(event)).toEqual({});
-    expect(jsonBody({ ...event, isBase64Encoded: true, body: Buffer.from('{"filename":"a"}').toString('base64') })).toEqual({ filename: 'a' });
+    expect(jsonBody({ ...event, isBase64Encoded: true, body: Buffer.from('{"filename":"a"}').toString('base64') })).toEqual({
+      filename: 'a',
+    });
   });
 });

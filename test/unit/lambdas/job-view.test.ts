@@ -26,7 +26,8 @@ describe('toJobView', () => {
     const view = toJobView(base);
     expect(JobViewSchema.parse(view)).toEqual(view);
     expect(view).toMatchObject({ status: 'AWAITING_UPLOAD', terminal: false, uploadExpiresAt: base.uploadExpiresAt, retryAfterSeconds: 5 });
-    for (const hidden of ['owner', 'deadlineAt', 'expiresAt', 'uploadEtag', 'validationAttempts', 'idempotencyKey', 'pk']) expect(view).not.toHaveProperty(hidden);
+    for (const hidden of ['owner', 'deadlineAt', 'expiresAt', 'uploadEtag', 'validationAttempts', 'idempotencyKey', 'pk'])
+      expect(view).not.toHaveProperty(hidden);
   });
 
   it('computes stage durations from the timestamps', () => {
@@ -41,7 +42,10 @@ describe('toJobView', () => {
       resultExpiresAt: '2025-01-08T00:01:00.000Z',
     });
     expect(view.durationsMs).toEqual({ upload: 10_000, validation: 2_500, queue: 7_500, conversion: 40_000, total: 60_000 });
-    expect(view).toMatchObject({ terminal: true, result: { nodes: 2, expiresAt: '2025-01-08T00:01:00.000Z', downloadPath: `/jobs/${base.jobId}/result` } });
+    expect(view).toMatchObject({
+      terminal: true,
+      result: { nodes: 2, expiresAt: '2025-01-08T00:01:00.000Z', downloadPath: `/jobs/${base.jobId}/result` },
+    });
     expect(view).not.toHaveProperty('uploadExpiresAt');
     expect(view).not.toHaveProperty('retryAfterSeconds');
   });
@@ -70,14 +74,21 @@ describe('toJobView', () => {
 describe('resultAvailability', () => {
   const now = Date.parse('2025-01-02T00:00:00.000Z');
   it('is ready for a SUCCEEDED job within retention, gone after it or once deleted/expired', () => {
-    expect(resultAvailability({ ...base, status: 'SUCCEEDED', resultExpiresAt: '2025-01-08T00:00:00.000Z' }, now)).toEqual({ kind: 'ready' });
-    expect(resultAvailability({ ...base, status: 'SUCCEEDED', resultExpiresAt: '2025-01-01T00:00:00.000Z' }, now)).toEqual({ kind: 'gone' });
+    expect(resultAvailability({ ...base, status: 'SUCCEEDED', resultExpiresAt: '2025-01-08T00:00:00.000Z' }, now)).toEqual({
+      kind: 'ready',
+    });
+    expect(resultAvailability({ ...base, status: 'SUCCEEDED', resultExpiresAt: '2025-01-01T00:00:00.000Z' }, now)).toEqual({
+      kind: 'gone',
+    });
     expect(resultAvailability({ ...base, status: 'DELETED' }, now)).toEqual({ kind: 'gone' });
     expect(resultAvailability({ ...base, status: 'EXPIRED' }, now)).toEqual({ kind: 'gone' });
   });
 
   it('is not ready while running, and says why a failed job has none', () => {
     expect(resultAvailability({ ...base, status: 'RUNNING' }, now)).toEqual({ kind: 'not-ready', message: 'The result is not ready yet.' });
-    expect(resultAvailability({ ...base, status: 'TIMED_OUT' }, now)).toEqual({ kind: 'not-ready', message: 'The job ended TIMED_OUT; it has no result.' });
+    expect(resultAvailability({ ...base, status: 'TIMED_OUT' }, now)).toEqual({
+      kind: 'not-ready',
+      message: 'The job ended TIMED_OUT; it has no result.',
+    });
   });
 });

@@ -10,7 +10,9 @@ const report = (fields: Record<string, unknown>): ReportRead => {
 
 describe('decideOutcome', () => {
   it('succeeds only with a SUCCEEDED report and a result', () => {
-    expect(decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'SUCCEEDED', exitCode: 0 }), resultBytes: 10 })).toEqual({ status: 'SUCCEEDED' });
+    expect(decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'SUCCEEDED', exitCode: 0 }), resultBytes: 10 })).toEqual({
+      status: 'SUCCEEDED',
+    });
     const missing = decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'SUCCEEDED', exitCode: 0 }) });
     expect(missing).toMatchObject({ status: 'FAILED', error: { code: 'RUNNER_FAILED' } });
   });
@@ -21,19 +23,28 @@ describe('decideOutcome', () => {
     [4, 'CONVERTER_NO_NODES'],
     [1, 'CONVERTER_FAILED'],
   ])('keeps the converter code of a FAILED report (exit %i → %s) and its exit code', (exitCode, code) => {
-    const decision = decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'FAILED', exitCode, error: { code, message: 'm' } }) });
+    const decision = decideOutcome({
+      jobStatus: 'RUNNING',
+      report: report({ outcome: 'FAILED', exitCode, error: { code, message: 'm' } }),
+    });
     expect(decision).toMatchObject({ status: 'FAILED', error: { code, message: 'm', details: { exitCode } } });
   });
 
   it('never lets a report claim a non-conversion code', () => {
-    const decision = decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'FAILED', exitCode: 1, error: { code: 'NOT_FOUND', message: 'x' } }) });
+    const decision = decideOutcome({
+      jobStatus: 'RUNNING',
+      report: report({ outcome: 'FAILED', exitCode: 1, error: { code: 'NOT_FOUND', message: 'x' } }),
+    });
     expect(decision).toMatchObject({ status: 'FAILED', error: { code: 'CONVERTER_FAILED' } });
   });
 
   it('maps TIMED_OUT reports, CONVERTER_TIMEOUT errors and States.Timeout to TIMED_OUT', () => {
     expect(decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'TIMED_OUT', exitCode: null }) }).status).toBe('TIMED_OUT');
     expect(
-      decideOutcome({ jobStatus: 'RUNNING', report: report({ outcome: 'FAILED', exitCode: null, error: { code: 'CONVERTER_TIMEOUT', message: 't' } }) }).status,
+      decideOutcome({
+        jobStatus: 'RUNNING',
+        report: report({ outcome: 'FAILED', exitCode: null, error: { code: 'CONVERTER_TIMEOUT', message: 't' } }),
+      }).status,
     ).toBe('TIMED_OUT');
     expect(decideOutcome({ jobStatus: 'RUNNING', report: { kind: 'missing' }, taskError: { Error: 'States.Timeout' } })).toMatchObject({
       status: 'TIMED_OUT',
@@ -53,9 +64,16 @@ describe('decideOutcome', () => {
   it('shows the user what the converter printed, without URLs', () => {
     const decision = decideOutcome({
       jobStatus: 'RUNNING',
-      report: report({ outcome: 'FAILED', exitCode: 3, error: { code: 'CONVERTER_PARSE_ERROR', message: 'p' }, stderrTail: 'ERROR parsing flow/workflow.knime: bad see https://x.example/a?sig=1' }),
+      report: report({
+        outcome: 'FAILED',
+        exitCode: 3,
+        error: { code: 'CONVERTER_PARSE_ERROR', message: 'p' },
+        stderrTail: 'ERROR parsing flow/workflow.knime: bad see https://x.example/a?sig=1',
+      }),
     });
-    expect(decision).toMatchObject({ error: { code: 'CONVERTER_PARSE_ERROR', details: { exitCode: 3, stderrTail: 'ERROR parsing flow/workflow.knime: bad see [url]' } } });
+    expect(decision).toMatchObject({
+      error: { code: 'CONVERTER_PARSE_ERROR', details: { exitCode: 3, stderrTail: 'ERROR parsing flow/workflow.knime: bad see [url]' } },
+    });
   });
 
   it('blames PrepareRun (INTERNAL_ERROR) when the job never left QUEUED, the sandbox (RUNNER_FAILED) otherwise', () => {
@@ -103,7 +121,10 @@ describe('taskErrorDetails', () => {
 describe('parseReport', () => {
   const bytes = (value: unknown) => new TextEncoder().encode(JSON.stringify(value));
   it('refuses a report of another job, a report of the wrong shape and non-JSON', () => {
-    expect(parseReport(bytes({ jobId: 'other', outcome: 'SUCCEEDED' }), 'job-1')).toEqual({ kind: 'invalid', reason: 'report.json belongs to another job' });
+    expect(parseReport(bytes({ jobId: 'other', outcome: 'SUCCEEDED' }), 'job-1')).toEqual({
+      kind: 'invalid',
+      reason: 'report.json belongs to another job',
+    });
     expect(parseReport(bytes({ jobId: 'job-1', outcome: 'MAYBE' }), 'job-1').kind).toBe('invalid');
     expect(parseReport(new TextEncoder().encode('{'), 'job-1')).toEqual({ kind: 'invalid', reason: 'report.json is not JSON' });
   });
