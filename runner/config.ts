@@ -6,7 +6,7 @@
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../core/limits';
 import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../core/service-env';
 import type { ConversionOptions } from '../core/types';
-import { splitCommand } from './argv';
+import { splitCommand } from '../core/runner-contract';
 
 /** Runner-only settings that are not part of the infra contract (defaults suit production). */
 export const RUNNER_LOCAL_ENV = {

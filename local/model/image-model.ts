@@ -8,7 +8,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { isAbsolute, join, posix } from 'node:path';
-import { splitCommand } from '../../runner/argv';
+import { splitCommand } from '../../core/runner-contract';
 
 export interface ImageModel {
   /** ENV of the final stage, ARGs substituted. */

@@ -4,7 +4,7 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ComponentSummary, ConversionReport } from '../../core/types';
-import { splitCommand } from '../../runner/argv';
+import { splitCommand } from '../../core/runner-contract';
 import { ConfigError, DEFAULT_VERSION_COMMAND, readConfig, safeWorkflowName } from '../../runner/config';
 import { converterArgv, converterEnv, type ConverterRun } from '../../runner/convert';
 import { redactUrl } from '../../runner/log';

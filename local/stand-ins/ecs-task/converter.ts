@@ -10,7 +10,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { splitCommand } from '../../../runner/argv';
+import { splitCommand } from '../../../core/runner-contract';
 import { DEFAULT_VERSION_COMMAND } from '../../../runner/config';
 
 export type IsolationKind = 'unshare' | 'bwrap' | 'docker' | 'none';

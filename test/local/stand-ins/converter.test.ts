@@ -1,7 +1,7 @@
 import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { splitCommand } from '../../../runner/argv';
+import { splitCommand } from '../../../core/runner-contract';
 import { ConverterNotFoundError, discoverConverter, joinCommand, type Probe } from '../../../local/stand-ins/ecs-task/converter';
 import { readStackState } from '../../../local/host/data-dir';
 import { startLocalStack } from '../../../local/host/local-stack';
