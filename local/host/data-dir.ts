@@ -5,9 +5,11 @@
  * and a guard against two stacks sharing one directory.
  */
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, type WriteStream } from 'node:fs';
 import { join } from 'node:path';
-import type { LocalApiKey } from '../stand-ins/api-gateway/gateway';
+import { LOCAL_STACK_FILE, LocalStackFileSchema, type LocalStackFile } from '../../core/local-stack-file';
+import { processIsAlive } from '../../core/node/processes';
+import type { LocalApiKey } from '../stand-ins/api-gateway/usage-plans';
 import type { ApiKeyModel } from '../model/stack-model';
 
 /** Marks a directory as ours, so --fresh never deletes anything else. */
@@ -19,30 +21,14 @@ export const DATA_LAYOUT = {
   scratch: 'scratch',
   logs: 'logs',
   apiKeys: 'api-keys.json',
-  state: 'stack.json',
+  state: LOCAL_STACK_FILE,
 } as const;
 
-/** What `.k2p-local/stack.json` holds while a local stack runs (read by `k2p-web convert`). */
-export interface StackState {
-  apiUrl: string;
-  webUrl: string;
-  cliApiKey: string;
-  webApiKey: string;
-  pid: number;
-}
-
-function pidAlive(pid: number): boolean {
+/** The state file of the stack running on `dataDir`, if there is a readable one. */
+export function readStackState(dataDir: string): LocalStackFile | undefined {
   try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
-export function readStackState(dataDir: string): StackState | undefined {
-  try {
-    return JSON.parse(readFileSync(join(dataDir, DATA_LAYOUT.state), 'utf8')) as StackState;
+    const parsed = LocalStackFileSchema.safeParse(JSON.parse(readFileSync(join(dataDir, DATA_LAYOUT.state), 'utf8')));
+    return parsed.success ? parsed.data : undefined;
   } catch {
     return undefined;
   }
@@ -51,7 +37,7 @@ export function readStackState(dataDir: string): StackState | undefined {
 /** Throws when another live process runs a stack on this data directory. */
 export function assertNotInUse(dataDir: string): void {
   const state = readStackState(dataDir);
-  if (state && state.pid !== process.pid && pidAlive(state.pid)) {
+  if (state && state.pid !== process.pid && processIsAlive(state.pid)) {
     throw new Error(
       `Another k2p-web local stack (pid ${state.pid}, ${state.webUrl}) is already running on ${dataDir}. ` +
         'Stop it (Ctrl-C in its terminal), or start this one with another --data-dir and --port-base.',
@@ -78,6 +64,19 @@ export function prepareDataDir(dataDir: string, options: { fresh?: boolean } = {
     join(dataDir, MARKER),
     'k2p-web local mode data (safe to delete when the stack is stopped; `npm start -- --fresh` does it)\n',
   );
+}
+
+/** The stack's log files (logs/ in the data dir): each opened on first use, appended to across restarts. */
+export function openLogs(dataDir: string): { file(name: string): WriteStream; close(): Promise<unknown> } {
+  const streams = new Map<string, WriteStream>();
+  return {
+    file(name) {
+      let stream = streams.get(name);
+      if (!stream) streams.set(name, (stream = createWriteStream(join(dataDir, DATA_LAYOUT.logs, name), { flags: 'a' })));
+      return stream;
+    },
+    close: () => Promise.all([...streams.values()].map((s) => new Promise((r) => s.end(r)))),
+  };
 }
 
 /** API Gateway-like key id (10 lowercase alphanumerics) and value (40 alphanumerics). */
@@ -108,7 +107,7 @@ export function loadApiKeys(dataDir: string, keys: ApiKeyModel[]): LocalApiKey[]
   return result;
 }
 
-export function writeStackState(dataDir: string, state: StackState): void {
+export function writeStackState(dataDir: string, state: LocalStackFile): void {
   writeFileSync(join(dataDir, DATA_LAYOUT.state), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }
 

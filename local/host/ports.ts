@@ -20,6 +20,11 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
 
 export const DEFAULT_PORT_BASE = 8780;
 
+/** Each service's port: the one set for it, else its place after `base` (base 0: any free port). */
+export function servicePorts(base: number, ports: Partial<Record<ServiceName, number>> = {}): (service: ServiceName) => number {
+  return (service) => ports[service] ?? (base === 0 ? 0 : base + SERVICE_PORTS.indexOf(service));
+}
+
 export class PortInUseError extends Error {
   constructor(
     readonly port: number,

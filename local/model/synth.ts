@@ -7,6 +7,7 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { join, relative, resolve } from 'node:path';
+import { processIsAlive } from '../../core/node/processes';
 
 export interface SynthOptions {
   /** Repository root (where cdk.json is). */
@@ -26,6 +27,16 @@ export interface SynthResult {
   synthesized: boolean;
   /** Why it did (or did not). */
   reason: string;
+}
+
+/** The stack `npm run synth` synthesizes: cdk.json's context.stackName, else K2pWeb. */
+export function contextStackName(root: string): string {
+  try {
+    const cdkJson = JSON.parse(readFileSync(join(root, 'cdk.json'), 'utf8')) as { context?: { stackName?: string } };
+    return cdkJson.context?.stackName ?? 'K2pWeb';
+  } catch {
+    return 'K2pWeb';
+  }
 }
 
 /** Build outputs and tests inside the watched folders do not change the template. */
@@ -70,15 +81,6 @@ export function synthStatus(root: string, outDir: string, stackName: string): { 
 
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
-function pidAlive(pid: number): boolean {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
-}
-
 /** A lock directory, so two local stacks (or test files) never synthesize into one cdk.out at once. */
 async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> {
   const deadline = Date.now() + 10 * 60_000;
@@ -95,7 +97,8 @@ async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> 
       } catch {
         // Being created right now: wait.
       }
-      if (Number.isFinite(owner) && !pidAlive(owner)) rmSync(lockDir, { recursive: true, force: true });
+      // An empty pid file (0) is one being written: only a named owner that is gone frees the lock.
+      if (owner > 0 && !processIsAlive(owner)) rmSync(lockDir, { recursive: true, force: true });
       else if (Date.now() > deadline) throw new Error(`Timed out waiting for another synthesis (lock ${lockDir})`, { cause: error });
       else await sleep(500);
     }

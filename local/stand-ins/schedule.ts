@@ -4,7 +4,9 @@
  * EventBridge sends for a scheduled rule.
  */
 import { randomUUID } from 'node:crypto';
+import type { LocalClock } from '../host/clock';
 import type { ScheduleModel } from '../model/stack-model';
+import type { LocalFunctions } from './function-host/start-functions';
 
 const UNIT_MS: Record<string, number> = { minute: 60_000, hour: 3_600_000, day: 86_400_000 };
 
@@ -33,5 +35,40 @@ export function scheduledEvent(
     region: names.region,
     resources: [`arn:${names.partition}:events:${names.region}:${names.accountId}:rule/${names.stackName}-${schedule.logicalId}`],
     detail: {},
+  };
+}
+
+export interface LocalSchedules {
+  /** Runs every schedule's targets now, synchronously, and resolves with their results. */
+  fireAll(): Promise<unknown[]>;
+  close(): void;
+}
+
+export interface SchedulesOptions {
+  /** The enabled schedules. */
+  schedules: ScheduleModel[];
+  names: { region: string; accountId: string; partition: string; stackName: string };
+  clock: LocalClock;
+  /** The targets: fireAll invokes them synchronously, a timer asynchronously (as EventBridge does). */
+  functions: Pick<LocalFunctions, 'invoke' | 'invokeAsync'>;
+  /** Fire on the schedules' timers (off: only fireAll). */
+  timers: boolean;
+}
+
+export function startSchedules(options: SchedulesOptions): LocalSchedules {
+  const { clock, names } = options;
+  const fire = (schedule: ScheduleModel, sync: boolean) =>
+    schedule.targetArns.map((arn) => {
+      const event = scheduledEvent(schedule, names, clock.now());
+      if (sync) return options.functions.invoke(arn, event);
+      options.functions.invokeAsync(arn, event);
+      return Promise.resolve(undefined);
+    });
+  const timers = options.timers
+    ? options.schedules.map((schedule) => setInterval(() => void fire(schedule, false), rateToMs(schedule.expression)))
+    : [];
+  return {
+    fireAll: () => Promise.all(options.schedules.flatMap((schedule) => fire(schedule, true))),
+    close: () => timers.forEach((t) => clearInterval(t)),
   };
 }

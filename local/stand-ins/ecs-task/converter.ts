@@ -10,8 +10,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { splitCommand } from '../../../core/runner-contract';
-import { DEFAULT_VERSION_COMMAND } from '../../../runner/config';
+import { DEFAULT_VERSION_COMMAND, splitCommand } from '../../../core/runner-contract';
 
 export type IsolationKind = 'unshare' | 'bwrap' | 'docker' | 'none';
 
@@ -28,7 +27,7 @@ export interface ConverterSetup {
   source: 'K2P_COMMAND' | 'PATH' | 'docker';
   /** The converter as the user named it, without isolation (for the banner). */
   display: string;
-  /** K2P_COMMAND for the runner: isolation prefix + converter argv, quoted for runner/argv.ts. */
+  /** K2P_COMMAND for the runner: isolation prefix + converter argv, quoted for splitCommand (core/runner-contract.ts). */
   command: string;
   /** K2P_VERSION_COMMAND for the runner. */
   versionCommand: string;
@@ -77,7 +76,7 @@ export class ConverterNotFoundError extends Error {
   }
 }
 
-/** Quotes argv so runner/argv.ts splitCommand gives it back unchanged. */
+/** Quotes argv so splitCommand (core/runner-contract.ts) gives it back unchanged. */
 export function joinCommand(argv: string[]): string {
   return argv.map((arg) => (/^[A-Za-z0-9_@%+=:,./-]+$/.test(arg) ? arg : `'${arg.replace(/'/g, `'"'"'`)}'`)).join(' ');
 }

@@ -13,6 +13,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants } from 'node:os';
 import type { Writable } from 'node:stream';
+import { RUNNER_LOCAL_ENV } from '../../../core/runner-contract';
 import { RUNNER_ENV } from '../../../core/service-env';
 import type { ConverterSetup } from './converter';
 import { processesWithEnv, signal as sendSignal, signalTree } from '../../host/processes';
@@ -116,7 +117,7 @@ export class EcsTaskRunner {
     const layers = [image.env, container.environment, Object.fromEntries((overrides?.Environment ?? []).map((e) => [e.Name, e.Value]))];
     for (const layer of layers) for (const [name, value] of Object.entries(layer)) env[name] = mapPaths(value, mounts);
     env[RUNNER_ENV.K2P_COMMAND] = this.options.converter.command;
-    env.K2P_VERSION_COMMAND = this.options.converter.versionCommand;
+    env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
     // report.json names the image the converter came from: only true when it runs in that image.
     if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
     else delete env[RUNNER_ENV.CONVERTER_IMAGE];

@@ -1,6 +1,7 @@
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { startApiGateway, type LocalApiGateway, type LocalApiKey } from '../../../local/stand-ins/api-gateway/gateway';
+import { startApiGateway, type LocalApiGateway } from '../../../local/stand-ins/api-gateway/gateway';
+import type { LocalApiKey } from '../../../local/stand-ins/api-gateway/usage-plans';
 import type { StackModel } from '../../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../helpers';
 

@@ -3,7 +3,7 @@ import { DeleteObjectCommand, ListObjectsV2Command, PutObjectCommand, S3Client }
 import type { S3Event } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createControllableClock } from '../../../local/host/clock';
-import { LOCAL_CREDENTIALS } from '../../../local/host/local-stack';
+import { LOCAL_CREDENTIALS } from '../../../local/stand-ins/credentials';
 import { startS3Proxy, type S3Proxy } from '../../../local/stand-ins/s3/proxy';
 import { startS3rver, type S3rverHandle } from '../../../local/stand-ins/s3/s3rver';
 import { tempDir } from '../helpers';
