@@ -9,7 +9,7 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { uploadToPresignedPost } from '../core/node/upload';
 import { s3Keys } from '../core/service-env';
 import type { ConversionReport } from '../core/types';
-import { LOCAL_CREDENTIALS } from '../local/local-stack';
+import { LOCAL_CREDENTIALS } from '../local/stand-ins/credentials';
 import { bundleOfSample, startE2e, type E2e } from '../test/e2e/support';
 import { median, printTable } from './report';
 

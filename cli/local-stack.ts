@@ -7,21 +7,9 @@
 import { readFile } from 'node:fs/promises';
 import { dirname, join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
-import * as z from 'zod/mini';
+import { LOCAL_DATA_DIR, LOCAL_STACK_FILE, LocalStackFileSchema, type LocalStackFile } from '../core/local-stack-file';
+import { processIsAlive } from '../core/node/processes';
 import { UsageError } from './command';
-
-export const STACK_STATE_DIR = '.k2p-local';
-export const STACK_STATE_FILE = 'stack.json';
-
-/** What `npm start` records about the stack it runs. */
-export const StackStateSchema = z.object({
-  apiUrl: z.string(),
-  webUrl: z.optional(z.string()),
-  cliApiKey: z.string(),
-  webApiKey: z.optional(z.string()),
-  pid: z.int(),
-});
-export type StackState = z.infer<typeof StackStateSchema>;
 
 export interface ApiTarget {
   apiUrl: string;
@@ -40,7 +28,7 @@ export interface TargetInput {
 }
 
 export interface TargetDeps {
-  /** Is this process running? @default process.kill(pid, 0) */
+  /** Is this process running? @default processIsAlive */
   isAlive?: (pid: number) => boolean;
   /** Folders searched for `.k2p-local/stack.json` after the cwd and its parents. @default - the k2p-web checkout holding this CLI */
   extraRoots?: string[];
@@ -78,7 +66,7 @@ function missingMessage(api: string | undefined, key: string | undefined, noStac
 
 interface FoundStack {
   file: string;
-  state: StackState;
+  state: LocalStackFile;
 }
 
 /**
@@ -111,20 +99,20 @@ function candidateFiles(cwd: string, extraRoots: string[], dataDir: string | und
     if (dirname(folder) === folder) break;
   }
   for (const root of extraRoots) if (!folders.includes(resolve(root))) folders.push(resolve(root));
-  const files = folders.map((folder) => join(folder, STACK_STATE_DIR, STACK_STATE_FILE));
-  return dataDir ? [join(resolve(cwd, dataDir), STACK_STATE_FILE), ...files] : files;
+  const files = folders.map((folder) => join(folder, LOCAL_DATA_DIR, LOCAL_STACK_FILE));
+  return dataDir ? [join(resolve(cwd, dataDir), LOCAL_STACK_FILE), ...files] : files;
 }
 
-async function readState(file: string): Promise<StackState | undefined> {
+async function readState(file: string): Promise<LocalStackFile | undefined> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
   } catch {
     return undefined;
   }
-  let parsed: ReturnType<typeof StackStateSchema.safeParse>;
+  let parsed: ReturnType<typeof LocalStackFileSchema.safeParse>;
   try {
-    parsed = StackStateSchema.safeParse(JSON.parse(text));
+    parsed = LocalStackFileSchema.safeParse(JSON.parse(text));
   } catch {
     throw new UsageError(`${file} is not valid JSON; stop local mode and start it again with \`npm start\`.`);
   }
@@ -133,17 +121,6 @@ async function readState(file: string): Promise<StackState | undefined> {
       `${file} does not describe a local stack (${parsed.error.issues[0]?.message}); restart local mode with \`npm start\`.`,
     );
   return parsed.data;
-}
-
-/** Signal 0 checks existence only; EPERM means it exists but belongs to another user. */
-export function processIsAlive(pid: number): boolean {
-  if (!Number.isInteger(pid) || pid <= 0) return false;
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch (error) {
-    return (error as NodeJS.ErrnoException).code === 'EPERM';
-  }
 }
 
 /** The checkout holding this file: cli/local-stack.ts from the sources, dist/k2p-web.mjs once bundled; both sit one level below it. */

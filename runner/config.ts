@@ -4,21 +4,9 @@
  * credentials and no other input).
  */
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../core/limits';
+import { DEFAULT_VERSION_COMMAND, RUNNER_LOCAL_ENV, splitCommand } from '../core/runner-contract';
 import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../core/service-env';
 import type { ConversionOptions } from '../core/types';
-import { splitCommand } from './argv';
-
-/** Runner-only settings that are not part of the infra contract (defaults suit production). */
-export const RUNNER_LOCAL_ENV = {
-  /** Command printing the knime2py version (tests point it at something without Python). */
-  K2P_VERSION_COMMAND: 'K2P_VERSION_COMMAND',
-  /** Seconds between SIGTERM and SIGKILL when the converter is stopped. */
-  KILL_GRACE_SECONDS: 'RUNNER_KILL_GRACE_SECONDS',
-  /** Timeout of each HTTP request (download, uploads), seconds. */
-  HTTP_TIMEOUT_SECONDS: 'RUNNER_HTTP_TIMEOUT_SECONDS',
-} as const;
-
-export const DEFAULT_VERSION_COMMAND = `python3 -c "import importlib.metadata as m; print(m.version('knime2py'))"`;
 
 export interface RunnerConfig {
   jobId: string;

@@ -7,9 +7,9 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import { RUNNER_ENV } from '../core/service-env';
 import { BUNDLE_LIMIT_ENV, SERVICE_LIMIT_ENV } from '../core/limits';
+import { RUNNER_LOCAL_ENV } from '../core/runner-contract';
 import type { ConversionOptions } from '../core/types';
 import { bytesInRun, type Workspace } from './workspace';
-import { RUNNER_LOCAL_ENV } from './config';
 
 /** The summary is a few KiB; anything near this is not a summary. */
 export const MAX_STDOUT_BYTES = 1024 * 1024;

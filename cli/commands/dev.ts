@@ -7,12 +7,12 @@ import type { Command } from '../command';
 /** The repository root: the CLI ships inside it (bin → cli/k2p-web.mjs). */
 function repositoryRoot(): string {
   let dir = dirname(fileURLToPath(import.meta.url));
-  // Sources live in cli/commands/, the bundle in dist/: walk up to the folder holding local/start.ts.
+  // Sources live in cli/commands/, the bundle in dist/: walk up to the folder holding local/host/start.ts.
   for (let i = 0; i < 4; i++) {
     dir = dirname(dir);
-    if (existsSync(join(dir, 'local', 'start.ts'))) return dir;
+    if (existsSync(join(dir, 'local', 'host', 'start.ts'))) return dir;
   }
-  throw new Error('local mode (local/start.ts) is not part of this installation; run `npm start` in a k2p-web checkout');
+  throw new Error('local mode (local/host/start.ts) is not part of this installation; run `npm start` in a k2p-web checkout');
 }
 
 export const devCommand: Command = {
@@ -26,7 +26,7 @@ see \`npm start -- --help\` and docs/local-mode.md.`,
 
   run(args, io) {
     const root = repositoryRoot();
-    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'local', 'start.ts'), ...args], {
+    const child = spawn(process.execPath, ['--import', 'tsx', join(root, 'local', 'host', 'start.ts'), ...args], {
       cwd: root,
       env: io.env as NodeJS.ProcessEnv,
       stdio: 'inherit',

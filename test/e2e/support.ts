@@ -14,8 +14,8 @@ import type { JobView } from '../../core/api-schemas';
 import { buildBundle } from '../../core/bundler';
 import { openBundleSource } from '../../core/node/bundle-source';
 import { uploadToPresignedPost } from '../../core/node/upload';
-import { startLocalStack, type LocalStack } from '../../local/local-stack';
-import { synthStatus } from '../../local/synth';
+import { startLocalStack, type LocalStack } from '../../local/host/local-stack';
+import { synthStatus } from '../../local/model/synth';
 import { SAMPLES_DIR } from '../support/samples';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');

@@ -6,9 +6,9 @@
 import { mkdtempSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { REPO_ROOT } from '../../local/local-stack';
-import { loadStackModel, type StackModel } from '../../local/stack-model';
-import { ensureSynth } from '../../local/synth';
+import { REPO_ROOT } from '../../local/host/local-stack';
+import { loadStackModel, type StackModel } from '../../local/model/stack-model';
+import { ensureSynth } from '../../local/model/synth';
 
 /** A synthesis may be needed first (about a minute on a busy machine). */
 export const SYNTH_TIMEOUT_MS = 300_000;

@@ -8,6 +8,7 @@ import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, S3Event } from 'aws-lambda';
 import { vi } from 'vitest';
 import { HANDLERS, type HandlerName } from '../../core/service-env';
+import { proxyEvent } from '../../local/stand-ins/api-gateway/proxy-event';
 
 const ROOT = resolve(import.meta.dirname, '..', '..');
 
@@ -96,58 +97,33 @@ export interface ApiRequest {
   apiKeyId?: string | null;
 }
 
-/** The REST API proxy event API Gateway sends. */
+/** The REST API proxy event API Gateway sends (built by local mode's API Gateway, so both send one shape). */
 export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
   const path = request.resource.replace(/\{(\w+)\}/g, (_, key: string) => request.pathParameters?.[key] ?? `{${key}}`);
-  const requestId = `api-request-${++invocation}`;
   const headers = {
     Accept: 'application/json',
     ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
     ...request.headers,
   };
-  return {
+  return proxyEvent({
+    method: request.method,
     resource: request.resource,
     path,
-    httpMethod: request.method,
-    headers,
-    multiValueHeaders: Object.fromEntries(Object.entries(headers).map(([k, v]) => [k, [v]])),
-    queryStringParameters: request.query ?? null,
-    multiValueQueryStringParameters: request.query ? Object.fromEntries(Object.entries(request.query).map(([k, v]) => [k, [v]])) : null,
-    pathParameters: request.pathParameters ?? null,
-    stageVariables: null,
+    pathParameters: request.pathParameters ?? {},
+    headers: Object.entries(headers),
+    query: Object.entries(request.query ?? {}),
     body: request.body === undefined ? null : typeof request.body === 'string' ? request.body : JSON.stringify(request.body),
-    isBase64Encoded: false,
-    requestContext: {
-      accountId: '123456789012',
-      apiId: 'testapi',
-      authorizer: null,
-      protocol: 'HTTP/1.1',
-      httpMethod: request.method,
-      path: `/prod${path}`,
-      stage: 'prod',
-      requestId,
-      requestTimeEpoch: Date.now(),
-      resourceId: 'res',
-      resourcePath: request.resource,
-      identity: {
-        accessKey: null,
-        accountId: null,
-        apiKey: request.apiKeyId ? `key-value-of-${request.apiKeyId}` : null,
-        apiKeyId: request.apiKeyId ?? null,
-        caller: null,
-        clientCert: null,
-        cognitoAuthenticationProvider: null,
-        cognitoAuthenticationType: null,
-        cognitoIdentityId: null,
-        cognitoIdentityPoolId: null,
-        principalOrgId: null,
-        sourceIp: '127.0.0.1',
-        user: null,
-        userAgent: 'vitest',
-        userArn: null,
-      },
-    },
-  } as APIGatewayProxyEvent;
+    apiKey: request.apiKeyId ? { id: request.apiKeyId, value: `key-value-of-${request.apiKeyId}` } : undefined,
+    sourceIp: '127.0.0.1',
+    userAgent: 'vitest',
+    protocol: 'HTTP/1.1',
+    domainName: 'testapi.execute-api.us-east-1.amazonaws.com',
+    requestId: `api-request-${++invocation}`,
+    requestTimeEpoch: Date.now(),
+    stage: 'prod',
+    apiId: 'testapi',
+    accountId: '123456789012',
+  });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any

@@ -16,8 +16,8 @@ import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { LAMBDA_ENV, TABLE } from '../../core/service-env';
-import { startS3Proxy, type S3Proxy } from '../../local/s3-proxy';
-import { startSfnServer, type SfnServer } from '../../local/sfn-server';
+import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
+import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
 
 export const TEST_REGION = 'us-east-1';
 /** s3rver knows exactly one key pair; dynalite and the SFN server accept anything. */

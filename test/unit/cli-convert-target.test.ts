@@ -11,7 +11,8 @@ import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError } from '../../cli/command';
 import { createJobsCommand } from '../../cli/commands/jobs';
-import { findLocalStack, maskKey, processIsAlive, resolveApiTarget } from '../../cli/local-stack';
+import { findLocalStack, maskKey, resolveApiTarget } from '../../cli/local-stack';
+import { processIsAlive } from '../../core/node/processes';
 import { DOUBLE_KEY, startJobsApiDouble, type JobsApiDouble } from '../doubles/jobs-api-double';
 
 const scratch = mkdtempSync(join(tmpdir(), 'k2p-cli-target-'));

@@ -1,0 +1,24 @@
+/**
+ * The state file of a running local stack (`.k2p-local/stack.json` unless
+ * started with another --data-dir): `npm start` writes it, the `k2p-web` CLI
+ * reads it to find the local API and its key. Both parse it with this one
+ * schema; every field is required because the writer always writes them all.
+ * Browser-safe: no node: imports.
+ */
+import * as z from 'zod/mini';
+
+/** Local mode's data directory, below the checkout (npm start) or the folder the CLI searches from. */
+export const LOCAL_DATA_DIR = '.k2p-local';
+
+/** The state file's name inside the data directory. */
+export const LOCAL_STACK_FILE = 'stack.json';
+
+export const LocalStackFileSchema = z.object({
+  apiUrl: z.string(),
+  webUrl: z.string(),
+  cliApiKey: z.string(),
+  webApiKey: z.string(),
+  /** The process running the stack: a file whose process is gone is stale. */
+  pid: z.int(),
+});
+export type LocalStackFile = z.infer<typeof LocalStackFileSchema>;

@@ -1,0 +1,225 @@
+/**
+ * The whole service on one machine, from the synthesized stack: dynalite with
+ * the template's tables, s3rver behind the presigned-POST proxy with the
+ * template's buckets and notifications, the Step Functions API running the
+ * template's state machine (the ECS task as a local runner process), the
+ * local API Gateway with the template's routes, keys, usage plans and gateway
+ * responses, the scheduled functions on timers, and the web page. Every
+ * function bundle runs in its own worker threads with its env from the
+ * template, reaching the stand-ins only through AWS_ENDPOINT_URL_*.
+ *
+ * `startLocalStack()` is what `npm start` (local/host/start.ts) and the
+ * end-to-end tests call.
+ */
+import { existsSync } from 'node:fs';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { LOCAL_DATA_DIR } from '../../core/local-stack-file';
+import { loadStackModel, type StackModel } from '../model/stack-model';
+import { contextStackName, ensureSynth } from '../model/synth';
+import { startApiGateway } from '../stand-ins/api-gateway/gateway';
+import { keyByOutput } from '../stand-ins/api-gateway/usage-plans';
+import { startDynamo } from '../stand-ins/dynamodb';
+import { discoverConverter, systemProbe, type ConverterSetup, type Probe } from '../stand-ins/ecs-task/converter';
+import { EcsTaskRunner, type RunningTask } from '../stand-ins/ecs-task/task-runner';
+import type { AsyncFailure } from '../stand-ins/function-host/async-invoke';
+import { startFunctions } from '../stand-ins/function-host/start-functions';
+import { startS3 } from '../stand-ins/s3/start-s3';
+import { startSchedules } from '../stand-ins/schedule';
+import { startStaticSite } from '../stand-ins/static-site';
+import { startStepFunctions } from '../stand-ins/step-functions/start-step-functions';
+import { createControllableClock, realClock, type LocalClock } from './clock';
+import { Closer } from './closer';
+import { DATA_LAYOUT, loadApiKeys, openLogs, prepareDataDir, removeStackState, writeStackState } from './data-dir';
+import { DEFAULT_PORT_BASE, servicePorts, type ServiceName } from './ports';
+import { planStack } from './stack-plan';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
+
+export interface LocalStackOptions {
+  /** Repository root (cdk.json, web/dist). @default this checkout */
+  root?: string;
+  /** @default <root>/.k2p-local */
+  dataDir?: string;
+  /** Delete the data directory first. */
+  fresh?: boolean;
+  /** First of six consecutive ports (web, api, s3, dynamodb, sfn, s3rver). @default 8780; 0 = any free ports */
+  portBase?: number;
+  /** Ports by service, over portBase (0 = any free port). */
+  ports?: Partial<Record<ServiceName, number>>;
+  /** @default cdk.json's context.stackName, else K2pWeb */
+  stackName?: string;
+  /** @default <root>/cdk.out */
+  cdkOut?: string;
+  /** 'auto' synthesizes when cdk.out is missing or stale. @default 'auto' */
+  synth?: 'auto' | 'never' | 'force';
+  /** Environment to find the converter in (K2P_COMMAND, PATH, K2P_VERSION_COMMAND). @default process.env */
+  converterEnv?: Record<string, string | undefined>;
+  /** How local mode probes the machine (tests). */
+  probe?: Probe;
+  /** 'none' runs the converter without network isolation. @default 'auto' */
+  sandbox?: 'auto' | 'none';
+  /** Lets tests move the stack's time (stack.clock). */
+  controllableClock?: boolean;
+  /** Waits before async-invoke retries. @default Lambda's 1 and 2 minutes */
+  asyncRetryDelaysMs?: number[];
+  /** Run schedules on their timers. @default true */
+  schedules?: boolean;
+  /** SIGTERM → SIGKILL delay of stopped tasks. @default the container's StopTimeout, else ECS's 30 s */
+  taskStopTimeoutSeconds?: number;
+  /** Progress lines while starting. */
+  log?: (line: string) => void;
+}
+
+export interface LocalStack {
+  urls: { web: string; api: string; s3: string; dynamodb: string; sfn: string };
+  keys: { cli: { id: string; value: string }; web: { id: string; value: string } };
+  dataDir: string;
+  converter: ConverterSetup;
+  model: StackModel;
+  clock: LocalClock;
+  /** Runs every scheduled function (the reaper) now and resolves with their results. */
+  triggerReaper(): Promise<unknown[]>;
+  /** Invokes a function synchronously, by logical id or ARN. */
+  invoke(functionIdOrArn: string, event: unknown): Promise<unknown>;
+  /** ECS tasks running now. */
+  tasks(): RunningTask[];
+  /** Events asynchronous invocations gave up on (the on-failure destination). */
+  asyncFailures: AsyncFailure[];
+  /** Resolves when no asynchronous invocation (S3 event, schedule) is running or waiting to retry. */
+  asyncIdle(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/**
+ * The synthesized stack's model and the converter. The converter is looked for
+ * before the (slow) synthesis, so a missing one fails fast, unless only the
+ * Docker image named in the template can be it.
+ */
+async function modelAndConverter(
+  root: string,
+  scratchRoot: string,
+  webHost: string,
+  options: LocalStackOptions,
+): Promise<{ model: StackModel; converter: ConverterSetup }> {
+  const stackName = options.stackName ?? contextStackName(root);
+  let loading: Promise<StackModel> | undefined;
+  const loadModel = () =>
+    (loading ??= (async () => {
+      const cdkOut =
+        options.synth === 'never'
+          ? resolve(options.cdkOut ?? join(root, 'cdk.out'))
+          : (await ensureSynth({ root, outDir: options.cdkOut, stackName, force: options.synth === 'force', log: options.log })).outDir;
+      return loadStackModel({ cdkOut, stackName, webHost });
+    })());
+  const converter = await discoverConverter({
+    image: async () =>
+      (await loadModel()).taskDefinitions
+        .flatMap((t) => t.containers)
+        .map((c) => c.environment.CONVERTER_IMAGE ?? c.image?.env.CONVERTER_IMAGE)
+        .find(Boolean),
+    scratchRoot,
+    sandbox: options.sandbox,
+    probe: options.probe ?? systemProbe(options.converterEnv ?? process.env),
+  });
+  return { model: await loadModel(), converter };
+}
+
+export async function startLocalStack(options: LocalStackOptions = {}): Promise<LocalStack> {
+  const root = resolve(options.root ?? REPO_ROOT);
+  const dataDir = resolve(options.dataDir ?? join(root, LOCAL_DATA_DIR));
+  const scratchRoot = join(dataDir, DATA_LAYOUT.scratch);
+  const portOf = servicePorts(options.portBase ?? DEFAULT_PORT_BASE, options.ports);
+  const closer = new Closer();
+  try {
+    prepareDataDir(dataDir, { fresh: options.fresh });
+    const logs = closer.keep(openLogs(dataDir));
+    // The page's origin goes into the template's CORS settings: bind it first to know it.
+    const site = closer.keep(await startStaticSite(portOf('web')));
+    const { model, converter } = await modelAndConverter(root, scratchRoot, `127.0.0.1:${site.port}`, options);
+    const plan = planStack(model);
+    const clock = options.controllableClock ? createControllableClock() : realClock;
+    const { region, accountId } = model.names;
+
+    const dynamo = closer.keep(
+      await startDynamo({ directory: join(dataDir, DATA_LAYOUT.dynamodb), port: portOf('dynamodb'), region, tables: model.tables }),
+    );
+    const s3 = closer.keep(
+      await startS3({
+        directory: join(dataDir, DATA_LAYOUT.s3),
+        port: portOf('s3'),
+        s3rverPort: portOf('s3rver'),
+        buckets: plan.buckets,
+        maxUploadBytes: plan.maxUploadBytes,
+        clock,
+      }),
+    );
+    const sfn = closer.keep(await startStepFunctions({ port: portOf('sfn'), stateMachines: model.stateMachines }));
+    const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, sfn: sfn.endpoint };
+    const { asyncRetryDelaysMs } = options;
+    const lambdas = closer.keep(
+      startFunctions({ functions: plan.functions, region, endpoints, clock, logFile: logs.file, asyncRetryDelaysMs }),
+    );
+    s3.notify(lambdas.invokeAsync);
+
+    // The state machine; its ECS task is a local runner process.
+    const ecs = closer.keep(
+      new EcsTaskRunner({
+        taskDefinitions: model.taskDefinitions,
+        converter,
+        scratchRoot,
+        region,
+        accountId,
+        logSink: logs.file('runner.log'),
+        stopTimeoutSeconds: options.taskStopTimeoutSeconds,
+      }),
+    );
+    closer.keep(sfn.runStateMachines({ invoke: lambdas.invoke, runEcsTask: (parameters, signal) => ecs.run(parameters, signal) }));
+
+    // API Gateway with the template's keys, kept in the data dir across restarts.
+    const keys = loadApiKeys(dataDir, model.api.apiKeys);
+    const webKey = keyByOutput(model.api, keys, 'WebApiKeyId');
+    const cliKey = keyByOutput(model.api, keys, 'ClientApiKeyId');
+    const gateway = closer.keep(
+      await startApiGateway({
+        api: model.api,
+        keys,
+        invoke: lambdas.invoke,
+        accountId,
+        port: portOf('api'),
+        now: () => clock.now(),
+        accessLog: logs.file('api-access.log'),
+      }),
+    );
+
+    // The page, with the config.json the deployment would write (local API and key).
+    const roots = [join(root, 'web', 'dist'), ...(model.site?.assetDirs ?? [])].filter((dir) => existsSync(dir));
+    site.configure({ roots, config: { ...(model.site?.config ?? {}), apiUrl: gateway.url, apiKey: webKey.value } });
+
+    // Schedules (the reaper).
+    const timers = options.schedules !== false;
+    const schedules = closer.keep(startSchedules({ schedules: plan.schedules, names: model.names, clock, functions: lambdas, timers }));
+
+    writeStackState(dataDir, { apiUrl: gateway.url, webUrl: site.url, cliApiKey: cliKey.value, webApiKey: webKey.value, pid: process.pid });
+    closer.add(() => removeStackState(dataDir));
+
+    let closing: Promise<void> | undefined;
+    return {
+      urls: { web: site.url, api: gateway.url, ...endpoints },
+      keys: { cli: cliKey, web: webKey },
+      dataDir,
+      converter,
+      model,
+      clock,
+      triggerReaper: () => schedules.fireAll(),
+      invoke: (idOrArn, event) => lambdas.invoke(model.functions.find((f) => f.logicalId === idOrArn)?.arn ?? idOrArn, event),
+      tasks: () => ecs.tasks(),
+      asyncFailures: lambdas.asyncFailures,
+      asyncIdle: () => lambdas.asyncIdle(),
+      close: () => (closing ??= closer.run()),
+    };
+  } catch (error) {
+    await closer.run();
+    throw error;
+  }
+}

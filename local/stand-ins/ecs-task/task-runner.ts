@@ -1,0 +1,248 @@
+/**
+ * Runs an `ecs:runTask.sync` task as a local process: the task definition's
+ * container (its image's ENTRYPOINT and ENV from the staged Dockerfile, the
+ * container Environment from the template, the state's overrides), with the
+ * task's volume mapped to a fresh scratch folder and K2P_COMMAND pointing at
+ * the discovered converter. Resolves like Step Functions does when the task
+ * stops: the task description; rejects with States.TaskFailed (Cause = the
+ * description JSON) when the essential container exited non-zero.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { mkdirSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { constants as osConstants } from 'node:os';
+import type { Writable } from 'node:stream';
+import { RUNNER_LOCAL_ENV } from '../../../core/runner-contract';
+import { RUNNER_ENV } from '../../../core/service-env';
+import type { ConverterSetup } from './converter';
+import { processesWithEnv, signal as sendSignal, signalTree } from '../../host/processes';
+import type { ContainerModel, TaskDefinitionModel } from '../../model/stack-model';
+
+/**
+ * Set in every task's environment and inherited by whatever it starts, so that
+ * nothing outlives its task (a container's processes all die with it), even a
+ * converter orphaned when the runner was killed.
+ */
+export const TASK_MARKER_ENV = 'K2P_LOCAL_TASK_ID';
+
+/** ECS waits this long between SIGTERM and SIGKILL when the container sets no StopTimeout. */
+const ECS_DEFAULT_STOP_TIMEOUT_SECONDS = 30;
+
+export interface EcsTaskRunnerOptions {
+  taskDefinitions: TaskDefinitionModel[];
+  converter: ConverterSetup;
+  /** Every task gets a folder below this one for its volumes. */
+  scratchRoot: string;
+  region: string;
+  accountId: string;
+  /** Where the container's stdout/stderr go (its log stream). */
+  logSink?: Writable;
+  /** The host's PATH, so the runner can find the converter and its interpreter. */
+  path?: string;
+  /** SIGTERM → SIGKILL delay when the task is stopped. @default the container's StopTimeout, else 30 s */
+  stopTimeoutSeconds?: number;
+}
+
+export interface RunningTask {
+  taskArn: string;
+  /** JOB_ID of the task's environment (the runner's job). */
+  jobId?: string;
+  pid: number;
+  startedAt: Date;
+}
+
+type EnvOverride = { Name: string; Value: string };
+type ContainerOverride = { Name: string; Environment?: EnvOverride[]; Command?: string[] };
+
+class TaskFailedError extends Error {
+  constructor(description: object) {
+    super(JSON.stringify(description));
+    this.name = 'States.TaskFailed';
+  }
+}
+
+/** What RunTask itself answers (the task never starts): Step Functions names it ECS.<exception>. */
+class EcsApiError extends Error {
+  constructor(exception: string, message: string) {
+    super(message);
+    this.name = `ECS.${exception}`;
+  }
+}
+
+function findTaskDefinition(definitions: TaskDefinitionModel[], reference: string): TaskDefinitionModel {
+  // TaskDefinition may be the family, family:revision or the ARN.
+  const family = reference.split('/').pop()!.replace(/:\d+$/, '');
+  const found = definitions.find((d) => d.arn === reference || d.family === family);
+  if (!found) throw new EcsApiError('ClientException', `Unable to find task definition ${reference}`);
+  return found;
+}
+
+/** Replaces a container path (a mount point) at the start of `value` with its host folder. */
+function mapPaths(value: string, mounts: [containerPath: string, hostPath: string][]): string {
+  for (const [containerPath, hostPath] of mounts) {
+    if (value === containerPath) return hostPath;
+    if (value.startsWith(`${containerPath}/`)) return hostPath + value.slice(containerPath.length);
+  }
+  return value;
+}
+
+export class EcsTaskRunner {
+  private readonly running = new Map<string, RunningTask & { stop: () => void; done: Promise<unknown> }>();
+  private closed = false;
+
+  constructor(private readonly options: EcsTaskRunnerOptions) {}
+
+  /** Tasks running now (tests use this to kill a runner mid-job). */
+  tasks(): RunningTask[] {
+    return [...this.running.values()].map(({ taskArn, jobId, pid, startedAt }) => ({ taskArn, jobId, pid, startedAt }));
+  }
+
+  /** The environment and argv the container would get, with local paths. */
+  containerLaunch(
+    container: ContainerModel,
+    overrides: ContainerOverride | undefined,
+    taskDir: string,
+    taskId: string,
+  ): { argv: string[]; env: Record<string, string>; cwd: string } {
+    const image = container.image;
+    if (!image)
+      throw new TaskFailedError({
+        StopCode: 'TaskFailedToStart',
+        StoppedReason: `Container ${container.name} does not use an image asset of this assembly`,
+      });
+    const mounts: [string, string][] = container.mountPoints.map((m) => [m.containerPath, join(taskDir, m.sourceVolume)]);
+    for (const [, host] of mounts) mkdirSync(host, { recursive: true, mode: 0o700 });
+    const env: Record<string, string> = {};
+    const layers = [image.env, container.environment, Object.fromEntries((overrides?.Environment ?? []).map((e) => [e.Name, e.Value]))];
+    for (const layer of layers) for (const [name, value] of Object.entries(layer)) env[name] = mapPaths(value, mounts);
+    env[RUNNER_ENV.K2P_COMMAND] = this.options.converter.command;
+    env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
+    // report.json names the image the converter came from: only true when it runs in that image.
+    if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
+    else delete env[RUNNER_ENV.CONVERTER_IMAGE];
+    env[TASK_MARKER_ENV] = taskId;
+    // The image's PATH is not the host's: the runner needs the host's to find node, the converter and its interpreter.
+    env.PATH = this.options.path ?? process.env.PATH ?? '/usr/bin:/bin';
+    const entry = [...image.entrypoint, ...(overrides?.Command ?? image.cmd)];
+    const argv = entry.map((arg, index) => {
+      if (index === 0 && arg === 'node') return process.execPath;
+      return image.copies.get(arg) ?? mapPaths(arg, mounts);
+    });
+    const cwd = mounts[0]?.[1] ?? taskDir;
+    return { argv, env, cwd };
+  }
+
+  run(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+    try {
+      return this.start(parameters, signal);
+    } catch (error) {
+      return Promise.reject(error);
+    }
+  }
+
+  private start(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+    if (this.closed) throw new EcsApiError('ServerException', 'local mode is shutting down');
+    const definition = findTaskDefinition(this.options.taskDefinitions, String(parameters.TaskDefinition ?? ''));
+    if (definition.containers.length !== 1) throw new EcsApiError('ClientException', 'Local mode runs single-container tasks only');
+    const container = definition.containers[0]!;
+    const overridesList = ((parameters.Overrides as { ContainerOverrides?: ContainerOverride[] } | undefined)?.ContainerOverrides ??
+      []) as ContainerOverride[];
+    const overrides = overridesList.find((o) => o.Name === container.name);
+    const taskId = randomUUID().replace(/-/g, '');
+    const taskArn = `arn:aws:ecs:${this.options.region}:${this.options.accountId}:task/${String(parameters.Cluster ?? 'default')
+      .split('/')
+      .pop()}/${taskId}`;
+    const taskDir = join(this.options.scratchRoot, `task-${taskId}`);
+    const startedAt = new Date();
+
+    const description = (exitCode: number | null, stopCode: string, stoppedReason: string, reason?: string) => ({
+      TaskArn: taskArn,
+      ClusterArn: parameters.Cluster,
+      TaskDefinitionArn: definition.arn,
+      LaunchType: parameters.LaunchType ?? 'FARGATE',
+      LastStatus: 'STOPPED',
+      DesiredStatus: 'STOPPED',
+      StartedAt: startedAt.toISOString(),
+      StoppedAt: new Date().toISOString(),
+      StopCode: stopCode,
+      StoppedReason: stoppedReason,
+      Containers: [
+        {
+          Name: container.name,
+          LastStatus: 'STOPPED',
+          ...(exitCode === null ? {} : { ExitCode: exitCode }),
+          ...(reason ? { Reason: reason } : {}),
+        },
+      ],
+      Overrides: parameters.Overrides,
+    });
+
+    let launch: ReturnType<EcsTaskRunner['containerLaunch']>;
+    try {
+      launch = this.containerLaunch(container, overrides, taskDir, taskId);
+    } catch (error) {
+      rmSync(taskDir, { recursive: true, force: true });
+      return Promise.reject(error);
+    }
+
+    const log = this.options.logSink;
+    const [file, ...args] = launch.argv as [string, ...string[]];
+    const child = spawn(file, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    child.stdout.on('data', (chunk: Buffer) => log?.write(chunk));
+    child.stderr.on('data', (chunk: Buffer) => log?.write(chunk));
+
+    const stopTimeoutMs = (this.options.stopTimeoutSeconds ?? container.stopTimeoutSeconds ?? ECS_DEFAULT_STOP_TIMEOUT_SECONDS) * 1000;
+    let stopRequested = false;
+    let killTimer: NodeJS.Timeout | undefined;
+    // Like `ecs stop-task`: SIGTERM to the container, SIGKILL to whatever is left after the stop timeout.
+    const stop = () => {
+      if (stopRequested || child.pid === undefined || child.exitCode !== null) return;
+      stopRequested = true;
+      signalTree(child.pid, 'SIGTERM');
+      killTimer = setTimeout(() => signalTree(child.pid!, 'SIGKILL'), stopTimeoutMs);
+    };
+
+    const done = new Promise<unknown>((resolve, reject) => {
+      child.once('error', (error) => {
+        clearTimeout(killTimer);
+        rmSync(taskDir, { recursive: true, force: true });
+        reject(new TaskFailedError(description(null, 'TaskFailedToStart', `CannotStartContainerError: ${error.message}`)));
+      });
+      child.once('exit', (code, sig) => {
+        clearTimeout(killTimer);
+        // The container is gone, and so is everything it started (no process outlives a task).
+        if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
+        for (const pid of processesWithEnv(TASK_MARKER_ENV, taskId)) sendSignal(pid, 'SIGKILL');
+        rmSync(taskDir, { recursive: true, force: true });
+        const exitCode = code ?? 128 + (sig ? (osConstants.signals[sig] ?? 9) : 9);
+        const stoppedReason = stopRequested ? 'Task stopped by user' : 'Essential container in task exited';
+        const result = description(exitCode, stopRequested ? 'UserInitiated' : 'EssentialContainerExited', stoppedReason);
+        if (exitCode === 0) resolve(result);
+        else reject(new TaskFailedError(result));
+      });
+    });
+
+    if (child.pid !== undefined) {
+      const jobId = launch.env[RUNNER_ENV.JOB_ID];
+      this.running.set(taskArn, { taskArn, jobId, pid: child.pid, startedAt, stop, done });
+    }
+    const onAbort = () => stop();
+    if (signal.aborted) stop();
+    else signal.addEventListener('abort', onAbort, { once: true });
+    return done.finally(() => {
+      signal.removeEventListener('abort', onAbort);
+      this.running.delete(taskArn);
+    });
+  }
+
+  /** Stops every running task (SIGTERM, then SIGKILL after `graceMs`) and waits for them. */
+  async close(graceMs = 5000): Promise<void> {
+    this.closed = true;
+    const tasks = [...this.running.values()];
+    for (const task of tasks) signalTree(task.pid, 'SIGTERM');
+    const killer = setTimeout(() => tasks.forEach((task) => signalTree(task.pid, 'SIGKILL')), graceMs);
+    await Promise.allSettled(tasks.map((t) => t.done));
+    clearTimeout(killer);
+  }
+}

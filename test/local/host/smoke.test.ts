@@ -1,0 +1,101 @@
+/**
+ * Smoke test of local mode: the whole stack from the synthesized app, driven
+ * over HTTP as a user would, with the knime2py contract double as K2P_COMMAND
+ * (tests only). The end-to-end suite (test/e2e) covers the behaviours.
+ */
+import { existsSync, rmSync } from 'node:fs';
+import { join } from 'node:path';
+import { unzipSync } from 'fflate';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { CreateJobResponse, JobView } from '../../../core/api-schemas';
+import { readStackState } from '../../../local/host/data-dir';
+import { startLocalStack, type LocalStack } from '../../../local/host/local-stack';
+import { sampleBundle } from '../../support/samples';
+import { DOUBLE_COMMAND, synthesizedCdkOut, SYNTH_TIMEOUT_MS, tempDir } from '../helpers';
+
+let stack: LocalStack;
+const dataRoot = tempDir('k2p-smoke-');
+beforeAll(async () => {
+  await synthesizedCdkOut();
+  stack = await startLocalStack({
+    dataDir: join(dataRoot, 'data'),
+    portBase: 0,
+    synth: 'never',
+    converterEnv: { ...process.env, K2P_COMMAND: DOUBLE_COMMAND },
+    controllableClock: true,
+  });
+}, SYNTH_TIMEOUT_MS);
+afterAll(async () => {
+  await stack?.close();
+  rmSync(dataRoot, { recursive: true, force: true });
+});
+
+const api = (path: string, init: RequestInit = {}) =>
+  fetch(`${stack.urls.api}${path}`, {
+    ...init,
+    headers: { 'x-api-key': stack.keys.cli.value, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
+  });
+
+describe('local mode smoke test', () => {
+  it('announces itself in the state file and serves the page config pointing at the local API', async () => {
+    expect(readStackState(stack.dataDir)).toEqual({
+      apiUrl: stack.urls.api,
+      webUrl: stack.urls.web,
+      cliApiKey: stack.keys.cli.value,
+      webApiKey: stack.keys.web.value,
+      pid: process.pid,
+    });
+    const config = (await (await fetch(`${stack.urls.web}config.json`)).json()) as { apiUrl: string; apiKey: string; bundleLimits: object };
+    expect(config).toMatchObject({ apiUrl: stack.urls.api, apiKey: stack.keys.web.value });
+    expect(config.bundleLimits).toBeDefined();
+    expect((await fetch(`${stack.urls.api}health`)).status).toBe(200);
+  });
+
+  it('converts KNIME_single_csv through the HTTP API: create, presigned POST, poll to SUCCEEDED, download result.zip', async () => {
+    const bundle = sampleBundle('KNIME_single_csv');
+    const created = await api('jobs', { method: 'POST', body: JSON.stringify({ filename: 'KNIME_single_csv', sizeBytes: bundle.length }) });
+    expect(created.status).toBe(201);
+    const { job, upload } = (await created.json()) as CreateJobResponse;
+    expect(upload!.url.startsWith(stack.urls.s3)).toBe(true);
+
+    const form = new FormData();
+    for (const [name, value] of Object.entries(upload!.fields)) form.append(name, value);
+    form.append('file', new Blob([Buffer.from(bundle)], { type: 'application/zip' }), 'bundle.zip');
+    expect((await fetch(upload!.url, { method: 'POST', body: form })).status).toBe(204);
+
+    let view: JobView | undefined;
+    for (let i = 0; i < 300 && !view?.terminal; i++) {
+      if (i > 0) await new Promise((r) => setTimeout(r, 100));
+      view = (await (await api(`jobs/${job.jobId}`)).json()) as JobView;
+    }
+    expect(view).toMatchObject({ status: 'SUCCEEDED', workflowName: 'KNIME_single_csv' });
+
+    const link = await api(`jobs/${job.jobId}/result`, { redirect: 'manual' });
+    expect(link.status).toBe(302);
+    const download = await fetch(link.headers.get('location')!);
+    expect(download.status).toBe(200);
+    const files = Object.keys(unzipSync(new Uint8Array(await download.arrayBuffer())));
+    expect(files).toEqual(
+      expect.arrayContaining(['README.md', 'report.json', 'KNIME_single_csv__g01_workbook.py', 'KNIME_single_csv__g01_workbook.ipynb']),
+    );
+    expect(stack.tasks()).toEqual([]);
+    expect(stack.asyncFailures).toEqual([]);
+  });
+
+  it('moves time for the whole stack: after the retention period the reaper expires the result (S3 calls included)', async () => {
+    const [job] = ((await (await api('jobs')).json()) as { jobs: JobView[] }).jobs;
+    expect(job!.status).toBe('SUCCEEDED');
+    stack.clock.advance(8 * 86_400_000);
+    const [summary] = (await stack.triggerReaper()) as { expiredResults: number; errors: number }[];
+    expect(summary).toMatchObject({ expiredResults: 1, errors: 0 });
+    const gone = await api(`jobs/${job!.jobId}/result`, { redirect: 'manual' });
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('RESULT_GONE');
+  });
+
+  it('shuts down cleanly, removing its state file', async () => {
+    await stack.close();
+    expect(existsSync(join(stack.dataDir, 'stack.json'))).toBe(false);
+    await expect(fetch(`${stack.urls.api}health`)).rejects.toThrow();
+  });
+});

@@ -1,0 +1,193 @@
+import { existsSync, readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { beforeAll, describe, expect, it } from 'vitest';
+import { BUNDLE_PREFIX, LAMBDA_ENV, RUNNER_ENV, TABLE } from '../../../core/service-env';
+import { API_ROUTES } from '../../../lib/api';
+import { configFromContext } from '../../../lib/config';
+import { parseDockerfile } from '../../../local/model/image-model';
+import { Resolver, type Template } from '../../../local/model/intrinsics';
+import { REPO_ROOT } from '../../../local/host/local-stack';
+import { rateToMs } from '../../../local/stand-ins/schedule';
+import type { FunctionModel, StackModel } from '../../../local/model/stack-model';
+import { realModel, SYNTH_TIMEOUT_MS } from '../helpers';
+
+const WEB_HOST = '127.0.0.1:18780';
+const context = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) as { context: Record<string, unknown> }).context;
+const config = configFromContext((key) => context[key]);
+
+let model: StackModel;
+beforeAll(async () => {
+  model = await realModel(WEB_HOST);
+}, SYNTH_TIMEOUT_MS);
+
+const fnFor = (arn: string | undefined): FunctionModel => model.functionByArn(String(arn));
+
+describe('the stack model, read from a real synthesis', () => {
+  it('has every API route of lib/api.ts, each on its own bundled function, with the key required except on /health', () => {
+    for (const route of API_ROUTES) {
+      const found = model.api.routes.find((r) => r.path === route.path && r.method === route.method);
+      expect(found, `${route.method} ${route.path}`).toBeDefined();
+      expect(found!.apiKeyRequired).toBe(route.handler !== 'health');
+      const fn = fnFor(found!.functionArn);
+      expect(fn.modulePath && existsSync(fn.modulePath)).toBeTruthy();
+      expect(fn.exportName).toBe('handler');
+    }
+    const lambdaRoutes = model.api.routes.filter((r) => r.functionArn);
+    expect(lambdaRoutes).toHaveLength(API_ROUTES.length);
+    expect(new Set(lambdaRoutes.map((r) => r.functionArn)).size).toBe(API_ROUTES.length);
+  });
+
+  it('answers CORS preflight for the local web origin on every resource (MOCK methods)', () => {
+    const preflights = model.api.routes.filter((r) => r.method === 'OPTIONS');
+    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/result']);
+    for (const route of preflights) {
+      expect(route.mock?.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
+      expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('X-Api-Key');
+    }
+  });
+
+  it('has the two API keys named by the stack outputs, each in its usage plan with the configured limits', () => {
+    const web = model.api.apiKeys.find((k) => k.outputName === 'WebApiKeyId');
+    const cli = model.api.apiKeys.find((k) => k.outputName === 'ClientApiKeyId');
+    expect(web && cli).toBeTruthy();
+    const planOf = (logicalId: string) => model.api.usagePlans.find((p) => p.apiKeyIds.includes(logicalId))!;
+    expect(planOf(web!.logicalId).throttle).toEqual({ rateLimit: config.webPlan.rateLimit, burstLimit: config.webPlan.burstLimit });
+    expect(planOf(web!.logicalId).quota).toEqual({ limit: config.webPlan.quotaPerDay, period: 'DAY' });
+    // The shared page key cannot list jobs.
+    expect(planOf(web!.logicalId).methodThrottle['/jobs/GET']).toEqual({ rateLimit: 0, burstLimit: 0 });
+    expect(planOf(cli!.logicalId).throttle).toEqual({ rateLimit: config.defaultPlan.rateLimit, burstLimit: config.defaultPlan.burstLimit });
+    expect(model.api.stageThrottle).toEqual({ rateLimit: config.apiThrottle.rateLimit, burstLimit: config.apiThrottle.burstLimit });
+    expect(model.api.stageName).toBe('v1');
+  });
+
+  it('renders gateway errors in the project envelope, with CORS for the local page', () => {
+    const forbidden = model.api.gatewayResponses.INVALID_API_KEY!;
+    expect(JSON.parse(forbidden.templates['application/json']!.replace('$context.requestId', 'r1'))).toMatchObject({
+      error: { code: 'FORBIDDEN', requestId: 'r1' },
+    });
+    expect(forbidden.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
+    expect(model.api.gatewayResponses.THROTTLED!.headers['Retry-After']).toBe('1');
+    expect(model.api.gatewayResponses.MISSING_AUTHENTICATION_TOKEN!.statusCode).toBe(404);
+  });
+
+  it('delivers bundle uploads (and nothing else) to the validate function, asynchronously with its retry settings', () => {
+    const notified = model.buckets.filter((b) => b.notifications.length > 0);
+    expect(notified).toHaveLength(1);
+    const [notification] = notified[0]!.notifications;
+    expect(notification).toMatchObject({ events: ['s3:ObjectCreated:*'], prefix: BUNDLE_PREFIX });
+    expect(notification!.suffix).toBeUndefined();
+    const validator = fnFor(notification!.functionArn);
+    expect(validator.reservedConcurrency).toBe(config.validateConcurrency);
+    expect(validator.asyncInvoke.maximumRetryAttempts).toBe(2);
+    expect(validator.asyncInvoke.onFailure).toMatch(/^arn:aws:sqs:/);
+    // The data bucket's CORS lets the local page upload.
+    expect(notified[0]!.cors[0]!.allowedOrigins).toEqual([`http://${WEB_HOST}`, ...config.devOrigins]);
+  });
+
+  it('resolves every function env to local names: the table, the bucket, the state machine, the page origin', () => {
+    const [table] = model.tables;
+    const bucket = model.buckets.find((b) => b.notifications.length > 0)!;
+    const [machine] = model.stateMachines;
+    const validator = fnFor(bucket.notifications[0]!.functionArn);
+    expect(validator.env[LAMBDA_ENV.JOBS_TABLE_NAME]).toBe(table!.name);
+    expect(validator.env[LAMBDA_ENV.DATA_BUCKET_NAME]).toBe(bucket.name);
+    expect(validator.env[LAMBDA_ENV.STATE_MACHINE_ARN]).toBe(machine!.arn);
+    const createJob = fnFor(model.api.routes.find((r) => r.method === 'POST' && r.path === '/jobs')!.functionArn);
+    expect(createJob.env[LAMBDA_ENV.CORS_ALLOW_ORIGINS]).toBe([`http://${WEB_HOST}`, ...config.devOrigins].join(','));
+    for (const fn of model.functions) for (const value of Object.values(fn.env)) expect(value).not.toMatch(/Fn::|\$\{|<<marker/);
+  });
+
+  it('has the jobs table with its key, the owner index and the TTL attribute', () => {
+    expect(model.tables).toHaveLength(1);
+    const [table] = model.tables;
+    expect(table!.keySchema).toEqual([{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }]);
+    expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([TABLE.ownerIndex]);
+    expect(table!.ttlAttribute).toBe(TABLE.ttlAttribute);
+  });
+
+  it('resolves the state machine definition: local function ARNs, the task definition family, no intrinsics left', () => {
+    const [machine] = model.stateMachines;
+    const text = JSON.stringify(machine!.definition);
+    expect(text).not.toMatch(/Fn::|"Ref"|\$\{AWS::/);
+    const states = machine!.definition.States as Record<string, { Type: string; Resource?: string; Parameters?: Record<string, unknown> }>;
+    const tasks = Object.values(states).filter((s) => s.Type === 'Task');
+    for (const task of tasks.filter((t) => t.Resource!.includes(':lambda:'))) expect(fnFor(task.Resource).modulePath).toBeTruthy();
+    const ecs = tasks.find((t) => t.Resource!.endsWith(':states:::ecs:runTask.sync'))!;
+    expect(ecs.Parameters!.TaskDefinition).toBe(model.taskDefinitions[0]!.family);
+  });
+
+  it('knows what the runner container gets: template env, image ENV and the entrypoint staged in cdk.out', () => {
+    const [container] = model.taskDefinitions[0]!.containers;
+    expect(container!.environment[RUNNER_ENV.CONVERTER_IMAGE]).toBe(config.converterImage);
+    expect(container!.mountPoints[0]!.containerPath).toBe(container!.environment[RUNNER_ENV.SCRATCH_DIR]);
+    const image = container!.image!;
+    expect(image.entrypoint[0]).toBe('node');
+    const program = image.copies.get(image.entrypoint[1]!);
+    expect(program && existsSync(program)).toBeTruthy();
+    expect(image.env.K2P_COMMAND).toBe('k2p');
+  });
+
+  it('runs the reaper on the schedule in the template, and writes the page config with the configured limits', () => {
+    const [schedule] = model.schedules;
+    expect(rateToMs(schedule!.expression)).toBe(5 * 60_000);
+    expect(fnFor(schedule!.targetArns[0]).reservedConcurrency).toBe(1);
+    expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
+  });
+});
+
+describe('intrinsics and Dockerfiles (small inputs)', () => {
+  const template: Template = {
+    Resources: {
+      Table: { Type: 'AWS::DynamoDB::Table', Properties: {} },
+      Named: {
+        Type: 'AWS::S3::Bucket',
+        Properties: { BucketName: { 'Fn::Join': ['-', ['data', { Ref: 'AWS::AccountId' }, { Ref: 'AWS::Region' }]] } },
+      },
+      Fn: { Type: 'AWS::Lambda::Function', Properties: {} },
+      Site: { Type: 'AWS::CloudFront::Distribution', Properties: {} },
+    },
+  };
+  const resolver = new Resolver(template, {
+    stackName: 'S',
+    accountId: '000000000000',
+    region: 'us-east-1',
+    partition: 'aws',
+    urlSuffix: 'amazonaws.com',
+    webHost: '127.0.0.1:9',
+  });
+
+  it('resolves Ref, GetAtt, Join, Sub, Select and Split to local names', () => {
+    expect(resolver.resolve({ Ref: 'Table' })).toBe('S-Table');
+    expect(resolver.resolve({ Ref: 'Named' })).toBe('data-000000000000-us-east-1');
+    expect(resolver.resolve({ 'Fn::GetAtt': ['Fn', 'Arn'] })).toBe('arn:aws:lambda:us-east-1:000000000000:function:S-Fn');
+    expect(resolver.resolve({ 'Fn::Sub': 'x-${Table}-${AWS::Region}-${Fn.Arn}' })).toBe(
+      'x-S-Table-us-east-1-arn:aws:lambda:us-east-1:000000000000:function:S-Fn',
+    );
+    expect(resolver.resolve({ 'Fn::Select': [1, { 'Fn::Split': [',', 'a,b,c'] }] })).toBe('b');
+    // The CloudFront origin becomes the local page, over http.
+    expect(resolver.resolve({ 'Fn::Join': ['', ['https://', { 'Fn::GetAtt': ['Site', 'DomainName'] }]] })).toBe('http://127.0.0.1:9');
+    expect(() => resolver.resolve({ 'Fn::ImportValue': 'x' })).toThrow(/cannot resolve Fn::ImportValue/);
+  });
+
+  it('reads ENV, ENTRYPOINT and COPY of the final Dockerfile stage, with ARGs', () => {
+    const image = parseDockerfile(
+      [
+        'ARG BASE=x',
+        'FROM node AS build',
+        'ENV LOST=1',
+        'FROM ${BASE}',
+        'ARG V=1',
+        'ENV A="${V}" \\',
+        '    B=/data',
+        'WORKDIR /opt/app',
+        'COPY dist/app.mjs ./',
+        'ENTRYPOINT ["node", "/opt/app/app.mjs"]',
+      ].join('\n'),
+      '/ctx',
+      { V: '2' },
+    );
+    expect(image.env).toEqual({ A: '2', B: '/data' });
+    expect(image.entrypoint).toEqual(['node', '/opt/app/app.mjs']);
+    expect(image.copies.get('/opt/app/app.mjs')).toBe('/ctx/dist/app.mjs');
+  });
+});
