@@ -237,8 +237,9 @@ const ERROR_RESPONSES = {
   422: {
     name: 'BundleTooLarge',
     codes: ['BUNDLE_TOO_LARGE'],
-    description: '`BUNDLE_TOO_LARGE`: the declared `sizeBytes` is over the upload limit (`details.maxBytes`).',
+    description: '`BUNDLE_TOO_LARGE`: the declared `sizeBytes` is over the upload limit (`details.sizeBytes`, `details.maxBytes`).',
     example: errorExample('BUNDLE_TOO_LARGE', 'The bundle is 62914560 bytes; the upload limit is 52428800 bytes.', {
+      sizeBytes: 62_914_560,
       maxBytes: 52_428_800,
     }),
   },
