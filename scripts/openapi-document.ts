@@ -385,7 +385,8 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
   deleteJob: {
     tags: ['jobs'],
     summary: 'Delete the bundle and the result now and mark the job DELETED (idempotent).',
-    description: 'A running conversion is stopped; its slot is freed at once. Deleting a deleted job answers the same.',
+    description:
+      'The slot is freed at once; whatever a conversion still running uploads later is deleted too. Deleting a deleted job answers the same.',
     requestParams: jobIdPath,
     responses: {
       '200': { description: 'The job, now DELETED.', content: json(JobViewSchema, EXAMPLE_DELETED) },
