@@ -420,12 +420,18 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
 
 // ---------------------------------------------------------------- document
 
+/** Where each code can be met: the HTTP statuses that carry it, and the job states whose `error` holds it. */
 function errorCodesTable(): string {
   const rows = ERROR_CODES.map((code) => {
-    const { family, httpStatus, message } = ERRORS[code];
-    const where =
-      family === 'api' ? `HTTP ${httpStatus}` : family === 'bundle' ? 'job `error` (REJECTED)' : 'job `error` (FAILED, TIMED_OUT)';
-    return `| \`${code}\` | ${where} | ${message} |`;
+    const statuses = Object.entries(ERROR_RESPONSES)
+      .filter(([, spec]) => (spec.codes as readonly ErrorCode[]).includes(code))
+      .map(([status]) => status);
+    const { family, message } = ERRORS[code];
+    const where = [
+      ...(statuses.length > 0 ? [`HTTP ${statuses.join(', ')}`] : []),
+      ...(family === 'bundle' ? ['job `error` (REJECTED)'] : family === 'conversion' ? ['job `error` (FAILED, TIMED_OUT)'] : []),
+    ];
+    return `| \`${code}\` | ${where.join('; ')} | ${message} |`;
   });
   return ['| Code | Where | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
 }
@@ -440,8 +446,8 @@ created it (any other key gets 404). Every error, including the gateway's own, h
 
 ${errorCodesTable()}
 
-Bundle and conversion codes never come as an HTTP status: they are a job's \`error.code\` (with \`error.hint\`,
-what to do about it). This document is generated from core/ (\`npm run build:openapi\`); a test checks the real
+A job that ended REJECTED, FAILED or TIMED_OUT carries its code as \`error.code\`, with \`error.hint\` saying what
+to do about it. This document is generated from core/ (\`npm run build:openapi\`); a test checks the real
 handlers' and the gateway's responses against it.`;
 
 /** Shapes documented once under #/components/schemas and referenced wherever they occur. */
