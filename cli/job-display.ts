@@ -7,9 +7,8 @@
  */
 import type { CapacityWait, Clock, FollowRetry } from '../core/api-client';
 import type { JobView } from '../core/api-schemas';
-import { formatBytes } from '../core/format';
 import { ERRORS, isErrorCode } from '../core/errors';
-import { PROGRESS_STAGES } from '../core/job-states';
+import { formatBytes, formatDuration, PROGRESS_STAGES } from '../core/format';
 import type { ComponentSummary } from '../core/types';
 
 export interface Output {
@@ -31,13 +30,6 @@ const STAGE_DURATION: Partial<Record<JobView['status'], keyof JobView['durations
   RUNNING: 'conversion',
 };
 
-export function formatDuration(ms: number): string {
-  if (ms < 10_000) return `${(ms / 1000).toFixed(1)} s`;
-  const seconds = Math.round(ms / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  return `${Math.floor(seconds / 60)} min ${String(seconds % 60).padStart(2, '0')} s`;
-}
-
 /** "5 s ago", "3 min ago", "2 h ago", "4 d ago": stable for tests, no time zone involved. */
 export function formatAge(iso: string, nowMs: number): string {
   const seconds = Math.max(0, Math.round((nowMs - Date.parse(iso)) / 1000));
@@ -48,21 +40,12 @@ export function formatAge(iso: string, nowMs: number): string {
   return `${Math.floor(seconds / 86_400)} d ago`;
 }
 
-export function stageLabel(status: JobView['status']): string {
-  return PROGRESS_STAGES.find((s) => s.status === status)?.label ?? status;
-}
-
 function stageIndex(status: JobView['status']): number {
   return PROGRESS_STAGES.findIndex((s) => s.status === status);
 }
 
 function label(text: string): string {
   return text.padEnd(LABEL_WIDTH);
-}
-
-/** "1 node", "2 nodes". */
-export function plural(count: number, word: string): string {
-  return `${count} ${word}${count === 1 ? '' : 's'}`;
 }
 
 /** A report row's name, padded so the values line up. */

@@ -1,14 +1,15 @@
 /**
  * The HTTP API's request and response shapes as zod schemas, shared by the
  * handlers (which parse requests with them), the web page and the CLI (which
- * parse responses with them). docs/openapi.yaml describes the same shapes; a
- * test checks the real handlers' responses against it.
+ * parse responses with them). docs/openapi.yaml is generated from them
+ * (`npm run build:openapi`; the descriptions below become the document's), and
+ * a test checks the real handlers' responses against it.
  *
  * Browser-safe: no node: imports.
  */
 import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
-import { ERROR_CODES } from './errors';
+import { ERROR_CODES, type ErrorCode } from './errors';
 import { JOB_STATUSES } from './job-states';
 
 // zod/mini keeps bundles small (the full zod namespace adds ~450 kB to every
@@ -32,16 +33,17 @@ export const ConversionOptionsSchema = z.strictObject({
 });
 
 export const CreateJobRequestSchema = z.strictObject({
-  /** Name of the uploaded file or folder; the workflow name is derived from it. */
-  filename: z.optional(z.string().check(z.minLength(1), z.maxLength(255))),
-  /** Declared size of the bundle, bytes (checked against the upload limit up front). */
-  sizeBytes: z.optional(z.int().check(z.positive())),
-  options: z.optional(
-    z.strictObject({
-      workbook: z.optional(WorkbookOptionSchema),
-      graph: z.optional(GraphOptionSchema),
-    }),
-  ),
+  filename: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(255)))
+    .check(
+      z.describe("Name of the uploaded file or folder; the workflow name (and the download's name) derives from it, without .zip/.knwf."),
+    ),
+  sizeBytes: z
+    .optional(z.int().check(z.positive()))
+    .check(z.describe('Declared size of the bundle, bytes: refused up front (422 BUNDLE_TOO_LARGE) when over the upload limit.')),
+  options: z
+    .optional(z.strictObject({ workbook: z.optional(WorkbookOptionSchema), graph: z.optional(GraphOptionSchema) }))
+    .check(z.describe('knime2py outputs; each defaults to `both`.')),
 });
 export type CreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
 
@@ -51,26 +53,37 @@ export const IdempotencyKeySchema = z
 
 export const JobIdSchema = z.string().check(z.regex(JOB_ID_PATTERN, 'not a job id'));
 
+/** Jobs per page of GET /jobs when the request names no limit. */
+export const DEFAULT_LIST_LIMIT = 20;
+
 export const ListJobsQuerySchema = z.strictObject({
-  limit: z.optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100))),
-  nextToken: z.optional(z.string().check(z.minLength(1), z.maxLength(2048))),
+  limit: z
+    .optional(z.coerce.number().check(z.int(), z.minimum(1), z.maximum(100)))
+    .check(z.describe(`Jobs per page (default ${DEFAULT_LIST_LIMIT}).`)),
+  nextToken: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(2048)))
+    .check(z.describe('Opaque token from the previous page (its `nextToken`).')),
 });
 
 export const ResultQuerySchema = z.strictObject({
-  /** `false`: answer 200 with the link as JSON instead of a 302 (browsers cannot read a redirect's Location). */
-  redirect: z.optional(z.enum(['true', 'false'])),
+  redirect: z
+    .optional(z.enum(['true', 'false']))
+    .check(z.describe("`false`: answer 200 with the link as JSON instead of a 302 (browsers cannot read a redirect's Location).")),
 });
 
-const isoTimestamp = z.iso.datetime({ offset: true });
+export const TimestampSchema = z.iso.datetime({ offset: true });
+export const JobStatusSchema = z.enum(JOB_STATUSES);
+export const ErrorCodeSchema = z.enum(ERROR_CODES as [ErrorCode, ...ErrorCode[]]);
+export const ConverterVersionSchema = z.object({ image: z.nullable(z.string()), version: z.nullable(z.string()) });
 const count = z.int().check(z.nonnegative());
-const errorCode = z.enum(ERROR_CODES as [string, ...string[]]);
-const versionInfo = z.object({ image: z.nullable(z.string()), version: z.nullable(z.string()) });
 
 export const ErrorViewSchema = z.object({
-  code: errorCode,
+  code: ErrorCodeSchema,
   message: z.string(),
-  hint: z.optional(z.string()),
-  details: z.optional(z.record(z.string(), z.unknown())),
+  hint: z.optional(z.string()).check(z.describe('What the user can do about it.')),
+  details: z
+    .optional(z.record(z.string(), z.unknown()))
+    .check(z.describe('e.g. `entry` (the ZIP entry a bundle error is about), `exitCode`.')),
 });
 
 export const BundleStatsViewSchema = z.object({
@@ -91,29 +104,26 @@ export const ResultSummaryViewSchema = z.object({
   idle: count,
   notImplemented: count,
   notImplementedNames: z.array(z.string()),
-  files: z.array(z.string()),
+  files: z.array(z.string()).check(z.describe('Files in result.zip.')),
   resultBytes: z.optional(count),
-  /** When the result stops being downloadable. */
-  expiresAt: z.optional(isoTimestamp),
-  /** API path of the download (GET, with the API key). */
-  downloadPath: z.string(),
+  expiresAt: z.optional(TimestampSchema).check(z.describe('When the result stops being downloadable.')),
+  downloadPath: z.string().check(z.describe('API path of the download (GET, with the API key).')),
 });
 
 export const JobViewSchema = z.object({
   jobId: z.string(),
-  status: z.enum(JOB_STATUSES),
+  status: JobStatusSchema,
   terminal: z.boolean(),
   workflowName: z.string(),
   filename: z.optional(z.string()),
   options: ConversionOptionsSchema,
-  createdAt: isoTimestamp,
-  updatedAt: isoTimestamp,
-  uploadedAt: z.optional(isoTimestamp),
-  queuedAt: z.optional(isoTimestamp),
-  startedAt: z.optional(isoTimestamp),
-  finishedAt: z.optional(isoTimestamp),
-  /** While AWAITING_UPLOAD: when the upload link stops working. */
-  uploadExpiresAt: z.optional(isoTimestamp),
+  createdAt: TimestampSchema,
+  updatedAt: TimestampSchema,
+  uploadedAt: z.optional(TimestampSchema),
+  queuedAt: z.optional(TimestampSchema),
+  startedAt: z.optional(TimestampSchema),
+  finishedAt: z.optional(TimestampSchema),
+  uploadExpiresAt: z.optional(TimestampSchema).check(z.describe('While AWAITING_UPLOAD: when the upload link stops working.')),
   durationsMs: z.object({
     upload: z.optional(z.number()),
     validation: z.optional(z.number()),
@@ -123,40 +133,40 @@ export const JobViewSchema = z.object({
   }),
   bundle: z.optional(BundleStatsViewSchema),
   error: z.optional(ErrorViewSchema),
-  /** Why an EXPIRED job expired. */
-  expiredReason: z.optional(z.enum(['UPLOAD_NOT_RECEIVED', 'RESULT_RETENTION'])),
+  expiredReason: z.optional(z.enum(['UPLOAD_NOT_RECEIVED', 'RESULT_RETENTION']).check(z.describe('Why an EXPIRED job expired.'))),
   result: z.optional(ResultSummaryViewSchema),
-  converter: z.optional(versionInfo),
-  /** While not terminal: seconds until the status is worth polling again (also sent as Retry-After). */
-  retryAfterSeconds: z.optional(z.int()),
+  converter: z.optional(ConverterVersionSchema),
+  retryAfterSeconds: z.optional(
+    z.int().check(z.describe('While not terminal: seconds until the status is worth polling again (also sent as Retry-After).')),
+  ),
 });
 export type JobView = z.infer<typeof JobViewSchema>;
 
 export const UploadTicketSchema = z.object({
-  /** POST a multipart/form-data body here: every field below, then the file as `file`. */
-  url: z.string(),
-  fields: z.record(z.string(), z.string()),
-  expiresAt: isoTimestamp,
+  url: z.string().check(z.describe('POST a multipart/form-data body here: every field of `fields`, then the file as `file`.')),
+  fields: z.record(z.string(), z.string()).check(z.describe('Form fields to send before the file, unchanged.')),
+  expiresAt: TimestampSchema,
   maxBytes: count,
 });
 export type UploadTicket = z.infer<typeof UploadTicketSchema>;
 
 export const CreateJobResponseSchema = z.object({
   job: JobViewSchema,
-  /** Absent only when an idempotent replay finds the job past AWAITING_UPLOAD or its upload window. */
-  upload: z.optional(UploadTicketSchema),
+  upload: z
+    .optional(UploadTicketSchema)
+    .check(z.describe('Absent only when an idempotent replay finds the job past AWAITING_UPLOAD or its upload window.')),
 });
 export type CreateJobResponse = z.infer<typeof CreateJobResponseSchema>;
 
 export const ListJobsResponseSchema = z.object({
   jobs: z.array(JobViewSchema),
-  nextToken: z.optional(z.string()),
+  nextToken: z.optional(z.string().check(z.describe('Present when there are more jobs: pass it as `nextToken` for the next page.'))),
 });
 export type ListJobsResponse = z.infer<typeof ListJobsResponseSchema>;
 
 export const ResultLinkSchema = z.object({
-  url: z.string(),
-  expiresAt: isoTimestamp,
+  url: z.string().check(z.describe('Short-lived presigned GET of result.zip (no API key).')),
+  expiresAt: TimestampSchema,
   filename: z.string(),
 });
 export type ResultLink = z.infer<typeof ResultLinkSchema>;
@@ -164,16 +174,16 @@ export type ResultLink = z.infer<typeof ResultLinkSchema>;
 export const HealthResponseSchema = z.object({
   status: z.literal('ok'),
   version: z.string(),
-  converter: versionInfo,
+  converter: ConverterVersionSchema,
 });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 
 export const ErrorEnvelopeSchema = z.object({
   error: z.object({
-    code: errorCode,
+    code: ErrorCodeSchema,
     message: z.string(),
     details: z.optional(z.record(z.string(), z.unknown())),
-    requestId: z.string(),
+    requestId: z.string().check(z.describe('Quote it when reporting a problem.')),
   }),
 });
 export type ErrorEnvelope = z.infer<typeof ErrorEnvelopeSchema>;

@@ -64,12 +64,3 @@ export function canTransition(from: JobStatus, to: JobStatus): boolean {
 export function allowedPredecessors(to: JobStatus): JobStatus[] {
   return JOB_STATUSES.filter((from) => TRANSITIONS[from].includes(to));
 }
-
-/** The user-facing stage names the web page and CLI show, in order. */
-export const PROGRESS_STAGES: readonly { status: JobStatus; label: string }[] = [
-  { status: 'AWAITING_UPLOAD', label: 'Uploading' },
-  { status: 'VALIDATING', label: 'Validating' },
-  { status: 'QUEUED', label: 'Queued' },
-  { status: 'RUNNING', label: 'Converting' },
-  { status: 'SUCCEEDED', label: 'Done' },
-];

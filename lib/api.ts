@@ -11,28 +11,17 @@ import * as logs from 'aws-cdk-lib/aws-logs';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
+import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
 import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
-import { LAMBDA_ENV, type HandlerName } from '../core/service-env';
+import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
-/** Environment variable of the API functions naming the allowed browser origin(s) (lambdas/shared/config.ts). */
-
-/** The API's routes: handler, method and path (API_ROUTES is what the tests and local mode walk). */
-export const API_ROUTES = [
-  { handler: 'createJob', method: 'POST', path: '/jobs', id: 'CreateJob' },
-  { handler: 'listJobs', method: 'GET', path: '/jobs', id: 'ListJobs' },
-  { handler: 'getJob', method: 'GET', path: '/jobs/{id}', id: 'GetJob' },
-  { handler: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', id: 'DeleteJob' },
-  { handler: 'getResult', method: 'GET', path: '/jobs/{id}/result', id: 'GetResult' },
-  { handler: 'health', method: 'GET', path: '/health', id: 'Health' },
-] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
-
-export type ApiHandlerName = (typeof API_ROUTES)[number]['handler'];
+export { API_ROUTES, type ApiHandlerName };
 
 export interface JobsApiProps {
   readonly jobTable: JobTable;
@@ -94,7 +83,7 @@ export class JobsApi extends Construct {
 
   constructor(scope: Construct, id: string, props: JobsApiProps) {
     super(scope, id);
-    const stageName = props.stageName ?? 'v1';
+    const stageName = props.stageName ?? API_STAGE;
     const throttle = props.throttle ?? { rateLimit: 50, burstLimit: 100 };
     const corsOrigins = [props.siteOrigin, ...(props.devOrigins ?? [])];
 
@@ -208,7 +197,7 @@ export class JobsApi extends Construct {
       const needsId = route.path.includes('{id}');
       methods[route.handler] = resource.addMethod(route.method, integration, {
         operationName: route.id,
-        apiKeyRequired: route.handler !== 'health',
+        apiKeyRequired: !PUBLIC_HANDLERS.has(route.handler),
         requestValidator: route.handler === 'createJob' ? bodyValidator : parameterValidator,
         requestModels: route.handler === 'createJob' ? { 'application/json': createJobModel } : undefined,
         requestParameters: needsId ? { 'method.request.path.id': true } : undefined,

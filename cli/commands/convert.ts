@@ -5,7 +5,7 @@ import type { UploadTicket } from '../../core/api-schemas';
 import { GraphOptionSchema, WorkbookOptionSchema, type JobView } from '../../core/api-schemas';
 import { backoffDelay, isCapacityError, type ApiClient, type Clock } from '../../core/api-client';
 import { buildBundle, type BundlerError } from '../../core/bundler';
-import { formatBytes } from '../../core/format';
+import { formatBytes, plural } from '../../core/format';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { bundleLimitsFromEnv, type BundleLimits } from '../../core/limits';
 import { openBundleSource } from '../../core/node/bundle-source';
@@ -14,16 +14,7 @@ import { validateBundleFile } from '../../core/node/validate-bundle';
 import type { ManifestWarning, ValidationFailure } from '../../core/types';
 import { ZipReadError } from '../../core/zip-read';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
-import {
-  capacityWaitPrinter,
-  errorLines,
-  field,
-  plural,
-  resultLines,
-  StageDisplay,
-  UploadProgressDisplay,
-  type Output,
-} from '../job-display';
+import { capacityWaitPrinter, errorLines, field, resultLines, StageDisplay, UploadProgressDisplay, type Output } from '../job-display';
 import {
   connect,
   displayPath,

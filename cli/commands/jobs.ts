@@ -1,7 +1,8 @@
 import { parseArgs } from 'node:util';
 import type { JobView } from '../../core/api-schemas';
+import { formatDuration, plural, statusLabel } from '../../core/format';
 import { EXIT, UsageError, type Command } from '../command';
-import { formatAge, formatDuration, plural, stageLabel } from '../job-display';
+import { formatAge } from '../job-display';
 import { connect, failureCode, failureLines, processInterrupts, type RemoteDeps } from '../remote';
 
 const DEFAULT_LIMIT = 20;
@@ -98,7 +99,7 @@ function outcome(job: JobView): string {
   }
   if (job.error) return job.error.code;
   if (job.status === 'EXPIRED' && job.expiredReason) return job.expiredReason;
-  return job.terminal ? '' : `${stageLabel(job.status)}…`;
+  return job.terminal ? '' : `${statusLabel(job.status)}…`;
 }
 
 function truncate(text: string, max: number): string {

@@ -1,8 +1,8 @@
 import { parseArgs } from 'node:util';
 import { JOB_ID_PATTERN, type JobView } from '../../core/api-schemas';
-import { formatBytes } from '../../core/format';
+import { formatBytes, plural, statusLabel } from '../../core/format';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
-import { durationsLine, errorLines, formatAge, plural, resultLines, stageLabel, StageDisplay } from '../job-display';
+import { durationsLine, errorLines, formatAge, resultLines, StageDisplay } from '../job-display';
 import {
   connect,
   displayPath,
@@ -179,7 +179,7 @@ async function print(io: CliIO, options: StatusOptions, job: JobView, downloaded
 
 export function detailLines(job: JobView, nowMs: number, components?: Parameters<typeof resultLines>[1]): string[] {
   const row = (name: string, value: string) => `${name.padEnd(12)}${value}`;
-  const stage = job.terminal ? '' : ` — ${stageLabel(job.status)}`;
+  const stage = job.terminal ? '' : ` — ${statusLabel(job.status)}`;
   const lines = [
     row('Job', job.jobId),
     row('Workflow', `${job.workflowName}${job.filename && job.filename !== job.workflowName ? ` (${job.filename})` : ''}`),

@@ -1,7 +1,7 @@
 import { parseArgs } from 'node:util';
 import { ERRORS } from '../../core/errors';
 import { bundleLimitsFromEnv } from '../../core/limits';
-import { formatBytes } from '../../core/format';
+import { formatBytes, plural } from '../../core/format';
 import { validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
 import { EXIT, UsageError, type Command } from '../command';
@@ -48,8 +48,6 @@ Exit status: 0 all valid, 1 at least one rejected, 2 usage error or unreadable f
     return exit;
   },
 };
-
-const plural = (count: number, word: string) => `${count} ${word}${count === 1 ? '' : 's'}`;
 
 function describe(file: string, verdict: ValidationVerdict): string {
   if (verdict.ok) {

@@ -1,12 +1,14 @@
 /**
- * A small OpenAPI 3.0 response checker for the tests: finds the documented
- * response for (method, path template, status), checks required headers and
- * validates the JSON body against the schema (the subset docs/openapi.yaml
- * uses: $ref, type, nullable, enum, required, properties,
- * additionalProperties, items, pattern, min/max, date-time format).
+ * Checks real responses against docs/openapi.yaml with ajv (OpenAPI 3.1
+ * schemas are JSON Schema 2020-12): finds the documented response for
+ * (method, path template, status), checks its headers and validates the JSON
+ * body against the schema exactly where the document has it, so every `$ref`
+ * resolves inside the document.
  */
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
+import Ajv2020, { type ValidateFunction } from 'ajv/dist/2020';
+import addFormats from 'ajv-formats';
 import { parse } from 'yaml';
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
@@ -14,94 +16,104 @@ type Json = any;
 
 export const OPENAPI_PATH = join(import.meta.dirname, '..', '..', 'docs', 'openapi.yaml');
 
+/** The document's id in ajv; schemas are compiled as `${DOCUMENT_ID}#<JSON pointer>`. */
+const DOCUMENT_ID = 'k2p-web-openapi';
+/** Keywords of the OpenAPI document (and of its Schema Objects) that are no JSON Schema vocabulary. */
+const OPENAPI_KEYWORDS = ['openapi', 'info', 'servers', 'paths', 'components', 'security', 'tags', 'example'];
+
+export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
+
+const validators = new WeakMap<object, Ajv2020>();
+
+/** One ajv per document: strict (unknown keywords are errors), every error reported, formats checked. */
+function ajvFor(doc: Json): Ajv2020 {
+  let ajv = validators.get(doc);
+  if (!ajv) {
+    ajv = new Ajv2020({ strict: true, allErrors: true });
+    addFormats(ajv);
+    ajv.addVocabulary(OPENAPI_KEYWORDS);
+    ajv.addSchema({ ...doc, $id: DOCUMENT_ID });
+    validators.set(doc, ajv);
+  }
+  return ajv;
+}
+
 export function loadOpenApi(path = OPENAPI_PATH): Json {
   return parse(readFileSync(path, 'utf8'));
 }
 
-function resolveRef(doc: Json, node: Json): Json {
-  let current = node;
+const escapePointer = (key: string) => key.replace(/~/g, '~0').replace(/\//g, '~1');
+
+/** The node at a JSON pointer, following `$ref`s to the end; returns it with its own pointer. */
+export function resolve(doc: Json, pointer: string): { node: Json; pointer: string } {
   const seen = new Set<string>();
-  while (current && typeof current === 'object' && typeof current.$ref === 'string') {
-    if (seen.has(current.$ref)) throw new Error(`Circular $ref ${current.$ref}`);
-    seen.add(current.$ref);
-    const path = String(current.$ref).replace(/^#\//, '').split('/');
-    current = path.reduce((value: Json, key) => value?.[key], doc);
-    if (current === undefined) throw new Error(`Unresolved $ref ${[...seen].pop()}`);
+  let at = pointer;
+  for (;;) {
+    const node = at
+      .replace(/^#\/?/, '')
+      .split('/')
+      .filter(Boolean)
+      .map((part) => part.replace(/~1/g, '/').replace(/~0/g, '~'))
+      .reduce((value: Json, key) => value?.[key], doc);
+    if (node === undefined) throw new Error(`Nothing at ${at} in the OpenAPI document`);
+    if (typeof node?.$ref !== 'string') return { node, pointer: at };
+    if (seen.has(at)) throw new Error(`Circular $ref at ${at}`);
+    seen.add(at);
+    at = node.$ref;
   }
-  return current;
 }
 
-export function validateSchema(doc: Json, schemaNode: Json, value: unknown, at = '$'): string[] {
-  const schema = resolveRef(doc, schemaNode);
-  if (!schema || typeof schema !== 'object') return [];
-  if (value === null) return schema.nullable ? [] : [`${at}: null is not allowed`];
-  const errors: string[] = [];
-  const type = schema.type as string | undefined;
-  const actual = Array.isArray(value) ? 'array' : typeof value;
-  if (type === 'integer') {
-    if (typeof value !== 'number' || !Number.isInteger(value)) return [`${at}: expected integer, got ${JSON.stringify(value)}`];
-  } else if (type === 'number') {
-    if (typeof value !== 'number') return [`${at}: expected number, got ${actual}`];
-  } else if (type && type !== actual) {
-    return [`${at}: expected ${type}, got ${actual}`];
-  }
-  if (schema.enum && !schema.enum.includes(value)) errors.push(`${at}: ${JSON.stringify(value)} is not one of ${schema.enum.join(', ')}`);
-  if (typeof value === 'string') {
-    if (schema.pattern && !new RegExp(schema.pattern, 'u').test(value)) errors.push(`${at}: does not match ${schema.pattern}`);
-    if (schema.minLength !== undefined && value.length < schema.minLength) errors.push(`${at}: shorter than ${schema.minLength}`);
-    if (schema.maxLength !== undefined && value.length > schema.maxLength) errors.push(`${at}: longer than ${schema.maxLength}`);
-    if (schema.format === 'date-time' && !/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?(Z|[+-]\d\d:\d\d)$/.test(value))
-      errors.push(`${at}: not a date-time`);
-  }
-  if (typeof value === 'number') {
-    if (schema.minimum !== undefined && value < schema.minimum) errors.push(`${at}: below ${schema.minimum}`);
-    if (schema.maximum !== undefined && value > schema.maximum) errors.push(`${at}: above ${schema.maximum}`);
-  }
-  if (Array.isArray(value) && schema.items)
-    value.forEach((item, i) => errors.push(...validateSchema(doc, schema.items, item, `${at}[${i}]`)));
-  if (actual === 'object' && !Array.isArray(value)) {
-    const object = value as Record<string, unknown>;
-    for (const key of schema.required ?? []) if (!(key in object)) errors.push(`${at}: missing required ${key}`);
-    const properties = schema.properties ?? {};
-    for (const [key, child] of Object.entries(object)) {
-      if (key in properties) errors.push(...validateSchema(doc, properties[key], child, `${at}.${key}`));
-      else if (schema.additionalProperties === false) errors.push(`${at}: unexpected property ${key}`);
-      else if (schema.additionalProperties && typeof schema.additionalProperties === 'object') {
-        errors.push(...validateSchema(doc, schema.additionalProperties, child, `${at}.${key}`));
-      }
-    }
-  }
-  return errors;
+/** The ajv validator of the schema at `pointer` (compiled once). */
+export function schemaAt(doc: Json, pointer: string): ValidateFunction {
+  const validate = ajvFor(doc).getSchema(`${DOCUMENT_ID}${pointer}`);
+  if (!validate) throw new Error(`No schema at ${pointer}`);
+  return validate;
+}
+
+function problems(validate: ValidateFunction, value: unknown, at: string): string[] {
+  if (validate(value)) return [];
+  return (validate.errors ?? []).map((e) => `${at}${e.instancePath}: ${e.message}${e.params ? ` ${JSON.stringify(e.params)}` : ''}`);
+}
+
+/** Where the document describes `status` of an operation: the exact code, else its range (4XX), else default. */
+export function documentedResponsePointer(doc: Json, method: string, pathTemplate: string, status: number): string | undefined {
+  const operation = `#/paths/${escapePointer(pathTemplate)}/${method.toLowerCase()}`;
+  const responses = doc.paths?.[pathTemplate]?.[method.toLowerCase()]?.responses;
+  if (!responses) return undefined;
+  const key = [String(status), `${String(status)[0]}XX`, 'default'].find((candidate) => candidate in responses);
+  return key === undefined ? undefined : resolve(doc, `${operation}/responses/${key}`).pointer;
+}
+
+/** A header value as its schema types it (headers travel as text). */
+function typedHeader(schema: Json, value: string): unknown {
+  return schema?.type === 'integer' || schema?.type === 'number' ? Number(value) : value;
 }
 
 export interface DocumentedResponse {
   statusCode: number;
-  headers?: Record<string, string | number | boolean>;
+  headers?: Record<string, string | number | boolean | string[]>;
   body?: string;
 }
 
 /** Problems with a real response against the document; empty when it conforms. */
 export function checkResponse(doc: Json, method: string, pathTemplate: string, response: DocumentedResponse): string[] {
-  const operation = doc.paths?.[pathTemplate]?.[method.toLowerCase()];
-  if (!operation) return [`${method} ${pathTemplate} is not documented`];
-  const documented = operation.responses?.[String(response.statusCode)] ?? operation.responses?.default;
-  if (!documented) return [`${method} ${pathTemplate} does not document status ${response.statusCode}`];
-  const spec = resolveRef(doc, documented);
+  if (!doc.paths?.[pathTemplate]?.[method.toLowerCase()]) return [`${method} ${pathTemplate} is not documented`];
+  const pointer = documentedResponsePointer(doc, method, pathTemplate, response.statusCode);
+  if (!pointer) return [`${method} ${pathTemplate} does not document status ${response.statusCode}`];
+  const spec = resolve(doc, pointer).node;
   const errors: string[] = [];
   const headers = Object.fromEntries(Object.entries(response.headers ?? {}).map(([k, v]) => [k.toLowerCase(), String(v)]));
-  for (const [name, headerNode] of Object.entries(spec.headers ?? {})) {
-    const header = resolveRef(doc, headerNode);
+  for (const name of Object.keys(spec.headers ?? {})) {
+    const header = resolve(doc, `${pointer}/headers/${escapePointer(name)}`);
     const value = headers[name.toLowerCase()];
     if (value === undefined) {
-      if (header.required) errors.push(`header ${name} is required`);
+      if (header.node.required) errors.push(`header ${name} is required`);
       continue;
     }
-    const schema = resolveRef(doc, header.schema ?? {});
-    const parsed = schema.type === 'integer' ? Number(value) : value;
-    errors.push(...validateSchema(doc, schema, parsed, `header ${name}`));
+    const schemaPointer = `${header.pointer}/schema`;
+    errors.push(...problems(schemaAt(doc, schemaPointer), typedHeader(resolve(doc, schemaPointer).node, value), `header ${name}`));
   }
-  const jsonSchema = spec.content?.['application/json']?.schema;
-  if (jsonSchema) {
+  if (spec.content?.['application/json']?.schema) {
     if (!headers['content-type']?.startsWith('application/json')) errors.push(`content-type is ${headers['content-type']}`);
     let body: unknown;
     try {
@@ -109,16 +121,16 @@ export function checkResponse(doc: Json, method: string, pathTemplate: string, r
     } catch {
       return [...errors, 'body is not JSON'];
     }
-    errors.push(...validateSchema(doc, jsonSchema, body));
+    errors.push(...problems(schemaAt(doc, `${pointer}/content/application~1json/schema`), body, '$'));
   }
   return errors;
 }
 
-/** Every (method, path, status) the document describes. */
+/** Every (method, path, status) the document describes, as `GET /jobs/{id} 404`. */
 export function documentedResponses(doc: Json): string[] {
   const out: string[] = [];
   for (const [path, item] of Object.entries(doc.paths ?? {}) as [string, Json][]) {
-    for (const method of ['get', 'post', 'delete', 'put', 'patch']) {
+    for (const method of HTTP_METHODS) {
       const operation = item[method];
       if (!operation) continue;
       for (const status of Object.keys(operation.responses ?? {})) out.push(`${method.toUpperCase()} ${path} ${status}`);

@@ -7,6 +7,7 @@
 import { ApiClient, isCapacityError } from '../../core/api-client';
 import { resultFilename, type JobView } from '../../core/api-schemas';
 import { buildBundle, type BundleResult } from '../../core/bundler';
+import { STATUS_LABELS } from '../../core/format';
 import { DEFAULT_BUNDLE_LIMITS } from '../../core/limits';
 import { loadPageConfig, type PageConfig } from './config';
 import { byId, fill, h, saveFile } from './dom';
@@ -17,7 +18,6 @@ import { RecentJobs } from './recent-jobs';
 import { readResultZip } from './result';
 import { manifestJson, reviewOf, type Review } from './review';
 import { archiveSelection, ARCHIVE_PATTERN, dropSelection, folderSelection, SelectionError, type Selection } from './sources';
-import { STATUS_LABELS } from './stages';
 import { uploadBundle } from './upload';
 import { jobIdFromUrl, jobLink, urlWithJob } from './url-state';
 import { JobPanel } from './view-job';

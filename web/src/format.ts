@@ -1,20 +1,5 @@
-/** Small text formatters shared by the page's views. */
-export { formatBytes } from '../../core/format';
-
-export function plural(count: number, word: string, pluralWord = `${word}s`): string {
-  return `${count.toLocaleString('en')} ${count === 1 ? word : pluralWord}`;
-}
-
-/** "0.4 s", "12 s", "3 min 05 s": short enough for a status line. */
-export function formatDuration(ms: number): string {
-  const safe = Math.max(0, ms);
-  if (safe < 10_000) return `${(safe / 1000).toFixed(1)} s`;
-  const seconds = Math.round(safe / 1000);
-  if (seconds < 60) return `${seconds} s`;
-  const minutes = Math.floor(seconds / 60);
-  if (minutes < 60) return `${minutes} min ${String(seconds % 60).padStart(2, '0')} s`;
-  return `${Math.floor(minutes / 60)} h ${String(minutes % 60).padStart(2, '0')} min`;
-}
+/** The page's text formatters: core's display vocabulary, plus dates in the reader's time zone. */
+export { formatBytes, formatDuration, plural } from '../../core/format';
 
 /** A short local date and time for lists ("2024-05-01 14:03"); ISO input, no time-zone surprises in tests. */
 export function formatWhen(iso: string, timeZone?: string): string {

@@ -1,10 +1,11 @@
 /**
  * The progress line: Uploading → Validating → Queued → Converting → Done
- * (core/job-states.ts PROGRESS_STAGES), with where a job stopped when it
- * did not finish, and how long each stage took.
+ * (core/format.ts PROGRESS_STAGES), with where a job stopped when it did not
+ * finish, and how long each stage took.
  */
 import type { JobView } from '../../core/api-schemas';
-import { PROGRESS_STAGES, type JobStatus } from '../../core/job-states';
+import { PROGRESS_STAGES, STATUS_LABELS } from '../../core/format';
+import type { JobStatus } from '../../core/job-states';
 
 export type StageState = 'done' | 'current' | 'pending' | 'failed';
 
@@ -14,19 +15,6 @@ export interface StageView {
   /** How long the stage took (or has taken so far, for the current one, when known). */
   durationMs?: number;
 }
-
-export const STATUS_LABELS: Record<JobStatus, string> = {
-  AWAITING_UPLOAD: 'Uploading',
-  VALIDATING: 'Validating',
-  QUEUED: 'Queued',
-  RUNNING: 'Converting',
-  SUCCEEDED: 'Done',
-  REJECTED: 'Rejected',
-  FAILED: 'Failed',
-  TIMED_OUT: 'Timed out',
-  EXPIRED: 'Expired',
-  DELETED: 'Deleted',
-};
 
 /** "Converting (RUNNING)": the words for people, the state name for support and tests. */
 export function statusLine(status: JobStatus): string {

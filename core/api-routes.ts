@@ -1,0 +1,28 @@
+/**
+ * The HTTP API's route contract: every route's method, path template,
+ * handler and operation name, and the stage the API is served under. lib/
+ * builds API Gateway from it (local mode serves what lib built), and
+ * scripts/build-openapi.ts documents each route in docs/openapi.yaml.
+ *
+ * Browser-safe: no node: imports.
+ */
+import type { HandlerName } from './service-env';
+
+/** API Gateway stage: the last part of the API's base URL, on AWS and in local mode. */
+export const API_STAGE = 'v1';
+
+/** The API's routes: handler, method and path (API_ROUTES is what the tests, local mode and the OpenAPI generator walk). */
+export const API_ROUTES = [
+  { handler: 'createJob', method: 'POST', path: '/jobs', id: 'CreateJob' },
+  { handler: 'listJobs', method: 'GET', path: '/jobs', id: 'ListJobs' },
+  { handler: 'getJob', method: 'GET', path: '/jobs/{id}', id: 'GetJob' },
+  { handler: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', id: 'DeleteJob' },
+  { handler: 'getResult', method: 'GET', path: '/jobs/{id}/result', id: 'GetResult' },
+  { handler: 'health', method: 'GET', path: '/health', id: 'Health' },
+] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
+
+export type ApiRoute = (typeof API_ROUTES)[number];
+export type ApiHandlerName = ApiRoute['handler'];
+
+/** The one route callable without an API key. */
+export const PUBLIC_HANDLERS: ReadonlySet<ApiHandlerName> = new Set<ApiHandlerName>(['health']);

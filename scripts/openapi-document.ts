@@ -1,0 +1,545 @@
+/**
+ * docs/openapi.yaml, built from the contracts in core/: the routes of
+ * core/api-routes.ts, the shapes (and their descriptions) of
+ * core/api-schemas.ts, the error codes of core/errors.ts. Everything else here
+ * is prose, examples and which statuses each route can answer: what the
+ * handlers and API Gateway (lib/api.ts) really send, checked by
+ * test/integration/api-contract.test.ts.
+ */
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { stringify } from 'yaml';
+import * as z from 'zod/mini';
+import { toJSONSchema } from 'zod/v4/core';
+import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponseObject } from 'zod-openapi';
+import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
+import {
+  BundleStatsViewSchema,
+  ConversionOptionsSchema,
+  ConverterVersionSchema,
+  CreateJobRequestSchema,
+  CreateJobResponseSchema,
+  ErrorCodeSchema,
+  ErrorEnvelopeSchema,
+  ErrorViewSchema,
+  HealthResponseSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAY_HEADER,
+  IdempotencyKeySchema,
+  JobIdSchema,
+  JobStatusSchema,
+  JobViewSchema,
+  ListJobsQuerySchema,
+  ListJobsResponseSchema,
+  ResultLinkSchema,
+  ResultQuerySchema,
+  ResultSummaryViewSchema,
+  TimestampSchema,
+  UploadTicketSchema,
+  type CreateJobResponse,
+  type ErrorEnvelope,
+  type HealthResponse,
+  type JobView,
+  type ListJobsResponse,
+  type ResultLink,
+} from '../core/api-schemas';
+import { ERROR_CODES, ERRORS, type ErrorCode } from '../core/errors';
+import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../local/ports';
+
+const REPO_ROOT = join(import.meta.dirname, '..');
+export const OPENAPI_FILE = join(REPO_ROOT, 'docs', 'openapi.yaml');
+
+/** Local mode's API URL with default ports (`npm start`; docs/local-mode.md "Ports"). */
+export const LOCAL_API_URL = `http://127.0.0.1:${DEFAULT_PORT_BASE + SERVICE_PORTS.indexOf('api')}/${API_STAGE}`;
+
+const JSON_TYPE = 'application/json';
+const responseRef = (name: string) => ({ $ref: `#/components/responses/${name}` });
+
+/** Retry-After: always sent (429, 503) or only while a job is still moving. */
+function retryAfterHeader(required: boolean) {
+  return {
+    'Retry-After': { description: 'Seconds to wait before asking again.', required, schema: { type: 'integer' as const, minimum: 1 } },
+  };
+}
+
+// ---------------------------------------------------------------- examples
+
+const EXAMPLE_JOB_ID = 'mb1x9k2f0q7h3c5n8r2t4v6w1';
+const EXAMPLE_REQUEST_ID = '6f0c3a52-9d1e-4b7a-8c2f-3e5d7a9b1c40';
+const EXAMPLE_OPTIONS = { workbook: 'both', graph: 'both' } as const;
+
+const EXAMPLE_AWAITING: JobView = {
+  jobId: EXAMPLE_JOB_ID,
+  status: 'AWAITING_UPLOAD',
+  terminal: false,
+  workflowName: 'Customer Churn',
+  filename: 'Customer Churn.knwf',
+  options: EXAMPLE_OPTIONS,
+  createdAt: '2025-05-06T09:14:03.120Z',
+  updatedAt: '2025-05-06T09:14:03.120Z',
+  uploadExpiresAt: '2025-05-06T09:29:03.120Z',
+  durationsMs: {},
+  retryAfterSeconds: 5,
+};
+
+const EXAMPLE_SUCCEEDED: JobView = {
+  ...EXAMPLE_AWAITING,
+  status: 'SUCCEEDED',
+  terminal: true,
+  updatedAt: '2025-05-06T09:14:41.871Z',
+  uploadExpiresAt: undefined,
+  uploadedAt: '2025-05-06T09:14:05.310Z',
+  queuedAt: '2025-05-06T09:14:05.902Z',
+  startedAt: '2025-05-06T09:14:19.455Z',
+  finishedAt: '2025-05-06T09:14:41.871Z',
+  durationsMs: { upload: 2190, validation: 592, queue: 13553, conversion: 22416, total: 38751 },
+  bundle: {
+    entries: 5,
+    files: 5,
+    zipBytes: 9381,
+    unpackedBytes: 61220,
+    sha256: '0d6f1c9e4b2a7f3e8c5d1a9b6e2f4c8a7d3b5e1f9c2a6d8e4b7f1c3a5e9d2b6f',
+    nodes: 4,
+    referencedSettings: 4,
+    nestedWorkflows: [],
+  },
+  result: {
+    components: 1,
+    nodes: 4,
+    edges: 3,
+    idle: 0,
+    notImplemented: 1,
+    notImplementedNames: ['Line Plot'],
+    files: ['Customer Churn/workflow.py', 'Customer Churn/workflow.ipynb', 'Customer Churn/graph.json', 'Customer Churn/graph.dot'],
+    resultBytes: 14873,
+    expiresAt: '2025-05-13T09:14:41.871Z',
+    downloadPath: `/jobs/${EXAMPLE_JOB_ID}/result`,
+  },
+  converter: { image: 'ghcr.io/vitalii-kaplan/knime2py:v0.1.11', version: '0.1.11' },
+  retryAfterSeconds: undefined,
+};
+
+const EXAMPLE_DELETED: JobView = {
+  ...EXAMPLE_SUCCEEDED,
+  status: 'DELETED',
+  updatedAt: '2025-05-06T10:02:17.004Z',
+  result: undefined,
+};
+
+const EXAMPLE_CREATED: CreateJobResponse = {
+  job: EXAMPLE_AWAITING,
+  upload: {
+    url: 'https://k2pweb-data-123456789012-eu-central-1.s3.eu-central-1.amazonaws.com/',
+    fields: {
+      key: `bundles/${EXAMPLE_JOB_ID}/bundle.zip`,
+      'Content-Type': 'application/zip',
+      bucket: 'k2pweb-data-123456789012-eu-central-1',
+      'X-Amz-Algorithm': 'AWS4-HMAC-SHA256',
+      'X-Amz-Credential': 'ASIAEXAMPLE/20250506/eu-central-1/s3/aws4_request',
+      'X-Amz-Date': '20250506T091403Z',
+      'X-Amz-Security-Token': 'IQoJb3JpZ2luX2VjE…',
+      Policy: 'eyJleHBpcmF0aW9uIjoiMjAyNS0wNS0wNlQwOToyOTowMy4xMjBaIiwiY29uZGl0aW9ucyI6W119',
+      'X-Amz-Signature': '5f0e9c1b7a3d2e8f4c6b1a9d7e3f5c2b8a4d6e1f9c3b7a5d2e8f4c6b1a9d7e3f',
+    },
+    expiresAt: '2025-05-06T09:29:03.120Z',
+    maxBytes: 52_428_800,
+  },
+};
+
+const EXAMPLE_PAGE: ListJobsResponse = {
+  jobs: [EXAMPLE_AWAITING],
+  nextToken: 'eyJwayI6ImpvYiNtYjF4OWsyZjBxN2gzYzVuOHIydDR2NncxIiwib3duZXIiOiJhYmMxMjMiLCJjcmVhdGVkQXQiOiIyMDI1In0',
+};
+
+const EXAMPLE_LINK: ResultLink = {
+  url: `https://k2pweb-data-123456789012-eu-central-1.s3.eu-central-1.amazonaws.com/results/${EXAMPLE_JOB_ID}/result.zip?X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Expires=300&X-Amz-Signature=…`,
+  expiresAt: '2025-05-06T09:20:12.000Z',
+  filename: 'Customer Churn-k2p.zip',
+};
+
+const EXAMPLE_HEALTH: HealthResponse = {
+  status: 'ok',
+  version: '0.1.0',
+  converter: { image: 'ghcr.io/vitalii-kaplan/knime2py:v0.1.11', version: '0.1.11' },
+};
+
+/** JSON has no `undefined`: the examples say exactly what goes over the wire. */
+function wire<T>(value: T): T {
+  return JSON.parse(JSON.stringify(value)) as T;
+}
+
+function errorExample(code: ErrorCode, message: string = ERRORS[code].message, details?: Record<string, unknown>): ErrorEnvelope {
+  return { error: { code, message, ...(details ? { details } : {}), requestId: EXAMPLE_REQUEST_ID } };
+}
+
+// ---------------------------------------------------------------- error responses
+
+interface ErrorResponseSpec {
+  /** Component name under #/components/responses. */
+  name: string;
+  codes: readonly ErrorCode[];
+  description: string;
+  /** Whether the response carries Retry-After (always, sometimes). */
+  retryAfter?: 'required' | 'optional';
+  example: ErrorEnvelope;
+}
+
+/** Every error status a route may answer, with the codes it carries and who sends it. */
+const ERROR_RESPONSES = {
+  400: {
+    name: 'InvalidRequest',
+    codes: ['INVALID_REQUEST'],
+    description:
+      '`INVALID_REQUEST`: the body, a header or a query parameter is not valid. From the function, `details.issues` lists each field (`path`, `message`), or `details` names the `header` or `field`; from the gateway, `details.validation` says what failed.',
+    example: errorExample('INVALID_REQUEST', ERRORS.INVALID_REQUEST.message, {
+      issues: [{ path: 'options.workbook', message: 'Invalid option: expected one of "py"|"ipynb"|"both"' }],
+    }),
+  },
+  401: {
+    name: 'Unauthorized',
+    codes: ['UNAUTHORIZED'],
+    description:
+      '`UNAUTHORIZED`: the request reached the function without an API key (the gateway answers 403 first when the key is missing).',
+    example: errorExample('UNAUTHORIZED'),
+  },
+  403: {
+    name: 'Forbidden',
+    codes: ['FORBIDDEN'],
+    description: '`FORBIDDEN` (from the gateway): no API key in `x-api-key`, or not a valid one.',
+    example: errorExample('FORBIDDEN', 'The API key is missing or not valid for this request.'),
+  },
+  404: {
+    name: 'NotFound',
+    codes: ['NOT_FOUND'],
+    description: "`NOT_FOUND`: no such job for this API key (another key's job, an unknown id and a malformed id look alike).",
+    example: errorExample('NOT_FOUND'),
+  },
+  409: {
+    name: 'ResultNotReady',
+    codes: ['RESULT_NOT_READY'],
+    description:
+      '`RESULT_NOT_READY`: the job has no result (yet); `details.status` is its status. While the job is still moving, `Retry-After` says when to ask again; a job that ended without a result (REJECTED, FAILED, TIMED_OUT) never gets one.',
+    retryAfter: 'optional',
+    example: errorExample('RESULT_NOT_READY', ERRORS.RESULT_NOT_READY.message, { status: 'RUNNING' }),
+  },
+  410: {
+    name: 'ResultGone',
+    codes: ['RESULT_GONE'],
+    description: '`RESULT_GONE`: the result was removed (retention expired, or the job was deleted).',
+    example: errorExample('RESULT_GONE'),
+  },
+  413: {
+    name: 'RequestTooLarge',
+    codes: ['INVALID_REQUEST'],
+    description: '`INVALID_REQUEST` (from the gateway): the request is over 10 MB. Bundles go to the presigned POST, never to the API.',
+    example: errorExample('INVALID_REQUEST', 'The request is too large. Upload bundles with the presigned POST, not to the API.'),
+  },
+  422: {
+    name: 'BundleTooLarge',
+    codes: ['BUNDLE_TOO_LARGE'],
+    description: '`BUNDLE_TOO_LARGE`: the declared `sizeBytes` is over the upload limit (`details.sizeBytes`, `details.maxBytes`).',
+    example: errorExample('BUNDLE_TOO_LARGE', 'The bundle is 62914560 bytes; the upload limit is 52428800 bytes.', {
+      sizeBytes: 62_914_560,
+      maxBytes: 52_428_800,
+    }),
+  },
+  429: {
+    name: 'RateLimited',
+    codes: ['RATE_LIMITED'],
+    description:
+      '`RATE_LIMITED`: this API key has too many jobs in flight (POST /jobs, `details.limit`), or the gateway throttled the request (usage plan rate or daily quota, stage limit, per-address WAF rule). Wait `Retry-After` seconds.',
+    retryAfter: 'required',
+    example: errorExample('RATE_LIMITED', 'This API key already has 5 jobs in flight, the most allowed.', { limit: 5 }),
+  },
+  500: {
+    name: 'InternalError',
+    codes: ['INTERNAL_ERROR'],
+    description: '`INTERNAL_ERROR`: the function failed (nothing internal is disclosed; quote `requestId`).',
+    example: errorExample('INTERNAL_ERROR'),
+  },
+  502: {
+    name: 'BadGateway',
+    codes: ['INTERNAL_ERROR'],
+    description: '`INTERNAL_ERROR` (from the gateway): the function crashed or returned something the gateway could not use.',
+    example: errorExample('INTERNAL_ERROR'),
+  },
+  503: {
+    name: 'ServerBusy',
+    codes: ['SERVER_BUSY'],
+    description:
+      '`SERVER_BUSY`: the service has as many jobs in flight as it admits (`details.limit`), or a request with the same Idempotency-Key is still being processed. Wait `Retry-After` seconds.',
+    retryAfter: 'required',
+    example: errorExample('SERVER_BUSY', ERRORS.SERVER_BUSY.message, { limit: 20 }),
+  },
+  504: {
+    name: 'GatewayTimeout',
+    codes: ['INTERNAL_ERROR'],
+    description: '`INTERNAL_ERROR` (from the gateway): the function did not answer within 29 seconds.',
+    example: errorExample('INTERNAL_ERROR'),
+  },
+} as const satisfies Record<number, ErrorResponseSpec>;
+
+type ErrorStatus = keyof typeof ERROR_RESPONSES;
+
+/** Gateway failures any route can meet, and its throttling. */
+const GATEWAY_FAILURES = [429, 502, 504] as const satisfies readonly ErrorStatus[];
+/** Every key-protected route: the gateway's key check, the function's own check, the function failing. */
+const KEYED = [401, 403, 500, ...GATEWAY_FAILURES] as const satisfies readonly ErrorStatus[];
+
+function errorResponse(spec: ErrorResponseSpec): ZodOpenApiResponseObject {
+  return {
+    description: spec.description,
+    ...(spec.retryAfter ? { headers: retryAfterHeader(spec.retryAfter === 'required') } : {}),
+    content: {
+      [JSON_TYPE]: {
+        // The envelope, narrowed to the codes this status carries.
+        schema: z.intersection(ErrorEnvelopeSchema, z.looseObject({ error: z.looseObject({ code: z.enum(spec.codes) }) })),
+        example: spec.example,
+      },
+    },
+  };
+}
+
+function errors(statuses: readonly ErrorStatus[]): Record<string, { $ref: string }> {
+  return Object.fromEntries([...new Set(statuses)].map((status) => [String(status), responseRef(ERROR_RESPONSES[status].name)]));
+}
+
+// ---------------------------------------------------------------- operations
+
+const jobIdPath = { path: z.object({ id: JobIdSchema.check(z.describe('The job id (`job.jobId` from POST /jobs).')) }) };
+
+function json(schema: z.core.$ZodType, example: unknown) {
+  return { [JSON_TYPE]: { schema, example: wire(example) } };
+}
+
+const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operationId'>> = {
+  createJob: {
+    tags: ['jobs'],
+    summary: 'Admit a job and get a presigned upload for its bundle.',
+    description: [
+      'Admission control: at most `LIMIT_GLOBAL_IN_FLIGHT` jobs in flight overall (503 `SERVER_BUSY` beyond) and',
+      '`LIMIT_PER_KEY_IN_FLIGHT` per API key (429 `RATE_LIMITED`), both with `Retry-After`.',
+      '',
+      'Upload the bundle by POSTing a `multipart/form-data` body to `upload.url` with every field of `upload.fields`',
+      '(unchanged, in any order) followed by the file as `file`, before `upload.expiresAt`. The policy fixes the key,',
+      'the content type (`application/zip`) and the size (1 … `upload.maxBytes` bytes); S3 answers 204.',
+      'The job then moves on by itself: follow it with `GET /jobs/{id}`.',
+    ].join('\n'),
+    requestParams: {
+      header: z.object({
+        [IDEMPOTENCY_KEY_HEADER]: z.optional(
+          IdempotencyKeySchema.check(
+            z.describe(
+              'The same key from the same API key within 24 hours returns the same job (201 with `Idempotent-Replayed: true`, and a fresh upload link while the job still awaits its upload); reusing a key for a different request is 400.',
+            ),
+          ),
+        ),
+      }),
+    },
+    requestBody: {
+      required: false,
+      description: 'May be empty: the workflow name is then `workflow` and both options `both`.',
+      content: json(CreateJobRequestSchema, { filename: 'Customer Churn.knwf', sizeBytes: 9381, options: { workbook: 'py' } }),
+    },
+    responses: {
+      '201': {
+        description: 'The job, awaiting its upload, and where to upload (or, for a replayed Idempotency-Key, the earlier job).',
+        headers: {
+          Location: { description: 'Path of the job, relative to the API base URL.', required: true, schema: { type: 'string' } },
+          [IDEMPOTENT_REPLAY_HEADER]: {
+            description: '`true` when an earlier request with the same Idempotency-Key created the job.',
+            schema: { type: 'string', enum: ['true'] },
+          },
+        },
+        content: json(CreateJobResponseSchema, EXAMPLE_CREATED),
+      },
+      ...errors([400, 413, 422, 503, ...KEYED]),
+    },
+  },
+  listJobs: {
+    tags: ['jobs'],
+    summary: "The caller's jobs, newest first, a page at a time.",
+    description:
+      "Follow `nextToken` until a page has none. Only jobs of the calling API key are listed; the web page's public key may not list (429).",
+    requestParams: { query: ListJobsQuerySchema },
+    responses: {
+      '200': { description: 'One page of jobs.', content: json(ListJobsResponseSchema, EXAMPLE_PAGE) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  getJob: {
+    tags: ['jobs'],
+    summary: "The job's status, timings, bundle stats, error and result summary.",
+    description:
+      'Poll until `terminal` is true, waiting `Retry-After` seconds between requests. A REJECTED, FAILED or TIMED_OUT job has an `error` with its code, message, hint and details.',
+    requestParams: jobIdPath,
+    responses: {
+      '200': {
+        description: 'The job. While it is not terminal, `Retry-After` (and `retryAfterSeconds`) say when to poll again.',
+        headers: retryAfterHeader(false),
+        content: json(JobViewSchema, EXAMPLE_SUCCEEDED),
+      },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  deleteJob: {
+    tags: ['jobs'],
+    summary: 'Delete the bundle and the result now and mark the job DELETED (idempotent).',
+    description:
+      'The slot is freed at once; whatever a conversion still running uploads later is deleted too. Deleting a deleted job answers the same.',
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The job, now DELETED.', content: json(JobViewSchema, EXAMPLE_DELETED) },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  getResult: {
+    tags: ['jobs'],
+    summary: 'Download result.zip through a short-lived link.',
+    description:
+      'The link is a presigned S3 GET (no API key) valid for at most 5 minutes; the download is served as `attachment; filename="<workflow>-k2p.zip"`.',
+    requestParams: { ...jobIdPath, query: ResultQuerySchema },
+    responses: {
+      '200': { description: 'The link as JSON (with `redirect=false`).', content: json(ResultLinkSchema, EXAMPLE_LINK) },
+      '302': {
+        description: 'Redirect to the download (without `redirect=false`).',
+        headers: { Location: { description: 'The presigned download URL.', required: true, schema: { type: 'string', format: 'uri' } } },
+      },
+      ...errors([400, 404, 409, 410, ...KEYED]),
+    },
+  },
+  health: {
+    tags: ['service'],
+    summary: 'Service and converter versions (no API key).',
+    responses: {
+      '200': { description: 'The service is up.', content: json(HealthResponseSchema, EXAMPLE_HEALTH) },
+      ...errors(GATEWAY_FAILURES),
+    },
+  },
+};
+
+// ---------------------------------------------------------------- document
+
+/** Where each code can be met: the HTTP statuses that carry it, and the job states whose `error` holds it. */
+function errorCodesTable(): string {
+  const rows = ERROR_CODES.map((code) => {
+    const statuses = Object.entries(ERROR_RESPONSES)
+      .filter(([, spec]) => (spec.codes as readonly ErrorCode[]).includes(code))
+      .map(([status]) => status);
+    const { family, message } = ERRORS[code];
+    const where = [
+      ...(statuses.length > 0 ? [`HTTP ${statuses.join(', ')}`] : []),
+      ...(family === 'bundle' ? ['job `error` (REJECTED)'] : family === 'conversion' ? ['job `error` (FAILED, TIMED_OUT)'] : []),
+    ];
+    return `| \`${code}\` | ${where.join('; ')} | ${message} |`;
+  });
+  return ['| Code | Where | Meaning |', '| --- | --- | --- |', ...rows].join('\n');
+}
+
+const DESCRIPTION = `Turn a KNIME workflow into Python. Create a job (\`POST /jobs\`), upload the bundle with the
+presigned POST it returns, follow \`GET /jobs/{id}\` until the job is terminal, then download the result
+(\`GET /jobs/{id}/result\`). A curl walkthrough is in docs/api.md.
+
+Every request except \`GET /health\` needs an API key in \`x-api-key\`; a job is visible only to the key that
+created it (any other key gets 404). Every error, including the gateway's own, has the same JSON envelope
+\`{"error": {"code", "message", "details"?, "requestId"}}\`; the code says what happened:
+
+${errorCodesTable()}
+
+A job that ended REJECTED, FAILED or TIMED_OUT carries its code as \`error.code\`, with \`error.hint\` saying what
+to do about it. This document is generated from core/ (\`npm run build:openapi\`); a test checks the real
+handlers' and the gateway's responses against it.`;
+
+/** Shapes documented once under #/components/schemas and referenced wherever they occur. */
+const COMPONENT_SCHEMAS: Record<string, z.core.$ZodType> = {
+  Job: JobViewSchema,
+  JobStatus: JobStatusSchema,
+  ConversionOptions: ConversionOptionsSchema,
+  BundleStats: BundleStatsViewSchema,
+  ResultSummary: ResultSummaryViewSchema,
+  ErrorView: ErrorViewSchema,
+  ErrorCode: ErrorCodeSchema,
+  ErrorEnvelope: ErrorEnvelopeSchema,
+  ConverterVersion: ConverterVersionSchema,
+  Timestamp: TimestampSchema,
+  CreateJobRequest: CreateJobRequestSchema,
+  CreateJobResponse: CreateJobResponseSchema,
+  UploadTicket: UploadTicketSchema,
+  ListJobsResponse: ListJobsResponseSchema,
+  ResultLink: ResultLinkSchema,
+  Health: HealthResponseSchema,
+};
+
+/** Names the shared schemas through zod's registry (zod-openapi renders manually listed components twice, as input and output). */
+function registerComponentIds(): void {
+  for (const [id, schema] of Object.entries(COMPONENT_SCHEMAS)) z.globalRegistry.add(schema, { ...z.globalRegistry.get(schema), id });
+}
+
+const DATE_TIME_PATTERN = toJSONSchema(TimestampSchema).pattern;
+
+/** Drops what zod adds for JavaScript's sake and JSON does not need: safe-integer bounds, the date-time regex beside its format. */
+function tidySchema({ jsonSchema }: { jsonSchema: Record<string, unknown> }): void {
+  if (jsonSchema.maximum === Number.MAX_SAFE_INTEGER) delete jsonSchema.maximum;
+  if (jsonSchema.minimum === Number.MIN_SAFE_INTEGER) delete jsonSchema.minimum;
+  if (jsonSchema.pattern === DATE_TIME_PATTERN) delete jsonSchema.pattern;
+}
+
+export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
+  registerComponentIds();
+  const paths: Record<string, Record<string, ZodOpenApiOperationObject>> = {};
+  for (const route of API_ROUTES) {
+    const operation = OPERATIONS[route.handler];
+    paths[route.path] ??= {};
+    paths[route.path]![route.method.toLowerCase()] = {
+      operationId: route.handler,
+      ...operation,
+      ...(PUBLIC_HANDLERS.has(route.handler) ? { security: [] } : {}),
+    };
+  }
+  const version = (JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { version: string }).version;
+  return createDocument(
+    {
+      openapi: '3.1.0',
+      info: { title: 'k2p-web API', version, description: DESCRIPTION },
+      servers: [
+        {
+          url: `https://{apiId}.execute-api.{region}.amazonaws.com/${API_STAGE}`,
+          description: 'AWS: the stack output `ApiUrl`.',
+          variables: {
+            apiId: { default: 'abcde12345', description: 'The REST API id (the first label of `ApiUrl`).' },
+            region: { default: 'eu-central-1', description: 'The region the stack is deployed to.' },
+          },
+        },
+        { url: LOCAL_API_URL, description: 'Local mode (`npm start`), default ports.' },
+      ],
+      security: [{ ApiKey: [] }],
+      tags: [
+        { name: 'jobs', description: 'Conversion jobs of the calling API key.' },
+        { name: 'service', description: 'The service itself.' },
+      ],
+      paths,
+      components: {
+        securitySchemes: {
+          ApiKey: {
+            type: 'apiKey',
+            in: 'header',
+            name: 'x-api-key',
+            description: 'An API key of the deployment (`k2p-web` finds the local one itself).',
+          },
+        },
+        responses: Object.fromEntries(Object.values(ERROR_RESPONSES).map((spec) => [spec.name, errorResponse(spec)])),
+      },
+    },
+    { override: tidySchema },
+  );
+}
+
+const HEADER = `# GENERATED by scripts/build-openapi.ts (npm run build:openapi) from core/api-routes.ts,
+# core/api-schemas.ts and core/errors.ts. Do not edit: change those and regenerate.
+`;
+
+/** The document as committed in docs/openapi.yaml. */
+export function renderOpenApiYaml(): string {
+  // YAML 1.1 style quotes what older parsers would read as dates or booleans (timestamps, `off`).
+  return HEADER + stringify(buildOpenApiDocument(), { lineWidth: 0, aliasDuplicateObjects: false, version: '1.1' });
+}

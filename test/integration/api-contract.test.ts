@@ -1,0 +1,384 @@
+/**
+ * The API contract: real responses checked against docs/openapi.yaml with ajv,
+ * for every route and every status the document lists for it (the last test
+ * insists). Requests go over HTTP through the local API Gateway built from
+ * the synthesized template (stage, keys, usage plans, the gateway's error
+ * responses) to the real handlers on dynalite, s3rver and the Step Functions
+ * stand-in. Only 401 is called on the handlers directly: the gateway answers
+ * 403 before a request without a key could reach them.
+ */
+import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
+import { CreateJobResponseSchema, DEFAULT_LIST_LIMIT, type CreateJobResponse } from '../../core/api-schemas';
+import { s3Keys } from '../../core/service-env';
+import type { PrepareRunOutput } from '../../lambdas/shared/conversion-steps';
+import { startApiGateway, type LocalApiGateway, type LocalApiKey } from '../../local/api-gateway';
+import type { StackModel } from '../../local/stack-model';
+import { realModel, SYNTH_TIMEOUT_MS } from '../local/helpers';
+import { putObject, resultZip, runnerReport, sampleBundle, uploadBundle } from '../support/job-fixtures';
+import { applyEnv, callApi, lambdaContext, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
+import { startLocalAws, type LocalAws } from '../support/local-aws';
+import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
+
+const PIPELINE = ['validateUpload', 'prepareRun', 'recordOutcome'] as const;
+type Handlers = Record<ApiHandlerName, AnyHandler>;
+
+const DEAD_ENDPOINT = 'http://127.0.0.1:9'; // discard port: nothing listens
+const UNKNOWN_ID = 'zzzzzzzzzzzzzzzzzzzzzzzzz';
+
+const doc = loadOpenApi();
+const observed = new Set<string>();
+
+let aws: LocalAws;
+let model: StackModel;
+let handlers: Handlers;
+let pipeline: Record<(typeof PIPELINE)[number], AnyHandler>;
+/** The handlers the gateways invoke (a test may swap in differently configured ones). */
+let active: Partial<Handlers>;
+let keys: LocalApiKey[];
+let cliKey: LocalApiKey;
+let webKey: LocalApiKey;
+const gateways: LocalApiGateway[] = [];
+let gateway: LocalApiGateway;
+
+const routeOf = (handler: ApiHandlerName): ApiRoute => API_ROUTES.find((r) => r.handler === handler)!;
+const KEYED = API_ROUTES.filter((r) => !PUBLIC_HANDLERS.has(r.handler));
+
+function handlerForArn(arn: string): ApiHandlerName {
+  const routed = model.api.routes.find((r) => r.functionArn === arn)!;
+  return API_ROUTES.find((r) => r.method === routed.method && r.path === routed.path)!.handler;
+}
+
+/** A gateway over the template's API model; by default its clock runs fast so usage-plan throttling never gets in the way. */
+async function startGateway(
+  options: { invoke?: (event: APIGatewayProxyEvent, handler: ApiHandlerName) => Promise<unknown> } & Partial<
+    Parameters<typeof startApiGateway>[0]
+  > = {},
+): Promise<LocalApiGateway> {
+  const { invoke, ...rest } = options;
+  const started = await startApiGateway({
+    api: model.api,
+    keys,
+    accountId: '000000000000',
+    monotonicNow: () => performance.now() * 1000,
+    invoke: (arn, event) => {
+      const name = handlerForArn(arn);
+      return invoke ? invoke(event, name) : active[name]!(event, lambdaContext());
+    },
+    ...rest,
+  });
+  gateways.push(started);
+  return started;
+}
+
+interface Call {
+  id?: string;
+  query?: Record<string, string>;
+  /** The key to send: the CLI key unless given (null: none). */
+  key?: LocalApiKey | string | null;
+  body?: string | object;
+  headers?: Record<string, string>;
+  via?: LocalApiGateway;
+}
+
+interface Answer {
+  status: number;
+  headers: Record<string, string>;
+  text: string;
+  // eslint-disable-next-line @typescript-eslint/no-explicit-any
+  json: any;
+}
+
+/** One request through a gateway; its response must conform to the document. */
+async function call(handler: ApiHandlerName, options: Call = {}): Promise<Answer> {
+  const route = routeOf(handler);
+  const path = route.path.replace('{id}', encodeURIComponent(options.id ?? UNKNOWN_ID));
+  const url = new URL(path.slice(1) + (options.query ? `?${new URLSearchParams(options.query)}` : ''), (options.via ?? gateway).url);
+  const key =
+    options.key === undefined ? cliKey.value : typeof options.key === 'string' || options.key === null ? options.key : options.key.value;
+  const body = options.body === undefined ? undefined : typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
+  const response = await fetch(url, {
+    method: route.method,
+    redirect: 'manual',
+    headers: {
+      ...(key !== null && !PUBLIC_HANDLERS.has(handler) ? { 'x-api-key': key } : {}),
+      ...(body !== undefined ? { 'Content-Type': 'application/json' } : {}),
+      ...options.headers,
+    },
+    body,
+  });
+  const text = await response.text();
+  const headers = Object.fromEntries(response.headers.entries());
+  const answer: Answer = { status: response.status, headers, text, json: text ? safeJson(text) : undefined };
+  expect(
+    checkResponse(doc, route.method, route.path, { statusCode: answer.status, headers, body: text }),
+    `${route.method} ${route.path} ${answer.status} ${text}`,
+  ).toEqual([]);
+  observed.add(`${route.method} ${route.path} ${answer.status}`);
+  return answer;
+}
+
+function safeJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch {
+    return undefined;
+  }
+}
+
+async function createJob(body: object = { filename: 'KNIME_single_csv.knwf' }, key: LocalApiKey = cliKey): Promise<CreateJobResponse> {
+  const response = await call('createJob', { body, key });
+  expect(response.status).toBe(201);
+  return CreateJobResponseSchema.parse(response.json);
+}
+
+/** A job taken all the way to SUCCEEDED by the real pipeline handlers (the test plays S3's event and the runner). */
+async function succeededJob(): Promise<string> {
+  const created = await createJob({ filename: 'KNIME two graphs.knwf' });
+  const jobId = created.job.jobId;
+  expect((await uploadBundle(created.upload!, sampleBundle('KNIME_two_graphs'))).status).toBe(204);
+  expect(await pipeline.validateUpload(await aws.nextCreated(s3Keys.bundle(jobId)), lambdaContext())).toEqual({ outcomes: ['queued'] });
+  const run = (await pipeline.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
+  await putObject(run.resultUrl, resultZip('KNIME two graphs'));
+  await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })));
+  await pipeline.recordOutcome({ jobId }, lambdaContext());
+  return jobId;
+}
+
+/** Runs `fn` with POST /jobs admitting under `limits`, on a fresh table. */
+async function withAdmission(limits: Record<string, string>, fn: () => Promise<void>): Promise<void> {
+  const JOBS_TABLE_NAME = await aws.freshTable();
+  active = { ...handlers, ...(await loadHandlers(['createJob'] as const, { ...limits, JOBS_TABLE_NAME })) };
+  try {
+    await fn();
+  } finally {
+    active = handlers;
+  }
+}
+
+beforeAll(async () => {
+  model = await realModel();
+  keys = model.api.apiKeys.map((k, i) => ({
+    logicalId: k.logicalId,
+    id: `keyid${i}contract`,
+    value: `value-${i}-${'k'.repeat(32)}`,
+    enabled: true,
+  }));
+  const byOutput = (name: string) => keys.find((k) => k.logicalId === model.api.apiKeys.find((m) => m.outputName === name)!.logicalId)!;
+  cliKey = byOutput('ClientApiKeyId');
+  webKey = byOutput('WebApiKeyId');
+  aws = await startLocalAws();
+  applyEnv({ ...aws.env, LIMIT_GLOBAL_IN_FLIGHT: '1000', LIMIT_PER_KEY_IN_FLIGHT: '1000', AWS_MAX_ATTEMPTS: '1' });
+  handlers = await loadHandlers(API_ROUTES.map((r) => r.handler));
+  pipeline = await loadHandlers(PIPELINE);
+  active = handlers;
+  gateway = await startGateway();
+}, SYNTH_TIMEOUT_MS);
+
+afterAll(async () => {
+  await Promise.allSettled(gateways.map((g) => g.close()));
+  await aws?.stop();
+});
+
+describe('successes', () => {
+  it('GET /health: 200 without a key', async () => {
+    const response = await call('health');
+    expect(response.json).toMatchObject({ status: 'ok', version: '0.1.0-test' });
+  });
+
+  it('POST /jobs: 201 with Location, and again with Idempotent-Replayed for the same Idempotency-Key', async () => {
+    const headers = { 'Idempotency-Key': 'contract-1' };
+    const first = await call('createJob', { body: { filename: 'a.knwf', sizeBytes: 2048, options: { graph: 'off' } }, headers });
+    expect(first.status).toBe(201);
+    expect(first.headers.location).toBe(`/jobs/${first.json.job.jobId}`);
+    const replay = await call('createJob', { body: { filename: 'a.knwf', sizeBytes: 2048, options: { graph: 'off' } }, headers });
+    expect(replay.status).toBe(201);
+    expect(replay.headers['idempotent-replayed']).toBe('true');
+    const empty = await call('createJob', {});
+    expect(empty.status).toBe(201);
+  });
+
+  it(`GET /jobs: 200 pages of ${DEFAULT_LIST_LIMIT} by default, followed by nextToken`, async () => {
+    const before = (await call('listJobs', { query: { limit: '100' } })).json.jobs.length as number;
+    for (let i = before; i < DEFAULT_LIST_LIMIT + 1; i++) await createJob({ filename: `flow-${i}.zip` });
+    const first = await call('listJobs');
+    expect(first.status).toBe(200);
+    expect(first.json.jobs).toHaveLength(DEFAULT_LIST_LIMIT);
+    const second = await call('listJobs', { query: { nextToken: first.json.nextToken } });
+    expect(second.status).toBe(200);
+    expect(second.json.jobs.length).toBeGreaterThan(0);
+  });
+
+  it('GET /jobs/{id}: 200 with Retry-After while the job moves, without once it is done', async () => {
+    const { job } = await createJob();
+    const moving = await call('getJob', { id: job.jobId });
+    expect(moving.status).toBe(200);
+    expect(Number(moving.headers['retry-after'])).toBeGreaterThan(0);
+    const done = await call('getJob', { id: await succeededJob() });
+    expect(done.json.status).toBe('SUCCEEDED');
+    expect(done.headers['retry-after']).toBeUndefined();
+  });
+
+  it('GET /jobs/{id}/result: 302 to a download that works, 200 with the link for redirect=false', async () => {
+    const jobId = await succeededJob();
+    const redirect = await call('getResult', { id: jobId });
+    expect(redirect.status).toBe(302);
+    const download = await fetch(redirect.headers.location!);
+    expect(download.status).toBe(200);
+    expect(download.headers.get('content-disposition')).toBe('attachment; filename="KNIME two graphs-k2p.zip"');
+    await download.arrayBuffer();
+    const link = await call('getResult', { id: jobId, query: { redirect: 'false' } });
+    expect(link.status).toBe(200);
+    expect(link.json.filename).toBe('KNIME two graphs-k2p.zip');
+  });
+
+  it('DELETE /jobs/{id}: 200 with the DELETED job, twice', async () => {
+    const { job } = await createJob();
+    for (let i = 0; i < 2; i++) {
+      const response = await call('deleteJob', { id: job.jobId });
+      expect(response.status).toBe(200);
+      expect(response.json.status).toBe('DELETED');
+    }
+  });
+});
+
+describe('errors of the handlers', () => {
+  it('400 INVALID_REQUEST: a bad body or Idempotency-Key, a bad limit or nextToken, a bad redirect value', async () => {
+    const { job } = await createJob();
+    const bad = [
+      await call('createJob', { body: { options: { workbook: 'xlsx' } } }),
+      await call('createJob', { body: '{"filename": ' }),
+      await call('createJob', { body: {}, headers: { 'Idempotency-Key': 'has spaces' } }),
+      await call('listJobs', { query: { limit: '0' } }),
+      await call('listJobs', { query: { nextToken: 'not-a-token' } }),
+      await call('getResult', { id: job.jobId, query: { redirect: 'maybe' } }),
+    ];
+    for (const response of bad) expect([response.status, response.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
+  it('404 NOT_FOUND: an unknown id, a malformed id, another key’s job', async () => {
+    const { job } = await createJob({}, webKey);
+    for (const handler of ['getJob', 'deleteJob', 'getResult'] as const) {
+      for (const id of [UNKNOWN_ID, 'no', job.jobId]) {
+        const response = await call(handler, { id });
+        expect([response.status, response.json.error.code]).toEqual([404, 'NOT_FOUND']);
+      }
+    }
+  });
+
+  it('409 RESULT_NOT_READY while the job moves, 410 RESULT_GONE once it is deleted', async () => {
+    const { job } = await createJob();
+    const notReady = await call('getResult', { id: job.jobId });
+    expect([notReady.status, notReady.json.error.code, Number(notReady.headers['retry-after']) > 0]).toEqual([
+      409,
+      'RESULT_NOT_READY',
+      true,
+    ]);
+    await call('deleteJob', { id: job.jobId });
+    const gone = await call('getResult', { id: job.jobId });
+    expect([gone.status, gone.json.error.code]).toEqual([410, 'RESULT_GONE']);
+  });
+
+  it('422 BUNDLE_TOO_LARGE for a declared size over the upload limit', async () => {
+    const response = await call('createJob', { body: { sizeBytes: 60 * 1024 * 1024 } });
+    expect([response.status, response.json.error.code]).toEqual([422, 'BUNDLE_TOO_LARGE']);
+  });
+
+  it('429 RATE_LIMITED and 503 SERVER_BUSY from admission control, with Retry-After', async () => {
+    await withAdmission({ LIMIT_GLOBAL_IN_FLIGHT: '10', LIMIT_PER_KEY_IN_FLIGHT: '1' }, async () => {
+      expect((await call('createJob', { body: {} })).status).toBe(201);
+      const limited = await call('createJob', { body: {} });
+      expect([limited.status, limited.json.error.code, Number(limited.headers['retry-after']) > 0]).toEqual([429, 'RATE_LIMITED', true]);
+    });
+    await withAdmission({ LIMIT_GLOBAL_IN_FLIGHT: '1', LIMIT_PER_KEY_IN_FLIGHT: '10' }, async () => {
+      expect((await call('createJob', { body: {} })).status).toBe(201);
+      const busy = await call('createJob', { body: {}, key: webKey });
+      expect([busy.status, busy.json.error.code, Number(busy.headers['retry-after']) > 0]).toEqual([503, 'SERVER_BUSY', true]);
+    });
+  });
+
+  it('500 INTERNAL_ERROR when DynamoDB is unreachable, on every key-protected route', async () => {
+    await withEnv({ AWS_ENDPOINT_URL_DYNAMODB: DEAD_ENDPOINT }, async () => {
+      active = await loadHandlers(KEYED.map((r) => r.handler));
+      try {
+        for (const route of KEYED) {
+          const response = await call(route.handler, { id: 'abcdefgh1234', ...(route.method === 'POST' ? { body: {} } : {}) });
+          expect([response.status, response.json.error.code], route.handler).toEqual([500, 'INTERNAL_ERROR']);
+        }
+      } finally {
+        active = handlers;
+      }
+    });
+  });
+
+  it('401 UNAUTHORIZED from every key-protected handler reached without an API key id', async () => {
+    for (const route of KEYED) {
+      const response = await callApi(handlers[route.handler], {
+        method: route.method,
+        resource: route.path,
+        apiKeyId: null,
+        pathParameters: { id: 'abcdefgh1234' },
+        ...(route.method === 'POST' ? { body: {} } : {}),
+      });
+      expect(checkResponse(doc, route.method, route.path, response)).toEqual([]);
+      expect([response.statusCode, response.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
+      observed.add(`${route.method} ${route.path} ${response.statusCode}`);
+    }
+  });
+});
+
+describe('errors of the gateway', () => {
+  it('403 FORBIDDEN without a key or with an unknown one, on every key-protected route', async () => {
+    for (const route of KEYED) {
+      for (const key of [null, 'not-a-key']) {
+        const response = await call(route.handler, { key, ...(route.method === 'POST' ? { body: {} } : {}) });
+        expect([response.status, response.json.error.code]).toEqual([403, 'FORBIDDEN']);
+      }
+    }
+  });
+
+  it('413 for a request body over 10 MB', async () => {
+    const response = await call('createJob', { body: JSON.stringify({ filename: 'x'.repeat(10 * 1024 * 1024) }) });
+    expect([response.status, response.json.error.code]).toEqual([413, 'INVALID_REQUEST']);
+  });
+
+  it('429 RATE_LIMITED once a usage plan or the stage is throttled, on every route; the web key may not list jobs', async () => {
+    const blocked = await call('listJobs', { key: webKey });
+    expect([blocked.status, blocked.json.error.code]).toEqual([429, 'RATE_LIMITED']);
+    // A frozen clock: buckets never refill, so each one runs dry.
+    const frozen = await startGateway({ monotonicNow: () => 1000 });
+    for (const route of API_ROUTES) {
+      let response: Answer;
+      let attempts = 0;
+      do {
+        response = await call(route.handler, {
+          via: frozen,
+          id: UNKNOWN_ID,
+          ...(route.method === 'POST' ? { body: { sizeBytes: 10 ** 12 } } : {}),
+        });
+      } while (response.status !== 429 && ++attempts < 500);
+      expect([response.status, response.json.error.code], route.handler).toEqual([429, 'RATE_LIMITED']);
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
+    }
+  });
+
+  it('502 when the function crashes, 504 when it does not answer in time, on every route', async () => {
+    const crashing = await startGateway({ invoke: () => Promise.reject(new Error('Runtime.ExitError')) });
+    const slow = await startGateway({ integrationTimeoutMs: 50, invoke: () => new Promise((resolve) => setTimeout(resolve, 1000)) });
+    for (const route of API_ROUTES) {
+      const body = route.method === 'POST' ? { body: {} } : {};
+      const crashed = await call(route.handler, { via: crashing, ...body });
+      expect([crashed.status, crashed.json.error.code], route.handler).toEqual([502, 'INTERNAL_ERROR']);
+      const timedOut = await call(route.handler, { via: slow, ...body });
+      expect([timedOut.status, timedOut.json.error.code], route.handler).toEqual([504, 'INTERNAL_ERROR']);
+    }
+  });
+});
+
+describe('coverage', () => {
+  it('produced every status the document lists for every route, and only those', () => {
+    const documented = documentedResponses(doc).sort();
+    expect([...observed].sort()).toEqual(documented);
+  });
+});
