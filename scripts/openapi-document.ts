@@ -44,7 +44,7 @@ import {
   type ResultLink,
 } from '../core/api-schemas';
 import { ERROR_CODES, ERRORS, type ErrorCode } from '../core/errors';
-import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../local/ports';
+import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../local/host/ports';
 
 const REPO_ROOT = join(import.meta.dirname, '..');
 export const OPENAPI_FILE = join(REPO_ROOT, 'docs', 'openapi.yaml');

@@ -13,8 +13,9 @@ import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from 
 import { CreateJobResponseSchema, DEFAULT_LIST_LIMIT, type CreateJobResponse } from '../../core/api-schemas';
 import { s3Keys } from '../../core/service-env';
 import type { PrepareRunOutput } from '../../lambdas/shared/conversion-steps';
-import { startApiGateway, type LocalApiGateway, type LocalApiKey } from '../../local/api-gateway';
-import type { StackModel } from '../../local/stack-model';
+import { startApiGateway, type LocalApiGateway } from '../../local/stand-ins/api-gateway/gateway';
+import type { LocalApiKey } from '../../local/stand-ins/api-gateway/usage-plans';
+import type { StackModel } from '../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../local/helpers';
 import { putObject, resultZip, runnerReport, sampleBundle, uploadBundle } from '../support/job-fixtures';
 import { applyEnv, callApi, lambdaContext, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';

@@ -9,7 +9,7 @@ import { describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS } from '../../core/api-routes';
 import { ERROR_CODES } from '../../core/errors';
-import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../../local/ports';
+import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../../local/host/ports';
 import { OPENAPI_FILE, renderOpenApiYaml } from '../../scripts/openapi-document';
 import { checkResponse, documentedResponses, HTTP_METHODS, loadOpenApi, resolve, schemaAt } from '../support/openapi-check';
 
