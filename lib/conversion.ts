@@ -180,7 +180,7 @@ export class Conversion extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(this.createDefinition(props)),
       comment: 'k2p-web: prepare, run the knime2py converter on Fargate, record the outcome',
       // Longer than every retry path, shorter than the reaper's run deadline (converter limit + 30 min,
-      // lambdas/shared/deadlines.ts) as long as the start margin stays ≤ 15 min: the execution ends first.
+      // lambdas/decisions/deadlines.ts) as long as the start margin stays ≤ 15 min: the execution ends first.
       timeout: this.taskTimeout.plus(EXECUTION_SLACK),
       tracingEnabled: true,
       logs: {

@@ -1,15 +1,15 @@
 /** POST /jobs: admit a job and hand back a presigned upload. */
 import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, IdempotencyKeySchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { Capacity } from '../shared/capacity';
-import { bucketName, bundleLimits, tableConfig } from '../shared/config';
-import { apiHandler, header, json, jsonBody, ownerOf } from '../shared/http';
-import { IdempotencyStore } from '../shared/idempotency';
-import { createJob, type CreateJobDeps } from '../shared/job-creation';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { createS3Client } from '../storage/s3-client';
+import { Capacity } from '../storage/capacity';
+import { bucketName, bundleLimits, tableConfig } from '../runtime/config';
+import { apiHandler, header, json, jsonBody, ownerOf } from '../runtime/http';
+import { IdempotencyStore } from '../storage/idempotency';
+import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
+import { JobStore } from '../storage/job-store';
+import { toJobView } from '../decisions/job-view';
 
 const ddb = createDocumentClient();
 const { tableName, limits } = tableConfig();

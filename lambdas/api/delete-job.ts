@@ -1,13 +1,13 @@
 /** DELETE /jobs/{id}: delete the bundle and result now, mark the job DELETED, free its slot. Idempotent. */
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { Capacity } from '../shared/capacity';
-import { bucketName, tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf, pathJobId } from '../shared/http';
-import { deleteJob, type DeleteJobDeps } from '../shared/job-deletion';
-import { JobObjects } from '../shared/job-objects';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { createS3Client } from '../storage/s3-client';
+import { Capacity } from '../storage/capacity';
+import { bucketName, tableConfig } from '../runtime/config';
+import { apiHandler, json, ownerOf, pathJobId } from '../runtime/http';
+import { deleteJob, type DeleteJobDeps } from '../use-cases/job-deletion';
+import { JobObjects } from '../storage/job-objects';
+import { JobStore } from '../storage/job-store';
+import { toJobView } from '../decisions/job-view';
 
 const ddb = createDocumentClient();
 const { tableName } = tableConfig();

@@ -1,14 +1,14 @@
 /** GET /jobs/{id}/result: 302 to a short-lived download (or the link as JSON with ?redirect=false). */
 import { DEFAULT_WORKFLOW_NAME, resultFilename, ResultQuerySchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { bucketName, tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf, pathJobId, redirect } from '../shared/http';
-import { JobObjects } from '../shared/job-objects';
-import { requireOwnedJob, requireResult } from '../shared/job-queries';
-import { JobStore } from '../shared/job-store';
-import { resultDownloadUrl } from '../shared/presign-download';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { createS3Client } from '../storage/s3-client';
+import { bucketName, tableConfig } from '../runtime/config';
+import { apiHandler, json, ownerOf, pathJobId, redirect } from '../runtime/http';
+import { JobObjects } from '../storage/job-objects';
+import { requireOwnedJob, requireResult } from '../use-cases/job-queries';
+import { JobStore } from '../storage/job-store';
+import { resultDownloadUrl } from '../storage/presign-download';
 
 const { tableName, limits } = tableConfig();
 const store = new JobStore(createDocumentClient(), tableName);

@@ -1,11 +1,11 @@
 /** GET /jobs: the caller's jobs, newest first, paginated with an opaque nextToken. */
 import { ListJobsQuerySchema } from '../../core/api-schemas';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf } from '../shared/http';
-import { listOwnedJobs } from '../shared/job-queries';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { tableConfig } from '../runtime/config';
+import { apiHandler, json, ownerOf } from '../runtime/http';
+import { listOwnedJobs } from '../use-cases/job-queries';
+import { JobStore } from '../storage/job-store';
+import { toJobView } from '../decisions/job-view';
 
 const DEFAULT_PAGE_SIZE = 20;
 const store = new JobStore(createDocumentClient(), tableConfig().tableName);

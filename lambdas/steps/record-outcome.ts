@@ -1,13 +1,13 @@
 /** State RecordOutcome: read report.json, end the job terminal, free its slot (idempotent on retries). */
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { Capacity } from '../shared/capacity';
-import { bucketName, tableConfig } from '../shared/config';
-import { recordOutcome, type RecordOutcomeDeps, type RecordOutcomeOutput } from '../shared/conversion-steps';
-import { eventHandler } from '../shared/event-handler';
-import { JobObjects } from '../shared/job-objects';
-import { JobStore } from '../shared/job-store';
-import { RecordOutcomeInputSchema } from '../shared/step-schemas';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { createS3Client } from '../storage/s3-client';
+import { Capacity } from '../storage/capacity';
+import { bucketName, tableConfig } from '../runtime/config';
+import { recordOutcome, type RecordOutcomeDeps, type RecordOutcomeOutput } from '../use-cases/conversion-steps';
+import { eventHandler } from '../runtime/event-handler';
+import { JobObjects } from '../storage/job-objects';
+import { JobStore } from '../storage/job-store';
+import { RecordOutcomeInputSchema } from './step-schemas';
 
 const ddb = createDocumentClient();
 const { tableName, limits } = tableConfig();

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { decideOutcome, taskErrorDetails } from '../../../lambdas/shared/outcome';
-import { parseReport, type ReportRead } from '../../../lambdas/shared/report';
+import { decideOutcome, taskErrorDetails } from '../../../../lambdas/decisions/outcome';
+import { parseReport, type ReportRead } from '../../../../lambdas/decisions/report';
 
 const report = (fields: Record<string, unknown>): ReportRead => {
   const parsed = parseReport(new TextEncoder().encode(JSON.stringify({ jobId: 'job-1', ...fields })), 'job-1');

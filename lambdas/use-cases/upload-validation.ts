@@ -15,14 +15,14 @@ import type { BundleLimits, ServiceLimits } from '../../core/limits';
 import { isTerminal } from '../../core/job-states';
 import { jobIdFromBundleKey } from '../../core/service-env';
 import type { ValidationVerdict } from '../../core/types';
-import type { Capacity } from './capacity';
-import { MAX_VALIDATION_ATTEMPTS, runDeadline, validationDeadline } from './deadlines';
-import type { Executions } from './executions';
+import type { Capacity } from '../storage/capacity';
+import { MAX_VALIDATION_ATTEMPTS, runDeadline, validationDeadline } from '../decisions/deadlines';
+import type { Executions } from '../storage/executions';
 import { finishJob } from './job-lifecycle';
-import type { JobObjects } from './job-objects';
-import type { JobStore, StoredJob } from './job-store';
-import { METRIC } from './metric-names';
-import { countByCode, countMetric, durationMetric, logger, withJob } from './observability';
+import type { JobObjects } from '../storage/job-objects';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { METRIC } from '../../core/metrics';
+import { countByCode, countMetric, durationMetric, logger, withJob } from '../runtime/observability';
 
 export interface UploadValidationDeps {
   store: JobStore;

@@ -2,8 +2,8 @@
  * Pure planning for the reaper's capacity repair: compare each ledger's
  * holders with the jobs actually in flight.
  */
-import type { CapacityLedger, CapacityScope } from './capacity';
-import { globalCapacityPk, ownerCapacityPk } from './table-keys';
+import type { CapacityLedger, CapacityScope } from '../storage/capacity';
+import { globalCapacityPk, ownerCapacityPk } from '../storage/table-keys';
 
 export interface InFlightJob {
   jobId: string;

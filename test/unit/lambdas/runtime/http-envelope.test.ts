@@ -3,10 +3,10 @@ vi.hoisted(() => {
   process.env.POWERTOOLS_LOG_LEVEL = 'SILENT';
 });
 
-import { CreateJobRequestSchema } from '../../../core/api-schemas';
-import { DomainError } from '../../../core/errors';
-import { apiHandler, json, jsonBody, ownerOf, pathJobId } from '../../../lambdas/shared/http';
-import { apiEvent, lambdaContext } from '../../support/lambda-harness';
+import { CreateJobRequestSchema } from '../../../../core/api-schemas';
+import { DomainError } from '../../../../core/errors';
+import { apiHandler, json, jsonBody, ownerOf, pathJobId } from '../../../../lambdas/runtime/http';
+import { apiEvent, lambdaContext } from '../../../support/lambda-harness';
 
 const run = async (
   fn: Parameters<typeof apiHandler>[0],

@@ -7,7 +7,7 @@
  */
 import { createHash } from 'node:crypto';
 import { DeleteCommand, GetCommand, PutCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './aws/errors';
+import { isConditionFailure } from './aws-errors';
 import { epochSeconds, idempotencyPk } from './table-keys';
 
 export interface IdempotencyRecord {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { DEFAULT_SERVICE_LIMITS } from '../../../core/limits';
-import { admissionError, retryAfterSeconds } from '../../../lambdas/shared/capacity';
-import { planCapacityRepair } from '../../../lambdas/shared/capacity-plan';
-import { globalCapacityPk, ownerCapacityPk } from '../../../lambdas/shared/table-keys';
+import { DEFAULT_SERVICE_LIMITS } from '../../../../core/limits';
+import { admissionError, retryAfterSeconds } from '../../../../lambdas/storage/capacity';
+import { planCapacityRepair } from '../../../../lambdas/decisions/capacity-plan';
+import { globalCapacityPk, ownerCapacityPk } from '../../../../lambdas/storage/table-keys';
 
 const G = globalCapacityPk();
 const A = ownerCapacityPk('a');

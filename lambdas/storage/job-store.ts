@@ -4,7 +4,7 @@
  * or reordered events cannot move a job backwards or out of a terminal state.
  */
 import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './aws/errors';
+import { isConditionFailure } from './aws-errors';
 import { allowedPredecessors, type JobStatus } from '../../core/job-states';
 import { TABLE } from '../../core/service-env';
 import type { JobRecord } from '../../core/types';

@@ -9,16 +9,16 @@ import { workflowNameFromFilename, type CreateJobRequest, type UploadTicket } fr
 import { DomainError } from '../../core/errors';
 import type { BundleLimits, ServiceLimits } from '../../core/limits';
 import { DEFAULT_CONVERSION_OPTIONS, type ConversionOptions } from '../../core/types';
-import type { Capacity } from './capacity';
-import { uploadDeadline } from './deadlines';
-import type { IdempotencyStore } from './idempotency';
-import { requestHash } from './idempotency';
-import { newJobId } from './ids';
-import type { JobStore, StoredJob } from './job-store';
-import { METRIC } from './metric-names';
-import { countByCode, countMetric, logger, withJob } from './observability';
-import { createUploadTicket } from './presign-upload';
-import { epochSeconds } from './table-keys';
+import type { Capacity } from '../storage/capacity';
+import { uploadDeadline } from '../decisions/deadlines';
+import type { IdempotencyStore } from '../storage/idempotency';
+import { requestHash } from '../storage/idempotency';
+import { newJobId } from '../decisions/ids';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { METRIC } from '../../core/metrics';
+import { countByCode, countMetric, logger, withJob } from '../runtime/observability';
+import { createUploadTicket } from '../storage/presign-upload';
+import { epochSeconds } from '../storage/table-keys';
 
 export interface CreateJobDeps {
   store: JobStore;

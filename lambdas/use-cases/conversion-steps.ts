@@ -11,15 +11,15 @@ import { DEFAULT_WORKFLOW_NAME } from '../../core/api-schemas';
 import { isTerminal, type JobStatus } from '../../core/job-states';
 import type { ServiceLimits } from '../../core/limits';
 import type { ConversionOptions } from '../../core/types';
-import { resultExpiry, runDeadline, runnerUrlSeconds } from './deadlines';
+import { resultExpiry, runDeadline, runnerUrlSeconds } from '../decisions/deadlines';
 import { finishJob, type LifecycleDeps } from './job-lifecycle';
-import type { JobObjects } from './job-objects';
-import type { JobStore, StoredJob } from './job-store';
-import { METRIC } from './metric-names';
-import { countByCode, countMetric, durationMetric, logger, withJob } from './observability';
-import { decideOutcome, type TaskError } from './outcome';
-import { runnerUrls } from './presign-download';
-import { MAX_REPORT_BYTES, parseReport, summaryFromReport, type ReportRead } from './report';
+import type { JobObjects } from '../storage/job-objects';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { METRIC } from '../../core/metrics';
+import { countByCode, countMetric, durationMetric, logger, withJob } from '../runtime/observability';
+import { decideOutcome, type TaskError } from '../decisions/outcome';
+import { runnerUrls } from '../storage/presign-download';
+import { MAX_REPORT_BYTES, parseReport, summaryFromReport, type ReportRead } from '../decisions/report';
 
 export interface PrepareRunDeps {
   store: JobStore;

@@ -13,7 +13,7 @@
  * touches the global one; a failure on the second ledger compensates the first.
  */
 import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
-import { isConditionFailure } from './aws/errors';
+import { isConditionFailure } from './aws-errors';
 import { DomainError } from '../../core/errors';
 import type { ServiceLimits } from '../../core/limits';
 import { CAPACITY_PREFIX, globalCapacityPk, ownerCapacityPk } from './table-keys';

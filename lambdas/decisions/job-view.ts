@@ -6,7 +6,7 @@ import type { JobView } from '../../core/api-schemas';
 import { DEFAULT_WORKFLOW_NAME } from '../../core/api-schemas';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { isTerminal, type JobStatus } from '../../core/job-states';
-import type { StoredJob } from './job-store';
+import type { StoredJob } from '../storage/job-store';
 
 /** Seconds between status polls worth making, per non-terminal status. */
 const POLL_AFTER_SECONDS: Partial<Record<JobStatus, number>> = {

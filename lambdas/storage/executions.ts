@@ -3,7 +3,7 @@
  * (so a duplicate start is recognisable and harmless).
  */
 import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
-import { isAwsError } from './aws/errors';
+import { isAwsError } from './aws-errors';
 
 export interface ExecutionState {
   status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | string;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { RecordOutcomeInputSchema } from '../../../lambdas/shared/step-schemas';
+import { RecordOutcomeInputSchema } from '../../../../lambdas/steps/step-schemas';
 
 describe('RecordOutcome input', () => {
   it('reads the success path’s empty taskError (and null) as no error, and keeps a caught error', () => {

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
-import { JobViewSchema } from '../../../core/api-schemas';
-import type { StoredJob } from '../../../lambdas/shared/job-store';
-import { pollAfterSeconds, toJobView } from '../../../lambdas/shared/job-view';
-import { resultAvailability } from '../../../lambdas/shared/job-queries';
+import { JobViewSchema } from '../../../../core/api-schemas';
+import type { StoredJob } from '../../../../lambdas/storage/job-store';
+import { pollAfterSeconds, toJobView } from '../../../../lambdas/decisions/job-view';
+import { resultAvailability } from '../../../../lambdas/use-cases/job-queries';
 
 const base: StoredJob = {
   jobId: '0abcdefgh1234567890abcdef',

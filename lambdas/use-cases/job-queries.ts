@@ -3,8 +3,8 @@
  * A job of another API key is indistinguishable from a missing one (404).
  */
 import { DomainError } from '../../core/errors';
-import type { JobStore, StoredJob } from './job-store';
-import { pollAfterSeconds } from './job-view';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { pollAfterSeconds } from '../decisions/job-view';
 
 export async function requireOwnedJob(store: JobStore, jobId: string, owner: string, nowMs: number = Date.now()): Promise<StoredJob> {
   const job = await store.getOwned(jobId, owner, nowMs);

@@ -6,9 +6,9 @@
  */
 import type { ErrorInfo } from '../../core/errors';
 import { allowedPredecessors, IN_FLIGHT_STATUSES, isTerminal, type JobStatus } from '../../core/job-states';
-import type { Capacity } from './capacity';
-import type { JobObjectKind, JobObjects } from './job-objects';
-import type { JobStore, StoredJob, TransitionResult } from './job-store';
+import type { Capacity } from '../storage/capacity';
+import type { JobObjectKind, JobObjects } from '../storage/job-objects';
+import type { JobStore, StoredJob, TransitionResult } from '../storage/job-store';
 
 export interface LifecycleDeps {
   store: JobStore;

@@ -1,16 +1,16 @@
 /** S3 ObjectCreated on bundles/: validate the upload, then queue (and start) or reject the job. */
 import type { S3Event } from 'aws-lambda';
-import { validateBundle } from '../core/node/validate-bundle';
-import { createDocumentClient } from './shared/aws/dynamodb';
-import { createS3Client } from './shared/aws/s3';
-import { createSfnClient } from './shared/aws/sfn';
-import { Capacity } from './shared/capacity';
-import { bucketName, bundleLimits, stateMachineArn, tableConfig } from './shared/config';
-import { eventHandler } from './shared/event-handler';
-import { Executions } from './shared/executions';
-import { JobObjects } from './shared/job-objects';
-import { JobStore } from './shared/job-store';
-import { handleUploadRecord, type UploadOutcome, type UploadValidationDeps } from './shared/upload-validation';
+import { validateBundle } from '../../core/node/validate-bundle';
+import { createDocumentClient } from '../storage/dynamodb-client';
+import { createS3Client } from '../storage/s3-client';
+import { createSfnClient } from '../storage/sfn-client';
+import { Capacity } from '../storage/capacity';
+import { bucketName, bundleLimits, stateMachineArn, tableConfig } from '../runtime/config';
+import { eventHandler } from '../runtime/event-handler';
+import { Executions } from '../storage/executions';
+import { JobObjects } from '../storage/job-objects';
+import { JobStore } from '../storage/job-store';
+import { handleUploadRecord, type UploadOutcome, type UploadValidationDeps } from '../use-cases/upload-validation';
 
 const ddb = createDocumentClient();
 const { tableName, limits } = tableConfig();

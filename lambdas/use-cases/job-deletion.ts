@@ -3,12 +3,12 @@
  * stops), delete the bundle and the result now, release the slot. Each step
  * is idempotent and runs on every call, so a retry heals a crash mid-way.
  */
-import type { Capacity } from './capacity';
-import type { JobObjects } from './job-objects';
+import type { Capacity } from '../storage/capacity';
+import type { JobObjects } from '../storage/job-objects';
 import { requireOwnedJob } from './job-queries';
-import type { JobStore, StoredJob } from './job-store';
-import { METRIC } from './metric-names';
-import { countMetric, logger, withJob } from './observability';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { METRIC } from '../../core/metrics';
+import { countMetric, logger, withJob } from '../runtime/observability';
 
 export interface DeleteJobDeps {
   store: JobStore;

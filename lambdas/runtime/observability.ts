@@ -5,7 +5,7 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import { ERROR_CODE_DIMENSION, METRICS_NAMESPACE_DEFAULT, SERVICE_NAME } from './metric-names';
+import { ERROR_CODE_DIMENSION, METRICS_NAMESPACE_DEFAULT, SERVICE_NAME } from '../../core/metrics';
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 

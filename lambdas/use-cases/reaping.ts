@@ -13,17 +13,17 @@
 import { ERRORS } from '../../core/errors';
 import { IN_FLIGHT_STATUSES, isInFlight, isTerminal, type JobStatus } from '../../core/job-states';
 import type { ServiceLimits } from '../../core/limits';
-import type { Capacity } from './capacity';
-import { planCapacityRepair, type InFlightJob } from './capacity-plan';
+import type { Capacity } from '../storage/capacity';
+import { planCapacityRepair, type InFlightJob } from '../decisions/capacity-plan';
 import { recordOutcome, type RecordOutcomeDeps } from './conversion-steps';
-import { ADMISSION_GRACE_SECONDS, MAX_EXECUTION_RESTARTS, deadlineOf, runDeadline } from './deadlines';
-import type { Executions } from './executions';
-import { jobIdTime } from './ids';
+import { ADMISSION_GRACE_SECONDS, MAX_EXECUTION_RESTARTS, deadlineOf, runDeadline } from '../decisions/deadlines';
+import type { Executions } from '../storage/executions';
+import { jobIdTime } from '../decisions/ids';
 import { finishJob } from './job-lifecycle';
-import type { JobObjects } from './job-objects';
-import type { JobStore, StoredJob } from './job-store';
-import { METRIC } from './metric-names';
-import { countByCode, countMetric, logger } from './observability';
+import type { JobObjects } from '../storage/job-objects';
+import type { JobStore, StoredJob } from '../storage/job-store';
+import { METRIC } from '../../core/metrics';
+import { countByCode, countMetric, logger } from '../runtime/observability';
 
 export interface ReaperDeps {
   store: JobStore;

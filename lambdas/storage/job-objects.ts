@@ -4,7 +4,7 @@
  */
 import { DeleteObjectCommand, GetObjectCommand, HeadObjectCommand, type S3Client } from '@aws-sdk/client-s3';
 import { s3Keys } from '../../core/service-env';
-import { isAwsError } from './aws/errors';
+import { isAwsError } from './aws-errors';
 
 export type JobObjectKind = keyof typeof s3Keys;
 
