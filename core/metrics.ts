@@ -1,9 +1,12 @@
 /**
- * CloudWatch metric names emitted by the handlers (Powertools EMF). The
- * dashboard and alarms in lib/ refer to these names; dimension `service` is
- * always SERVICE_NAME, and the per-code metrics add ERROR_CODE_DIMENSION.
+ * The service's CloudWatch metrics contract: the handlers emit these names
+ * (Powertools EMF) in METRICS_NAMESPACE with dimension `service` =
+ * SERVICE_NAME, the per-code metrics add ERROR_CODE_DIMENSION, and the
+ * dashboard and alarms in lib/ read exactly the same names.
  */
-export const METRICS_NAMESPACE_DEFAULT = 'K2pWeb';
+/** CloudWatch namespace of the custom metrics (the deployment also sets it as POWERTOOLS_METRICS_NAMESPACE). */
+export const METRICS_NAMESPACE = 'K2pWeb';
+/** Powertools' service name, hence the `service` dimension of every metric. */
 export const SERVICE_NAME = 'k2p-web';
 export const ERROR_CODE_DIMENSION = 'ErrorCode';
 

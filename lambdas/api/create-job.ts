@@ -1,25 +1,18 @@
 /** POST /jobs: admit a job and hand back a presigned upload. */
 import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, IdempotencyKeySchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
-import { createDocumentClient } from '../storage/dynamodb-client';
-import { createS3Client } from '../storage/s3-client';
-import { Capacity } from '../storage/capacity';
-import { bucketName, bundleLimits, tableConfig } from '../runtime/config';
-import { apiHandler, header, json, jsonBody, ownerOf } from '../runtime/http';
-import { IdempotencyStore } from '../storage/idempotency';
-import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
-import { JobStore } from '../storage/job-store';
 import { toJobView } from '../decisions/job-view';
+import { apiHandler, header, json, jsonBody, ownerOf } from '../runtime/http';
+import { bucket, bundleLimits, capacity, idempotencyStore, jobStore, limits, s3Client } from '../runtime/services';
+import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
 
-const ddb = createDocumentClient();
-const { tableName, limits } = tableConfig();
 const deps: CreateJobDeps = {
-  store: new JobStore(ddb, tableName),
-  capacity: new Capacity(ddb, tableName),
-  idempotency: new IdempotencyStore(ddb, tableName),
-  s3: createS3Client(),
-  bucket: bucketName(),
-  limits,
+  store: jobStore(),
+  capacity: capacity(),
+  idempotency: idempotencyStore(),
+  s3: s3Client(),
+  bucket: bucket(),
+  limits: limits(),
   bundleLimits: bundleLimits(),
 };
 

@@ -1,12 +1,10 @@
 /** GET /jobs/{id}: the job as its owner sees it; Retry-After while it is still moving. */
-import { createDocumentClient } from '../storage/dynamodb-client';
-import { tableConfig } from '../runtime/config';
-import { apiHandler, json, ownerOf, pathJobId } from '../runtime/http';
-import { requireOwnedJob } from '../use-cases/job-queries';
-import { JobStore } from '../storage/job-store';
 import { toJobView } from '../decisions/job-view';
+import { apiHandler, json, ownerOf, pathJobId } from '../runtime/http';
+import { jobStore } from '../runtime/services';
+import { requireOwnedJob } from '../use-cases/job-queries';
 
-const store = new JobStore(createDocumentClient(), tableConfig().tableName);
+const store = jobStore();
 
 export const handler = apiHandler(async (event) => {
   const owner = ownerOf(event);

@@ -1,9 +1,24 @@
 /**
  * Pure planning for the reaper's capacity repair: compare each ledger's
- * holders with the jobs actually in flight.
+ * holders with the jobs actually in flight. A ledger is identified by its key,
+ * defined here so the plan can name the ledgers it expects; storage places
+ * these keys in the table (storage/table-keys.ts).
  */
-import type { CapacityLedger, CapacityScope } from '../storage/capacity';
-import { globalCapacityPk, ownerCapacityPk } from '../storage/table-keys';
+
+export type CapacityScope = 'global' | 'owner';
+
+export interface CapacityLedger {
+  pk: string;
+  scope: CapacityScope;
+  /** For per-key ledgers: the API key id. */
+  capacityOwner?: string;
+  inFlight: number;
+  holders: string[];
+}
+
+export const CAPACITY_PREFIX = 'CAP#';
+export const globalCapacityPk = () => `${CAPACITY_PREFIX}GLOBAL`;
+export const ownerCapacityPk = (owner: string) => `${CAPACITY_PREFIX}OWNER#${owner}`;
 
 export interface InFlightJob {
   jobId: string;

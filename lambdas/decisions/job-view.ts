@@ -6,7 +6,10 @@ import type { JobView } from '../../core/api-schemas';
 import { DEFAULT_WORKFLOW_NAME } from '../../core/api-schemas';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { isTerminal, type JobStatus } from '../../core/job-states';
-import type { StoredJob } from '../storage/job-store';
+import type { JobRecord } from '../../core/types';
+
+/** What the view reads: the shared record plus why an EXPIRED job expired (a stored job is one). */
+export type ViewedJob = JobRecord & Pick<JobView, 'expiredReason'>;
 
 /** Seconds between status polls worth making, per non-terminal status. */
 const POLL_AFTER_SECONDS: Partial<Record<JobStatus, number>> = {
@@ -26,7 +29,7 @@ function between(from: string | undefined, to: string | undefined): number | und
   return Number.isFinite(ms) && ms >= 0 ? ms : undefined;
 }
 
-export function toJobView(job: StoredJob): JobView {
+export function toJobView(job: ViewedJob): JobView {
   const terminal = isTerminal(job.status);
   const view: JobView = {
     jobId: job.jobId,

@@ -5,13 +5,13 @@
 import { Logger } from '@aws-lambda-powertools/logger';
 import { Metrics, MetricUnit } from '@aws-lambda-powertools/metrics';
 import type { MiddlewareObj } from '@middy/core';
-import { ERROR_CODE_DIMENSION, METRICS_NAMESPACE_DEFAULT, SERVICE_NAME } from '../../core/metrics';
+import { ERROR_CODE_DIMENSION, METRICS_NAMESPACE, SERVICE_NAME } from '../../core/metrics';
 
 export const logger = new Logger({ serviceName: SERVICE_NAME });
 
 export const metrics = new Metrics({
   serviceName: SERVICE_NAME,
-  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE_DEFAULT,
+  namespace: process.env.POWERTOOLS_METRICS_NAMESPACE || METRICS_NAMESPACE,
 });
 
 export function countMetric(name: string, value = 1): void {

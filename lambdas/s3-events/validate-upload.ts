@@ -1,26 +1,17 @@
 /** S3 ObjectCreated on bundles/: validate the upload, then queue (and start) or reject the job. */
 import type { S3Event } from 'aws-lambda';
 import { validateBundle } from '../../core/node/validate-bundle';
-import { createDocumentClient } from '../storage/dynamodb-client';
-import { createS3Client } from '../storage/s3-client';
-import { createSfnClient } from '../storage/sfn-client';
-import { Capacity } from '../storage/capacity';
-import { bucketName, bundleLimits, stateMachineArn, tableConfig } from '../runtime/config';
 import { eventHandler } from '../runtime/event-handler';
-import { Executions } from '../storage/executions';
-import { JobObjects } from '../storage/job-objects';
-import { JobStore } from '../storage/job-store';
+import { bundleLimits, capacity, executions, jobObjects, jobStore, limits } from '../runtime/services';
 import { handleUploadRecord, type UploadOutcome, type UploadValidationDeps } from '../use-cases/upload-validation';
 
-const ddb = createDocumentClient();
-const { tableName, limits } = tableConfig();
 const deps: UploadValidationDeps = {
-  store: new JobStore(ddb, tableName),
-  capacity: new Capacity(ddb, tableName),
-  objects: new JobObjects(createS3Client(), bucketName()),
-  executions: new Executions(createSfnClient(), stateMachineArn()),
+  store: jobStore(),
+  capacity: capacity(),
+  objects: jobObjects(),
+  executions: executions(),
   validate: (zip, bundle) => validateBundle(zip, bundle),
-  limits,
+  limits: limits(),
   bundleLimits: bundleLimits(),
 };
 

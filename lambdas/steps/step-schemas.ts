@@ -1,4 +1,4 @@
-/** Inputs of the state machine's Lambda steps (ARCHITECTURE.md / lib/ conversion construct). */
+/** Inputs of the state machine's Lambda steps: the payloads lib/conversion.ts hands to PrepareRun and RecordOutcome. */
 import * as z from 'zod/mini';
 import { JobIdSchema } from '../../core/api-schemas';
 

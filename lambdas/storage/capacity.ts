@@ -16,18 +16,8 @@ import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sd
 import { isConditionFailure } from './aws-errors';
 import { DomainError } from '../../core/errors';
 import type { ServiceLimits } from '../../core/limits';
+import type { CapacityLedger, CapacityScope } from '../decisions/capacity-plan';
 import { CAPACITY_PREFIX, globalCapacityPk, ownerCapacityPk } from './table-keys';
-
-export type CapacityScope = 'global' | 'owner';
-
-export interface CapacityLedger {
-  pk: string;
-  scope: CapacityScope;
-  /** For per-key ledgers: the API key id. */
-  capacityOwner?: string;
-  inFlight: number;
-  holders: string[];
-}
 
 /** Seconds a client should wait before retrying an admission refused by `scope`. */
 export function retryAfterSeconds(scope: CapacityScope, limits: ServiceLimits): number {

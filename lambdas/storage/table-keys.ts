@@ -8,13 +8,13 @@
  */
 import { createHash } from 'node:crypto';
 
+// The capacity ledgers' keys belong to the reaper's capacity plan, which must name the ledgers it expects.
+export { CAPACITY_PREFIX, globalCapacityPk, ownerCapacityPk } from '../decisions/capacity-plan';
+
 export const JOB_PREFIX = 'JOB#';
-export const CAPACITY_PREFIX = 'CAP#';
 export const IDEMPOTENCY_PREFIX = 'IDEM#';
 
 export const jobPk = (jobId: string) => `${JOB_PREFIX}${jobId}`;
-export const globalCapacityPk = () => `${CAPACITY_PREFIX}GLOBAL`;
-export const ownerCapacityPk = (owner: string) => `${CAPACITY_PREFIX}OWNER#${owner}`;
 /** The client's key is hashed: it is arbitrary text and may be long. */
 export const idempotencyPk = (owner: string, key: string) =>
   `${IDEMPOTENCY_PREFIX}${owner}#${createHash('sha256').update(key).digest('hex')}`;
