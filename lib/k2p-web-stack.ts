@@ -18,7 +18,6 @@ import { Conversion } from './conversion';
 import { REPO_ROOT, dataRemovalPolicy } from './defaults';
 import { JobTable } from './job-table';
 import { Monitoring } from './monitoring';
-import { acknowledgeNagFindings } from './nag';
 import { IsolatedNetwork } from './network';
 import { Reaper } from './reaper';
 import type { FunctionDefaults, HandlerCodeOverrides } from './service-function';
@@ -175,8 +174,6 @@ export class K2pWebStack extends Stack {
       globalInFlightLimit: serviceLimits.globalInFlight,
       alarmEmail: config.alarmEmail || undefined,
     });
-
-    acknowledgeNagFindings(this);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Jobs API base URL' });
     new CfnOutput(this, 'SiteUrl', { value: this.website.origin, description: 'Web page' });
