@@ -12,8 +12,9 @@
  * The per-key ledger is taken first so that a key over its own limit never
  * touches the global one; a failure on the second ledger compensates the first.
  */
-import { ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws-errors';
+import { scanItems } from './dynamodb-client';
 import { DomainError } from '../../core/errors';
 import type { ServiceLimits } from '../../core/limits';
 import type { CapacityLedger, CapacityScope } from '../decisions/capacity-plan';
@@ -120,29 +121,21 @@ export class Capacity {
   /** Every ledger item (a handful: one global plus one per key with jobs). */
   async readAll(): Promise<CapacityLedger[]> {
     const ledgers: CapacityLedger[] = [];
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          FilterExpression: 'begins_with(pk, :prefix)',
-          ExpressionAttributeValues: { ':prefix': CAPACITY_PREFIX },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) {
-        const holders = item.holders instanceof Set ? [...(item.holders as Set<string>)] : [];
-        ledgers.push({
-          pk: String(item.pk),
-          scope: item.scope === 'owner' ? 'owner' : 'global',
-          capacityOwner: typeof item.capacityOwner === 'string' ? item.capacityOwner : undefined,
-          inFlight: Number(item.inFlight ?? 0),
-          holders,
-        });
-      }
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = scanItems(this.ddb, {
+      TableName: this.tableName,
+      FilterExpression: 'begins_with(pk, :prefix)',
+      ExpressionAttributeValues: { ':prefix': CAPACITY_PREFIX },
+    });
+    for await (const item of items) {
+      const holders = item.holders instanceof Set ? [...(item.holders as Set<string>)] : [];
+      ledgers.push({
+        pk: String(item.pk),
+        scope: item.scope === 'owner' ? 'owner' : 'global',
+        capacityOwner: typeof item.capacityOwner === 'string' ? item.capacityOwner : undefined,
+        inFlight: Number(item.inFlight ?? 0),
+        holders,
+      });
+    }
     return ledgers;
   }
 

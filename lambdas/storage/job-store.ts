@@ -3,8 +3,9 @@
  * condition lists the legal predecessors (core/job-states.ts), so duplicated
  * or reordered events cannot move a job backwards or out of a terminal state.
  */
-import { GetCommand, PutCommand, QueryCommand, ScanCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws-errors';
+import { scanItems } from './dynamodb-client';
 import { allowedPredecessors, type JobStatus } from '../../core/job-states';
 import { TABLE } from '../../core/service-env';
 import type { JobRecord } from '../../core/types';
@@ -124,18 +125,13 @@ export class JobStore {
     const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? []);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     try {
-      const out = await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: jobPk(jobId) },
-          UpdateExpression: update.expression,
-          ConditionExpression: `attribute_exists(pk) AND #status IN (${Object.keys(fromValues).join(', ')})`,
-          ExpressionAttributeNames: { ...update.names, '#status': 'status' },
-          ExpressionAttributeValues: { ...update.values, ...fromValues },
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return { ok: true, job: stripKey(out.Attributes)! };
+      const job = await this.updateJob(jobId, {
+        expression: update.expression,
+        condition: `attribute_exists(pk) AND #status IN (${Object.keys(fromValues).join(', ')})`,
+        names: { ...update.names, '#status': 'status' },
+        values: { ...update.values, ...fromValues },
+      });
+      return { ok: true, job: job! };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
       return { ok: false, job: await this.get(jobId) };
@@ -169,22 +165,27 @@ export class JobStore {
       conditions.push(`#e${i} = :e${i}`);
     });
     try {
-      const out = await this.ddb.send(
-        new UpdateCommand({
-          TableName: this.tableName,
-          Key: { pk: jobPk(jobId) },
-          UpdateExpression: update.expression,
-          ConditionExpression: conditions.join(' AND '),
-          ExpressionAttributeNames: names,
-          ExpressionAttributeValues: values,
-          ReturnValues: 'ALL_NEW',
-        }),
-      );
-      return stripKey(out.Attributes);
+      return await this.updateJob(jobId, { expression: update.expression, condition: conditions.join(' AND '), names, values });
     } catch (error) {
       if (isConditionFailure(error)) return undefined;
       throw error;
     }
+  }
+
+  /** One conditional update of the job's item; the job as it is afterwards. */
+  private async updateJob(jobId: string, update: UpdateParts & { condition: string }): Promise<StoredJob | undefined> {
+    const out = await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: jobPk(jobId) },
+        UpdateExpression: update.expression,
+        ConditionExpression: update.condition,
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKey(out.Attributes);
   }
 
   /** One page of the owner's jobs, newest first (GSI byOwner). Expired records are dropped. */
@@ -213,20 +214,12 @@ export class JobStore {
    */
   async *scanByStatus(statuses: readonly JobStatus[]): AsyncGenerator<StoredJob> {
     const values = Object.fromEntries(statuses.map((status, i) => [`:st${i}`, status]));
-    let startKey: Record<string, unknown> | undefined;
-    do {
-      const out = await this.ddb.send(
-        new ScanCommand({
-          TableName: this.tableName,
-          ConsistentRead: true,
-          FilterExpression: `begins_with(pk, :prefix) AND #status IN (${Object.keys(values).join(', ')})`,
-          ExpressionAttributeNames: { '#status': 'status' },
-          ExpressionAttributeValues: { ':prefix': JOB_PREFIX, ...values },
-          ExclusiveStartKey: startKey,
-        }),
-      );
-      for (const item of out.Items ?? []) yield stripKey(item)!;
-      startKey = out.LastEvaluatedKey;
-    } while (startKey);
+    const items = scanItems(this.ddb, {
+      TableName: this.tableName,
+      FilterExpression: `begins_with(pk, :prefix) AND #status IN (${Object.keys(values).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':prefix': JOB_PREFIX, ...values },
+    });
+    for await (const item of items) yield stripKey(item)!;
   }
 }
