@@ -1,7 +1,7 @@
 /**
- * Configuration read from the environment once, at module scope of each
- * handler. Names come from core/service-env.ts and core/limits.ts; the CDK
- * app and local mode set them.
+ * Configuration from the environment, read at a handler's module scope
+ * (through runtime/services.ts, once per value). Names come from
+ * core/service-env.ts and core/limits.ts; the CDK app and local mode set them.
  */
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../../core/limits';
 import { LAMBDA_ENV } from '../../core/service-env';
@@ -14,13 +14,12 @@ export function requireEnv(name: string, env: Env = process.env): string {
   return value;
 }
 
-export interface TableConfig {
-  tableName: string;
-  limits: ServiceLimits;
+export function tableName(env: Env = process.env): string {
+  return requireEnv(LAMBDA_ENV.JOBS_TABLE_NAME, env);
 }
 
-export function tableConfig(env: Env = process.env): TableConfig {
-  return { tableName: requireEnv(LAMBDA_ENV.JOBS_TABLE_NAME, env), limits: serviceLimitsFromEnv(env) };
+export function serviceLimits(env: Env = process.env): ServiceLimits {
+  return serviceLimitsFromEnv(env);
 }
 
 export function bucketName(env: Env = process.env): string {

@@ -3,9 +3,10 @@
  * request and then shared by everything in the container (one DynamoDB client
  * behind JobStore, Capacity and IdempotencyStore). Each is its own exported
  * function, not a property of one object, so a handler's bundle holds only
- * what it asks for (get-job carries no S3 or Step Functions client).
+ * what it asks for (get-job carries no S3 or Step Functions client, nor the
+ * limits parser). Handlers ask at module scope, so env is read and clients
+ * are built during init, as before.
  */
-import type { BundleLimits, ServiceLimits } from '../../core/limits';
 import { Capacity } from '../storage/capacity';
 import { createDocumentClient } from '../storage/dynamodb-client';
 import { Executions } from '../storage/executions';
@@ -14,7 +15,7 @@ import { JobObjects } from '../storage/job-objects';
 import { JobStore } from '../storage/job-store';
 import { createS3Client } from '../storage/s3-client';
 import { createSfnClient } from '../storage/sfn-client';
-import { bucketName, bundleLimits as bundleLimitsFromEnv, stateMachineArn as stateMachineArnFromEnv, tableConfig } from './config';
+import * as config from './config';
 
 /** Builds once, on the first call; `@__PURE__` lets esbuild drop a service no handler calls. */
 function once<T extends object | string>(build: () => T): () => T {
@@ -22,18 +23,18 @@ function once<T extends object | string>(build: () => T): () => T {
   return () => (value ??= build());
 }
 
-export const table = /* @__PURE__ */ once(() => tableConfig());
-export const limits = (): ServiceLimits => table().limits;
-export const bundleLimits = /* @__PURE__ */ once((): BundleLimits => bundleLimitsFromEnv());
-export const bucket = /* @__PURE__ */ once(() => bucketName());
-export const stateMachineArn = /* @__PURE__ */ once(() => stateMachineArnFromEnv());
+export const tableName = /* @__PURE__ */ once(config.tableName);
+export const limits = /* @__PURE__ */ once(config.serviceLimits);
+export const bundleLimits = /* @__PURE__ */ once(config.bundleLimits);
+export const bucket = /* @__PURE__ */ once(config.bucketName);
+export const stateMachineArn = /* @__PURE__ */ once(config.stateMachineArn);
 
-export const documentClient = /* @__PURE__ */ once(() => createDocumentClient());
-export const s3Client = /* @__PURE__ */ once(() => createS3Client());
-export const sfnClient = /* @__PURE__ */ once(() => createSfnClient());
+export const documentClient = /* @__PURE__ */ once(createDocumentClient);
+export const s3Client = /* @__PURE__ */ once(createS3Client);
+export const sfnClient = /* @__PURE__ */ once(createSfnClient);
 
-export const jobStore = /* @__PURE__ */ once(() => new JobStore(documentClient(), table().tableName));
-export const capacity = /* @__PURE__ */ once(() => new Capacity(documentClient(), table().tableName));
-export const idempotencyStore = /* @__PURE__ */ once(() => new IdempotencyStore(documentClient(), table().tableName));
+export const jobStore = /* @__PURE__ */ once(() => new JobStore(documentClient(), tableName()));
+export const capacity = /* @__PURE__ */ once(() => new Capacity(documentClient(), tableName()));
+export const idempotencyStore = /* @__PURE__ */ once(() => new IdempotencyStore(documentClient(), tableName()));
 export const jobObjects = /* @__PURE__ */ once(() => new JobObjects(s3Client(), bucket()));
 export const executions = /* @__PURE__ */ once(() => new Executions(sfnClient(), stateMachineArn()));
