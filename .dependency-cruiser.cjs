@@ -109,7 +109,7 @@ module.exports = {
     ),
     forbid(
       'services-build-storage-only',
-      'runtime/services.ts builds clients and stores from config; it runs no use-case.',
+      'lambdas/runtime/services.ts builds clients and stores from config; it runs no use-case.',
       { path: '^lambdas/runtime/services\\.ts$' },
       { path: '^lambdas/', pathNot: '^lambdas/(runtime|storage)/' },
     ),

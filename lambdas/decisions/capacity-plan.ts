@@ -2,7 +2,7 @@
  * Pure planning for the reaper's capacity repair: compare each ledger's
  * holders with the jobs actually in flight. A ledger is identified by its key,
  * defined here so the plan can name the ledgers it expects; storage places
- * these keys in the table (storage/table-keys.ts).
+ * these keys in the table (lambdas/storage/table-keys.ts).
  */
 
 export type CapacityScope = 'global' | 'owner';

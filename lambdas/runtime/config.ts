@@ -1,6 +1,6 @@
 /**
  * Configuration from the environment, read at a handler's module scope
- * (through runtime/services.ts, once per value). Names come from
+ * (through lambdas/runtime/services.ts, once per value). Names come from
  * core/service-env.ts and core/limits.ts; the CDK app and local mode set them.
  */
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../../core/limits';
