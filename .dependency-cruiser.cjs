@@ -51,9 +51,9 @@ module.exports = {
     forbid('web-imports-core-only', 'The page is built from web/ and core/ only.', { path: '^web/' }, { path: layersBut('web') }),
     forbid(
       'cli-imports-core-and-local-start-only',
-      'The CLI reaches local mode only through its public start entry.',
+      'The CLI reaches local mode only through its public start entry (local/host/start.ts).',
       { path: '^cli/' },
-      { path: layersBut('cli'), pathNot: '^local/start\\.ts$' },
+      { path: layersBut('cli'), pathNot: '^local/host/start\\.ts$' },
     ),
     forbid(
       'local-imports-core-and-web-build-only',

@@ -21,6 +21,8 @@ import { acknowledge } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
+/** Environment variable of the API functions naming the allowed browser origin(s) (lambdas/shared/config.ts). */
+
 /** The API's routes: handler, method and path (API_ROUTES is what the tests and local mode walk). */
 export const API_ROUTES = [
   { handler: 'createJob', method: 'POST', path: '/jobs', id: 'CreateJob' },

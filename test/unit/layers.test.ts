@@ -62,7 +62,7 @@ const CASES: Record<string, { files: Record<string, string>; violations: string[
   'runner-imports-core-only': { files: { 'runner/r.ts': "export * from '../lib/x';\n" }, violations: ['runner/r.ts → lib/x.ts'] },
   'web-imports-core-only': { files: { 'web/src/w.ts': "export * from '../../runner/r2';\n" }, violations: ['web/src/w.ts → runner/r2.ts'] },
   'cli-imports-core-and-local-start-only': {
-    files: { 'cli/c.ts': "export * from '../local/internal';\n", 'cli/starts-local.ts': "export * from '../local/start';\n" },
+    files: { 'cli/c.ts': "export * from '../local/internal';\n", 'cli/starts-local.ts': "export * from '../local/host/start';\n" },
     violations: ['cli/c.ts → local/internal.ts'],
   },
   'local-imports-core-and-web-build-only': {
@@ -122,7 +122,7 @@ const TARGETS = [
   'lambdas/steps/step-schemas.ts',
   'runner/r2.ts',
   'local/internal.ts',
-  'local/start.ts',
+  'local/host/start.ts',
   'web/src/page.ts',
   'web/build.ts',
 ];
