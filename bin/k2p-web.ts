@@ -25,5 +25,5 @@ new K2pWebStack(app, stackName, {
   description: 'k2p-web: KNIME workflows to Python (API, validation, sandboxed Fargate converter, web page)',
 });
 
-// Any finding not acknowledged in lib/nag.ts fails the synthesis.
+// Any finding not acknowledged by the construct that causes it (lib/nag.ts) fails the synthesis.
 Validations.of(app).addPlugins(new AwsSolutionsChecks(app));

@@ -67,10 +67,10 @@ export const HANDLERS = {
   getResult: 'lambdas/api/get-result.ts',
   deleteJob: 'lambdas/api/delete-job.ts',
   health: 'lambdas/api/health.ts',
-  validateUpload: 'lambdas/validate-upload.ts',
+  validateUpload: 'lambdas/s3-events/validate-upload.ts',
   prepareRun: 'lambdas/steps/prepare-run.ts',
   recordOutcome: 'lambdas/steps/record-outcome.ts',
-  reaper: 'lambdas/reaper.ts',
+  reaper: 'lambdas/schedule/reaper.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

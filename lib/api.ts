@@ -18,6 +18,7 @@ import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
+import { acknowledge } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
@@ -157,6 +158,27 @@ export class JobsApi extends Construct {
     this.defaultPlan.addApiKey(this.clientApiKey);
 
     if ((props.wafRateLimit ?? 0) > 0) this.webAcl = this.createWaf(props.wafRateLimit!);
+    this.acknowledgeNagFindings();
+  }
+
+  /** API keys are the product's authentication model; /health is public on purpose. */
+  private acknowledgeNagFindings(): void {
+    const apiKeyReason =
+      'Clients authenticate with API keys (x-api-key, required on every method but GET /health, which is public by design); jobs are owned by the key id. There are no user accounts to put in Cognito or IAM.';
+    acknowledge(this.api, 'AwsSolutions-APIG4', apiKeyReason);
+    acknowledge(this.api, 'AwsSolutions-COG4', apiKeyReason);
+    if (!this.webAcl) {
+      acknowledge(
+        this.api.deploymentStage,
+        'AwsSolutions-APIG3',
+        'WAF is opt-in (context wafRateLimit > 0 adds a per-IP rate rule): usage-plan throttles and quotas plus stage throttling already bound abuse, and a WebACL costs ≥ $5/month idle.',
+      );
+    }
+    acknowledge(
+      this.api.node.findChild('CloudWatchRole'),
+      'AwsSolutions-IAM4[Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AmazonAPIGatewayPushToCloudWatchLogs]',
+      'The account-level role API Gateway needs to write execution logs; AWS designs it around this managed policy.',
+    );
   }
 
   private createFunctions(props: JobsApiProps): Record<ApiHandlerName, ServiceFunction> {

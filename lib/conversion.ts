@@ -25,6 +25,7 @@ import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../core/service-env';
 import type { CpuArchitectureName } from './config';
 import { LAMBDA_STEP_TIMEOUT, LOG_REMOVAL_POLICY, REPO_ROOT, logRetention } from './defaults';
 import type { JobTable } from './job-table';
+import { acknowledge, arnOf } from './nag';
 import type { IsolatedNetwork } from './network';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
@@ -180,7 +181,7 @@ export class Conversion extends Construct {
       definitionBody: sfn.DefinitionBody.fromChainable(this.createDefinition(props)),
       comment: 'k2p-web: prepare, run the knime2py converter on Fargate, record the outcome',
       // Longer than every retry path, shorter than the reaper's run deadline (converter limit + 30 min,
-      // lambdas/shared/deadlines.ts) as long as the start margin stays ≤ 15 min: the execution ends first.
+      // lambdas/decisions/deadlines.ts) as long as the start margin stays ≤ 15 min: the execution ends first.
       timeout: this.taskTimeout.plus(EXECUTION_SLACK),
       tracingEnabled: true,
       logs: {
@@ -190,6 +191,35 @@ export class Conversion extends Construct {
         includeExecutionData: false,
       },
     });
+    this.acknowledgeNagFindings();
+  }
+
+  /** What Step Functions integrations and the Fargate task require, each with why it is acceptable. */
+  private acknowledgeNagFindings(): void {
+    const smRole = this.stateMachine.role;
+    acknowledge(
+      smRole,
+      'AwsSolutions-IAM5[Resource::*]',
+      'Step Functions service integration requirements: CloudWatch Logs delivery (logs:*LogDelivery, PutResourcePolicy, Describe*), X-Ray tracing, and ecs:StopTask/DescribeTasks of the .sync pattern have no resource-level permissions.',
+    );
+    for (const fn of [this.prepareRun, this.recordOutcome]) {
+      acknowledge(
+        smRole,
+        `AwsSolutions-IAM5[Resource::${arnOf(fn.fn)}:*]`,
+        'LambdaInvoke grant: the function and its versions/aliases (":*"), nothing else.',
+      );
+    }
+    // The task itself has no role at all; its execution role pulls the image and writes logs.
+    acknowledge(
+      this.executionRole,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ecr:GetAuthorizationToken has no resource-level permissions; every other ECR action is on the runner repository only.',
+    );
+    acknowledge(
+      this.taskDefinition,
+      'AwsSolutions-ECS2',
+      'The container environment holds only non-secret configuration (limits, image reference, scratch path); per-job values come as container overrides and there are no secrets.',
+    );
   }
 
   private createTaskDefinition(props: ConversionProps): ecs.FargateTaskDefinition {

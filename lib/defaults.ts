@@ -15,12 +15,6 @@ import type { RemovalPolicyName } from './config';
 /** Repository root: handler entries (core/service-env.ts HANDLERS) and runner/ are relative to it. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Name used for Powertools' service dimension and in resource names. */
-export const SERVICE_NAME = 'k2p-web';
-
-/** CloudWatch namespace of the custom metrics the handlers emit (Powertools EMF). */
-export const METRICS_NAMESPACE = 'K2pWeb';
-
 /** Lambda runtime of every function: the newest Node.js line the code is tested on (≥ 20 locally). */
 export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
 

@@ -8,6 +8,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TABLE } from '../core/service-env';
+import { acknowledgeOnGrantee, arnOf } from './nag';
 
 export interface JobTableProps {
   /**
@@ -44,11 +45,21 @@ export class JobTable extends Construct {
 
   /** Get/Query/Scan on the table and its index. */
   grantRead(grantee: iam.IGrantable): iam.Grant {
+    this.acknowledgeIndexWildcard(grantee);
     return this.table.grantReadData(grantee);
   }
 
   /** Reads plus conditional Put/Update/Delete (state transitions, admission counters). */
   grantReadWrite(grantee: iam.IGrantable): iam.Grant {
+    this.acknowledgeIndexWildcard(grantee);
     return this.table.grantReadWriteData(grantee);
+  }
+
+  private acknowledgeIndexWildcard(grantee: iam.IGrantable): void {
+    acknowledgeOnGrantee(
+      grantee,
+      `AwsSolutions-IAM5[Resource::${arnOf(this.table)}/index/*]`,
+      'JobTable grant: the table ARN plus "<table>/index/*" so the byOwner GSI (GET /jobs, reaper sweeps) can be queried; no other table is reachable.',
+    );
   }
 }

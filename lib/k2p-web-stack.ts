@@ -10,14 +10,14 @@ import type * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import { Construct } from 'constructs';
 import { limitsToEnv } from '../core/limits';
+import { METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics';
 import { LAMBDA_ENV } from '../core/service-env';
 import { API_ROUTES, JobsApi } from './api';
 import { DEFAULT_CONFIG, type K2pWebConfig } from './config';
 import { Conversion } from './conversion';
-import { METRICS_NAMESPACE, REPO_ROOT, SERVICE_NAME, dataRemovalPolicy } from './defaults';
+import { REPO_ROOT, dataRemovalPolicy } from './defaults';
 import { JobTable } from './job-table';
 import { Monitoring } from './monitoring';
-import { acknowledgeNagFindings } from './nag';
 import { IsolatedNetwork } from './network';
 import { Reaper } from './reaper';
 import type { FunctionDefaults, HandlerCodeOverrides } from './service-function';
@@ -174,8 +174,6 @@ export class K2pWebStack extends Stack {
       globalInFlightLimit: serviceLimits.globalInFlight,
       alarmEmail: config.alarmEmail || undefined,
     });
-
-    acknowledgeNagFindings(this);
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Jobs API base URL' });
     new CfnOutput(this, 'SiteUrl', { value: this.website.origin, description: 'Web page' });

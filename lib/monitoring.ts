@@ -16,8 +16,7 @@ import * as subscriptions from 'aws-cdk-lib/aws-sns-subscriptions';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
 import { DefaultDashboardFactory, MonitoringFacade } from 'cdk-monitoring-constructs';
 import { Construct } from 'constructs';
-import { ERROR_CODE_DIMENSION, METRIC } from '../lambdas/shared/metric-names';
-import { METRICS_NAMESPACE, SERVICE_NAME } from './defaults';
+import { ERROR_CODE_DIMENSION, METRIC, METRICS_NAMESPACE, SERVICE_NAME } from '../core/metrics';
 
 export interface MonitoredRoute {
   /** HTTP method, e.g. GET. */

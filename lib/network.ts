@@ -12,6 +12,7 @@ import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
+import { acknowledge, acknowledgeAwsCustomResourceProvider } from './nag';
 
 export interface IsolatedNetworkProps {
   /** The data bucket: the only bucket (besides ECR's layer bucket) reachable through the S3 endpoint. */
@@ -157,6 +158,12 @@ export class IsolatedNetwork extends Construct {
       installLatestAwsSdk: false,
       logGroup: new logs.LogGroup(this, 'S3PrefixListLookupLogs', { retention, removalPolicy: LOG_REMOVAL_POLICY }),
     });
+    acknowledge(
+      lookup,
+      'AwsSolutions-IAM5[Resource::*]',
+      'ec2:DescribePrefixLists (read-only, to find the regional S3 prefix list for the task security group) supports no resource-level permissions.',
+    );
+    acknowledgeAwsCustomResourceProvider(this);
     return lookup.getResponseField('PrefixLists.0.PrefixListId');
   }
 }

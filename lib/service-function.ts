@@ -21,6 +21,7 @@ import {
   REPO_ROOT,
   logRetention,
 } from './defaults';
+import { acknowledge } from './nag';
 
 /** Code to deploy instead of bundling a handler's entry file, by handler name. */
 export type HandlerCodeOverrides = Partial<Record<HandlerName, lambda.Code>>;
@@ -128,5 +129,16 @@ export class ServiceFunction extends Construct {
             tsconfig: path.join(REPO_ROOT, 'tsconfig.json'),
           },
         });
+
+    acknowledge(
+      this.role,
+      'AwsSolutions-IAM5[Resource::*]',
+      'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS documents Resource "*").',
+    );
+    acknowledge(
+      this.fn,
+      'AwsSolutions-L1',
+      'Node.js 22 is the newest runtime the handlers are built (esbuild target node22) and tested for; move with the tests, not ahead of them.',
+    );
   }
 }

@@ -11,6 +11,15 @@ import * as s3n from 'aws-cdk-lib/aws-s3-notifications';
 import { Construct } from 'constructs';
 import { BUNDLE_PREFIX, RESULT_PREFIX } from '../core/service-env';
 import { ABORT_INCOMPLETE_UPLOAD_AFTER, ACCESS_LOG_RETENTION, secureBucketProps } from './defaults';
+import { acknowledge, acknowledgeOnGrantee, arnOf, CDK_PROVIDER_REASONS, findStackChild, LAMBDA_BASIC_ROLE_FINDING } from './nag';
+
+/** Why each prefix grant's object wildcard is as narrow as it can be. */
+const PREFIX_GRANT_REASONS: Record<string, string> = {
+  [BUNDLE_PREFIX]:
+    'Storage grant of one S3 action on bundles/* only: objects are per job (bundles/<jobId>/bundle.zip) and job ids exist only at run time.',
+  [RESULT_PREFIX]:
+    'Storage grant of one S3 action on results/* only: objects are per job (results/<jobId>/result.zip, report.json) and job ids exist only at run time.',
+};
 
 export interface StorageProps {
   /**
@@ -103,6 +112,7 @@ export class Storage extends Construct {
     this.dataBucket.addEventNotification(s3.EventType.OBJECT_CREATED, new s3n.LambdaDestination(fn), {
       prefix: BUNDLE_PREFIX,
     });
+    acknowledge(findStackChild(this, 'BucketNotificationsHandler'), LAMBDA_BASIC_ROLE_FINDING, CDK_PROVIDER_REASONS.lambdaBasicRole);
   }
 
   /** s3:PutObject on bundles/* — what a presigned POST for the upload needs. */
@@ -144,6 +154,7 @@ export class Storage extends Construct {
   }
 
   private grantObjects(grantee: iam.IGrantable, action: string, prefix: string): iam.Grant {
+    acknowledgeOnGrantee(grantee, `AwsSolutions-IAM5[Resource::${arnOf(this.dataBucket)}/${prefix}*]`, PREFIX_GRANT_REASONS[prefix]!);
     return iam.Grant.addToPrincipal({
       grantee,
       actions: [action],

@@ -12,6 +12,7 @@ import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../core/service-env';
 import { SECURE_QUEUE_PROPS } from './defaults';
 import type { JobTable } from './job-table';
+import { acknowledge } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
@@ -46,6 +47,11 @@ export class UploadValidation extends Construct {
     }
 
     this.failureQueue = new sqs.Queue(this, 'FailureQueue', SECURE_QUEUE_PROPS);
+    acknowledge(
+      this.failureQueue,
+      'AwsSolutions-SQS3',
+      'This queue is the on-failure destination (the DLQ) of the upload validator; nothing consumes it automatically and an alarm fires when it is not empty.',
+    );
 
     this.function = new ServiceFunction(this, 'Validator', {
       handler: 'validateUpload',

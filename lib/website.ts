@@ -15,6 +15,14 @@ import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { BundleLimits, ServiceLimits } from '../core/limits';
 import { LOG_REMOVAL_POLICY, logRetention, secureBucketProps } from './defaults';
+import {
+  acknowledge,
+  acknowledgeAwsCustomResourceProvider,
+  arnOf,
+  CDK_PROVIDER_REASONS,
+  findStackChild,
+  LAMBDA_BASIC_ROLE_FINDING,
+} from './nag';
 
 export interface ContentSecurityPolicyOrigins {
   /** Origin of the jobs API (https://<id>.execute-api.<region>.amazonaws.com). */
@@ -183,6 +191,50 @@ export class Website extends Construct {
       memoryLimit: 512,
       logGroup: new logs.LogGroup(this, 'DeploySiteLogs', { retention, removalPolicy: LOG_REMOVAL_POLICY }),
     });
+    this.acknowledgeNagFindings();
+  }
+
+  /** The distribution's choices and what the CDK-managed deployment and lookup functions bring. */
+  private acknowledgeNagFindings(): void {
+    const distribution = this.distribution;
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR1',
+      'The page is for anyone who converts KNIME workflows, worldwide: no country is to be blocked.',
+    );
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR2',
+      'A static page (no server-side logic) from a private bucket; a CloudFront WebACL must live in us-east-1, which a region-agnostic stack cannot create. The API has its own optional WAF.',
+    );
+    acknowledge(
+      distribution,
+      'AwsSolutions-CFR4',
+      'Served on the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; a custom domain with an ACM certificate (TLSv1.2_2021) is an operator choice outside this template.',
+    );
+
+    acknowledgeAwsCustomResourceProvider(this);
+    const deployment = findStackChild(this, 'Custom::CDKBucketDeployment');
+    acknowledge(deployment, LAMBDA_BASIC_ROLE_FINDING, CDK_PROVIDER_REASONS.lambdaBasicRole);
+    acknowledge(deployment, 'AwsSolutions-L1', CDK_PROVIDER_REASONS.providerRuntime);
+    const deploymentReason =
+      'BucketDeployment (CDK-managed) copies the built page from the CDK asset bucket into the site bucket and invalidates CloudFront: its grants are bucket-wide read on the asset bucket and read/write/delete on the site bucket only.';
+    for (const finding of [
+      'Action::s3:GetObject*',
+      'Action::s3:GetBucket*',
+      'Action::s3:List*',
+      'Action::s3:DeleteObject*',
+      'Action::s3:Abort*',
+      `Resource::${arnOf(this.bucket)}/*`,
+      'Resource::arn:<AWS::Partition>:s3:::cdk-hnb659fds-assets-<AWS::AccountId>-<AWS::Region>/*',
+    ]) {
+      acknowledge(deployment, `AwsSolutions-IAM5[${finding}]`, deploymentReason);
+    }
+    acknowledge(
+      deployment,
+      'AwsSolutions-IAM5[Resource::*]',
+      'BucketDeployment (CDK-managed) invalidates the site distribution after a deploy; aws-cdk-lib grants cloudfront:CreateInvalidation/GetInvalidation on "*".',
+    );
   }
 
   /** API Gateway has no CloudFormation attribute for a key's value: read it once at deploy time. */

@@ -1,25 +1,18 @@
 /** POST /jobs: admit a job and hand back a presigned upload. */
 import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, IdempotencyKeySchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { Capacity } from '../shared/capacity';
-import { bucketName, bundleLimits, tableConfig } from '../shared/config';
-import { apiHandler, header, json, jsonBody, ownerOf } from '../shared/http';
-import { IdempotencyStore } from '../shared/idempotency';
-import { createJob, type CreateJobDeps } from '../shared/job-creation';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { toJobView } from '../decisions/job-view';
+import { apiHandler, header, json, jsonBody, ownerOf } from '../runtime/http';
+import { bucket, bundleLimits, capacity, idempotencyStore, jobStore, limits, s3Client } from '../runtime/services';
+import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
 
-const ddb = createDocumentClient();
-const { tableName, limits } = tableConfig();
 const deps: CreateJobDeps = {
-  store: new JobStore(ddb, tableName),
-  capacity: new Capacity(ddb, tableName),
-  idempotency: new IdempotencyStore(ddb, tableName),
-  s3: createS3Client(),
-  bucket: bucketName(),
-  limits,
+  store: jobStore(),
+  capacity: capacity(),
+  idempotency: idempotencyStore(),
+  s3: s3Client(),
+  bucket: bucket(),
+  limits: limits(),
   bundleLimits: bundleLimits(),
 };
 

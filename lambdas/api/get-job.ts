@@ -1,12 +1,10 @@
 /** GET /jobs/{id}: the job as its owner sees it; Retry-After while it is still moving. */
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf, pathJobId } from '../shared/http';
-import { requireOwnedJob } from '../shared/job-queries';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { toJobView } from '../decisions/job-view';
+import { apiHandler, json, ownerOf, pathJobId } from '../runtime/http';
+import { jobStore } from '../runtime/services';
+import { requireOwnedJob } from '../use-cases/job-queries';
 
-const store = new JobStore(createDocumentClient(), tableConfig().tableName);
+const store = jobStore();
 
 export const handler = apiHandler(async (event) => {
   const owner = ownerOf(event);

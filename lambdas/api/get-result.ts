@@ -1,20 +1,14 @@
 /** GET /jobs/{id}/result: 302 to a short-lived download (or the link as JSON with ?redirect=false). */
 import { DEFAULT_WORKFLOW_NAME, resultFilename, ResultQuerySchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { bucketName, tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf, pathJobId, redirect } from '../shared/http';
-import { JobObjects } from '../shared/job-objects';
-import { requireOwnedJob, requireResult } from '../shared/job-queries';
-import { JobStore } from '../shared/job-store';
-import { resultDownloadUrl } from '../shared/presign-download';
+import { apiHandler, json, ownerOf, pathJobId, redirect } from '../runtime/http';
+import { bucket, jobObjects, jobStore, limits, s3Client } from '../runtime/services';
+import { resultDownloadUrl } from '../storage/presign-download';
+import { requireOwnedJob, requireResult } from '../use-cases/job-queries';
 
-const { tableName, limits } = tableConfig();
-const store = new JobStore(createDocumentClient(), tableName);
-const s3 = createS3Client();
-const bucket = bucketName();
-const objects = new JobObjects(s3, bucket);
+const store = jobStore();
+const objects = jobObjects();
+const { downloadUrlSeconds } = limits();
 
 export const handler = apiHandler(async (event) => {
   const owner = ownerOf(event);
@@ -24,9 +18,9 @@ export const handler = apiHandler(async (event) => {
   // Lifecycle rules may remove a result independently of the job record.
   if ((await objects.size(job.jobId, 'result')) === undefined) throw new DomainError('RESULT_GONE');
   const workflowName = job.workflowName ?? DEFAULT_WORKFLOW_NAME;
-  const url = await resultDownloadUrl(s3, bucket, job.jobId, workflowName, limits.downloadUrlSeconds);
+  const url = await resultDownloadUrl(s3Client(), bucket(), job.jobId, workflowName, downloadUrlSeconds);
   if (query.redirect === 'false') {
-    const expiresAt = new Date(Date.now() + limits.downloadUrlSeconds * 1000).toISOString();
+    const expiresAt = new Date(Date.now() + downloadUrlSeconds * 1000).toISOString();
     return json(200, { url, expiresAt, filename: resultFilename(workflowName) });
   }
   return redirect(url);

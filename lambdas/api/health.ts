@@ -1,7 +1,7 @@
 /** GET /health (no API key): service and converter versions. */
 import type { HealthResponse } from '../../core/api-schemas';
-import { versionInfo } from '../shared/config';
-import { apiHandler, json } from '../shared/http';
+import { versionInfo } from '../runtime/config';
+import { apiHandler, json } from '../runtime/http';
 
 const info = versionInfo();
 

@@ -1,14 +1,12 @@
 /** GET /jobs: the caller's jobs, newest first, paginated with an opaque nextToken. */
 import { ListJobsQuerySchema } from '../../core/api-schemas';
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { tableConfig } from '../shared/config';
-import { apiHandler, json, ownerOf } from '../shared/http';
-import { listOwnedJobs } from '../shared/job-queries';
-import { JobStore } from '../shared/job-store';
-import { toJobView } from '../shared/job-view';
+import { toJobView } from '../decisions/job-view';
+import { apiHandler, json, ownerOf } from '../runtime/http';
+import { jobStore } from '../runtime/services';
+import { listOwnedJobs } from '../use-cases/job-queries';
 
 const DEFAULT_PAGE_SIZE = 20;
-const store = new JobStore(createDocumentClient(), tableConfig().tableName);
+const store = jobStore();
 
 export const handler = apiHandler(async (event) => {
   const owner = ownerOf(event);

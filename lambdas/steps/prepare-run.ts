@@ -1,14 +1,10 @@
 /** State PrepareRun: QUEUED → RUNNING and the runner's presigned URLs; skip when the job is gone. */
-import { createDocumentClient } from '../shared/aws/dynamodb';
-import { createS3Client } from '../shared/aws/s3';
-import { bucketName, tableConfig } from '../shared/config';
-import { prepareRun, type PrepareRunDeps, type PrepareRunOutput } from '../shared/conversion-steps';
-import { eventHandler } from '../shared/event-handler';
-import { JobStore } from '../shared/job-store';
-import { PrepareRunInputSchema } from '../shared/step-schemas';
+import { eventHandler } from '../runtime/event-handler';
+import { bucket, jobStore, limits, s3Client } from '../runtime/services';
+import { prepareRun, type PrepareRunDeps, type PrepareRunOutput } from '../use-cases/conversion-steps';
+import { PrepareRunInputSchema } from './step-schemas';
 
-const { tableName, limits } = tableConfig();
-const deps: PrepareRunDeps = { store: new JobStore(createDocumentClient(), tableName), s3: createS3Client(), bucket: bucketName(), limits };
+const deps: PrepareRunDeps = { store: jobStore(), s3: s3Client(), bucket: bucket(), limits: limits() };
 
 export const handler = eventHandler<unknown, PrepareRunOutput>(async (event) => {
   const { jobId } = PrepareRunInputSchema.parse(event);

@@ -2,7 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import { DEFAULT_SERVICE_LIMITS, resolveBundleLimits, resolveServiceLimits } from '../../core/limits';
 import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../../core/service-env';
-import { RUN_DEADLINE_MARGIN_SECONDS } from '../../lambdas/shared/deadlines';
+import { RUN_DEADLINE_MARGIN_SECONDS } from '../../lambdas/decisions/deadlines';
 import { Conversion, LAUNCH_ERRORS, RUNNER_USER } from '../../lib/conversion';
 import { JobTable } from '../../lib/job-table';
 import { IsolatedNetwork } from '../../lib/network';
@@ -211,7 +211,7 @@ describe('Conversion: the state machine', () => {
     const b = build({ serviceLimits: resolveServiceLimits({ converterTimeoutSeconds: 600 }), taskStartMarginSeconds: 120 });
     expect(stateMachineDefinition(b.template).States.RunConverter!.TimeoutSeconds).toBe(720);
     // The whole execution is bounded too: room for every retry path, yet it ends before the
-    // reaper's run deadline (converter limit + 30 min after RUNNING, lambdas/shared/deadlines.ts).
+    // reaper's run deadline (converter limit + 30 min after RUNNING, lambdas/decisions/deadlines.ts).
     expect(definition.TimeoutSeconds).toBe(states.RunConverter!.TimeoutSeconds + 15 * 60);
     expect(definition.TimeoutSeconds).toBeLessThanOrEqual(DEFAULT_SERVICE_LIMITS.converterTimeoutSeconds + RUN_DEADLINE_MARGIN_SECONDS);
     expect(() => build({ taskStartMarginSeconds: 901 })).toThrow(/taskStartMarginSeconds/);

@@ -1,8 +1,8 @@
 /**
  * The full app as `cdk synth` builds it — real handlers bundled by esbuild, the
  * runner image asset staged from runner/ — checked by cdk-nag's AwsSolutions
- * pack: any finding not acknowledged in lib/nag.ts fails this test. This is the
- * one infra test with CloudFormation validation on.
+ * pack: any finding its construct does not acknowledge (lib/nag.ts) fails this
+ * test. This is the one infra test with CloudFormation validation on.
  */
 import * as fs from 'node:fs';
 import * as os from 'node:os';

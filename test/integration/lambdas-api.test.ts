@@ -8,7 +8,7 @@ import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { CreateJobResponseSchema, ErrorEnvelopeSchema, JobViewSchema, ListJobsResponseSchema } from '../../core/api-schemas';
 import { s3Keys } from '../../core/service-env';
-import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/shared/table-keys';
+import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/storage/table-keys';
 import { sampleBundle, uploadBundle } from '../support/job-fixtures';
 import {
   applyEnv,

@@ -11,8 +11,8 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vites
 import { CreateJobResponseSchema, type CreateJobResponse } from '../../core/api-schemas';
 import type { ConversionErrorCode } from '../../core/errors';
 import { s3Keys } from '../../core/service-env';
-import type { PrepareRunOutput } from '../../lambdas/shared/conversion-steps';
-import { globalCapacityPk, jobPk, ownerCapacityPk } from '../../lambdas/shared/table-keys';
+import type { PrepareRunOutput } from '../../lambdas/use-cases/conversion-steps';
+import { globalCapacityPk, jobPk, ownerCapacityPk } from '../../lambdas/storage/table-keys';
 import { putObject, resultZip, runnerReport, sampleBundle, sha256, uploadBundle } from '../support/job-fixtures';
 import { applyEnv, callApi, lambdaContext, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
 import { startLocalAws, type LocalAws } from '../support/local-aws';

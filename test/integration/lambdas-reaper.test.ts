@@ -11,11 +11,11 @@ import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } 
 import { CreateJobResponseSchema, type CreateJobResponse } from '../../core/api-schemas';
 import { DEFAULT_SERVICE_LIMITS } from '../../core/limits';
 import { s3Keys } from '../../core/service-env';
-import { Capacity } from '../../lambdas/shared/capacity';
-import type { PrepareRunOutput } from '../../lambdas/shared/conversion-steps';
-import { newJobId } from '../../lambdas/shared/ids';
-import type { ReaperSummary } from '../../lambdas/shared/reaping';
-import { globalCapacityPk, jobPk, ownerCapacityPk } from '../../lambdas/shared/table-keys';
+import { Capacity } from '../../lambdas/storage/capacity';
+import type { PrepareRunOutput } from '../../lambdas/use-cases/conversion-steps';
+import { newJobId } from '../../lambdas/decisions/ids';
+import type { ReaperSummary } from '../../lambdas/use-cases/reaping';
+import { globalCapacityPk, jobPk, ownerCapacityPk } from '../../lambdas/storage/table-keys';
 import { putObject, resultZip, runnerReport, sampleBundle, uploadBundle } from '../support/job-fixtures';
 import { applyEnv, callApi, lambdaContext, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
 import { startLocalAws, type LocalAws } from '../support/local-aws';

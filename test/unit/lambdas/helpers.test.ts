@@ -1,14 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_LIMITS } from '../../../core/limits';
 import { DomainError } from '../../../core/errors';
-import { deadlineOf, runnerUrlSeconds, UPLOAD_GRACE_SECONDS } from '../../../lambdas/shared/deadlines';
-import { executionArnFor } from '../../../lambdas/shared/executions';
-import { requestHash } from '../../../lambdas/shared/idempotency';
-import { jobIdTime, newJobId } from '../../../lambdas/shared/ids';
-import { decodeNextToken, encodeNextToken } from '../../../lambdas/shared/job-queries';
-import { isExpiredRecord } from '../../../lambdas/shared/job-store';
-import { idempotencyPk } from '../../../lambdas/shared/table-keys';
-import { decodeS3Key } from '../../../lambdas/shared/upload-validation';
+import { deadlineOf, runnerUrlSeconds, UPLOAD_GRACE_SECONDS } from '../../../lambdas/decisions/deadlines';
+import { executionArnFor } from '../../../lambdas/storage/executions';
+import { requestHash } from '../../../lambdas/storage/idempotency';
+import { jobIdTime, newJobId } from '../../../lambdas/decisions/ids';
+import { decodeNextToken, encodeNextToken } from '../../../lambdas/use-cases/job-queries';
+import { isExpiredRecord } from '../../../lambdas/storage/job-store';
+import { idempotencyPk } from '../../../lambdas/storage/table-keys';
+import { decodeS3Key } from '../../../lambdas/use-cases/upload-validation';
 import { jobIdFromBundleKey, s3Keys } from '../../../core/service-env';
 
 describe('job ids', () => {

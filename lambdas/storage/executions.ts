@@ -1,0 +1,52 @@
+/**
+ * The conversion state machine's executions, one per job, named by the job id
+ * (so a duplicate start is recognisable and harmless).
+ */
+import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { isAwsError } from './aws-errors';
+
+export interface ExecutionState {
+  status: 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED' | 'PENDING_REDRIVE' | string;
+  error?: string;
+  cause?: string;
+}
+
+/** ARN of the execution named `name` of `stateMachineArn` (arn:…:stateMachine:X → arn:…:execution:X:name). */
+export function executionArnFor(stateMachineArn: string, name: string): string {
+  return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+export class Executions {
+  constructor(
+    private readonly sfn: SFNClient,
+    readonly stateMachineArn: string,
+  ) {}
+
+  arnOf(jobId: string): string {
+    return executionArnFor(this.stateMachineArn, jobId);
+  }
+
+  /** Starts the job's execution; an execution that already exists counts as started. */
+  async start(jobId: string): Promise<'started' | 'already-exists'> {
+    try {
+      await this.sfn.send(
+        new StartExecutionCommand({ stateMachineArn: this.stateMachineArn, name: jobId, input: JSON.stringify({ jobId }) }),
+      );
+      return 'started';
+    } catch (error) {
+      if (isAwsError(error, 'ExecutionAlreadyExists')) return 'already-exists';
+      throw error;
+    }
+  }
+
+  /** The execution's state, or undefined when it was never started. */
+  async describe(jobId: string): Promise<ExecutionState | undefined> {
+    try {
+      const out = await this.sfn.send(new DescribeExecutionCommand({ executionArn: this.arnOf(jobId) }));
+      return { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
+    } catch (error) {
+      if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
+      throw error;
+    }
+  }
+}

@@ -1,0 +1,225 @@
+/**
+ * Jobs in DynamoDB. Every status change is a conditional write whose
+ * condition lists the legal predecessors (core/job-states.ts), so duplicated
+ * or reordered events cannot move a job backwards or out of a terminal state.
+ */
+import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { isConditionFailure } from './aws-errors';
+import { scanItems } from './dynamodb-client';
+import { allowedPredecessors, type JobStatus } from '../../core/job-states';
+import { TABLE } from '../../core/service-env';
+import type { JobRecord } from '../../core/types';
+import { epochSeconds, JOB_PREFIX, jobPk } from './table-keys';
+
+/** A job as stored: the shared JobRecord plus bookkeeping the API never shows. */
+export interface StoredJob extends JobRecord {
+  /** ETag (or sequencer) of the upload being validated: a retry of the same event resumes, another upload is ignored. */
+  uploadEtag?: string;
+  /** Validation attempts for this upload (a crash mid-way is retried a bounded number of times). */
+  validationAttempts?: number;
+  /** Times the reaper started a missing execution for a QUEUED job. */
+  executionRestarts?: number;
+  deletedAt?: string;
+  expiredReason?: 'UPLOAD_NOT_RECEIVED' | 'RESULT_RETENTION';
+}
+
+type Item = StoredJob & { pk: string };
+
+export type TransitionResult = { ok: true; job: StoredJob } | { ok: false; job: StoredJob | undefined };
+
+export interface TransitionOptions {
+  /** Statuses the job may be in; defaults to every legal predecessor of `to`; must be a subset of them. */
+  from?: readonly JobStatus[];
+  set?: Partial<StoredJob>;
+  remove?: readonly (keyof StoredJob)[];
+  now?: number;
+}
+
+export interface OwnerPage {
+  jobs: StoredJob[];
+  lastKey?: Record<string, unknown>;
+}
+
+function stripKey(item: Record<string, unknown> | undefined): StoredJob | undefined {
+  if (!item) return undefined;
+  const { pk: _pk, ...job } = item as unknown as Item;
+  return job;
+}
+
+/** Expired records (TTL passed) are treated as gone: TTL deletion is lazy on AWS and absent locally. */
+export function isExpiredRecord(job: Pick<StoredJob, 'expiresAt'>, nowMs: number): boolean {
+  return typeof job.expiresAt === 'number' && job.expiresAt < epochSeconds(nowMs);
+}
+
+interface UpdateParts {
+  expression: string;
+  names: Record<string, string>;
+  values: Record<string, unknown>;
+}
+
+function buildUpdate(set: Record<string, unknown>, remove: readonly string[]): UpdateParts {
+  const names: Record<string, string> = {};
+  const values: Record<string, unknown> = {};
+  const sets: string[] = [];
+  let i = 0;
+  for (const [key, value] of Object.entries(set)) {
+    if (value === undefined) continue;
+    names[`#s${i}`] = key;
+    values[`:s${i}`] = value;
+    sets.push(`#s${i} = :s${i}`);
+    i++;
+  }
+  const removes = remove
+    .filter((key) => !(key in set))
+    .map((key, j) => {
+      names[`#r${j}`] = key;
+      return `#r${j}`;
+    });
+  const expression = [sets.length ? `SET ${sets.join(', ')}` : '', removes.length ? `REMOVE ${removes.join(', ')}` : '']
+    .filter(Boolean)
+    .join(' ');
+  return { expression, names, values };
+}
+
+export class JobStore {
+  constructor(
+    private readonly ddb: DynamoDBDocumentClient,
+    private readonly tableName: string,
+  ) {}
+
+  /** The job, read consistently; undefined when unknown or past its record TTL. */
+  async get(jobId: string, nowMs: number = Date.now()): Promise<StoredJob | undefined> {
+    const out = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: { pk: jobPk(jobId) }, ConsistentRead: true }));
+    const job = stripKey(out.Item);
+    return job && !isExpiredRecord(job, nowMs) ? job : undefined;
+  }
+
+  /** The job if `owner` created it; undefined otherwise (callers answer 404 either way). */
+  async getOwned(jobId: string, owner: string, nowMs: number = Date.now()): Promise<StoredJob | undefined> {
+    const job = await this.get(jobId, nowMs);
+    return job && job.owner === owner ? job : undefined;
+  }
+
+  /** Writes a new job; fails if the id exists. */
+  async create(job: StoredJob): Promise<void> {
+    await this.ddb.send(
+      new PutCommand({
+        TableName: this.tableName,
+        Item: { pk: jobPk(job.jobId), ...job },
+        ConditionExpression: 'attribute_not_exists(pk)',
+      }),
+    );
+  }
+
+  /**
+   * Moves a job to `to` if it is in one of the allowed statuses. On a lost
+   * race (or an illegal move) returns ok:false with the job as it is now.
+   */
+  async transition(jobId: string, to: JobStatus, options: TransitionOptions = {}): Promise<TransitionResult> {
+    const legal = allowedPredecessors(to);
+    const from = options.from ?? legal;
+    const illegal = from.filter((status) => !legal.includes(status));
+    if (illegal.length) throw new Error(`Illegal transition ${illegal.join('|')} → ${to}`);
+    if (!from.length) return { ok: false, job: await this.get(jobId) };
+    const nowIso = new Date(options.now ?? Date.now()).toISOString();
+    const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? []);
+    const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    try {
+      const job = await this.updateJob(jobId, {
+        expression: update.expression,
+        condition: `attribute_exists(pk) AND #status IN (${Object.keys(fromValues).join(', ')})`,
+        names: { ...update.names, '#status': 'status' },
+        values: { ...update.values, ...fromValues },
+      });
+      return { ok: true, job: job! };
+    } catch (error) {
+      if (!isConditionFailure(error)) throw error;
+      return { ok: false, job: await this.get(jobId) };
+    }
+  }
+
+  /**
+   * Changes bookkeeping fields without a status change, only while the job is
+   * still in `status` and `expected` fields still hold the given values
+   * (null: the field is absent) — optimistic concurrency. Returns the new job, or undefined if the
+   * condition failed.
+   */
+  async updateIf(
+    jobId: string,
+    status: JobStatus,
+    expected: Partial<Record<keyof StoredJob, string | number | null>>,
+    set: Partial<StoredJob>,
+    nowMs: number = Date.now(),
+  ): Promise<StoredJob | undefined> {
+    const update = buildUpdate({ ...set, updatedAt: new Date(nowMs).toISOString() }, []);
+    const names: Record<string, string> = { ...update.names, '#status': 'status' };
+    const values: Record<string, unknown> = { ...update.values, ':status': status };
+    const conditions = ['attribute_exists(pk)', '#status = :status'];
+    Object.entries(expected).forEach(([key, value], i) => {
+      names[`#e${i}`] = key;
+      if (value === null) {
+        conditions.push(`attribute_not_exists(#e${i})`);
+        return;
+      }
+      values[`:e${i}`] = value;
+      conditions.push(`#e${i} = :e${i}`);
+    });
+    try {
+      return await this.updateJob(jobId, { expression: update.expression, condition: conditions.join(' AND '), names, values });
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
+  }
+
+  /** One conditional update of the job's item; the job as it is afterwards. */
+  private async updateJob(jobId: string, update: UpdateParts & { condition: string }): Promise<StoredJob | undefined> {
+    const out = await this.ddb.send(
+      new UpdateCommand({
+        TableName: this.tableName,
+        Key: { pk: jobPk(jobId) },
+        UpdateExpression: update.expression,
+        ConditionExpression: update.condition,
+        ExpressionAttributeNames: update.names,
+        ExpressionAttributeValues: update.values,
+        ReturnValues: 'ALL_NEW',
+      }),
+    );
+    return stripKey(out.Attributes);
+  }
+
+  /** One page of the owner's jobs, newest first (GSI byOwner). Expired records are dropped. */
+  async listByOwner(owner: string, limit: number, startKey?: Record<string, unknown>, nowMs: number = Date.now()): Promise<OwnerPage> {
+    const out = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: TABLE.ownerIndex,
+        KeyConditionExpression: '#owner = :owner',
+        ExpressionAttributeNames: { '#owner': TABLE.ownerIndexPartitionKey },
+        ExpressionAttributeValues: { ':owner': owner },
+        ScanIndexForward: false,
+        Limit: limit,
+        ExclusiveStartKey: startKey,
+      }),
+    );
+    const jobs = (out.Items ?? [])
+      .map((item) => stripKey(item)!)
+      .filter((job) => typeof job.jobId === 'string' && !isExpiredRecord(job, nowMs));
+    return { jobs, lastKey: out.LastEvaluatedKey };
+  }
+
+  /**
+   * Every job in one of `statuses` (a consistent, paginated Scan: the table has
+   * no status index, and the reaper runs rarely over a table bounded by TTL).
+   */
+  async *scanByStatus(statuses: readonly JobStatus[]): AsyncGenerator<StoredJob> {
+    const values = Object.fromEntries(statuses.map((status, i) => [`:st${i}`, status]));
+    const items = scanItems(this.ddb, {
+      TableName: this.tableName,
+      FilterExpression: `begins_with(pk, :prefix) AND #status IN (${Object.keys(values).join(', ')})`,
+      ExpressionAttributeNames: { '#status': 'status' },
+      ExpressionAttributeValues: { ':prefix': JOB_PREFIX, ...values },
+    });
+    for await (const item of items) yield stripKey(item)!;
+  }
+}
