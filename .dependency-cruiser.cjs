@@ -61,13 +61,12 @@ module.exports = {
       { path: '^local/' },
       { path: layersBut('local', 'runner'), pathNot: '^web/build\\.ts$' },
     ),
-    // Enabled when local/ stops importing runner/ (the Fargate-task stand-in still reads runner/'s argv and config).
-    // forbid(
-    //   'local-never-imports-runner',
-    //   'Local mode starts the runner as a process, like the Fargate task; they share only core/ contracts.',
-    //   { path: '^local/' },
-    //   { path: '^runner/' },
-    // ),
+    forbid(
+      'local-never-imports-runner',
+      'Local mode starts the runner as a process, like the Fargate task; they share only core/ contracts.',
+      { path: '^local/' },
+      { path: '^runner/' },
+    ),
 
     // Inside lambdas/: entry points → runtime, use-cases (and storage, decisions); use-cases → storage,
     // decisions, runtime/observability; storage → decisions; decisions → core only.

@@ -12,7 +12,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
 import { CreateJobResponseSchema, DEFAULT_LIST_LIMIT, type CreateJobResponse } from '../../core/api-schemas';
 import { s3Keys } from '../../core/service-env';
-import type { PrepareRunOutput } from '../../lambdas/shared/conversion-steps';
+import type { PrepareRunOutput } from '../../lambdas/use-cases/conversion-steps';
 import { startApiGateway, type LocalApiGateway } from '../../local/stand-ins/api-gateway/gateway';
 import type { LocalApiKey } from '../../local/stand-ins/api-gateway/usage-plans';
 import type { StackModel } from '../../local/model/stack-model';
