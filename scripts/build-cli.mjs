@@ -36,7 +36,7 @@ const common = { platform: 'node', format: 'esm', target: 'node20', minify: fals
 
 const result = await build({
   ...common,
-  entryPoints: { 'k2p-web': 'cli/main.ts', 'entry-worker': 'core/node/entry-worker.ts' },
+  entryPoints: { 'k2p-web': 'cli/main.ts', 'entry-worker': 'core/node/fast-path/entry-worker.ts' },
   outdir: OUT,
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -2,15 +2,18 @@
  * The per-file part of bundle validation: inflate one entry with a hard
  * output cap, check its size and CRC against the headers, then its XML.
  * Pure and synchronous, so it runs the same inline or in a worker thread.
+ *
+ * The plain engine (Node's public zlib API and the JavaScript XML scanner in
+ * core/xml.ts) is complete on its own; fast-path/ may swap in faster parts
+ * (an EntryEngine), which must never change an outcome.
  */
 import { isUtf8 } from 'node:buffer';
 import zlib from 'node:zlib';
 import type { WorkflowNodeRef } from '../bundle-policy';
 import type { BundleErrorCode } from '../errors';
 import { parseWorkflow } from '../workflow';
-import { checkXml, type XmlError } from '../xml';
-import { wasmXmlFastPath, xmlScratch } from '../xml-wasm';
-import { InflateError, inflateRawInto } from './inflate';
+import { checkXml, type XmlError, type XmlFastPath } from '../xml';
+import { METHOD_STORED } from '../zip-format';
 
 export interface EntryTask {
   /** Position in central-directory order: the first failing index is the verdict. */
@@ -28,7 +31,44 @@ export type EntryOutcome =
   | { ok: true; index: number; nodes?: WorkflowNodeRef[]; data?: Uint8Array }
   | { ok: false; index: number; code: BundleErrorCode; message: string; entry: string };
 
-export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: number, keepData: boolean): EntryOutcome {
+/** Damaged or truncated deflate data. */
+export class InflateError extends Error {}
+
+/** How an entry's data is inflated and its XML scanned. */
+export interface EntryEngine {
+  /**
+   * Raw-deflate `input` inflated, or undefined when it holds more than
+   * `maxBytes` (found without inflating past that). Throws InflateError for
+   * damaged or truncated data. The result may be reused by the next call.
+   */
+  inflate(input: Uint8Array, maxBytes: number): Uint8Array | undefined;
+  /** Accepts well-formed documents early; core/xml.ts decides everything else. */
+  xml?: XmlFastPath;
+}
+
+/** Node's public zlib API, bounded: one output chunk of the cap (a lying header costs at most a second one). */
+export function inflateRawPublic(input: Uint8Array, maxBytes: number): Uint8Array | undefined {
+  const cap = maxBytes + 1;
+  let data: Buffer;
+  try {
+    // zlib's smallest chunk is 64 bytes.
+    data = zlib.inflateRawSync(input, { maxOutputLength: cap, chunkSize: Math.max(64, cap) });
+  } catch (error) {
+    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
+    throw new InflateError((error as Error).message);
+  }
+  return data.length > maxBytes ? undefined : data;
+}
+
+export const PLAIN_ENGINE: EntryEngine = { inflate: inflateRawPublic };
+
+export function checkEntryData(
+  zip: Uint8Array,
+  task: EntryTask,
+  maxXmlDepth: number,
+  keepData: boolean,
+  engine: EntryEngine = PLAIN_ENGINE,
+): EntryOutcome {
   const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({
     ok: false,
     index: task.index,
@@ -38,31 +78,28 @@ export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: nu
   });
   const compressed = zip.subarray(task.dataStart, task.dataStart + task.compressedSize);
   let data: Uint8Array;
-  if (task.method === 0) {
+  if (task.method === METHOD_STORED) {
     data = compressed;
   } else {
-    // One byte past the declared size proves the header lies; the cap bounds memory and time.
-    // The output goes straight into the XML fast path's memory, where it is then scanned.
-    const cap = task.uncompressedSize + 1;
-    const output = xmlScratch(cap) ?? Buffer.allocUnsafe(cap);
-    let length: number;
+    // Inflating past the declared size proves the header lies; the cap bounds memory and time.
+    let inflated: Uint8Array | undefined;
     try {
-      length = inflateRawInto(compressed, output);
+      inflated = engine.inflate(compressed, task.uncompressedSize);
     } catch (error) {
       if (!(error instanceof InflateError)) throw error;
       return fail('ZIP_CORRUPT', `\`${task.name}\` has damaged compressed data (${error.message}).`);
     }
-    if (length === cap) {
+    if (!inflated) {
       return fail('ZIP_CORRUPT', `\`${task.name}\` inflates to more than the ${task.uncompressedSize} bytes its header declares.`);
     }
-    data = output.subarray(0, length);
+    data = inflated;
   }
   if (data.length !== task.uncompressedSize) {
     return fail('ZIP_CORRUPT', `\`${task.name}\` inflates to ${data.length} bytes but its header declares ${task.uncompressedSize}.`);
   }
   if (zlib.crc32(data) !== task.crc32) return fail('ZIP_CORRUPT', `\`${task.name}\` fails its CRC-32 check.`);
   // parseWorkflow wants events, so only checkXml below uses the fast path.
-  const options = { isUtf8, maxDepth: maxXmlDepth, fastPath: wasmXmlFastPath };
+  const options = { isUtf8, maxDepth: maxXmlDepth, ...(engine.xml ? { fastPath: engine.xml } : {}) };
   const xmlFailure = (problem: XmlError): EntryOutcome => {
     const what = problem.code === 'XML_FORBIDDEN_DTD' ? 'declares a DTD' : 'is not well-formed XML';
     return fail(problem.code, `\`${task.name}\` ${what}: ${problem.reason} (line ${problem.line}).`);
@@ -76,16 +113,16 @@ export function checkEntryData(zip: Uint8Array, task: EntryTask, maxXmlDepth: nu
     const result = checkXml(data, options);
     if (!result.ok) return xmlFailure(result);
   }
-  // Inflated data lives in a scratch buffer that the next entry reuses: keep a copy.
-  const kept = keepData ? (task.method === 0 ? data : data.slice()) : undefined;
+  // An engine may inflate into memory that the next entry reuses: keep a copy.
+  const kept = keepData ? (task.method === METHOD_STORED ? data : new Uint8Array(data)) : undefined;
   return { ok: true, index: task.index, ...(nodes ? { nodes } : {}), ...(kept ? { data: kept } : {}) };
 }
 
 /** Checks a batch in order, stopping at its first failure (later tasks cannot win). Workers and the main thread share it. */
-export function checkBatch(zip: Uint8Array, batch: readonly EntryTask[], maxXmlDepth: number): EntryOutcome[] {
+export function checkBatch(zip: Uint8Array, batch: readonly EntryTask[], maxXmlDepth: number, engine: EntryEngine): EntryOutcome[] {
   const outcomes: EntryOutcome[] = [];
   for (const task of batch) {
-    const outcome = checkEntryData(zip, task, maxXmlDepth, false);
+    const outcome = checkEntryData(zip, task, maxXmlDepth, false, engine);
     outcomes.push(outcome);
     if (!outcome.ok) break;
   }

@@ -1,26 +1,30 @@
 /**
- * The server-side bundle validator (ARCHITECTURE.md "Bundle policy"). Runs in
- * the validate Lambda, again in the Fargate runner before extraction, and in
- * `k2p-web validate`. It stops at the first violation with a stable code.
- *
- * yauzl reads the archive structure (end record, central directory, local
- * headers). Declared sizes are checked against the limits before anything is
- * inflated; entry data is then inflated by zlib into a buffer one byte larger
- * than the declared size (entry-check.ts, inflate.ts), so memory and time stay
- * bounded whatever the headers say, and inflated size and CRC must match the
- * headers.
+ * The server-side bundle validator (the bundle policy in core/bundle-policy.ts).
+ * Runs in the validate Lambda, again in the Fargate runner before extraction,
+ * and in `k2p-web validate`. It stops at the first violation with a stable code.
  *
  * The checks run in a fixed order and the first violation is the verdict:
  * central directory (entry by entry), namespace, local headers (entry by
- * entry), layout, entry data (first failing entry), references. Work is not
- * done in that order, though: local headers are read while the central
- * directory is, and a large ZIP's entries are inflated and scanned on worker
- * threads as soon as their headers are known (speculatively: the outcomes only
- * count once every structural check has passed).
+ * entry), layout, entry data (first failing entry), references. Local headers
+ * are read while the central directory is, but their problems are reported in
+ * that order.
+ *
+ * yauzl reads the archive structure (end record, central directory, local
+ * headers). Declared sizes are checked against the limits before anything is
+ * inflated; entry data is then inflated with a cap at the declared size
+ * (entry-check.ts), so memory and time stay bounded whatever the headers say,
+ * and inflated size and CRC must match the headers.
+ *
+ * That is the plain path, complete on its own. The fast path (fast-path/,
+ * behind the `fastPath` option and K2P_VALIDATOR_FAST_PATH) swaps in faster
+ * inflating and XML scanning, and checks a large ZIP's entries on worker
+ * threads as soon as their headers are known (speculatively: the outcomes
+ * only count once every structural check has passed). It never changes a
+ * verdict.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { open as openFile, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import {
@@ -36,35 +40,45 @@ import { ERRORS, type BundleErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../limits';
 import type { BundleStats, ValidationFailure, ValidationVerdict } from '../types';
-import { checkEntryData, type EntryOutcome, type EntryTask } from './entry-check';
-import { EARLY_POOL_ZIP_BYTES, EntryPool, parallelWorkers, workerThreads } from './entry-pool';
 import type { WorkflowNodeRef } from '../bundle-policy';
+import {
+  DATA_DESCRIPTOR_BYTES,
+  DATA_DESCRIPTOR_SIGNATURE,
+  EOCD_BYTES,
+  EOCD_SIGNATURE,
+  EXTRA_UNICODE_PATH,
+  EXTRA_ZIP64,
+  FLAG_DATA_DESCRIPTOR,
+  FLAG_ENCRYPTED,
+  FLAG_STRONG_ENCRYPTION,
+  isEncrypted,
+  METHOD_DEFLATE,
+  METHOD_STORED,
+  S_IFDIR,
+  S_IFLNK,
+  S_IFREG,
+  U16_MAX,
+  unixFileType,
+  ZIP64_LOCATOR_BYTES,
+  ZIP64_LOCATOR_SIGNATURE,
+} from '../zip-format';
+import { checkEntryData, type EntryOutcome, type EntryTask } from './entry-check';
+import { resolveFastPath, type FastPath, type FastPathSetting, type ParallelCheck, type Threads } from './fast-path';
 
 export interface ValidateOptions {
   /** Called with every accepted file's path and inflated bytes, in central-directory order (checks inline). */
   onFile?: (path: string, data: Uint8Array) => void;
   /**
-   * Where entry data is checked. `auto` (default): on worker threads for large
-   * bundles (started before the central directory is read when the ZIP itself
-   * is large), with the main thread helping once it has read the headers.
-   * `inline`: on the main thread only. `workers`: on workers only, always
-   * started early, whatever the size (tests use the last two to hold both
-   * paths to the same verdicts).
+   * `on`: the fast path (fast-path/index.ts); `off`: the plain path; or a
+   * list of the fast path's pieces. Default: K2P_VALIDATOR_FAST_PATH, else on.
    */
-  threads?: 'auto' | 'inline' | 'workers';
+  fastPath?: FastPathSetting;
+  /** Where entry data is checked when the fast path's workers are on (see Threads). Default `auto`. */
+  threads?: Threads;
 }
 
-const EOCD_SIGNATURE = 0x06054b50;
 /** Central-directory entries read between two event-loop turns while workers run (~5 ms of work). */
 const ENTRIES_PER_TURN = 64;
-const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
-const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
-const EXTRA_ZIP64 = 0x0001;
-const EXTRA_UNICODE_PATH = 0x7075;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 
 /** A verdict-bearing failure thrown inside the validator and turned into its result. */
 class Rejection extends Error {
@@ -134,8 +148,6 @@ interface CheckedEntry {
   end: number;
   /** What is wrong with the local header; reported only after every central-directory rule has passed. */
   localProblem: Rejection | undefined;
-  /** Already handed to the worker pool. */
-  submitted: boolean;
 }
 
 /** Validates a bundle held in memory. Never throws for bad input. */
@@ -144,17 +156,23 @@ export function validateBundle(
   limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
   options: ValidateOptions = {},
 ): Promise<ValidationVerdict> {
-  return check(zip, limits, options);
+  return check(zip, limits, options, fastPathOf(options, limits));
 }
 
-async function check(zip: Uint8Array, limits: BundleLimits, options: ValidateOptions, pool?: EntryPool): Promise<ValidationVerdict> {
+async function check(
+  zip: Uint8Array,
+  limits: BundleLimits,
+  options: ValidateOptions,
+  fast: FastPath,
+  parallel?: ParallelCheck,
+): Promise<ValidationVerdict> {
   if (zip.length > limits.maxUploadBytes) {
-    pool?.close();
+    parallel?.close();
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(zip.length)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
   const data = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   try {
-    const stats = await new BundleCheck(data, limits, options, pool).run();
+    const stats = await new BundleCheck(data, limits, options, fast, parallel).run();
     return { ok: true, stats };
   } catch (error) {
     if (error instanceof Rejection) return failure(error.code, error.detail, error.entry);
@@ -172,39 +190,17 @@ export async function validateBundleFile(
   if (size > limits.maxUploadBytes) {
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(size)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
-  const threads = options.threads ?? 'auto';
-  const early = size >= EARLY_POOL_ZIP_BYTES && !options.onFile && threads !== 'inline' ? workerThreads() : 0;
-  if (early === 0) return check(await readFile(path), limits, options);
-  // Workers boot while the file is read into the memory they share with this thread.
-  const data = Buffer.from(new SharedArrayBuffer(size));
-  const pool = new EntryPool(data, early, limits.maxXmlDepth, threads === 'auto');
-  let filled: number;
-  try {
-    filled = await readInto(path, data);
-  } catch (error) {
-    pool.close();
-    throw error;
-  }
-  if (filled === size) return check(data, limits, options, pool);
-  // A file that shrank while being read is judged as what was read.
-  pool.close();
-  return check(data.subarray(0, filled), limits, options);
+  const fast = fastPathOf(options, limits);
+  // Workers boot while a large file is read into the memory they share with this thread.
+  const early = await fast.workers?.readFile(path, size);
+  if (!early) return check(await readFile(path), limits, options, fast);
+  return check(early.zip, limits, options, fast, early.parallel);
 }
 
-/** Reads a file into `data` (as much as fits); returns how many bytes were read. */
-async function readInto(path: string, data: Buffer): Promise<number> {
-  const handle = await openFile(path, 'r');
-  try {
-    let filled = 0;
-    while (filled < data.length) {
-      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled;
-  } finally {
-    await handle.close();
-  }
+function fastPathOf(options: ValidateOptions, limits: BundleLimits): FastPath {
+  // onFile wants every file's data on this thread.
+  const threads = options.onFile ? 'inline' : (options.threads ?? 'auto');
+  return resolveFastPath(options.fastPath, threads, limits.maxXmlDepth);
 }
 
 class BundleCheck {
@@ -213,24 +209,24 @@ class BundleCheck {
   private readonly files = new Set<string>();
   private unpackedBytes = 0;
   private centralDirectoryOffset = 0;
-  private pool: EntryPool | undefined;
-  /** End of the last entry handed to the pool early; later ones must start after it (see submitEarly). */
-  private speculativeEnd = 0;
+  /** Entry checks on worker threads (the fast path's workers), once started. */
+  private parallel: ParallelCheck | undefined;
   private sha256: string | undefined;
 
-  /** @param pool workers already started on this ZIP's memory (validateBundleFile), if any */
+  /** @param parallel workers already started on this ZIP's memory (validateBundleFile), if any */
   constructor(
     private readonly zip: Buffer,
     private readonly limits: BundleLimits,
     private readonly options: ValidateOptions,
-    pool?: EntryPool,
+    private readonly fast: FastPath,
+    parallel?: ParallelCheck,
   ) {
-    this.pool = pool;
+    this.parallel = parallel;
   }
 
   async run(): Promise<BundleStats> {
     this.checkEndRecord();
-    this.pool ??= this.startPoolEarly();
+    this.parallel ??= this.fast.workers?.early(this.zip);
     try {
       const zipfile = await this.open();
       try {
@@ -244,7 +240,7 @@ class BundleCheck {
       await this.checkData();
     } finally {
       // Also stops speculative work as soon as a structural check has decided the verdict.
-      this.pool?.close();
+      this.parallel?.close();
     }
     const references = this.checkReferences();
     return {
@@ -259,29 +255,20 @@ class BundleCheck {
     };
   }
 
-  /** Workers for a large ZIP start now, so they boot while the main thread reads the central directory. */
-  private startPoolEarly(): EntryPool | undefined {
-    const { threads = 'auto', onFile } = this.options;
-    if (onFile || threads === 'inline') return undefined;
-    if (threads === 'auto' && this.zip.length < EARLY_POOL_ZIP_BYTES) return undefined;
-    const count = workerThreads();
-    return count > 0 ? new EntryPool(this.zip, count, this.limits.maxXmlDepth, threads === 'auto') : undefined;
-  }
-
   /** The end record: rejects ZIP64, multi-disk archives and trailing data before yauzl trusts it. */
   private checkEndRecord(): void {
     const zip = this.zip;
-    if (zip.length < 22) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
-    const lowest = Math.max(0, zip.length - 22 - 0xffff);
+    if (zip.length < EOCD_BYTES) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
+    const lowest = Math.max(0, zip.length - EOCD_BYTES - U16_MAX);
     let eocd = -1;
-    for (let i = zip.length - 22; i >= lowest; i--) {
-      if (zip.readUInt32LE(i) === EOCD_SIGNATURE && i + 22 + zip.readUInt16LE(i + 20) === zip.length) {
+    for (let i = zip.length - EOCD_BYTES; i >= lowest; i--) {
+      if (zip.readUInt32LE(i) === EOCD_SIGNATURE && i + EOCD_BYTES + zip.readUInt16LE(i + 20) === zip.length) {
         eocd = i;
         break;
       }
     }
     if (eocd < 0) reject('ZIP_CORRUPT', 'The file is not a ZIP archive (no end-of-central-directory record).');
-    if (eocd >= 20 && zip.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIGNATURE) {
+    if (eocd >= ZIP64_LOCATOR_BYTES && zip.readUInt32LE(eocd - ZIP64_LOCATOR_BYTES) === ZIP64_LOCATOR_SIGNATURE) {
       reject(
         'ZIP_UNSUPPORTED',
         'The ZIP uses ZIP64 records, which bundles never need; create it with `k2p-web bundle` or a standard ZIP tool.',
@@ -343,7 +330,7 @@ class BundleCheck {
         if (looping) return;
         looping = true;
         for (let read = 0; wanted && !failed; read++) {
-          if (read === ENTRIES_PER_TURN && this.pool) {
+          if (read === ENTRIES_PER_TURN && this.parallel) {
             // Give the event loop a turn, so the workers' answers come in and they get their next batches.
             looping = false;
             setImmediate(readNext);
@@ -391,11 +378,8 @@ class BundleCheck {
         if (!alternate.equals(nameBytes)) reject('ZIP_UNSAFE_PATH', `\`${name}\` carries a second, different Unicode name.`, name);
       }
     }
-    const flags = raw.generalPurposeBitFlag;
-    if (flags & 0x1 || flags & 0x40 || raw.compressionMethod === 99) {
-      reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
-    }
-    if (raw.compressionMethod !== 0 && raw.compressionMethod !== 8) {
+    if (isEncrypted(raw.generalPurposeBitFlag, raw.compressionMethod)) reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
+    if (raw.compressionMethod !== METHOD_STORED && raw.compressionMethod !== METHOD_DEFLATE) {
       reject(
         'ZIP_UNSUPPORTED',
         `\`${name}\` uses compression method ${raw.compressionMethod}; only stored and deflate are accepted.`,
@@ -405,14 +389,11 @@ class BundleCheck {
     const path = checkEntryName(name, this.limits);
     if (!path.ok) reject('ZIP_UNSAFE_PATH', `\`${printable(name)}\` is not a safe relative path: ${path.reason}.`, name);
     const isDirectory = name.endsWith('/');
-    const host = raw.versionMadeBy >>> 8;
-    if (host === 3 || host === 19) {
-      const type = (raw.externalFileAttributes >>> 16) & S_IFMT;
-      if (type === S_IFLNK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
-      if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
-        reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
-      if (type === S_IFDIR && !isDirectory) reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
-    }
+    const type = unixFileType(raw.versionMadeBy, raw.externalFileAttributes);
+    if (type === S_IFLNK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
+    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+      reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
+    if (type === S_IFDIR && !isDirectory) reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
     const key = collisionKey(isDirectory ? name.slice(0, -1) : name);
     const previous = seen.get(key);
     if (previous !== undefined) {
@@ -443,7 +424,6 @@ class BundleCheck {
       end: 0,
       // Set here, not added later: every entry then has one shape, and the loops over them stay fast.
       localProblem: undefined,
-      submitted: false,
     };
     this.entries.push(entry);
     return entry;
@@ -467,7 +447,7 @@ class BundleCheck {
       const ratio = raw.compressedSize === 0 ? 'an infinite' : `a ${Math.round(size / raw.compressedSize)}:1`;
       reject('ZIP_RATIO_EXCEEDED', `\`${name}\` has ${ratio} compression ratio; the limit is ${maxCompressionRatio}:1.`, name);
     }
-    if (raw.compressionMethod === 0 && raw.compressedSize !== size) {
+    if (raw.compressionMethod === METHOD_STORED && raw.compressedSize !== size) {
       reject('ZIP_CORRUPT', `\`${name}\` is stored uncompressed but its two sizes disagree.`, name);
     }
   }
@@ -519,7 +499,9 @@ class BundleCheck {
     }
     entry.dataStart = local.fileDataStart;
     entry.end = local.fileDataStart + entry.compressedSize + this.descriptorLength(entry);
-    this.submitEarly(entry);
+    if (this.parallel && !entry.isDirectory) {
+      this.parallel.headerRead(taskOf(entry), entry.localHeaderOffset, entry.end, this.centralDirectoryOffset);
+    }
   }
 
   /** Local headers must agree with the central directory (tools disagreeing on them is a known smuggling trick). */
@@ -527,10 +509,11 @@ class BundleCheck {
     const disagree = (field: string) =>
       reject('ZIP_CORRUPT', `The local header of \`${entry.name}\` disagrees with the central directory (${field}).`, entry.name);
     if (!(local.fileName as Buffer).equals(nameBytes)) disagree('file name');
-    if (local.generalPurposeBitFlag & 0x41) reject('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted.`, entry.name);
+    if (local.generalPurposeBitFlag & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION))
+      reject('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted.`, entry.name);
     if (local.compressionMethod !== entry.method) disagree('compression method');
-    if ((local.generalPurposeBitFlag & 0x8) !== (entry.flags & 0x8)) disagree('data descriptor flag');
-    if (!(entry.flags & 0x8)) {
+    if ((local.generalPurposeBitFlag & FLAG_DATA_DESCRIPTOR) !== (entry.flags & FLAG_DATA_DESCRIPTOR)) disagree('data descriptor flag');
+    if (!(entry.flags & FLAG_DATA_DESCRIPTOR)) {
       if (local.crc32 !== entry.crc32) disagree('CRC-32');
       if (local.compressedSize !== entry.compressedSize) disagree('compressed size');
       if (local.uncompressedSize !== entry.uncompressedSize) disagree('uncompressed size');
@@ -545,10 +528,10 @@ class BundleCheck {
   }
 
   private descriptorLength(entry: CheckedEntry): number {
-    if (!(entry.flags & 0x8)) return 0;
+    if (!(entry.flags & FLAG_DATA_DESCRIPTOR)) return 0;
     const at = entry.dataStart + entry.compressedSize;
-    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === DATA_DESCRIPTOR_SIGNATURE) return 16;
-    return 12;
+    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === DATA_DESCRIPTOR_SIGNATURE) return 4 + DATA_DESCRIPTOR_BYTES;
+    return DATA_DESCRIPTOR_BYTES;
   }
 
   /** Entries must not overlap each other or the central directory (overlap is how the densest ZIP bombs work). */
@@ -574,58 +557,24 @@ class BundleCheck {
     }
   }
 
-  /**
-   * Hands a file to the workers before the layout is checked, if its data lies
-   * after everything handed over so far. Entries of a well-formed ZIP are laid
-   * out in central-directory order, so they all qualify; overlapping ones (the
-   * ZIP-bomb pattern) do not, which bounds speculative work by the ZIP's size.
-   * The rest wait for checkLayout.
-   */
-  private submitEarly(entry: CheckedEntry): void {
-    if (!this.pool || entry.isDirectory) return;
-    if (entry.localHeaderOffset < this.speculativeEnd || entry.end > this.centralDirectoryOffset) return;
-    this.speculativeEnd = entry.end;
-    this.pool.submit(taskOf(entry), isWorkflowFile(entry.name));
-    entry.submitted = true;
-  }
-
   /** Inflates every file with a hard output cap, checks size and CRC, then the XML (inline or on workers). */
   private async checkData(): Promise<void> {
     const files = this.entries.filter((entry) => !entry.isDirectory);
-    this.pool ??= this.startPoolLate();
-    const pool = this.pool;
-    if (!pool) {
-      const onFile = this.options.onFile;
-      for (const entry of files) {
-        const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile));
-        this.accept(entry, outcome);
-        if (onFile && outcome.ok) onFile(entry.name, outcome.data!);
-      }
+    this.parallel ??= this.fast.workers?.late(this.zip, this.unpackedBytes);
+    if (this.parallel) {
+      // Hash the ZIP when the main thread has no batch left to check and would only wait for the workers.
+      const outcomes = await this.parallel.check(files.map(taskOf), () => {
+        this.sha256 = sha256Of(this.zip);
+      });
+      outcomes.forEach((outcome, i) => this.accept(files[i]!, outcome));
       return;
     }
+    const onFile = this.options.onFile;
     for (const entry of files) {
-      if (!entry.submitted) pool.submit(taskOf(entry), isWorkflowFile(entry.name));
-    }
-    // Hash the ZIP when the main thread has no batch left to check and would only wait for the workers.
-    const outcomes = await pool.drain(() => {
-      this.sha256 = sha256Of(this.zip);
-    });
-    let next = 0;
-    for (const entry of files) {
-      while (next < outcomes.length && outcomes[next]!.index < entry.index) next++;
-      const outcome = outcomes[next];
-      // Only tasks after a failure go unchecked, and accept() stops at that failure.
-      if (outcome?.index !== entry.index) throw new Error(`no outcome for entry ${entry.index}`);
+      const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile), this.fast.engine);
       this.accept(entry, outcome);
+      if (onFile && outcome.ok) onFile(entry.name, outcome.data!);
     }
-  }
-
-  /** Workers for a bundle that turned out large only once its central directory was read (a small, dense ZIP). */
-  private startPoolLate(): EntryPool | undefined {
-    const { threads = 'auto', onFile } = this.options;
-    if (onFile || threads !== 'auto') return undefined;
-    const count = parallelWorkers(this.unpackedBytes);
-    return count > 0 ? new EntryPool(this.zip, count, this.limits.maxXmlDepth) : undefined;
   }
 
   private accept(entry: CheckedEntry, outcome: EntryOutcome): void {

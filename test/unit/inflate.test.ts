@@ -1,7 +1,7 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InflateError, inflateMode, inflateRawInto, inflateRawIntoPublic } from '../../core/node/inflate';
+import { InflateError, inflateMode, inflateRawInto, inflateRawIntoPublic } from '../../core/node/fast-path/inflate';
 
 type Outcome = { written: number; bytes: string } | { error: true };
 

@@ -5,7 +5,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
-import { EARLY_POOL_ZIP_BYTES } from '../../core/node/entry-pool';
+import { EARLY_POOL_ZIP_BYTES } from '../../core/node/fast-path/entry-pool';
 import { validateBundle, validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
 import {

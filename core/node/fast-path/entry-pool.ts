@@ -1,7 +1,8 @@
 /**
- * Checks entries on worker threads when a bundle is large enough for it to
- * pay off (inflating and scanning 100 MiB of XML is ~1 s of CPU; a 2-core
- * machine halves it). Small bundles — nearly all real ones — run inline.
+ * The fast path's `workers` piece: checks entries on worker threads when a
+ * bundle is large enough for it to pay off (inflating and scanning 100 MiB of XML is ~1 s of CPU; a 2-core
+ * machine halves it). Small bundles — nearly all real ones — run inline, and
+so does the Lambda, whose bundle does not ship the worker script.
  *
  * The validator may start the pool before it has read the central directory
  * and submit entries as it reads them, so the workers inflate and scan while
@@ -16,7 +17,8 @@ import { availableParallelism } from 'node:os';
 import { createRequire } from 'node:module';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
-import { checkBatch, type EntryOutcome, type EntryTask } from './entry-check';
+import { checkBatch, type EntryEngine, type EntryOutcome, type EntryTask } from '../entry-check';
+import { entryEngine, type FastPiece } from './engine';
 
 /** Below this many unpacked bytes, starting workers costs more than it saves. */
 export const PARALLEL_THRESHOLD_BYTES = 16 * 1024 * 1024;
@@ -67,6 +69,14 @@ export function parallelWorkers(unpackedBytes: number): number {
   return unpackedBytes < PARALLEL_THRESHOLD_BYTES ? 0 : workerThreads();
 }
 
+/** What entry-worker.ts is started with. */
+export interface EntryWorkerData {
+  /** The ZIP, read-only. */
+  zip: SharedArrayBuffer;
+  maxXmlDepth: number;
+  pieces: readonly FastPiece[];
+}
+
 /**
  * The ZIP's bytes in a SharedArrayBuffer, which workers read without a copy.
  * Reuses the ZIP's own memory when it already is shared (validateBundleFile
@@ -92,6 +102,7 @@ export class EntryPool {
   private readonly queue: EntryTask[][] = [];
   private readonly outcomes: EntryOutcome[] = [];
   private readonly zip: Uint8Array;
+  private readonly engine: EntryEngine;
   private batch: EntryTask[] = [];
   private batchBytes = 0;
   private busy = 0;
@@ -101,6 +112,7 @@ export class EntryPool {
   private wake: (() => void) | undefined;
 
   /**
+   * @param pieces the fast-path pieces every thread checks entries with
    * @param mainThreadHelps whether drain() also checks batches on the main
    * thread (off only in tests, to make the workers do everything)
    */
@@ -108,14 +120,17 @@ export class EntryPool {
     zip: Uint8Array,
     threads: number,
     private readonly maxXmlDepth: number,
+    pieces: readonly FastPiece[],
     private readonly mainThreadHelps = true,
   ) {
     const script = cachedWorkerScript();
     if (!script || threads < 1) throw new Error('entry worker script not found');
     const shared = sharedCopy(zip);
     this.zip = new Uint8Array(shared);
+    this.engine = entryEngine(pieces);
+    const workerData: EntryWorkerData = { zip: shared, maxXmlDepth, pieces };
     for (let i = 0; i < threads; i++) {
-      const worker = new Worker(script.source, { workerData: { zip: shared, maxXmlDepth }, eval: script.eval });
+      const worker = new Worker(script.source, { workerData, eval: script.eval });
       worker.on('message', (message: EntryOutcome[] | 'ready') => {
         if (message === 'ready') this.ready(worker);
         else this.received(worker, message);
@@ -169,7 +184,7 @@ export class EntryPool {
       if (this.crash) throw this.crash;
       const next = this.mainThreadHelps ? this.nextBatch() : undefined;
       if (next) {
-        this.record(checkBatch(this.zip, next, this.maxXmlDepth));
+        this.record(checkBatch(this.zip, next, this.maxXmlDepth, this.engine));
         // Let the workers' answers in (and hand them their next batches) between two batches.
         await new Promise<void>((resolve) => setImmediate(resolve));
       } else if (this.busy > 0 || this.queue.length > 0) {
