@@ -51,13 +51,17 @@ export function inflateRawPublic(input: Uint8Array, maxBytes: number): Uint8Arra
   const cap = maxBytes + 1;
   let data: Buffer;
   try {
-    // zlib's smallest chunk is 64 bytes.
-    data = zlib.inflateRawSync(input, { maxOutputLength: cap, chunkSize: Math.max(64, cap) });
+    data = zlib.inflateRawSync(input, { maxOutputLength: cap, chunkSize: publicChunkSize(cap) });
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return undefined;
     throw new InflateError((error as Error).message);
   }
   return data.length > maxBytes ? undefined : data;
+}
+
+/** The output chunk inflateRawPublic asks zlib for (its smallest is 64 bytes). */
+export function publicChunkSize(cap: number): number {
+  return Math.max(zlib.constants.Z_MIN_CHUNK, cap);
 }
 
 export const PLAIN_ENGINE: EntryEngine = { inflate: inflateRawPublic };

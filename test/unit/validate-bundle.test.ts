@@ -3,11 +3,12 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { describe, expect, it } from 'vitest';
+import { expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
 import { EARLY_POOL_ZIP_BYTES } from '../../core/node/fast-path/entry-pool';
 import { validateBundle, validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
+import { describeBothPaths } from '../support/fast-path';
 import {
   buildZip,
   folderEntries,
@@ -41,7 +42,7 @@ function withEntries(...extra: ZipEntrySpec[]): ZipEntrySpec[] {
   return [...minimalBundle(), ...extra];
 }
 
-describe('validateBundle: accepted bundles', () => {
+describeBothPaths('validateBundle: accepted bundles', () => {
   it.each(sampleNames())('accepts the sample %s', async (name) => {
     const verdict = await verdictOf(folderEntries(join(SAMPLES_DIR, name)));
     expect(verdict.ok, JSON.stringify(verdict)).toBe(true);
@@ -76,7 +77,7 @@ describe('validateBundle: accepted bundles', () => {
   });
 });
 
-describe('validateBundle: sizes and counts', () => {
+describeBothPaths('validateBundle: sizes and counts', () => {
   it('rejects an upload over the size limit before reading it (BUNDLE_TOO_LARGE)', async () => {
     await expectRejected(minimalBundle(), 'BUNDLE_TOO_LARGE', undefined, resolveBundleLimits({ maxUploadBytes: 100 }));
   });
@@ -134,7 +135,7 @@ describe('validateBundle: sizes and counts', () => {
   });
 });
 
-describe('validateBundle: archive structure', () => {
+describeBothPaths('validateBundle: archive structure', () => {
   it('rejects a file that is not a ZIP (ZIP_CORRUPT)', async () => {
     expect(await validateBundle(Buffer.from('hello, this is not a zip file at all'))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
     expect(await validateBundle(Buffer.alloc(0))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
@@ -235,7 +236,7 @@ describe('validateBundle: archive structure', () => {
   });
 });
 
-describe('validateBundle: entry names', () => {
+describeBothPaths('validateBundle: entry names', () => {
   it.each([
     ['absolute path', '/etc/settings.xml'],
     ['drive letter', 'C:/x/settings.xml'],
@@ -335,7 +336,7 @@ describe('validateBundle: entry names', () => {
   });
 });
 
-describe('validateBundle: workflow and XML', () => {
+describeBothPaths('validateBundle: workflow and XML', () => {
   it('rejects a bundle without a root workflow.knime (WORKFLOW_MISSING)', async () => {
     await expectRejected(
       [
@@ -432,7 +433,7 @@ describe('validateBundle: workflow and XML', () => {
   });
 });
 
-describe('validateBundle: large bundles', () => {
+describeBothPaths('validateBundle: large bundles', () => {
   it('gives the same verdict on the worker-thread path as inline (first failure in order wins)', async () => {
     // Over the 16 MiB parallel threshold, with a bad file late in the order and another even later.
     const filler = `<config>${'<entry key="k" value="v"/>'.repeat(30_000)}</config>`;
@@ -456,9 +457,10 @@ describe('validateBundle: large bundles', () => {
  * directory, namespace, local headers, layout, data, references) still decides
  * which violation is reported. (`threads: 'workers'` starts the workers early
  * whatever the ZIP's size and leaves every entry to them; on a single-core
- * machine it falls back to inline, and these tests then compare inline with itself.)
+ * machine, or with the fast path off, it falls back to inline, and these tests then compare
+ * inline with itself.)
  */
-describe('validateBundle: early dispatch to worker threads', () => {
+describeBothPaths('validateBundle: early dispatch to worker threads', () => {
   const BAD_XML = '<config><entry key="a"></config>';
 
   async function bothPaths(zip: Buffer, limits = DEFAULT_BUNDLE_LIMITS): Promise<ValidationVerdict> {

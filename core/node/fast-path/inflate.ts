@@ -16,7 +16,7 @@
  * instead: only speed depends on the internals, never a verdict.
  */
 import zlib from 'node:zlib';
-import { InflateError, inflateRawPublic } from '../entry-check';
+import { InflateError, inflateRawPublic, publicChunkSize } from '../entry-check';
 
 /** The parts of zlib.InflateRaw's internals used here (as in Node 20 and 22). */
 interface ZlibInternals {
@@ -63,12 +63,20 @@ function handleInflate(): Inflate {
     failure = undefined;
     handle.reset();
     handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, output, 0, output.length);
+    const written = output.length - state[0]!;
+    if (failure === undefined && written === output.length) {
+      // Full: read on as far as the public API's second chunk reaches, so damage found there is reported as it reports it.
+      const chunk = publicChunkSize(output.length);
+      const further = chunk > output.length ? chunk - output.length : chunk;
+      const rest = state[1]!;
+      handle.writeSync(zlib.constants.Z_FINISH, input, input.length - rest, rest, Buffer.allocUnsafe(further), 0, further);
+    }
     if (failure !== undefined) throw new InflateError(failure);
-    return output.length - state[0]!;
+    return written;
   };
 }
 
-/** Both ways agree on a sample, on a too-small output and on corrupt input; else the handle way is not used. */
+/** The handle agrees with the public API on a sample, a too-small output and damaged input; else it is not used. */
 function selfTest(candidate: Inflate): boolean {
   try {
     const text = new TextEncoder().encode('<config key="self-test">'.repeat(200));
@@ -91,8 +99,15 @@ function selfTest(candidate: Inflate): boolean {
     } catch (error) {
       truncated = error instanceof InflateError;
     }
+    // A stream cut right after the output's end fails as in the public API (which reads one chunk further).
+    let cutAtEnd = false;
+    try {
+      candidate(zlib.deflateRawSync(text, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), new Uint8Array(text.length));
+    } catch (error) {
+      cutAtEnd = error instanceof InflateError;
+    }
     // And the handle still works after those errors.
-    return rejected && truncated && candidate(deflated, whole) === text.length;
+    return rejected && truncated && cutAtEnd && candidate(deflated, whole) === text.length;
   } catch {
     return false;
   }
