@@ -1,7 +1,6 @@
 /**
  * The per-file part of bundle validation: inflate one entry with a hard
  * output cap, check its size and CRC against the headers, then its XML.
- * Pure and synchronous, so it runs the same inline or in a worker thread.
  *
  * The plain engine (Node's public zlib API and the JavaScript XML scanner in
  * core/xml.ts) is complete on its own; fast-path/ may swap in faster parts
@@ -16,8 +15,6 @@ import { checkXml, type XmlError, type XmlFastPath } from '../xml';
 import { METHOD_STORED } from '../zip-format';
 
 export interface EntryTask {
-  /** Position in central-directory order: the first failing index is the verdict. */
-  index: number;
   name: string;
   dataStart: number;
   compressedSize: number;
@@ -28,8 +25,7 @@ export interface EntryTask {
 }
 
 export type EntryOutcome =
-  | { ok: true; index: number; nodes?: WorkflowNodeRef[]; data?: Uint8Array }
-  | { ok: false; index: number; code: BundleErrorCode; message: string; entry: string };
+  { ok: true; nodes?: WorkflowNodeRef[]; data?: Uint8Array } | { ok: false; code: BundleErrorCode; message: string; entry: string };
 
 /** Damaged or truncated deflate data. */
 export class InflateError extends Error {}
@@ -73,13 +69,7 @@ export function checkEntryData(
   keepData: boolean,
   engine: EntryEngine = PLAIN_ENGINE,
 ): EntryOutcome {
-  const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({
-    ok: false,
-    index: task.index,
-    code,
-    message,
-    entry: task.name,
-  });
+  const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({ ok: false, code, message, entry: task.name });
   const compressed = zip.subarray(task.dataStart, task.dataStart + task.compressedSize);
   let data: Uint8Array;
   if (task.method === METHOD_STORED) {
@@ -119,16 +109,5 @@ export function checkEntryData(
   }
   // An engine may inflate into memory that the next entry reuses: keep a copy.
   const kept = keepData ? (task.method === METHOD_STORED ? data : new Uint8Array(data)) : undefined;
-  return { ok: true, index: task.index, ...(nodes ? { nodes } : {}), ...(kept ? { data: kept } : {}) };
-}
-
-/** Checks a batch in order, stopping at its first failure (later tasks cannot win). Workers and the main thread share it. */
-export function checkBatch(zip: Uint8Array, batch: readonly EntryTask[], maxXmlDepth: number, engine: EntryEngine): EntryOutcome[] {
-  const outcomes: EntryOutcome[] = [];
-  for (const task of batch) {
-    const outcome = checkEntryData(zip, task, maxXmlDepth, false, engine);
-    outcomes.push(outcome);
-    if (!outcome.ok) break;
-  }
-  return outcomes;
+  return { ok: true, ...(nodes ? { nodes } : {}), ...(kept ? { data: kept } : {}) };
 }

@@ -16,11 +16,8 @@
  * and inflated size and CRC must match the headers.
  *
  * That is the plain path, complete on its own. The fast path (fast-path/,
- * behind the `fastPath` option and K2P_VALIDATOR_FAST_PATH) swaps in faster
- * inflating and XML scanning, and checks a large ZIP's entries on worker
- * threads as soon as their headers are known (speculatively: the outcomes
- * only count once every structural check has passed). It never changes a
- * verdict.
+ * behind the `fastPath` option and K2P_VALIDATOR_FAST_PATH) only swaps in
+ * faster inflating and XML scanning; it never changes a verdict.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
@@ -62,23 +59,18 @@ import {
   ZIP64_LOCATOR_BYTES,
   ZIP64_LOCATOR_SIGNATURE,
 } from '../zip-format';
-import { checkEntryData, type EntryOutcome, type EntryTask } from './entry-check';
-import { resolveFastPath, type FastPath, type FastPathSetting, type ParallelCheck, type Threads } from './fast-path';
+import { checkEntryData, type EntryEngine, type EntryOutcome, type EntryTask } from './entry-check';
+import { fastPathEngine, type FastPathSetting } from './fast-path';
 
 export interface ValidateOptions {
-  /** Called with every accepted file's path and inflated bytes, in central-directory order (checks inline). */
+  /** Called with every accepted file's path and inflated bytes, in central-directory order. */
   onFile?: (path: string, data: Uint8Array) => void;
   /**
    * `on`: the fast path (fast-path/index.ts); `off`: the plain path; or a
    * list of the fast path's pieces. Default: K2P_VALIDATOR_FAST_PATH, else on.
    */
   fastPath?: FastPathSetting;
-  /** Where entry data is checked when the fast path's workers are on (see Threads). Default `auto`. */
-  threads?: Threads;
 }
-
-/** Central-directory entries read between two event-loop turns while workers run (~5 ms of work). */
-const ENTRIES_PER_TURN = 64;
 
 /** A verdict-bearing failure thrown inside the validator and turned into its result. */
 class Rejection extends Error {
@@ -134,8 +126,6 @@ class MemoryReader extends yauzl.RandomAccessReader {
  * yauzl's Entry (with its buffers), so 5000 of them stay cheap for the GC.
  */
 interface CheckedEntry {
-  /** Position in the central directory. */
-  index: number;
   name: string;
   isDirectory: boolean;
   localHeaderOffset: number;
@@ -156,23 +146,16 @@ export function validateBundle(
   limits: BundleLimits = DEFAULT_BUNDLE_LIMITS,
   options: ValidateOptions = {},
 ): Promise<ValidationVerdict> {
-  return check(zip, limits, options, fastPathOf(options, limits));
+  return check(zip, limits, options);
 }
 
-async function check(
-  zip: Uint8Array,
-  limits: BundleLimits,
-  options: ValidateOptions,
-  fast: FastPath,
-  parallel?: ParallelCheck,
-): Promise<ValidationVerdict> {
+async function check(zip: Uint8Array, limits: BundleLimits, options: ValidateOptions): Promise<ValidationVerdict> {
   if (zip.length > limits.maxUploadBytes) {
-    parallel?.close();
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(zip.length)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
   const data = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   try {
-    const stats = await new BundleCheck(data, limits, options, fast, parallel).run();
+    const stats = await new BundleCheck(data, limits, options, fastPathEngine(options.fastPath)).run();
     return { ok: true, stats };
   } catch (error) {
     if (error instanceof Rejection) return failure(error.code, error.detail, error.entry);
@@ -190,17 +173,7 @@ export async function validateBundleFile(
   if (size > limits.maxUploadBytes) {
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(size)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
-  const fast = fastPathOf(options, limits);
-  // Workers boot while a large file is read into the memory they share with this thread.
-  const early = await fast.workers?.readFile(path, size);
-  if (!early) return check(await readFile(path), limits, options, fast);
-  return check(early.zip, limits, options, fast, early.parallel);
-}
-
-function fastPathOf(options: ValidateOptions, limits: BundleLimits): FastPath {
-  // onFile wants every file's data on this thread.
-  const threads = options.onFile ? 'inline' : (options.threads ?? 'auto');
-  return resolveFastPath(options.fastPath, threads, limits.maxXmlDepth);
+  return check(await readFile(path), limits, options);
 }
 
 class BundleCheck {
@@ -209,46 +182,34 @@ class BundleCheck {
   private readonly files = new Set<string>();
   private unpackedBytes = 0;
   private centralDirectoryOffset = 0;
-  /** Entry checks on worker threads (the fast path's workers), once started. */
-  private parallel: ParallelCheck | undefined;
-  private sha256: string | undefined;
 
-  /** @param parallel workers already started on this ZIP's memory (validateBundleFile), if any */
+  /** @param engine inflates and scans entries: the plain one, or the fast path's */
   constructor(
     private readonly zip: Buffer,
     private readonly limits: BundleLimits,
     private readonly options: ValidateOptions,
-    private readonly fast: FastPath,
-    parallel?: ParallelCheck,
-  ) {
-    this.parallel = parallel;
-  }
+    private readonly engine: EntryEngine,
+  ) {}
 
   async run(): Promise<BundleStats> {
     this.checkEndRecord();
-    this.parallel ??= this.fast.workers?.early(this.zip);
+    const zipfile = await this.open();
     try {
-      const zipfile = await this.open();
-      try {
-        await this.readCentralDirectory(zipfile);
-      } finally {
-        zipfile.close();
-      }
-      this.checkNamespace();
-      this.checkLocalHeaders();
-      this.checkLayout();
-      await this.checkData();
+      await this.readCentralDirectory(zipfile);
     } finally {
-      // Also stops speculative work as soon as a structural check has decided the verdict.
-      this.parallel?.close();
+      zipfile.close();
     }
+    this.checkNamespace();
+    this.checkLocalHeaders();
+    this.checkLayout();
+    this.checkData();
     const references = this.checkReferences();
     return {
       entries: this.entries.length,
       files: this.files.size,
       zipBytes: this.zip.length,
       unpackedBytes: this.unpackedBytes,
-      sha256: this.sha256 ?? sha256Of(this.zip),
+      sha256: createHash('sha256').update(this.zip).digest('hex'),
       nodes: references.nodes,
       referencedSettings: references.settings,
       nestedWorkflows: references.nested,
@@ -329,13 +290,7 @@ class BundleCheck {
         wanted = true;
         if (looping) return;
         looping = true;
-        for (let read = 0; wanted && !failed; read++) {
-          if (read === ENTRIES_PER_TURN && this.parallel) {
-            // Give the event loop a turn, so the workers' answers come in and they get their next batches.
-            looping = false;
-            setImmediate(readNext);
-            return;
-          }
+        while (wanted && !failed) {
           wanted = false;
           zipfile.readEntry();
         }
@@ -411,7 +366,6 @@ class BundleCheck {
       this.checkDeclaredSize(raw, name);
     }
     const entry: CheckedEntry = {
-      index: this.entries.length,
       name,
       isDirectory,
       localHeaderOffset: raw.relativeOffsetOfLocalHeader,
@@ -499,9 +453,6 @@ class BundleCheck {
     }
     entry.dataStart = local.fileDataStart;
     entry.end = local.fileDataStart + entry.compressedSize + this.descriptorLength(entry);
-    if (this.parallel && !entry.isDirectory) {
-      this.parallel.headerRead(taskOf(entry), entry.localHeaderOffset, entry.end, this.centralDirectoryOffset);
-    }
   }
 
   /** Local headers must agree with the central directory (tools disagreeing on them is a known smuggling trick). */
@@ -557,21 +508,12 @@ class BundleCheck {
     }
   }
 
-  /** Inflates every file with a hard output cap, checks size and CRC, then the XML (inline or on workers). */
-  private async checkData(): Promise<void> {
-    const files = this.entries.filter((entry) => !entry.isDirectory);
-    this.parallel ??= this.fast.workers?.late(this.zip, this.unpackedBytes);
-    if (this.parallel) {
-      // Hash the ZIP when the main thread has no batch left to check and would only wait for the workers.
-      const outcomes = await this.parallel.check(files.map(taskOf), () => {
-        this.sha256 = sha256Of(this.zip);
-      });
-      outcomes.forEach((outcome, i) => this.accept(files[i]!, outcome));
-      return;
-    }
+  /** Inflates every file with a hard output cap, checks size and CRC, then the XML. */
+  private checkData(): void {
     const onFile = this.options.onFile;
-    for (const entry of files) {
-      const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile), this.fast.engine);
+    for (const entry of this.entries) {
+      if (entry.isDirectory) continue;
+      const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile), this.engine);
       this.accept(entry, outcome);
       if (onFile && outcome.ok) onFile(entry.name, outcome.data!);
     }
@@ -616,7 +558,6 @@ function isWorkflowFile(name: string): boolean {
 
 function taskOf(entry: CheckedEntry): EntryTask {
   return {
-    index: entry.index,
     name: entry.name,
     dataStart: entry.dataStart,
     compressedSize: entry.compressedSize,
@@ -625,10 +566,6 @@ function taskOf(entry: CheckedEntry): EntryTask {
     crc32: entry.crc32,
     isWorkflow: isWorkflowFile(entry.name),
   };
-}
-
-function sha256Of(zip: Uint8Array): string {
-  return createHash('sha256').update(zip).digest('hex');
 }
 
 /** Maps yauzl's structural errors to codes; everything it cannot read is a corrupt ZIP. */

@@ -2,7 +2,7 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { inflateRawPublic } from '../../core/node/entry-check';
-import { entryEngine } from '../../core/node/fast-path/engine';
+import { entryEngine } from '../../core/node/fast-path';
 import { InflateError, inflateMode, inflateRawInto, inflateRawIntoPublic } from '../../core/node/fast-path/inflate';
 
 type Outcome = { written: number; bytes: string } | { error: true };

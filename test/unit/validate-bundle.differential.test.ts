@@ -19,24 +19,20 @@ import { sampleNames } from '../support/zip-builder';
 
 const SAMPLES = sampleNames();
 
-/** Every non-empty set of pieces; with workers, every entry goes to them (whatever the bundle's size). */
+/** Every non-empty set of pieces. */
 const PIECE_SETS: { label: string; options: ValidateOptions }[] = [];
 for (let mask = 1; mask < 1 << FAST_PIECES.length; mask++) {
   const pieces = FAST_PIECES.filter((_, i) => mask & (1 << i));
-  const options: ValidateOptions = { fastPath: pieces, ...(pieces.includes('workers') ? { threads: 'workers' } : {}) };
-  PIECE_SETS.push({ label: pieces.join('+'), options });
+  PIECE_SETS.push({ label: pieces.join('+'), options: { fastPath: pieces } });
 }
-const INLINE_SETS = PIECE_SETS.filter(({ options }) => !options.threads);
-/** Inline sets plus all pieces on workers: starting workers takes a while from the TypeScript sources. */
-const SOME_WORKERS = [...INLINE_SETS, PIECE_SETS[PIECE_SETS.length - 1]!];
 
 function plain(zip: Uint8Array): Promise<ValidationVerdict> {
   return validateBundle(zip, DEFAULT_BUNDLE_LIMITS, { fastPath: 'off' });
 }
 
-async function expectSameVerdicts(zip: Uint8Array, sets = PIECE_SETS): Promise<ValidationVerdict> {
+async function expectSameVerdicts(zip: Uint8Array): Promise<ValidationVerdict> {
   const reference = await plain(zip);
-  for (const { label, options } of sets) {
+  for (const { label, options } of PIECE_SETS) {
     expect(await validateBundle(zip, DEFAULT_BUNDLE_LIMITS, options), label).toEqual(reference);
   }
   return reference;
@@ -81,9 +77,9 @@ describe('the plain path', () => {
     expect(parseFastPathSetting(undefined)).toBe('on');
     expect(parseFastPathSetting(' on ')).toBe('on');
     expect(parseFastPathSetting('off')).toBe('off');
-    expect(parseFastPathSetting('workers, wasm-xml')).toEqual<FastPiece[]>(['workers', 'wasm-xml']);
+    expect(parseFastPathSetting('zlib-handle, wasm-xml')).toEqual<FastPiece[]>(['zlib-handle', 'wasm-xml']);
     expect(() => parseFastPathSetting('of')).toThrow(FAST_PATH_ENV);
-    expect(() => parseFastPathSetting('wasm-xml,threads')).toThrow(/wasm-xml, zlib-handle, workers/);
+    expect(() => parseFastPathSetting('wasm-xml,workers')).toThrow(/wasm-xml, zlib-handle/);
   });
 });
 
@@ -97,7 +93,7 @@ describe('the fast path gives the plain path’s verdicts', () => {
     const files = bundleFiles(join(SAMPLES_DIR, sample));
     for (const [path, data] of files) {
       const zip = zipFiles(new Map([...files, [path, data.subarray(0, data.length >> 1)]]));
-      const verdict = await expectSameVerdicts(zip, INLINE_SETS);
+      const verdict = await expectSameVerdicts(zip);
       expect(verdict, path).toMatchObject({ ok: false, code: 'XML_INVALID', entry: path });
     }
   });
@@ -110,7 +106,7 @@ describe('the fast path gives the plain path’s verdicts', () => {
       const damaged = Uint8Array.from(zip);
       const at = start + (length >> 1);
       damaged[at] = damaged[at]! ^ 0x55;
-      const verdict = await expectSameVerdicts(damaged, i === 0 ? SOME_WORKERS : INLINE_SETS);
+      const verdict = await expectSameVerdicts(damaged);
       expect(verdict.ok ? 'accepted' : verdict.code, `entry ${i}`).toBe('ZIP_CORRUPT');
     }
   });

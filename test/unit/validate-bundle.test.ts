@@ -3,9 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
-import { EARLY_POOL_ZIP_BYTES } from '../../core/node/fast-path/entry-pool';
 import { validateBundle, validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
 import { describeBothPaths } from '../support/fast-path';
@@ -434,8 +433,8 @@ describeBothPaths('validateBundle: workflow and XML', () => {
 });
 
 describeBothPaths('validateBundle: large bundles', () => {
-  it('gives the same verdict on the worker-thread path as inline (first failure in order wins)', async () => {
-    // Over the 16 MiB parallel threshold, with a bad file late in the order and another even later.
+  it('reports the first failing file in order on a bundle of over 16 MiB unpacked', async () => {
+    // A bad file late in the order and another even later.
     const filler = `<config>${'<entry key="k" value="v"/>'.repeat(30_000)}</config>`;
     const files: ZipEntrySpec[] = Array.from({ length: 30 }, (_, i) => ({
       name: `N${String(i).padStart(2, '0')} (#${i})/settings.xml`,
@@ -451,23 +450,19 @@ describeBothPaths('validateBundle: large bundles', () => {
 });
 
 /**
- * The entry data of a large ZIP is checked on worker threads as soon as each
- * entry's headers are read, before the structural checks are done. These hold
- * that path to the inline one: same verdict, and the checks' order (central
- * directory, namespace, local headers, layout, data, references) still decides
- * which violation is reported. (`threads: 'workers'` starts the workers early
- * whatever the ZIP's size and leaves every entry to them; on a single-core
- * machine, or with the fast path off, it falls back to inline, and these tests then compare
- * inline with itself.)
+ * Local headers are read while the central directory is, yet the checks'
+ * order (central directory, namespace, local headers, layout, data,
+ * references) decides which violation is reported. These hold the plain and
+ * the fast path to the same verdicts on bundles with several violations.
  */
-describeBothPaths('validateBundle: early dispatch to worker threads', () => {
+describe('validateBundle: the order of the checks', () => {
   const BAD_XML = '<config><entry key="a"></config>';
 
   async function bothPaths(zip: Buffer, limits = DEFAULT_BUNDLE_LIMITS): Promise<ValidationVerdict> {
-    const inline = await validateBundle(zip, limits, { threads: 'inline' });
-    const workers = await validateBundle(zip, limits, { threads: 'workers' });
-    expect(workers).toEqual(inline);
-    return inline;
+    const plain = await validateBundle(zip, limits, { fastPath: 'off' });
+    const fast = await validateBundle(zip, limits, { fastPath: 'on' });
+    expect(fast).toEqual(plain);
+    return plain;
   }
 
   /** A bundle of `count` settings files, the first one broken when `badFirst`. */
@@ -564,17 +559,12 @@ describeBothPaths('validateBundle: early dispatch to worker threads', () => {
           await bothPaths(zip);
         },
       ),
-      // Each run starts a worker (slow from the TypeScript sources): a fiftieth of FUZZ_RUNS, 30 by default.
-      { numRuns: Math.ceil(Number(process.env.FUZZ_RUNS ?? 1500) / 50), seed: Number(process.env.FUZZ_SEED ?? 5) },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1500), seed: Number(process.env.FUZZ_SEED ?? 5) },
     );
   }, 120_000);
 
-  /**
-   * validateBundleFile starts the workers before reading a large file (they
-   * boot while it is read into the memory they share). Stored entries keep
-   * the ZIP above EARLY_POOL_ZIP_BYTES without a large test.
-   */
-  it('validates a large file with workers started before it is read, like the in-memory inline path', async () => {
+  /** Stored entries make a ZIP of several MiB without a large test. */
+  it('validates a large file like the same bytes in memory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'k2p-validate-file-'));
     try {
       const padding = `<!-- ${'x'.repeat(80_000)} -->`;
@@ -582,17 +572,17 @@ describeBothPaths('validateBundle: early dispatch to worker threads', () => {
         i > 0 && i % 2 === 0 ? { ...entry, data: SETTINGS_XML + padding, method: 0 } : entry,
       );
       const good = buildZip({ entries });
-      expect(good.length).toBeGreaterThan(EARLY_POOL_ZIP_BYTES);
+      expect(good.length).toBeGreaterThan(2 * MiB);
       writeFileSync(join(dir, 'good.zip'), good);
       const accepted = await validateBundleFile(join(dir, 'good.zip'));
-      expect(accepted).toEqual(await validateBundle(good, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(accepted).toEqual(await validateBundle(good));
       expect(accepted).toMatchObject({ ok: true, stats: { files: 61 } });
 
       entries[33] = { ...entries[33]!, data: '<config>' };
       const bad = buildZip({ entries });
       writeFileSync(join(dir, 'bad.zip'), bad);
       const rejected = await validateBundleFile(join(dir, 'bad.zip'));
-      expect(rejected).toEqual(await validateBundle(bad, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(rejected).toEqual(await validateBundle(bad));
       expect(rejected).toMatchObject({ ok: false, code: 'XML_INVALID', entry: entries[33]!.name });
     } finally {
       rmSync(dir, { recursive: true, force: true });

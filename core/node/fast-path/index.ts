@@ -11,38 +11,25 @@
  *   on (or unset)   every piece below
  *   off             the plain path
  *   a,b             only the pieces listed (what `npm run bench -- validator` measures one by one)
- * The pieces:
+ * The pieces, each kept because the benchmark shows what it buys:
  *   wasm-xml     xml-wasm/: a WebAssembly (SIMD) scanner that accepts the plain
  *                element trees KNIME writes and hands anything else to core/xml.ts
  *   zlib-handle  inflate.ts: one zlib handle per thread, reused through Node
  *                internals; checks itself on first use, else uses the public API
- *   workers      entry-pool.ts, parallel-check.ts: worker threads for large
- *                bundles (the CLI; Lambda bundles do not ship the worker script)
  */
-import type { EntryEngine } from '../entry-check';
-import { entryEngine, FAST_PIECES, type FastPiece } from './engine';
-import { Workers, type Threads } from './parallel-check';
+import { inflateRawPublic, PLAIN_ENGINE, type EntryEngine } from '../entry-check';
+import { inflateRawInto } from './inflate';
+import { wasmXmlFastPath, xmlScratch } from './xml-wasm';
 
-export { FAST_PIECES, type FastPiece } from './engine';
-export type { ParallelCheck, Threads } from './parallel-check';
+export const FAST_PIECES = ['wasm-xml', 'zlib-handle'] as const;
+export type FastPiece = (typeof FAST_PIECES)[number];
+export type FastPathSetting = 'on' | 'off' | readonly FastPiece[];
 
 export const FAST_PATH_ENV = 'K2P_VALIDATOR_FAST_PATH';
 
-export type FastPathSetting = 'on' | 'off' | readonly FastPiece[];
-
-/** What one validation uses of the fast path. */
-export interface FastPath {
-  /** Inflates and scans entries on this thread (the plain engine when the switch is off). */
-  readonly engine: EntryEngine;
-  /** Starts worker threads; undefined when the workers piece is off or the checks must stay on this thread. */
-  readonly workers: Workers | undefined;
-}
-
-/** The fast path for a validation: `setting` if given, else the environment variable's. */
-export function resolveFastPath(setting: FastPathSetting | undefined, threads: Threads, maxXmlDepth: number): FastPath {
-  const pieces = fastPieces(setting ?? parseFastPathSetting(process.env[FAST_PATH_ENV]));
-  const workers = pieces.includes('workers') && threads !== 'inline' ? new Workers(threads, maxXmlDepth, pieces) : undefined;
-  return { engine: entryEngine(pieces), workers };
+/** How a validation inflates and scans entries: `setting` if given, else the environment variable's. */
+export function fastPathEngine(setting?: FastPathSetting): EntryEngine {
+  return entryEngine(fastPieces(setting ?? parseFastPathSetting(process.env[FAST_PATH_ENV])));
 }
 
 export function fastPieces(setting: FastPathSetting): readonly FastPiece[] {
@@ -62,4 +49,30 @@ export function parseFastPathSetting(text: string | undefined): FastPathSetting 
     throw new Error(`${FAST_PATH_ENV}=${text} is not understood: use on, off or a comma-separated list of ${FAST_PIECES.join(', ')}.`);
   }
   return pieces as FastPiece[];
+}
+
+const engines = new Map<string, EntryEngine>();
+
+/** The engine of a set of pieces; without any, the plain engine itself. */
+export function entryEngine(pieces: readonly FastPiece[]): EntryEngine {
+  const wasm = pieces.includes('wasm-xml');
+  const handle = pieces.includes('zlib-handle');
+  if (!wasm && !handle) return PLAIN_ENGINE;
+  const key = `${wasm}:${handle}`;
+  let engine = engines.get(key);
+  if (!engine) {
+    engine = { inflate: handle ? inflateIntoScratch(wasm) : inflateRawPublic, ...(wasm ? { xml: wasmXmlFastPath } : {}) };
+    engines.set(key, engine);
+  }
+  return engine;
+}
+
+/** The reused zlib handle, inflating straight into the XML scanner's memory when it has one. */
+function inflateIntoScratch(wasm: boolean): EntryEngine['inflate'] {
+  return (input, maxBytes) => {
+    const cap = maxBytes + 1;
+    const output = (wasm ? xmlScratch(cap) : undefined) ?? Buffer.allocUnsafe(cap);
+    const length = inflateRawInto(input, output);
+    return length === cap ? undefined : output.subarray(0, length);
+  };
 }
