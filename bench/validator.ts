@@ -25,8 +25,9 @@ const ROOT = join(import.meta.dirname, '..');
 const CLI = join(ROOT, 'cli', 'k2p-web.mjs');
 const MiB = 1024 * 1024;
 const GOAL_RATIO = 1.25;
-/** Passes over the 7 samples per configuration and round: one pass takes a few milliseconds. */
-const SAMPLE_PASSES = 20;
+/** Passes over the 7 samples per timing (one pass takes a few ms), and timings per round: short ones, so a pause rarely spoils the median. */
+const SAMPLE_PASSES = 4;
+const SAMPLE_TIMINGS_PER_ROUND = 5;
 
 interface Configuration {
   label: string;
@@ -132,7 +133,7 @@ async function measurePieces(dir: string, rounds: number): Promise<PieceResults>
   results.entries = stats.entries;
   results.unpacked = stats.unpackedBytes;
 
-  for (const { label, setting } of alternating(CONFIGURATIONS, rounds)) {
+  for (const { label, setting } of alternating(CONFIGURATIONS, rounds * SAMPLE_TIMINGS_PER_ROUND)) {
     const pass = await timeInProcess(async () => {
       for (let i = 0; i < SAMPLE_PASSES; i++) {
         for (const zip of samples) await validateBundle(zip, DEFAULT_BUNDLE_LIMITS, { fastPath: setting });

@@ -15,31 +15,7 @@ import { checkEntryName, isAllowlistedFile } from './bundle-policy';
 import type { SourceFile } from './bundler';
 import type { BundleErrorCode } from './errors';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './limits';
-import {
-  CENTRAL_HEADER_BYTES,
-  CENTRAL_HEADER_SIGNATURE,
-  EOCD_BYTES,
-  EOCD_SIGNATURE,
-  EXTRA_ZIP64,
-  FLAG_STRONG_ENCRYPTION,
-  FLAG_ENCRYPTED,
-  FLAG_UTF8,
-  isEncrypted,
-  LOCAL_HEADER_BYTES,
-  LOCAL_HEADER_SIGNATURE,
-  METHOD_DEFLATE,
-  METHOD_STORED,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFREG,
-  U16_MAX,
-  U32_MAX,
-  unixFileType,
-  ZIP64_EOCD_BYTES,
-  ZIP64_EOCD_SIGNATURE,
-  ZIP64_LOCATOR_BYTES,
-  ZIP64_LOCATOR_SIGNATURE,
-} from './zip-format';
+import { EXTRA, FILE_TYPE, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, U32_MAX, unixFileType } from './zip-format';
 
 /** Random access to an archive's bytes: a browser File/Blob, a Node file handle or memory. */
 export interface RandomAccessSource {
@@ -143,17 +119,17 @@ interface DirectoryLocation {
  * longest possible comment (64 KiB) searched.
  */
 async function locateCentralDirectory(source: RandomAccessSource): Promise<DirectoryLocation> {
-  if (source.size < EOCD_BYTES) throw new ZipReadError('ZIP_CORRUPT', 'The file is too small to be a ZIP archive or .knwf export.');
-  let found = await findEndRecord(source, EOCD_BYTES + ZIP64_LOCATOR_BYTES, true);
-  found ??= await findEndRecord(source, EOCD_BYTES + U16_MAX + ZIP64_LOCATOR_BYTES, false);
+  if (source.size < RECORD_BYTES.EOCD) throw new ZipReadError('ZIP_CORRUPT', 'The file is too small to be a ZIP archive or .knwf export.');
+  let found = await findEndRecord(source, RECORD_BYTES.EOCD + RECORD_BYTES.ZIP64_LOCATOR, true);
+  found ??= await findEndRecord(source, RECORD_BYTES.EOCD + U16_MAX + RECORD_BYTES.ZIP64_LOCATOR, false);
   if (!found) throw new ZipReadError('ZIP_CORRUPT', 'The file is not a ZIP archive or .knwf export (no end-of-central-directory record).');
   const { tail, tailStart, eocd } = found;
   if (tail.u16(eocd + 4) !== 0 || tail.u16(eocd + 6) !== 0) {
     throw new ZipReadError('ZIP_UNSUPPORTED', 'The archive is split over several files (multi-disk); export it again as one file.');
   }
   let location: DirectoryLocation = { count: tail.u16(eocd + 10), size: tail.u32(eocd + 12), offset: tail.u32(eocd + 16) };
-  if (eocd >= ZIP64_LOCATOR_BYTES && tail.u32(eocd - ZIP64_LOCATOR_BYTES) === ZIP64_LOCATOR_SIGNATURE) {
-    location = await readZip64End(source, tail.u64(eocd - ZIP64_LOCATOR_BYTES + 8));
+  if (eocd >= RECORD_BYTES.ZIP64_LOCATOR && tail.u32(eocd - RECORD_BYTES.ZIP64_LOCATOR) === SIGNATURE.ZIP64_LOCATOR) {
+    location = await readZip64End(source, tail.u64(eocd - RECORD_BYTES.ZIP64_LOCATOR + 8));
   }
   if (location.offset + location.size > tailStart + eocd) throw corrupt('the central directory lies outside the file');
   return location;
@@ -167,17 +143,18 @@ async function findEndRecord(
 ): Promise<{ tail: Fields; tailStart: number; eocd: number } | undefined> {
   const tailStart = Math.max(0, source.size - span);
   const tail = new Fields(await source.read(tailStart, source.size - tailStart));
-  const lowest = atEndOnly ? tail.bytes.length - EOCD_BYTES : 0;
-  for (let eocd = tail.bytes.length - EOCD_BYTES; eocd >= lowest; eocd--) {
-    if (tail.u32(eocd) === EOCD_SIGNATURE && eocd + EOCD_BYTES + tail.u16(eocd + 20) <= tail.bytes.length) return { tail, tailStart, eocd };
+  const lowest = atEndOnly ? tail.bytes.length - RECORD_BYTES.EOCD : 0;
+  for (let eocd = tail.bytes.length - RECORD_BYTES.EOCD; eocd >= lowest; eocd--) {
+    if (tail.u32(eocd) === SIGNATURE.EOCD && eocd + RECORD_BYTES.EOCD + tail.u16(eocd + 20) <= tail.bytes.length)
+      return { tail, tailStart, eocd };
   }
   return undefined;
 }
 
 async function readZip64End(source: RandomAccessSource, at: number): Promise<DirectoryLocation> {
-  if (at + ZIP64_EOCD_BYTES > source.size) throw corrupt('the ZIP64 end record lies outside the file');
-  const record = new Fields(await source.read(at, ZIP64_EOCD_BYTES));
-  if (record.u32(0) !== ZIP64_EOCD_SIGNATURE) throw corrupt('the ZIP64 end record is missing');
+  if (at + RECORD_BYTES.ZIP64_EOCD > source.size) throw corrupt('the ZIP64 end record lies outside the file');
+  const record = new Fields(await source.read(at, RECORD_BYTES.ZIP64_EOCD));
+  if (record.u32(0) !== SIGNATURE.ZIP64_EOCD) throw corrupt('the ZIP64 end record is missing');
   return { count: record.u64(32), size: record.u64(40), offset: record.u64(48) };
 }
 
@@ -198,7 +175,7 @@ export async function readCentralDirectory(source: RandomAccessSource, options: 
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let i = 0; i < location.count; i++) {
-    if (directory.u32(at) !== CENTRAL_HEADER_SIGNATURE) throw corrupt('the central directory is damaged');
+    if (directory.u32(at) !== SIGNATURE.CENTRAL_HEADER) throw corrupt('the central directory is damaged');
     const { entry, next } = parseCentralRecord(directory, at);
     if (entry.localHeaderOffset >= source.size) throw corrupt('an entry points outside the file', entry.name);
     entries.push(entry);
@@ -213,7 +190,7 @@ function parseCentralRecord(directory: Fields, at: number): { entry: ZipEntry; n
   const commentLength = directory.u16(at + 32);
   const flags = directory.u16(at + 8);
   const entry: ZipEntry = {
-    name: decodeName(directory.slice(at + CENTRAL_HEADER_BYTES, nameLength), flags),
+    name: decodeName(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER, nameLength), flags),
     isDirectory: false,
     method: directory.u16(at + 10),
     flags,
@@ -222,18 +199,18 @@ function parseCentralRecord(directory: Fields, at: number): { entry: ZipEntry; n
     uncompressedSize: directory.u32(at + 24),
     localHeaderOffset: directory.u32(at + 42),
   };
-  applyZip64Extra(entry, new Fields(directory.slice(at + CENTRAL_HEADER_BYTES + nameLength, extraLength)));
+  applyZip64Extra(entry, new Fields(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER + nameLength, extraLength)));
   entry.isDirectory = entry.name.endsWith('/');
   const unreadable = whyUnreadable(entry, directory.u16(at + 4), directory.u32(at + 38));
   if (unreadable) entry.unreadable = unreadable;
-  return { entry, next: at + CENTRAL_HEADER_BYTES + nameLength + extraLength + commentLength };
+  return { entry, next: at + RECORD_BYTES.CENTRAL_HEADER + nameLength + extraLength + commentLength };
 }
 
 let fatalUtf8: TextDecoder | undefined;
 
 /** UTF-8 when flagged or when the bytes happen to be valid UTF-8 (macOS tools omit the flag); else Latin-1, so any name decodes. */
 function decodeName(bytes: Uint8Array, flags: number): string {
-  if (flags & FLAG_UTF8) return new TextDecoder('utf-8').decode(bytes);
+  if (flags & FLAG.UTF8) return new TextDecoder('utf-8').decode(bytes);
   fatalUtf8 ??= new TextDecoder('utf-8', { fatal: true });
   try {
     return fatalUtf8.decode(bytes);
@@ -247,7 +224,7 @@ function applyZip64Extra(entry: ZipEntry, extra: Fields): void {
   for (let at = 0; at + 4 <= extra.bytes.length;) {
     const id = extra.u16(at);
     const size = extra.u16(at + 2);
-    if (id === EXTRA_ZIP64) {
+    if (id === EXTRA.ZIP64) {
       let field = at + 4;
       const take = () => {
         const value = extra.u64(field);
@@ -268,11 +245,11 @@ function whyUnreadable(entry: ZipEntry, versionMadeBy: number, externalAttribute
     return { code: 'ZIP_ENCRYPTED', reason: `\`${entry.name}\` is encrypted; export the workflow without a password.` };
   }
   const type = unixFileType(versionMadeBy, externalAttributes);
-  if (type === S_IFLNK) return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a symbolic link, not a file.` };
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
+  if (type === FILE_TYPE.SYMLINK) return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a symbolic link, not a file.` };
+  if (type !== 0 && type !== FILE_TYPE.REGULAR && type !== FILE_TYPE.DIRECTORY) {
     return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a special file, not a regular file.` };
   }
-  if (!entry.isDirectory && entry.method !== METHOD_STORED && entry.method !== METHOD_DEFLATE) {
+  if (!entry.isDirectory && entry.method !== METHOD.STORED && entry.method !== METHOD.DEFLATE) {
     return {
       code: 'ZIP_UNSUPPORTED',
       reason: `\`${entry.name}\` uses compression method ${entry.method}; only stored and deflate are supported. Export it again from KNIME or zip it with a standard tool.`,
@@ -298,12 +275,12 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
   }
   // Deflate never grows data by more than ~0.1 % plus a few bytes: a bigger payload is not what the header says.
   const maxCompressed =
-    entry.method === METHOD_STORED ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
+    entry.method === METHOD.STORED ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
   if (entry.compressedSize > maxCompressed) throw corrupt(`\`${entry.name}\` has more compressed data than its size allows`, entry.name);
   const dataStart = await localDataStart(source, entry);
   if (dataStart + entry.compressedSize > source.size) throw corrupt(`\`${entry.name}\` runs past the end of the file`, entry.name);
   const payload = await source.read(dataStart, entry.compressedSize);
-  const data = entry.method === METHOD_STORED ? payload : inflateCapped(payload, entry);
+  const data = entry.method === METHOD.STORED ? payload : inflateCapped(payload, entry);
   if (data.length !== entry.uncompressedSize) {
     throw corrupt(`\`${entry.name}\` unpacks to ${data.length} bytes but its header declares ${entry.uncompressedSize}`, entry.name);
   }
@@ -313,14 +290,14 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
 
 /** The local header repeats name and flags; its own name/extra lengths decide where the data starts. */
 async function localDataStart(source: RandomAccessSource, entry: ZipEntry): Promise<number> {
-  if (entry.localHeaderOffset + LOCAL_HEADER_BYTES > source.size)
+  if (entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER > source.size)
     throw corrupt(`the header of \`${entry.name}\` lies outside the file`, entry.name);
-  const local = new Fields(await source.read(entry.localHeaderOffset, LOCAL_HEADER_BYTES));
-  if (local.u32(0) !== LOCAL_HEADER_SIGNATURE) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
-  if (local.u16(6) & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION))
+  const local = new Fields(await source.read(entry.localHeaderOffset, RECORD_BYTES.LOCAL_HEADER));
+  if (local.u32(0) !== SIGNATURE.LOCAL_HEADER) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
+  if (local.u16(6) & (FLAG.ENCRYPTED | FLAG.STRONG_ENCRYPTION))
     throw new ZipReadError('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted; export the workflow without a password.`, entry.name);
   if (local.u16(8) !== entry.method) throw corrupt(`the two headers of \`${entry.name}\` disagree on its compression`, entry.name);
-  return entry.localHeaderOffset + LOCAL_HEADER_BYTES + local.u16(26) + local.u16(28);
+  return entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER + local.u16(26) + local.u16(28);
 }
 
 function inflateCapped(payload: Uint8Array, entry: ZipEntry): Uint8Array {

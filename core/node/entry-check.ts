@@ -12,7 +12,7 @@ import type { WorkflowNodeRef } from '../bundle-policy';
 import type { BundleErrorCode } from '../errors';
 import { parseWorkflow } from '../workflow';
 import { checkXml, type XmlError, type XmlFastPath } from '../xml';
-import { METHOD_STORED } from '../zip-format';
+import { METHOD } from '../zip-format';
 
 export interface EntryTask {
   name: string;
@@ -72,7 +72,7 @@ export function checkEntryData(
   const fail = (code: BundleErrorCode, message: string): EntryOutcome => ({ ok: false, code, message, entry: task.name });
   const compressed = zip.subarray(task.dataStart, task.dataStart + task.compressedSize);
   let data: Uint8Array;
-  if (task.method === METHOD_STORED) {
+  if (task.method === METHOD.STORED) {
     data = compressed;
   } else {
     // Inflating past the declared size proves the header lies; the cap bounds memory and time.
@@ -108,6 +108,6 @@ export function checkEntryData(
     if (!result.ok) return xmlFailure(result);
   }
   // An engine may inflate into memory that the next entry reuses: keep a copy.
-  const kept = keepData ? (task.method === METHOD_STORED ? data : new Uint8Array(data)) : undefined;
+  const kept = keepData ? (task.method === METHOD.STORED ? data : new Uint8Array(data)) : undefined;
   return { ok: true, ...(nodes ? { nodes } : {}), ...(kept ? { data: kept } : {}) };
 }

@@ -38,27 +38,7 @@ import { formatBytes } from '../format';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../limits';
 import type { BundleStats, ValidationFailure, ValidationVerdict } from '../types';
 import type { WorkflowNodeRef } from '../bundle-policy';
-import {
-  DATA_DESCRIPTOR_BYTES,
-  DATA_DESCRIPTOR_SIGNATURE,
-  EOCD_BYTES,
-  EOCD_SIGNATURE,
-  EXTRA_UNICODE_PATH,
-  EXTRA_ZIP64,
-  FLAG_DATA_DESCRIPTOR,
-  FLAG_ENCRYPTED,
-  FLAG_STRONG_ENCRYPTION,
-  isEncrypted,
-  METHOD_DEFLATE,
-  METHOD_STORED,
-  S_IFDIR,
-  S_IFLNK,
-  S_IFREG,
-  U16_MAX,
-  unixFileType,
-  ZIP64_LOCATOR_BYTES,
-  ZIP64_LOCATOR_SIGNATURE,
-} from '../zip-format';
+import { EXTRA, FILE_TYPE, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, unixFileType } from '../zip-format';
 import { checkEntryData, type EntryEngine, type EntryOutcome, type EntryTask } from './entry-check';
 import { fastPathEngine, type FastPathSetting } from './fast-path';
 
@@ -219,17 +199,17 @@ class BundleCheck {
   /** The end record: rejects ZIP64, multi-disk archives and trailing data before yauzl trusts it. */
   private checkEndRecord(): void {
     const zip = this.zip;
-    if (zip.length < EOCD_BYTES) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
-    const lowest = Math.max(0, zip.length - EOCD_BYTES - U16_MAX);
+    if (zip.length < RECORD_BYTES.EOCD) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
+    const lowest = Math.max(0, zip.length - RECORD_BYTES.EOCD - U16_MAX);
     let eocd = -1;
-    for (let i = zip.length - EOCD_BYTES; i >= lowest; i--) {
-      if (zip.readUInt32LE(i) === EOCD_SIGNATURE && i + EOCD_BYTES + zip.readUInt16LE(i + 20) === zip.length) {
+    for (let i = zip.length - RECORD_BYTES.EOCD; i >= lowest; i--) {
+      if (zip.readUInt32LE(i) === SIGNATURE.EOCD && i + RECORD_BYTES.EOCD + zip.readUInt16LE(i + 20) === zip.length) {
         eocd = i;
         break;
       }
     }
     if (eocd < 0) reject('ZIP_CORRUPT', 'The file is not a ZIP archive (no end-of-central-directory record).');
-    if (eocd >= ZIP64_LOCATOR_BYTES && zip.readUInt32LE(eocd - ZIP64_LOCATOR_BYTES) === ZIP64_LOCATOR_SIGNATURE) {
+    if (eocd >= RECORD_BYTES.ZIP64_LOCATOR && zip.readUInt32LE(eocd - RECORD_BYTES.ZIP64_LOCATOR) === SIGNATURE.ZIP64_LOCATOR) {
       reject(
         'ZIP_UNSUPPORTED',
         'The ZIP uses ZIP64 records, which bundles never need; create it with `k2p-web bundle` or a standard ZIP tool.',
@@ -326,15 +306,15 @@ class BundleCheck {
     if (!isUtf8(nameBytes)) reject('ZIP_UNSAFE_PATH', 'An entry name is not valid UTF-8.', nameBytes.toString('latin1'));
     const name = nameBytes.toString('utf8');
     for (const field of raw.extraFields) {
-      if (field.id === EXTRA_ZIP64) reject('ZIP_UNSUPPORTED', `\`${name}\` uses ZIP64 fields, which bundles never need.`, name);
-      if (field.id === EXTRA_UNICODE_PATH) {
+      if (field.id === EXTRA.ZIP64) reject('ZIP_UNSUPPORTED', `\`${name}\` uses ZIP64 fields, which bundles never need.`, name);
+      if (field.id === EXTRA.UNICODE_PATH) {
         // Info-ZIP's second name for the entry: tools that prefer it would extract a different file.
         const alternate = field.data.subarray(5);
         if (!alternate.equals(nameBytes)) reject('ZIP_UNSAFE_PATH', `\`${name}\` carries a second, different Unicode name.`, name);
       }
     }
     if (isEncrypted(raw.generalPurposeBitFlag, raw.compressionMethod)) reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
-    if (raw.compressionMethod !== METHOD_STORED && raw.compressionMethod !== METHOD_DEFLATE) {
+    if (raw.compressionMethod !== METHOD.STORED && raw.compressionMethod !== METHOD.DEFLATE) {
       reject(
         'ZIP_UNSUPPORTED',
         `\`${name}\` uses compression method ${raw.compressionMethod}; only stored and deflate are accepted.`,
@@ -345,10 +325,11 @@ class BundleCheck {
     if (!path.ok) reject('ZIP_UNSAFE_PATH', `\`${printable(name)}\` is not a safe relative path: ${path.reason}.`, name);
     const isDirectory = name.endsWith('/');
     const type = unixFileType(raw.versionMadeBy, raw.externalFileAttributes);
-    if (type === S_IFLNK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
-    if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
+    if (type === FILE_TYPE.SYMLINK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
+    if (type !== 0 && type !== FILE_TYPE.REGULAR && type !== FILE_TYPE.DIRECTORY)
       reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
-    if (type === S_IFDIR && !isDirectory) reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
+    if (type === FILE_TYPE.DIRECTORY && !isDirectory)
+      reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
     const key = collisionKey(isDirectory ? name.slice(0, -1) : name);
     const previous = seen.get(key);
     if (previous !== undefined) {
@@ -401,7 +382,7 @@ class BundleCheck {
       const ratio = raw.compressedSize === 0 ? 'an infinite' : `a ${Math.round(size / raw.compressedSize)}:1`;
       reject('ZIP_RATIO_EXCEEDED', `\`${name}\` has ${ratio} compression ratio; the limit is ${maxCompressionRatio}:1.`, name);
     }
-    if (raw.compressionMethod === METHOD_STORED && raw.compressedSize !== size) {
+    if (raw.compressionMethod === METHOD.STORED && raw.compressedSize !== size) {
       reject('ZIP_CORRUPT', `\`${name}\` is stored uncompressed but its two sizes disagree.`, name);
     }
   }
@@ -460,11 +441,11 @@ class BundleCheck {
     const disagree = (field: string) =>
       reject('ZIP_CORRUPT', `The local header of \`${entry.name}\` disagrees with the central directory (${field}).`, entry.name);
     if (!(local.fileName as Buffer).equals(nameBytes)) disagree('file name');
-    if (local.generalPurposeBitFlag & (FLAG_ENCRYPTED | FLAG_STRONG_ENCRYPTION))
+    if (local.generalPurposeBitFlag & (FLAG.ENCRYPTED | FLAG.STRONG_ENCRYPTION))
       reject('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted.`, entry.name);
     if (local.compressionMethod !== entry.method) disagree('compression method');
-    if ((local.generalPurposeBitFlag & FLAG_DATA_DESCRIPTOR) !== (entry.flags & FLAG_DATA_DESCRIPTOR)) disagree('data descriptor flag');
-    if (!(entry.flags & FLAG_DATA_DESCRIPTOR)) {
+    if ((local.generalPurposeBitFlag & FLAG.DATA_DESCRIPTOR) !== (entry.flags & FLAG.DATA_DESCRIPTOR)) disagree('data descriptor flag');
+    if (!(entry.flags & FLAG.DATA_DESCRIPTOR)) {
       if (local.crc32 !== entry.crc32) disagree('CRC-32');
       if (local.compressedSize !== entry.compressedSize) disagree('compressed size');
       if (local.uncompressedSize !== entry.uncompressedSize) disagree('uncompressed size');
@@ -479,10 +460,10 @@ class BundleCheck {
   }
 
   private descriptorLength(entry: CheckedEntry): number {
-    if (!(entry.flags & FLAG_DATA_DESCRIPTOR)) return 0;
+    if (!(entry.flags & FLAG.DATA_DESCRIPTOR)) return 0;
     const at = entry.dataStart + entry.compressedSize;
-    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === DATA_DESCRIPTOR_SIGNATURE) return 4 + DATA_DESCRIPTOR_BYTES;
-    return DATA_DESCRIPTOR_BYTES;
+    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === SIGNATURE.DATA_DESCRIPTOR) return 4 + RECORD_BYTES.DATA_DESCRIPTOR;
+    return RECORD_BYTES.DATA_DESCRIPTOR;
   }
 
   /** Entries must not overlap each other or the central directory (overlap is how the densest ZIP bombs work). */

@@ -13,7 +13,7 @@ import { inflateMode } from '../../core/node/fast-path/inflate';
 import { wasmXmlFastPath } from '../../core/node/fast-path/xml-wasm';
 import { validateBundle, type ValidateOptions } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
-import { CENTRAL_HEADER_BYTES, EOCD_BYTES, LOCAL_HEADER_BYTES } from '../../core/zip-format';
+import { RECORD_BYTES } from '../../core/zip-format';
 import { bundleFiles, sampleBundle, SAMPLES_DIR, zipFiles } from '../support/samples';
 import { sampleNames } from '../support/zip-builder';
 
@@ -41,13 +41,13 @@ async function expectSameVerdicts(zip: Uint8Array): Promise<ValidationVerdict> {
 /** Where each entry's compressed data lies, from the central directory. */
 function dataRanges(zip: Uint8Array): { start: number; length: number }[] {
   const view = Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
-  const end = view.length - EOCD_BYTES;
+  const end = view.length - RECORD_BYTES.EOCD;
   const ranges: { start: number; length: number }[] = [];
   for (let at = view.readUInt32LE(end + 16); at < end;) {
     const local = view.readUInt32LE(at + 42);
-    const start = local + LOCAL_HEADER_BYTES + view.readUInt16LE(local + 26) + view.readUInt16LE(local + 28);
+    const start = local + RECORD_BYTES.LOCAL_HEADER + view.readUInt16LE(local + 26) + view.readUInt16LE(local + 28);
     ranges.push({ start, length: view.readUInt32LE(at + 20) });
-    at += CENTRAL_HEADER_BYTES + view.readUInt16LE(at + 28) + view.readUInt16LE(at + 30) + view.readUInt16LE(at + 32);
+    at += RECORD_BYTES.CENTRAL_HEADER + view.readUInt16LE(at + 28) + view.readUInt16LE(at + 30) + view.readUInt16LE(at + 32);
   }
   return ranges;
 }
