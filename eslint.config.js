@@ -4,7 +4,7 @@ import globals from 'globals';
 import prettier from 'eslint-config-prettier';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.tmp/', 'core/xml-wasm/assembly/'] },
+  { ignores: ['node_modules/', 'cdk.out/', '**/dist/', 'coverage/', '.tmp/', 'core/node/fast-path/xml-wasm/assembly/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

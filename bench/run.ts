@@ -12,7 +12,7 @@ import { runWebBench } from './web';
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
 
-if (want('validator')) runValidatorBench(Number(process.env.BENCH_ROUNDS ?? 5));
+if (want('validator')) await runValidatorBench(Number(process.env.BENCH_ROUNDS ?? 5));
 if (want('handlers')) await runHandlersBench();
 if (want('local-mode')) await runLocalModeBench();
 if (want('web')) await runWebBench();

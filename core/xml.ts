@@ -38,7 +38,7 @@ export interface XmlScanOptions {
   onClose?: (name: string) => void;
   /** UTF-8 check; defaults to a fatal TextDecoder. Node callers pass buffer.isUtf8 (much faster). */
   isUtf8?: (bytes: Uint8Array) => boolean;
-  /** A faster checker tried first when no events are wanted (the validator passes core/xml-wasm's). */
+  /** A faster checker tried first when no events are wanted (the validator's fast path passes core/node/fast-path/xml-wasm's). */
   fastPath?: XmlFastPath;
 }
 

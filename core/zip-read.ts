@@ -15,6 +15,7 @@ import { checkEntryName, isAllowlistedFile } from './bundle-policy';
 import type { SourceFile } from './bundler';
 import type { BundleErrorCode } from './errors';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './limits';
+import { EXTRA, FILE_TYPE, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, U32_MAX, unixFileType } from './zip-format';
 
 /** Random access to an archive's bytes: a browser File/Blob, a Node file handle or memory. */
 export interface RandomAccessSource {
@@ -61,18 +62,6 @@ export const DEFAULT_MAX_SOURCE_FILES = 100_000;
 /** The central directory is read into memory at once; 100 000 ordinary entries take ~15 MiB. */
 const MAX_CENTRAL_DIRECTORY_BYTES = 64 * 1024 * 1024;
 
-const EOCD_SIGNATURE = 0x06054b50;
-const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
-const ZIP64_EOCD_SIGNATURE = 0x06064b50;
-const CENTRAL_SIGNATURE = 0x02014b50;
-const LOCAL_SIGNATURE = 0x04034b50;
-const EXTRA_ZIP64 = 0x0001;
-const U16_MAX = 0xffff;
-const U32_MAX = 0xffffffff;
-const S_IFMT = 0o170000;
-const S_IFLNK = 0o120000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
 /** Compressed data is fed to the inflater in slices this big, so one step can overshoot the cap by ~1032x of it at most. */
 const INFLATE_SLICE = 16 * 1024;
 
@@ -130,17 +119,17 @@ interface DirectoryLocation {
  * longest possible comment (64 KiB) searched.
  */
 async function locateCentralDirectory(source: RandomAccessSource): Promise<DirectoryLocation> {
-  if (source.size < 22) throw new ZipReadError('ZIP_CORRUPT', 'The file is too small to be a ZIP archive or .knwf export.');
-  let found = await findEndRecord(source, 22 + 20, true);
-  found ??= await findEndRecord(source, 22 + U16_MAX + 20, false);
+  if (source.size < RECORD_BYTES.EOCD) throw new ZipReadError('ZIP_CORRUPT', 'The file is too small to be a ZIP archive or .knwf export.');
+  let found = await findEndRecord(source, RECORD_BYTES.EOCD + RECORD_BYTES.ZIP64_LOCATOR, true);
+  found ??= await findEndRecord(source, RECORD_BYTES.EOCD + U16_MAX + RECORD_BYTES.ZIP64_LOCATOR, false);
   if (!found) throw new ZipReadError('ZIP_CORRUPT', 'The file is not a ZIP archive or .knwf export (no end-of-central-directory record).');
   const { tail, tailStart, eocd } = found;
   if (tail.u16(eocd + 4) !== 0 || tail.u16(eocd + 6) !== 0) {
     throw new ZipReadError('ZIP_UNSUPPORTED', 'The archive is split over several files (multi-disk); export it again as one file.');
   }
   let location: DirectoryLocation = { count: tail.u16(eocd + 10), size: tail.u32(eocd + 12), offset: tail.u32(eocd + 16) };
-  if (eocd >= 20 && tail.u32(eocd - 20) === ZIP64_LOCATOR_SIGNATURE) {
-    location = await readZip64End(source, tail.u64(eocd - 20 + 8));
+  if (eocd >= RECORD_BYTES.ZIP64_LOCATOR && tail.u32(eocd - RECORD_BYTES.ZIP64_LOCATOR) === SIGNATURE.ZIP64_LOCATOR) {
+    location = await readZip64End(source, tail.u64(eocd - RECORD_BYTES.ZIP64_LOCATOR + 8));
   }
   if (location.offset + location.size > tailStart + eocd) throw corrupt('the central directory lies outside the file');
   return location;
@@ -154,17 +143,18 @@ async function findEndRecord(
 ): Promise<{ tail: Fields; tailStart: number; eocd: number } | undefined> {
   const tailStart = Math.max(0, source.size - span);
   const tail = new Fields(await source.read(tailStart, source.size - tailStart));
-  const lowest = atEndOnly ? tail.bytes.length - 22 : 0;
-  for (let eocd = tail.bytes.length - 22; eocd >= lowest; eocd--) {
-    if (tail.u32(eocd) === EOCD_SIGNATURE && eocd + 22 + tail.u16(eocd + 20) <= tail.bytes.length) return { tail, tailStart, eocd };
+  const lowest = atEndOnly ? tail.bytes.length - RECORD_BYTES.EOCD : 0;
+  for (let eocd = tail.bytes.length - RECORD_BYTES.EOCD; eocd >= lowest; eocd--) {
+    if (tail.u32(eocd) === SIGNATURE.EOCD && eocd + RECORD_BYTES.EOCD + tail.u16(eocd + 20) <= tail.bytes.length)
+      return { tail, tailStart, eocd };
   }
   return undefined;
 }
 
 async function readZip64End(source: RandomAccessSource, at: number): Promise<DirectoryLocation> {
-  if (at + 56 > source.size) throw corrupt('the ZIP64 end record lies outside the file');
-  const record = new Fields(await source.read(at, 56));
-  if (record.u32(0) !== ZIP64_EOCD_SIGNATURE) throw corrupt('the ZIP64 end record is missing');
+  if (at + RECORD_BYTES.ZIP64_EOCD > source.size) throw corrupt('the ZIP64 end record lies outside the file');
+  const record = new Fields(await source.read(at, RECORD_BYTES.ZIP64_EOCD));
+  if (record.u32(0) !== SIGNATURE.ZIP64_EOCD) throw corrupt('the ZIP64 end record is missing');
   return { count: record.u64(32), size: record.u64(40), offset: record.u64(48) };
 }
 
@@ -185,7 +175,7 @@ export async function readCentralDirectory(source: RandomAccessSource, options: 
   const entries: ZipEntry[] = [];
   let at = 0;
   for (let i = 0; i < location.count; i++) {
-    if (directory.u32(at) !== CENTRAL_SIGNATURE) throw corrupt('the central directory is damaged');
+    if (directory.u32(at) !== SIGNATURE.CENTRAL_HEADER) throw corrupt('the central directory is damaged');
     const { entry, next } = parseCentralRecord(directory, at);
     if (entry.localHeaderOffset >= source.size) throw corrupt('an entry points outside the file', entry.name);
     entries.push(entry);
@@ -200,7 +190,7 @@ function parseCentralRecord(directory: Fields, at: number): { entry: ZipEntry; n
   const commentLength = directory.u16(at + 32);
   const flags = directory.u16(at + 8);
   const entry: ZipEntry = {
-    name: decodeName(directory.slice(at + 46, nameLength), flags),
+    name: decodeName(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER, nameLength), flags),
     isDirectory: false,
     method: directory.u16(at + 10),
     flags,
@@ -209,18 +199,18 @@ function parseCentralRecord(directory: Fields, at: number): { entry: ZipEntry; n
     uncompressedSize: directory.u32(at + 24),
     localHeaderOffset: directory.u32(at + 42),
   };
-  applyZip64Extra(entry, new Fields(directory.slice(at + 46 + nameLength, extraLength)));
+  applyZip64Extra(entry, new Fields(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER + nameLength, extraLength)));
   entry.isDirectory = entry.name.endsWith('/');
-  const unreadable = whyUnreadable(entry, directory.u16(at + 4) >>> 8, directory.u32(at + 38) >>> 16);
+  const unreadable = whyUnreadable(entry, directory.u16(at + 4), directory.u32(at + 38));
   if (unreadable) entry.unreadable = unreadable;
-  return { entry, next: at + 46 + nameLength + extraLength + commentLength };
+  return { entry, next: at + RECORD_BYTES.CENTRAL_HEADER + nameLength + extraLength + commentLength };
 }
 
 let fatalUtf8: TextDecoder | undefined;
 
 /** UTF-8 when flagged or when the bytes happen to be valid UTF-8 (macOS tools omit the flag); else Latin-1, so any name decodes. */
 function decodeName(bytes: Uint8Array, flags: number): string {
-  if (flags & 0x800) return new TextDecoder('utf-8').decode(bytes);
+  if (flags & FLAG.UTF8) return new TextDecoder('utf-8').decode(bytes);
   fatalUtf8 ??= new TextDecoder('utf-8', { fatal: true });
   try {
     return fatalUtf8.decode(bytes);
@@ -234,7 +224,7 @@ function applyZip64Extra(entry: ZipEntry, extra: Fields): void {
   for (let at = 0; at + 4 <= extra.bytes.length;) {
     const id = extra.u16(at);
     const size = extra.u16(at + 2);
-    if (id === EXTRA_ZIP64) {
+    if (id === EXTRA.ZIP64) {
       let field = at + 4;
       const take = () => {
         const value = extra.u64(field);
@@ -250,17 +240,16 @@ function applyZip64Extra(entry: ZipEntry, extra: Fields): void {
   }
 }
 
-function whyUnreadable(entry: ZipEntry, host: number, mode: number): ZipEntry['unreadable'] {
-  if (entry.flags & 0x1 || entry.flags & 0x40 || entry.method === 99) {
+function whyUnreadable(entry: ZipEntry, versionMadeBy: number, externalAttributes: number): ZipEntry['unreadable'] {
+  if (isEncrypted(entry.flags, entry.method)) {
     return { code: 'ZIP_ENCRYPTED', reason: `\`${entry.name}\` is encrypted; export the workflow without a password.` };
   }
-  // Unix (3) and macOS (19) hosts carry the file type in the upper attribute bits.
-  const type = host === 3 || host === 19 ? mode & S_IFMT : 0;
-  if (type === S_IFLNK) return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a symbolic link, not a file.` };
-  if (type !== 0 && type !== S_IFREG && type !== S_IFDIR) {
+  const type = unixFileType(versionMadeBy, externalAttributes);
+  if (type === FILE_TYPE.SYMLINK) return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a symbolic link, not a file.` };
+  if (type !== 0 && type !== FILE_TYPE.REGULAR && type !== FILE_TYPE.DIRECTORY) {
     return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a special file, not a regular file.` };
   }
-  if (!entry.isDirectory && entry.method !== 0 && entry.method !== 8) {
+  if (!entry.isDirectory && entry.method !== METHOD.STORED && entry.method !== METHOD.DEFLATE) {
     return {
       code: 'ZIP_UNSUPPORTED',
       reason: `\`${entry.name}\` uses compression method ${entry.method}; only stored and deflate are supported. Export it again from KNIME or zip it with a standard tool.`,
@@ -286,12 +275,12 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
   }
   // Deflate never grows data by more than ~0.1 % plus a few bytes: a bigger payload is not what the header says.
   const maxCompressed =
-    entry.method === 0 ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
+    entry.method === METHOD.STORED ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
   if (entry.compressedSize > maxCompressed) throw corrupt(`\`${entry.name}\` has more compressed data than its size allows`, entry.name);
   const dataStart = await localDataStart(source, entry);
   if (dataStart + entry.compressedSize > source.size) throw corrupt(`\`${entry.name}\` runs past the end of the file`, entry.name);
   const payload = await source.read(dataStart, entry.compressedSize);
-  const data = entry.method === 0 ? payload : inflateCapped(payload, entry);
+  const data = entry.method === METHOD.STORED ? payload : inflateCapped(payload, entry);
   if (data.length !== entry.uncompressedSize) {
     throw corrupt(`\`${entry.name}\` unpacks to ${data.length} bytes but its header declares ${entry.uncompressedSize}`, entry.name);
   }
@@ -301,13 +290,14 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
 
 /** The local header repeats name and flags; its own name/extra lengths decide where the data starts. */
 async function localDataStart(source: RandomAccessSource, entry: ZipEntry): Promise<number> {
-  if (entry.localHeaderOffset + 30 > source.size) throw corrupt(`the header of \`${entry.name}\` lies outside the file`, entry.name);
-  const local = new Fields(await source.read(entry.localHeaderOffset, 30));
-  if (local.u32(0) !== LOCAL_SIGNATURE) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
-  if (local.u16(6) & 0x41)
+  if (entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER > source.size)
+    throw corrupt(`the header of \`${entry.name}\` lies outside the file`, entry.name);
+  const local = new Fields(await source.read(entry.localHeaderOffset, RECORD_BYTES.LOCAL_HEADER));
+  if (local.u32(0) !== SIGNATURE.LOCAL_HEADER) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
+  if (local.u16(6) & (FLAG.ENCRYPTED | FLAG.STRONG_ENCRYPTION))
     throw new ZipReadError('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted; export the workflow without a password.`, entry.name);
   if (local.u16(8) !== entry.method) throw corrupt(`the two headers of \`${entry.name}\` disagree on its compression`, entry.name);
-  return entry.localHeaderOffset + 30 + local.u16(26) + local.u16(28);
+  return entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER + local.u16(26) + local.u16(28);
 }
 
 function inflateCapped(payload: Uint8Array, entry: ZipEntry): Uint8Array {

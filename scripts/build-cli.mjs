@@ -1,6 +1,6 @@
-// Bundles the CLI (and the validator's worker) into dist/ so `k2p-web` starts
-// fast. Runs on `npm ci` (prepare); cli/k2p-web.mjs falls back to the sources
-// through tsx when dist/ is missing or older than them.
+// Bundles the CLI into dist/ so `k2p-web` starts fast. Runs on `npm ci`
+// (prepare); cli/k2p-web.mjs falls back to the sources through tsx when dist/
+// is missing or older than them.
 //
 // Code splitting keeps each subcommand in its own chunk, loaded on use
 // (cli/main.ts imports them dynamically): `k2p-web validate` loads the
@@ -36,7 +36,7 @@ const common = { platform: 'node', format: 'esm', target: 'node20', minify: fals
 
 const result = await build({
   ...common,
-  entryPoints: { 'k2p-web': 'cli/main.ts', 'entry-worker': 'core/node/entry-worker.ts' },
+  entryPoints: { 'k2p-web': 'cli/main.ts' },
   outdir: OUT,
   outExtension: { '.js': '.mjs' },
   bundle: true,

@@ -1,8 +1,9 @@
 /**
- * Compiles the validator's fast XML path (core/xml-wasm/assembly/scanner.ts,
- * AssemblyScript) to WebAssembly and writes it, base64-encoded, into
- * core/xml-wasm/scanner-binary.ts. The output is committed, so nothing needs
- * a build step at install time (Lambda bundles, the CLI from source, tests);
+ * Compiles the validator's fast XML path (the fast path's wasm-xml piece,
+ * core/node/fast-path/xml-wasm/assembly/scanner.ts, AssemblyScript) to
+ * WebAssembly and writes it, base64-encoded, into
+ * core/node/fast-path/xml-wasm/scanner-binary.ts. The output is committed, so
+ * nothing needs a build step at install time (Lambda bundles, the CLI from source, tests);
  * test/unit/xml-wasm.test.ts rebuilds it and fails if the committed copy is
  * stale. Run with `npm run build:wasm` after editing the AssemblyScript.
  */
@@ -12,8 +13,8 @@ import { pathToFileURL } from 'node:url';
 import asc from 'assemblyscript/asc';
 
 const ROOT = join(import.meta.dirname, '..');
-const SOURCE = 'core/xml-wasm/assembly/scanner.ts';
-export const BINARY_MODULE = join(ROOT, 'core/xml-wasm/scanner-binary.ts');
+const SOURCE = 'core/node/fast-path/xml-wasm/assembly/scanner.ts';
+export const BINARY_MODULE = join(ROOT, 'core/node/fast-path/xml-wasm/scanner-binary.ts');
 
 /** Compiler flags: no GC runtime (the scanner allocates nothing), no assertions, SIMD on. */
 const FLAGS = ['-O3', '--runtime', 'stub', '--noAssert', '--enable', 'simd'];

@@ -1,26 +1,27 @@
 /**
- * The server-side bundle validator (ARCHITECTURE.md "Bundle policy"). Runs in
- * the validate Lambda, again in the Fargate runner before extraction, and in
- * `k2p-web validate`. It stops at the first violation with a stable code.
- *
- * yauzl reads the archive structure (end record, central directory, local
- * headers). Declared sizes are checked against the limits before anything is
- * inflated; entry data is then inflated by zlib into a buffer one byte larger
- * than the declared size (entry-check.ts, inflate.ts), so memory and time stay
- * bounded whatever the headers say, and inflated size and CRC must match the
- * headers.
+ * The server-side bundle validator (the bundle policy in core/bundle-policy.ts).
+ * Runs in the validate Lambda, again in the Fargate runner before extraction,
+ * and in `k2p-web validate`. It stops at the first violation with a stable code.
  *
  * The checks run in a fixed order and the first violation is the verdict:
  * central directory (entry by entry), namespace, local headers (entry by
- * entry), layout, entry data (first failing entry), references. Work is not
- * done in that order, though: local headers are read while the central
- * directory is, and a large ZIP's entries are inflated and scanned on worker
- * threads as soon as their headers are known (speculatively: the outcomes only
- * count once every structural check has passed).
+ * entry), layout, entry data (first failing entry), references. Local headers
+ * are read while the central directory is, but their problems are reported in
+ * that order.
+ *
+ * yauzl reads the archive structure (end record, central directory, local
+ * headers). Declared sizes are checked against the limits before anything is
+ * inflated; entry data is then inflated with a cap at the declared size
+ * (entry-check.ts), so memory and time stay bounded whatever the headers say,
+ * and inflated size and CRC must match the headers.
+ *
+ * That is the plain path, complete on its own. The fast path (fast-path/,
+ * behind the `fastPath` option and K2P_VALIDATOR_FAST_PATH) only swaps in
+ * faster inflating and XML scanning; it never changes a verdict.
  */
 import { isUtf8 } from 'node:buffer';
 import { createHash } from 'node:crypto';
-import { open as openFile, readFile, stat } from 'node:fs/promises';
+import { readFile, stat } from 'node:fs/promises';
 import { Readable } from 'node:stream';
 import yauzl from 'yauzl';
 import {
@@ -36,35 +37,20 @@ import { ERRORS, type BundleErrorCode } from '../errors';
 import { formatBytes } from '../format';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from '../limits';
 import type { BundleStats, ValidationFailure, ValidationVerdict } from '../types';
-import { checkEntryData, type EntryOutcome, type EntryTask } from './entry-check';
-import { EARLY_POOL_ZIP_BYTES, EntryPool, parallelWorkers, workerThreads } from './entry-pool';
 import type { WorkflowNodeRef } from '../bundle-policy';
+import { EXTRA, FILE_TYPE, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, unixFileType } from '../zip-format';
+import { checkEntryData, type EntryEngine, type EntryOutcome, type EntryTask } from './entry-check';
+import { fastPathEngine, type FastPathSetting } from './fast-path';
 
 export interface ValidateOptions {
-  /** Called with every accepted file's path and inflated bytes, in central-directory order (checks inline). */
+  /** Called with every accepted file's path and inflated bytes, in central-directory order. */
   onFile?: (path: string, data: Uint8Array) => void;
   /**
-   * Where entry data is checked. `auto` (default): on worker threads for large
-   * bundles (started before the central directory is read when the ZIP itself
-   * is large), with the main thread helping once it has read the headers.
-   * `inline`: on the main thread only. `workers`: on workers only, always
-   * started early, whatever the size (tests use the last two to hold both
-   * paths to the same verdicts).
+   * `on`: the fast path (fast-path/index.ts); `off`: the plain path; or a
+   * list of the fast path's pieces. Default: K2P_VALIDATOR_FAST_PATH, else on.
    */
-  threads?: 'auto' | 'inline' | 'workers';
+  fastPath?: FastPathSetting;
 }
-
-const EOCD_SIGNATURE = 0x06054b50;
-/** Central-directory entries read between two event-loop turns while workers run (~5 ms of work). */
-const ENTRIES_PER_TURN = 64;
-const ZIP64_LOCATOR_SIGNATURE = 0x07064b50;
-const DATA_DESCRIPTOR_SIGNATURE = 0x08074b50;
-const EXTRA_ZIP64 = 0x0001;
-const EXTRA_UNICODE_PATH = 0x7075;
-const S_IFMT = 0o170000;
-const S_IFREG = 0o100000;
-const S_IFDIR = 0o040000;
-const S_IFLNK = 0o120000;
 
 /** A verdict-bearing failure thrown inside the validator and turned into its result. */
 class Rejection extends Error {
@@ -120,8 +106,6 @@ class MemoryReader extends yauzl.RandomAccessReader {
  * yauzl's Entry (with its buffers), so 5000 of them stay cheap for the GC.
  */
 interface CheckedEntry {
-  /** Position in the central directory. */
-  index: number;
   name: string;
   isDirectory: boolean;
   localHeaderOffset: number;
@@ -134,8 +118,6 @@ interface CheckedEntry {
   end: number;
   /** What is wrong with the local header; reported only after every central-directory rule has passed. */
   localProblem: Rejection | undefined;
-  /** Already handed to the worker pool. */
-  submitted: boolean;
 }
 
 /** Validates a bundle held in memory. Never throws for bad input. */
@@ -147,14 +129,13 @@ export function validateBundle(
   return check(zip, limits, options);
 }
 
-async function check(zip: Uint8Array, limits: BundleLimits, options: ValidateOptions, pool?: EntryPool): Promise<ValidationVerdict> {
+async function check(zip: Uint8Array, limits: BundleLimits, options: ValidateOptions): Promise<ValidationVerdict> {
   if (zip.length > limits.maxUploadBytes) {
-    pool?.close();
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(zip.length)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
   const data = Buffer.isBuffer(zip) ? zip : Buffer.from(zip.buffer, zip.byteOffset, zip.byteLength);
   try {
-    const stats = await new BundleCheck(data, limits, options, pool).run();
+    const stats = await new BundleCheck(data, limits, options, fastPathEngine(options.fastPath)).run();
     return { ok: true, stats };
   } catch (error) {
     if (error instanceof Rejection) return failure(error.code, error.detail, error.entry);
@@ -172,39 +153,7 @@ export async function validateBundleFile(
   if (size > limits.maxUploadBytes) {
     return failure('BUNDLE_TOO_LARGE', `The bundle is ${formatBytes(size)}; the limit is ${formatBytes(limits.maxUploadBytes)}.`);
   }
-  const threads = options.threads ?? 'auto';
-  const early = size >= EARLY_POOL_ZIP_BYTES && !options.onFile && threads !== 'inline' ? workerThreads() : 0;
-  if (early === 0) return check(await readFile(path), limits, options);
-  // Workers boot while the file is read into the memory they share with this thread.
-  const data = Buffer.from(new SharedArrayBuffer(size));
-  const pool = new EntryPool(data, early, limits.maxXmlDepth, threads === 'auto');
-  let filled: number;
-  try {
-    filled = await readInto(path, data);
-  } catch (error) {
-    pool.close();
-    throw error;
-  }
-  if (filled === size) return check(data, limits, options, pool);
-  // A file that shrank while being read is judged as what was read.
-  pool.close();
-  return check(data.subarray(0, filled), limits, options);
-}
-
-/** Reads a file into `data` (as much as fits); returns how many bytes were read. */
-async function readInto(path: string, data: Buffer): Promise<number> {
-  const handle = await openFile(path, 'r');
-  try {
-    let filled = 0;
-    while (filled < data.length) {
-      const { bytesRead } = await handle.read(data, filled, data.length - filled, filled);
-      if (bytesRead === 0) break;
-      filled += bytesRead;
-    }
-    return filled;
-  } finally {
-    await handle.close();
-  }
+  return check(await readFile(path), limits, options);
 }
 
 class BundleCheck {
@@ -213,75 +162,54 @@ class BundleCheck {
   private readonly files = new Set<string>();
   private unpackedBytes = 0;
   private centralDirectoryOffset = 0;
-  private pool: EntryPool | undefined;
-  /** End of the last entry handed to the pool early; later ones must start after it (see submitEarly). */
-  private speculativeEnd = 0;
-  private sha256: string | undefined;
 
-  /** @param pool workers already started on this ZIP's memory (validateBundleFile), if any */
+  /** @param engine inflates and scans entries: the plain one, or the fast path's */
   constructor(
     private readonly zip: Buffer,
     private readonly limits: BundleLimits,
     private readonly options: ValidateOptions,
-    pool?: EntryPool,
-  ) {
-    this.pool = pool;
-  }
+    private readonly engine: EntryEngine,
+  ) {}
 
   async run(): Promise<BundleStats> {
     this.checkEndRecord();
-    this.pool ??= this.startPoolEarly();
+    const zipfile = await this.open();
     try {
-      const zipfile = await this.open();
-      try {
-        await this.readCentralDirectory(zipfile);
-      } finally {
-        zipfile.close();
-      }
-      this.checkNamespace();
-      this.checkLocalHeaders();
-      this.checkLayout();
-      await this.checkData();
+      await this.readCentralDirectory(zipfile);
     } finally {
-      // Also stops speculative work as soon as a structural check has decided the verdict.
-      this.pool?.close();
+      zipfile.close();
     }
+    this.checkNamespace();
+    this.checkLocalHeaders();
+    this.checkLayout();
+    this.checkData();
     const references = this.checkReferences();
     return {
       entries: this.entries.length,
       files: this.files.size,
       zipBytes: this.zip.length,
       unpackedBytes: this.unpackedBytes,
-      sha256: this.sha256 ?? sha256Of(this.zip),
+      sha256: createHash('sha256').update(this.zip).digest('hex'),
       nodes: references.nodes,
       referencedSettings: references.settings,
       nestedWorkflows: references.nested,
     };
   }
 
-  /** Workers for a large ZIP start now, so they boot while the main thread reads the central directory. */
-  private startPoolEarly(): EntryPool | undefined {
-    const { threads = 'auto', onFile } = this.options;
-    if (onFile || threads === 'inline') return undefined;
-    if (threads === 'auto' && this.zip.length < EARLY_POOL_ZIP_BYTES) return undefined;
-    const count = workerThreads();
-    return count > 0 ? new EntryPool(this.zip, count, this.limits.maxXmlDepth, threads === 'auto') : undefined;
-  }
-
   /** The end record: rejects ZIP64, multi-disk archives and trailing data before yauzl trusts it. */
   private checkEndRecord(): void {
     const zip = this.zip;
-    if (zip.length < 22) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
-    const lowest = Math.max(0, zip.length - 22 - 0xffff);
+    if (zip.length < RECORD_BYTES.EOCD) reject('ZIP_CORRUPT', 'The file is too small to be a ZIP archive.');
+    const lowest = Math.max(0, zip.length - RECORD_BYTES.EOCD - U16_MAX);
     let eocd = -1;
-    for (let i = zip.length - 22; i >= lowest; i--) {
-      if (zip.readUInt32LE(i) === EOCD_SIGNATURE && i + 22 + zip.readUInt16LE(i + 20) === zip.length) {
+    for (let i = zip.length - RECORD_BYTES.EOCD; i >= lowest; i--) {
+      if (zip.readUInt32LE(i) === SIGNATURE.EOCD && i + RECORD_BYTES.EOCD + zip.readUInt16LE(i + 20) === zip.length) {
         eocd = i;
         break;
       }
     }
     if (eocd < 0) reject('ZIP_CORRUPT', 'The file is not a ZIP archive (no end-of-central-directory record).');
-    if (eocd >= 20 && zip.readUInt32LE(eocd - 20) === ZIP64_LOCATOR_SIGNATURE) {
+    if (eocd >= RECORD_BYTES.ZIP64_LOCATOR && zip.readUInt32LE(eocd - RECORD_BYTES.ZIP64_LOCATOR) === SIGNATURE.ZIP64_LOCATOR) {
       reject(
         'ZIP_UNSUPPORTED',
         'The ZIP uses ZIP64 records, which bundles never need; create it with `k2p-web bundle` or a standard ZIP tool.',
@@ -342,13 +270,7 @@ class BundleCheck {
         wanted = true;
         if (looping) return;
         looping = true;
-        for (let read = 0; wanted && !failed; read++) {
-          if (read === ENTRIES_PER_TURN && this.pool) {
-            // Give the event loop a turn, so the workers' answers come in and they get their next batches.
-            looping = false;
-            setImmediate(readNext);
-            return;
-          }
+        while (wanted && !failed) {
           wanted = false;
           zipfile.readEntry();
         }
@@ -384,18 +306,15 @@ class BundleCheck {
     if (!isUtf8(nameBytes)) reject('ZIP_UNSAFE_PATH', 'An entry name is not valid UTF-8.', nameBytes.toString('latin1'));
     const name = nameBytes.toString('utf8');
     for (const field of raw.extraFields) {
-      if (field.id === EXTRA_ZIP64) reject('ZIP_UNSUPPORTED', `\`${name}\` uses ZIP64 fields, which bundles never need.`, name);
-      if (field.id === EXTRA_UNICODE_PATH) {
+      if (field.id === EXTRA.ZIP64) reject('ZIP_UNSUPPORTED', `\`${name}\` uses ZIP64 fields, which bundles never need.`, name);
+      if (field.id === EXTRA.UNICODE_PATH) {
         // Info-ZIP's second name for the entry: tools that prefer it would extract a different file.
         const alternate = field.data.subarray(5);
         if (!alternate.equals(nameBytes)) reject('ZIP_UNSAFE_PATH', `\`${name}\` carries a second, different Unicode name.`, name);
       }
     }
-    const flags = raw.generalPurposeBitFlag;
-    if (flags & 0x1 || flags & 0x40 || raw.compressionMethod === 99) {
-      reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
-    }
-    if (raw.compressionMethod !== 0 && raw.compressionMethod !== 8) {
+    if (isEncrypted(raw.generalPurposeBitFlag, raw.compressionMethod)) reject('ZIP_ENCRYPTED', `\`${name}\` is encrypted.`, name);
+    if (raw.compressionMethod !== METHOD.STORED && raw.compressionMethod !== METHOD.DEFLATE) {
       reject(
         'ZIP_UNSUPPORTED',
         `\`${name}\` uses compression method ${raw.compressionMethod}; only stored and deflate are accepted.`,
@@ -405,14 +324,12 @@ class BundleCheck {
     const path = checkEntryName(name, this.limits);
     if (!path.ok) reject('ZIP_UNSAFE_PATH', `\`${printable(name)}\` is not a safe relative path: ${path.reason}.`, name);
     const isDirectory = name.endsWith('/');
-    const host = raw.versionMadeBy >>> 8;
-    if (host === 3 || host === 19) {
-      const type = (raw.externalFileAttributes >>> 16) & S_IFMT;
-      if (type === S_IFLNK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
-      if (type !== 0 && type !== S_IFREG && type !== S_IFDIR)
-        reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
-      if (type === S_IFDIR && !isDirectory) reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
-    }
+    const type = unixFileType(raw.versionMadeBy, raw.externalFileAttributes);
+    if (type === FILE_TYPE.SYMLINK) reject('ZIP_SYMLINK', `\`${name}\` is a symbolic link.`, name);
+    if (type !== 0 && type !== FILE_TYPE.REGULAR && type !== FILE_TYPE.DIRECTORY)
+      reject('ZIP_SYMLINK', `\`${name}\` is a special file, not a regular file.`, name);
+    if (type === FILE_TYPE.DIRECTORY && !isDirectory)
+      reject('ZIP_SYMLINK', `\`${name}\` is marked as a directory but named like a file.`, name);
     const key = collisionKey(isDirectory ? name.slice(0, -1) : name);
     const previous = seen.get(key);
     if (previous !== undefined) {
@@ -430,7 +347,6 @@ class BundleCheck {
       this.checkDeclaredSize(raw, name);
     }
     const entry: CheckedEntry = {
-      index: this.entries.length,
       name,
       isDirectory,
       localHeaderOffset: raw.relativeOffsetOfLocalHeader,
@@ -443,7 +359,6 @@ class BundleCheck {
       end: 0,
       // Set here, not added later: every entry then has one shape, and the loops over them stay fast.
       localProblem: undefined,
-      submitted: false,
     };
     this.entries.push(entry);
     return entry;
@@ -467,7 +382,7 @@ class BundleCheck {
       const ratio = raw.compressedSize === 0 ? 'an infinite' : `a ${Math.round(size / raw.compressedSize)}:1`;
       reject('ZIP_RATIO_EXCEEDED', `\`${name}\` has ${ratio} compression ratio; the limit is ${maxCompressionRatio}:1.`, name);
     }
-    if (raw.compressionMethod === 0 && raw.compressedSize !== size) {
+    if (raw.compressionMethod === METHOD.STORED && raw.compressedSize !== size) {
       reject('ZIP_CORRUPT', `\`${name}\` is stored uncompressed but its two sizes disagree.`, name);
     }
   }
@@ -519,7 +434,6 @@ class BundleCheck {
     }
     entry.dataStart = local.fileDataStart;
     entry.end = local.fileDataStart + entry.compressedSize + this.descriptorLength(entry);
-    this.submitEarly(entry);
   }
 
   /** Local headers must agree with the central directory (tools disagreeing on them is a known smuggling trick). */
@@ -527,10 +441,11 @@ class BundleCheck {
     const disagree = (field: string) =>
       reject('ZIP_CORRUPT', `The local header of \`${entry.name}\` disagrees with the central directory (${field}).`, entry.name);
     if (!(local.fileName as Buffer).equals(nameBytes)) disagree('file name');
-    if (local.generalPurposeBitFlag & 0x41) reject('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted.`, entry.name);
+    if (local.generalPurposeBitFlag & (FLAG.ENCRYPTED | FLAG.STRONG_ENCRYPTION))
+      reject('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted.`, entry.name);
     if (local.compressionMethod !== entry.method) disagree('compression method');
-    if ((local.generalPurposeBitFlag & 0x8) !== (entry.flags & 0x8)) disagree('data descriptor flag');
-    if (!(entry.flags & 0x8)) {
+    if ((local.generalPurposeBitFlag & FLAG.DATA_DESCRIPTOR) !== (entry.flags & FLAG.DATA_DESCRIPTOR)) disagree('data descriptor flag');
+    if (!(entry.flags & FLAG.DATA_DESCRIPTOR)) {
       if (local.crc32 !== entry.crc32) disagree('CRC-32');
       if (local.compressedSize !== entry.compressedSize) disagree('compressed size');
       if (local.uncompressedSize !== entry.uncompressedSize) disagree('uncompressed size');
@@ -545,10 +460,10 @@ class BundleCheck {
   }
 
   private descriptorLength(entry: CheckedEntry): number {
-    if (!(entry.flags & 0x8)) return 0;
+    if (!(entry.flags & FLAG.DATA_DESCRIPTOR)) return 0;
     const at = entry.dataStart + entry.compressedSize;
-    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === DATA_DESCRIPTOR_SIGNATURE) return 16;
-    return 12;
+    if (at + 4 <= this.zip.length && this.zip.readUInt32LE(at) === SIGNATURE.DATA_DESCRIPTOR) return 4 + RECORD_BYTES.DATA_DESCRIPTOR;
+    return RECORD_BYTES.DATA_DESCRIPTOR;
   }
 
   /** Entries must not overlap each other or the central directory (overlap is how the densest ZIP bombs work). */
@@ -574,58 +489,15 @@ class BundleCheck {
     }
   }
 
-  /**
-   * Hands a file to the workers before the layout is checked, if its data lies
-   * after everything handed over so far. Entries of a well-formed ZIP are laid
-   * out in central-directory order, so they all qualify; overlapping ones (the
-   * ZIP-bomb pattern) do not, which bounds speculative work by the ZIP's size.
-   * The rest wait for checkLayout.
-   */
-  private submitEarly(entry: CheckedEntry): void {
-    if (!this.pool || entry.isDirectory) return;
-    if (entry.localHeaderOffset < this.speculativeEnd || entry.end > this.centralDirectoryOffset) return;
-    this.speculativeEnd = entry.end;
-    this.pool.submit(taskOf(entry), isWorkflowFile(entry.name));
-    entry.submitted = true;
-  }
-
-  /** Inflates every file with a hard output cap, checks size and CRC, then the XML (inline or on workers). */
-  private async checkData(): Promise<void> {
-    const files = this.entries.filter((entry) => !entry.isDirectory);
-    this.pool ??= this.startPoolLate();
-    const pool = this.pool;
-    if (!pool) {
-      const onFile = this.options.onFile;
-      for (const entry of files) {
-        const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile));
-        this.accept(entry, outcome);
-        if (onFile && outcome.ok) onFile(entry.name, outcome.data!);
-      }
-      return;
-    }
-    for (const entry of files) {
-      if (!entry.submitted) pool.submit(taskOf(entry), isWorkflowFile(entry.name));
-    }
-    // Hash the ZIP when the main thread has no batch left to check and would only wait for the workers.
-    const outcomes = await pool.drain(() => {
-      this.sha256 = sha256Of(this.zip);
-    });
-    let next = 0;
-    for (const entry of files) {
-      while (next < outcomes.length && outcomes[next]!.index < entry.index) next++;
-      const outcome = outcomes[next];
-      // Only tasks after a failure go unchecked, and accept() stops at that failure.
-      if (outcome?.index !== entry.index) throw new Error(`no outcome for entry ${entry.index}`);
+  /** Inflates every file with a hard output cap, checks size and CRC, then the XML. */
+  private checkData(): void {
+    const onFile = this.options.onFile;
+    for (const entry of this.entries) {
+      if (entry.isDirectory) continue;
+      const outcome = checkEntryData(this.zip, taskOf(entry), this.limits.maxXmlDepth, Boolean(onFile), this.engine);
       this.accept(entry, outcome);
+      if (onFile && outcome.ok) onFile(entry.name, outcome.data!);
     }
-  }
-
-  /** Workers for a bundle that turned out large only once its central directory was read (a small, dense ZIP). */
-  private startPoolLate(): EntryPool | undefined {
-    const { threads = 'auto', onFile } = this.options;
-    if (onFile || threads !== 'auto') return undefined;
-    const count = parallelWorkers(this.unpackedBytes);
-    return count > 0 ? new EntryPool(this.zip, count, this.limits.maxXmlDepth) : undefined;
   }
 
   private accept(entry: CheckedEntry, outcome: EntryOutcome): void {
@@ -667,7 +539,6 @@ function isWorkflowFile(name: string): boolean {
 
 function taskOf(entry: CheckedEntry): EntryTask {
   return {
-    index: entry.index,
     name: entry.name,
     dataStart: entry.dataStart,
     compressedSize: entry.compressedSize,
@@ -676,10 +547,6 @@ function taskOf(entry: CheckedEntry): EntryTask {
     crc32: entry.crc32,
     isWorkflow: isWorkflowFile(entry.name),
   };
-}
-
-function sha256Of(zip: Uint8Array): string {
-  return createHash('sha256').update(zip).digest('hex');
 }
 
 /** Maps yauzl's structural errors to codes; everything it cannot read is a corrupt ZIP. */

@@ -1,7 +1,9 @@
 import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { InflateError, inflateMode, inflateRawInto, inflateRawIntoPublic } from '../../core/node/inflate';
+import { inflateRawPublic } from '../../core/node/entry-check';
+import { entryEngine } from '../../core/node/fast-path';
+import { InflateError, inflateMode, inflateRawInto, inflateRawIntoPublic } from '../../core/node/fast-path/inflate';
 
 type Outcome = { written: number; bytes: string } | { error: true };
 
@@ -56,6 +58,37 @@ describe('inflateRawInto', () => {
           for (const [at, value] of flips) if (deflated.length > 0) deflated[at % deflated.length] = value;
           const cap = Math.max(1, data.length + 1 + slack);
           expect(verdict(run(inflateRawInto, deflated, cap))).toBe(verdict(run(inflateRawIntoPublic, deflated, cap)));
+        },
+      ),
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 2000), seed: Number(process.env.FUZZ_SEED ?? 20261122) },
+    );
+  });
+
+  it('gives exactly the plain path’s outcome: the same bytes, "too long" or error message (property)', () => {
+    const handle = entryEngine(['zlib-handle']);
+    const outcome = (inflate: typeof inflateRawPublic, input: Uint8Array, maxBytes: number) => {
+      try {
+        const data = inflate(input, maxBytes);
+        return data ? Buffer.from(data).toString('hex') : 'too long';
+      } catch (error) {
+        expect(error).toBeInstanceOf(InflateError);
+        return `error: ${(error as Error).message}`;
+      }
+    };
+    fc.assert(
+      fc.property(
+        fc.uint8Array({ maxLength: 3000 }),
+        fc.boolean(),
+        fc.array(fc.tuple(fc.nat(), fc.integer({ min: 0, max: 255 })), { maxLength: 3 }),
+        fc.integer({ min: -80, max: 5 }),
+        fc.nat(),
+        (data, unfinished, flips, slack, cut) => {
+          // An unfinished stream (no final block) ends where its data does: the "cut right after the output" case.
+          const options = unfinished ? { finishFlush: zlib.constants.Z_SYNC_FLUSH } : {};
+          const deflated = Uint8Array.from(zlib.deflateRawSync(data, options)).subarray(0, cut % 4 === 0 ? undefined : cut);
+          for (const [at, value] of flips) if (deflated.length > 0) deflated[at % deflated.length] = value;
+          const maxBytes = Math.max(0, data.length + slack);
+          expect(outcome(handle.inflate, deflated, maxBytes)).toBe(outcome(inflateRawPublic, deflated, maxBytes));
         },
       ),
       { numRuns: Number(process.env.FUZZ_RUNS ?? 2000), seed: Number(process.env.FUZZ_SEED ?? 20261122) },

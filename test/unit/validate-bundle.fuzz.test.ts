@@ -2,7 +2,9 @@ import { join } from 'node:path';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { ERRORS } from '../../core/errors';
+import { DEFAULT_BUNDLE_LIMITS } from '../../core/limits';
 import { validateBundle } from '../../core/node/validate-bundle';
+import type { ValidationVerdict } from '../../core/types';
 import { buildZip, folderEntries, minimalBundle, SAMPLES_DIR } from '../support/zip-builder';
 
 const seeds = [
@@ -10,6 +12,11 @@ const seeds = [
   buildZip({ entries: folderEntries(join(SAMPLES_DIR, '_synthetic_nested')) }),
   buildZip({ entries: folderEntries(join(SAMPLES_DIR, 'KNIME_io_csv')) }),
 ];
+
+/** The plain path's verdict on the same bytes: the fast path must give exactly it (code, message, entry, stats). */
+async function expectPlainAgrees(zip: Uint8Array, verdict: ValidationVerdict): Promise<void> {
+  expect(await validateBundle(zip, DEFAULT_BUNDLE_LIMITS, { fastPath: 'off' })).toEqual(verdict);
+}
 
 describe('validateBundle under random corruption (property)', () => {
   it('always returns a verdict with a known code, never throws, and stays within time and memory bounds', async () => {
@@ -27,6 +34,7 @@ describe('validateBundle under random corruption (property)', () => {
           const started = performance.now();
           const verdict = await validateBundle(input);
           slowest = Math.max(slowest, performance.now() - started);
+          await expectPlainAgrees(input, verdict);
           if (!verdict.ok) {
             expect(Object.keys(ERRORS)).toContain(verdict.code);
             expect(ERRORS[verdict.code].family).toBe('bundle');
@@ -61,6 +69,7 @@ describe('validateBundle under random corruption (property)', () => {
           const verdict = await validateBundle(mutated);
           expect(performance.now() - started).toBeLessThan(1000);
           expect(typeof verdict.ok).toBe('boolean');
+          await expectPlainAgrees(mutated, verdict);
         },
       ),
       { numRuns: 600, seed: 11 },

@@ -5,9 +5,9 @@ import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_BUNDLE_LIMITS, resolveBundleLimits } from '../../core/limits';
-import { EARLY_POOL_ZIP_BYTES } from '../../core/node/entry-pool';
 import { validateBundle, validateBundleFile } from '../../core/node/validate-bundle';
 import type { ValidationVerdict } from '../../core/types';
+import { describeBothPaths } from '../support/fast-path';
 import {
   buildZip,
   folderEntries,
@@ -41,7 +41,7 @@ function withEntries(...extra: ZipEntrySpec[]): ZipEntrySpec[] {
   return [...minimalBundle(), ...extra];
 }
 
-describe('validateBundle: accepted bundles', () => {
+describeBothPaths('validateBundle: accepted bundles', () => {
   it.each(sampleNames())('accepts the sample %s', async (name) => {
     const verdict = await verdictOf(folderEntries(join(SAMPLES_DIR, name)));
     expect(verdict.ok, JSON.stringify(verdict)).toBe(true);
@@ -76,7 +76,7 @@ describe('validateBundle: accepted bundles', () => {
   });
 });
 
-describe('validateBundle: sizes and counts', () => {
+describeBothPaths('validateBundle: sizes and counts', () => {
   it('rejects an upload over the size limit before reading it (BUNDLE_TOO_LARGE)', async () => {
     await expectRejected(minimalBundle(), 'BUNDLE_TOO_LARGE', undefined, resolveBundleLimits({ maxUploadBytes: 100 }));
   });
@@ -134,7 +134,7 @@ describe('validateBundle: sizes and counts', () => {
   });
 });
 
-describe('validateBundle: archive structure', () => {
+describeBothPaths('validateBundle: archive structure', () => {
   it('rejects a file that is not a ZIP (ZIP_CORRUPT)', async () => {
     expect(await validateBundle(Buffer.from('hello, this is not a zip file at all'))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
     expect(await validateBundle(Buffer.alloc(0))).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
@@ -235,7 +235,7 @@ describe('validateBundle: archive structure', () => {
   });
 });
 
-describe('validateBundle: entry names', () => {
+describeBothPaths('validateBundle: entry names', () => {
   it.each([
     ['absolute path', '/etc/settings.xml'],
     ['drive letter', 'C:/x/settings.xml'],
@@ -335,7 +335,7 @@ describe('validateBundle: entry names', () => {
   });
 });
 
-describe('validateBundle: workflow and XML', () => {
+describeBothPaths('validateBundle: workflow and XML', () => {
   it('rejects a bundle without a root workflow.knime (WORKFLOW_MISSING)', async () => {
     await expectRejected(
       [
@@ -432,9 +432,9 @@ describe('validateBundle: workflow and XML', () => {
   });
 });
 
-describe('validateBundle: large bundles', () => {
-  it('gives the same verdict on the worker-thread path as inline (first failure in order wins)', async () => {
-    // Over the 16 MiB parallel threshold, with a bad file late in the order and another even later.
+describeBothPaths('validateBundle: large bundles', () => {
+  it('reports the first failing file in order on a bundle of over 16 MiB unpacked', async () => {
+    // A bad file late in the order and another even later.
     const filler = `<config>${'<entry key="k" value="v"/>'.repeat(30_000)}</config>`;
     const files: ZipEntrySpec[] = Array.from({ length: 30 }, (_, i) => ({
       name: `N${String(i).padStart(2, '0')} (#${i})/settings.xml`,
@@ -450,22 +450,19 @@ describe('validateBundle: large bundles', () => {
 });
 
 /**
- * The entry data of a large ZIP is checked on worker threads as soon as each
- * entry's headers are read, before the structural checks are done. These hold
- * that path to the inline one: same verdict, and the checks' order (central
- * directory, namespace, local headers, layout, data, references) still decides
- * which violation is reported. (`threads: 'workers'` starts the workers early
- * whatever the ZIP's size and leaves every entry to them; on a single-core
- * machine it falls back to inline, and these tests then compare inline with itself.)
+ * Local headers are read while the central directory is, yet the checks'
+ * order (central directory, namespace, local headers, layout, data,
+ * references) decides which violation is reported. These hold the plain and
+ * the fast path to the same verdicts on bundles with several violations.
  */
-describe('validateBundle: early dispatch to worker threads', () => {
+describe('validateBundle: the order of the checks', () => {
   const BAD_XML = '<config><entry key="a"></config>';
 
   async function bothPaths(zip: Buffer, limits = DEFAULT_BUNDLE_LIMITS): Promise<ValidationVerdict> {
-    const inline = await validateBundle(zip, limits, { threads: 'inline' });
-    const workers = await validateBundle(zip, limits, { threads: 'workers' });
-    expect(workers).toEqual(inline);
-    return inline;
+    const plain = await validateBundle(zip, limits, { fastPath: 'off' });
+    const fast = await validateBundle(zip, limits, { fastPath: 'on' });
+    expect(fast).toEqual(plain);
+    return plain;
   }
 
   /** A bundle of `count` settings files, the first one broken when `badFirst`. */
@@ -562,17 +559,12 @@ describe('validateBundle: early dispatch to worker threads', () => {
           await bothPaths(zip);
         },
       ),
-      // Each run starts a worker (slow from the TypeScript sources): a fiftieth of FUZZ_RUNS, 30 by default.
-      { numRuns: Math.ceil(Number(process.env.FUZZ_RUNS ?? 1500) / 50), seed: Number(process.env.FUZZ_SEED ?? 5) },
+      { numRuns: Number(process.env.FUZZ_RUNS ?? 1500), seed: Number(process.env.FUZZ_SEED ?? 5) },
     );
   }, 120_000);
 
-  /**
-   * validateBundleFile starts the workers before reading a large file (they
-   * boot while it is read into the memory they share). Stored entries keep
-   * the ZIP above EARLY_POOL_ZIP_BYTES without a large test.
-   */
-  it('validates a large file with workers started before it is read, like the in-memory inline path', async () => {
+  /** Stored entries make a ZIP of several MiB without a large test. */
+  it('validates a large file like the same bytes in memory', async () => {
     const dir = mkdtempSync(join(tmpdir(), 'k2p-validate-file-'));
     try {
       const padding = `<!-- ${'x'.repeat(80_000)} -->`;
@@ -580,17 +572,17 @@ describe('validateBundle: early dispatch to worker threads', () => {
         i > 0 && i % 2 === 0 ? { ...entry, data: SETTINGS_XML + padding, method: 0 } : entry,
       );
       const good = buildZip({ entries });
-      expect(good.length).toBeGreaterThan(EARLY_POOL_ZIP_BYTES);
+      expect(good.length).toBeGreaterThan(2 * MiB);
       writeFileSync(join(dir, 'good.zip'), good);
       const accepted = await validateBundleFile(join(dir, 'good.zip'));
-      expect(accepted).toEqual(await validateBundle(good, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(accepted).toEqual(await validateBundle(good));
       expect(accepted).toMatchObject({ ok: true, stats: { files: 61 } });
 
       entries[33] = { ...entries[33]!, data: '<config>' };
       const bad = buildZip({ entries });
       writeFileSync(join(dir, 'bad.zip'), bad);
       const rejected = await validateBundleFile(join(dir, 'bad.zip'));
-      expect(rejected).toEqual(await validateBundle(bad, DEFAULT_BUNDLE_LIMITS, { threads: 'inline' }));
+      expect(rejected).toEqual(await validateBundle(bad));
       expect(rejected).toMatchObject({ ok: false, code: 'XML_INVALID', entry: entries[33]!.name });
     } finally {
       rmSync(dir, { recursive: true, force: true });

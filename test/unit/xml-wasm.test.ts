@@ -1,8 +1,8 @@
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { checkXml, type XmlResult, type XmlScanOptions } from '../../core/xml';
-import { wasmXmlFastPath } from '../../core/xml-wasm';
-import { XML_SCANNER_WASM } from '../../core/xml-wasm/scanner-binary';
+import { wasmXmlFastPath } from '../../core/node/fast-path/xml-wasm';
+import { XML_SCANNER_WASM } from '../../core/node/fast-path/xml-wasm/scanner-binary';
 import { compileXmlScanner } from '../../scripts/build-xml-wasm';
 import { bundleFiles, SAMPLES_DIR } from '../support/samples';
 

@@ -2,7 +2,7 @@ import fc from 'fast-check';
 import { SaxesParser } from 'saxes';
 import { describe, expect, it } from 'vitest';
 import { checkXml, type XmlScanOptions } from '../../core/xml';
-import { wasmXmlFastPath } from '../../core/xml-wasm';
+import { wasmXmlFastPath } from '../../core/node/fast-path/xml-wasm';
 import { bundleFiles, SAMPLES_DIR } from '../support/samples';
 
 const enc = new TextEncoder();

@@ -1,20 +1,22 @@
 /**
- * Raw-deflate inflation into a buffer the caller owns, bounded by its size.
+ * The fast path's `zlib-handle` piece: raw-deflate inflation into a buffer
+ * the caller owns, bounded by its size.
  *
- * Why not just zlib.inflateRawSync: every call builds a whole stream object
- * (Transform, Duplex, a native handle with its 32 KiB window) and a fresh
- * output buffer, which for a 5000-file bundle is ~15% of the validator's time
- * plus the garbage. Here one zlib handle per thread is reset and reused, and
- * the output lands where the caller wants it (the XML fast path's memory, so
- * it is scanned without a copy).
+ * Why not just zlib.inflateRawSync (the plain path, entry-check.ts): every
+ * call builds a whole stream object (Transform, Duplex, a native handle with
+ * its 32 KiB window) and a fresh output buffer, which for a 5000-file bundle
+ * is ~15% of the validator's time plus the garbage. Here one zlib handle per
+ * thread is reset and reused, and the output lands where the caller wants it
+ * (the wasm-xml piece's memory, so it is scanned without a copy).
  *
  * It drives the native handle behind zlib.InflateRaw the way Node's own
  * inflateRawSync does (`_handle.writeSync`, `_writeState`), which is not a
- * public API. So it checks itself on first use against the public API and,
- * if anything differs (another Node version), quietly uses the public API
+ * public API. So it checks itself on first use against the plain path and,
+ * if anything differs (another Node version), quietly uses the plain path
  * instead: only speed depends on the internals, never a verdict.
  */
 import zlib from 'node:zlib';
+import { InflateError, inflateRawPublic, publicChunkSize } from '../entry-check';
 
 /** The parts of zlib.InflateRaw's internals used here (as in Node 20 and 22). */
 interface ZlibInternals {
@@ -35,21 +37,14 @@ interface ZlibInternals {
   _writeState: Uint32Array;
 }
 
-export class InflateError extends Error {}
+export { InflateError };
 
 type Inflate = (input: Uint8Array, output: Uint8Array) => number;
 
-/** The public API: one stream object per call, output copied into place. */
+/** The plain path's inflate, shaped like the handle's: a full output means "longer than it holds". */
 const publicInflate: Inflate = (input, output) => {
-  let data: Buffer;
-  try {
-    // One output chunk of the cap (zlib's minimum is 64): a lying header costs at most a second one.
-    data = zlib.inflateRawSync(input, { maxOutputLength: output.length, chunkSize: Math.max(64, output.length) });
-  } catch (error) {
-    // Output beyond the cap: report it as filling the output, as the reused handle does.
-    if ((error as NodeJS.ErrnoException).code === 'ERR_BUFFER_TOO_LARGE') return output.length;
-    throw new InflateError((error as Error).message);
-  }
+  const data = inflateRawPublic(input, output.length - 1);
+  if (!data) return output.length;
   output.set(data);
   return data.length;
 };
@@ -68,12 +63,20 @@ function handleInflate(): Inflate {
     failure = undefined;
     handle.reset();
     handle.writeSync(zlib.constants.Z_FINISH, input, 0, input.length, output, 0, output.length);
+    const written = output.length - state[0]!;
+    if (failure === undefined && written === output.length) {
+      // Full: read on as far as the public API's second chunk reaches, so damage found there is reported as it reports it.
+      const chunk = publicChunkSize(output.length);
+      const further = chunk > output.length ? chunk - output.length : chunk;
+      const rest = state[1]!;
+      handle.writeSync(zlib.constants.Z_FINISH, input, input.length - rest, rest, Buffer.allocUnsafe(further), 0, further);
+    }
     if (failure !== undefined) throw new InflateError(failure);
-    return output.length - state[0]!;
+    return written;
   };
 }
 
-/** Both ways agree on a sample, on a too-small output and on corrupt input; else the handle way is not used. */
+/** The handle agrees with the public API on a sample, a too-small output and damaged input; else it is not used. */
 function selfTest(candidate: Inflate): boolean {
   try {
     const text = new TextEncoder().encode('<config key="self-test">'.repeat(200));
@@ -96,8 +99,15 @@ function selfTest(candidate: Inflate): boolean {
     } catch (error) {
       truncated = error instanceof InflateError;
     }
+    // A stream cut right after the output's end fails as in the public API (which reads one chunk further).
+    let cutAtEnd = false;
+    try {
+      candidate(zlib.deflateRawSync(text, { finishFlush: zlib.constants.Z_SYNC_FLUSH }), new Uint8Array(text.length));
+    } catch (error) {
+      cutAtEnd = error instanceof InflateError;
+    }
     // And the handle still works after those errors.
-    return rejected && truncated && candidate(deflated, whole) === text.length;
+    return rejected && truncated && cutAtEnd && candidate(deflated, whole) === text.length;
   } catch {
     return false;
   }

@@ -1,10 +1,10 @@
 /**
- * The validator's fast XML path: a WebAssembly (SIMD) scanner that accepts
+ * The fast path's wasm-xml piece: a WebAssembly (SIMD) scanner that accepts
  * the plain element trees KNIME writes, at several times the speed of the
  * JavaScript scanner, and hands everything else back to it (see
  * assembly/scanner.ts). checkXml() uses it when given as `fastPath`.
  */
-import type { XmlFastPath } from '../xml';
+import type { XmlFastPath } from '../../../xml';
 import { XML_SCANNER_WASM } from './scanner-binary';
 
 interface ScannerExports {
