@@ -115,7 +115,9 @@ module.exports = {
   ],
   options: {
     doNotFollow: { path: 'node_modules' },
-    exclude: { path: '^(node_modules|dist|cdk\\.out|coverage|\\.tmp|\\.k2p-local)/|^(web|runner)/dist/|^core/xml-wasm/assembly/' },
+    exclude: {
+      path: '^(node_modules|dist|cdk\\.out|coverage|\\.tmp|\\.k2p-local)/|^(web|runner)/dist/|^core/node/fast-path/xml-wasm/assembly/',
+    },
     tsPreCompilationDeps: true,
     tsConfig: { fileName: 'tsconfig.json' },
     enhancedResolveOptions: {

@@ -1,5 +1,5 @@
 /**
- * Local-mode pipeline benchmark (issue: local mode): the service's own
+ * Local-mode pipeline benchmark: the service's own
  * overhead per job — upload complete → SUCCEEDED seen by the client, minus
  * the converter's own run time from report.json — and the throughput of 20
  * concurrent jobs. Runs the e2e deployment with the knime2py contract double,

@@ -1,5 +1,5 @@
 /**
- * Web page benchmark (issue: web page): manifest + bundle of a generated
+ * Web page benchmark: manifest + bundle of a generated
  * 1000-node workflow folder in headless Chromium, through the page's real
  * code path (the folder picker's files → bundler → review rendered), and the
  * page weight (JS + CSS after gzip). Goal: ≤ 2 s and ≤ 150 KB.

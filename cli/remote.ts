@@ -52,6 +52,23 @@ export class InterruptedError extends Error {
   }
 }
 
+/** The flags of every command that talks to the service (spread into parseArgs options). */
+export const REMOTE_FLAGS = {
+  api: { type: 'string' },
+  key: { type: 'string' },
+  json: { type: 'boolean', default: false },
+} as const;
+
+/** Runs `work` with Ctrl-C as its AbortSignal; the SIGINT handler is released however it ends. */
+export async function withInterrupt<T>(deps: RemoteDeps, work: (signal: AbortSignal) => Promise<T>): Promise<T> {
+  const interrupt = (deps.interrupts ?? processInterrupts)();
+  try {
+    return await work(interrupt.signal);
+  } finally {
+    interrupt.dispose();
+  }
+}
+
 /** The first Ctrl-C aborts the wait gracefully; `once` restores the default, so a second one kills. */
 export function processInterrupts(): Interrupt {
   const controller = new AbortController();

@@ -1,5 +1,5 @@
 /**
- * The parts of the bundle policy (ARCHITECTURE.md "Bundle policy") that do not
+ * The parts of the bundle policy (docs/architecture.md "Bundle policy") that do not
  * depend on how the ZIP is read: entry names, the allowlist, duplicate keys and
  * the `node_settings_file` references. Shared by the server-side validator and
  * the bundler (which also runs in the browser), so both apply the same rules.

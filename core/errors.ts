@@ -1,5 +1,5 @@
 /**
- * Every error code of ARCHITECTURE.md, defined once with the message users see,
+ * Every error code of the contract (docs/architecture.md "Error codes"), defined once with the message users see,
  * the HTTP status an API response carries, and what to do about it. Lambdas,
  * runner, web page and CLI all import from here, so a code never drifts.
  */
@@ -186,7 +186,7 @@ export class DomainError extends Error {
   }
 }
 
-/** Maps a knime2py exit code to its error code (ARCHITECTURE.md "knime2py contract"). */
+/** Maps a knime2py exit code to its error code (docs/architecture.md "knime2py contract"). */
 export function converterExitCodeToError(exitCode: number): ConversionErrorCode | undefined {
   switch (exitCode) {
     case 0:

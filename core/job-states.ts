@@ -1,5 +1,5 @@
 /**
- * Job lifecycle (ARCHITECTURE.md "Job lifecycle"). Every transition is a
+ * Job lifecycle (docs/architecture.md "Job lifecycle"). Every transition is a
  * conditional write, so this table is the single source of truth for which
  * moves are legal; nothing may move a job backwards or out of a terminal state.
  */

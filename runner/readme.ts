@@ -4,6 +4,7 @@
  * were not converted. Generated only from the result itself, so it is as
  * reproducible as the rest of the archive.
  */
+import { plural } from '../core/format';
 import type { ComponentSummary } from '../core/types';
 
 /** The Python version of the knime2py image (python:3.11-slim). */
@@ -88,8 +89,6 @@ export interface ReadmeInput {
   components: ComponentSummary[];
   packages: string[];
 }
-
-const plural = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
 
 function fileLines(c: ComponentSummary): string[] {
   const f = c.files;

@@ -1,5 +1,5 @@
 /**
- * The Fargate runner (ARCHITECTURE.md "knime2py contract", issue "Runner"):
+ * The Fargate runner (docs/architecture.md "knime2py contract"):
  * download the bundle, check its sha256, re-validate it, extract the accepted
  * files, run knime2py under limits, package result.zip, upload it (on success)
  * and report.json (always) through presigned URLs.

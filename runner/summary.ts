@@ -1,5 +1,5 @@
 /**
- * Reads knime2py's stdout JSON summary (ARCHITECTURE.md "knime2py contract")
+ * Reads knime2py's stdout JSON summary (docs/architecture.md "knime2py contract")
  * into ComponentSummary[], with file paths made relative to --out. A summary that
  * points outside --out, or at a file the converter did not write, is rejected:
  * the runner never trusts the converter.

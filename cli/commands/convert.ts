@@ -22,7 +22,8 @@ import {
   EXIT_INTERRUPTED,
   failureCode,
   failureLines,
-  processInterrupts,
+  REMOTE_FLAGS,
+  withInterrupt,
   readReportComponents,
   targetLine,
   type Connection,
@@ -94,12 +95,7 @@ export function createConvertCommand(deps: RemoteDeps = {}): Command {
         if (options.json) printJson(io, { ok: false, input: options.input, errors: bundle.errors });
         return EXIT.failed;
       }
-      const interrupt = (deps.interrupts ?? processInterrupts)();
-      try {
-        return await new Conversion(connection, bundle, options, io, out, deps, interrupt.signal).run();
-      } finally {
-        interrupt.dispose();
-      }
+      return withInterrupt(deps, (signal) => new Conversion(connection, bundle, options, io, out, deps, signal).run());
     },
   };
 }
@@ -110,10 +106,8 @@ function parseOptions(args: string[]): ConvertOptions {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      api: { type: 'string' },
-      key: { type: 'string' },
+      ...REMOTE_FLAGS,
       output: { type: 'string', short: 'o' },
-      json: { type: 'boolean', default: false },
       workbook: { type: 'string', default: 'both' },
       graph: { type: 'string', default: 'both' },
       root: { type: 'string' },

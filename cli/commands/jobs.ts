@@ -3,7 +3,7 @@ import type { JobView } from '../../core/api-schemas';
 import { formatDuration, plural, statusLabel } from '../../core/format';
 import { EXIT, UsageError, type Command } from '../command';
 import { formatAge } from '../job-display';
-import { connect, failureCode, failureLines, processInterrupts, type RemoteDeps } from '../remote';
+import { connect, EXIT_INTERRUPTED, failureCode, failureLines, REMOTE_FLAGS, withInterrupt, type RemoteDeps } from '../remote';
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
@@ -31,9 +31,7 @@ export function createJobsCommand(deps: RemoteDeps = {}): Command {
       const { values, positionals } = parseArgs({
         args,
         options: {
-          api: { type: 'string' },
-          key: { type: 'string' },
-          json: { type: 'boolean', default: false },
+          ...REMOTE_FLAGS,
           limit: { type: 'string', default: String(DEFAULT_LIMIT) },
         },
         allowPositionals: true,
@@ -42,19 +40,20 @@ export function createJobsCommand(deps: RemoteDeps = {}): Command {
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const limit = parseLimit(values.limit!);
       const connection = await connect({ api: values.api, key: values.key }, io, deps);
-      const interrupt = (deps.interrupts ?? processInterrupts)();
       const jobs: JobView[] = [];
-      try {
-        for await (const job of connection.client.iterateJobs({ max: limit }, { signal: interrupt.signal })) jobs.push(job);
-      } catch (error) {
-        if (interrupt.signal.aborted) return 130;
-        if (values.json)
-          io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
-        else io.stderr.write(`${failureLines(error, connection.target).join('\n')}\n`);
-        return EXIT.failed;
-      } finally {
-        interrupt.dispose();
-      }
+      const listed = await withInterrupt(deps, async (signal) => {
+        try {
+          for await (const job of connection.client.iterateJobs({ max: limit }, { signal })) jobs.push(job);
+          return EXIT.ok;
+        } catch (error) {
+          if (signal.aborted) return EXIT_INTERRUPTED;
+          if (values.json)
+            io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
+          else io.stderr.write(`${failureLines(error, connection.target).join('\n')}\n`);
+          return EXIT.failed;
+        }
+      });
+      if (listed !== EXIT.ok) return listed;
       if (values.json) io.stdout.write(`${JSON.stringify({ ok: true, jobs })}\n`);
       else io.stdout.write(jobs.length === 0 ? 'No jobs yet for this API key.\n' : jobsTable(jobs, connection.clock.now()));
       return EXIT.ok;

@@ -10,7 +10,8 @@ import {
   EXIT_INTERRUPTED,
   failureCode,
   failureLines,
-  processInterrupts,
+  REMOTE_FLAGS,
+  withInterrupt,
   readReportComponents,
   type Connection,
   type Downloaded,
@@ -51,12 +52,7 @@ export function createStatusCommand(deps: RemoteDeps = {}): Command {
     async run(args, io) {
       const options = parseOptions(args);
       const connection = await connect(options, io, deps);
-      const interrupt = (deps.interrupts ?? processInterrupts)();
-      try {
-        return await showStatus(connection, options, io, deps, interrupt.signal);
-      } finally {
-        interrupt.dispose();
-      }
+      return withInterrupt(deps, (signal) => showStatus(connection, options, io, deps, signal));
     },
   };
 }
@@ -67,10 +63,8 @@ function parseOptions(args: string[]): StatusOptions {
   const { values, positionals } = parseArgs({
     args,
     options: {
-      api: { type: 'string' },
-      key: { type: 'string' },
+      ...REMOTE_FLAGS,
       output: { type: 'string', short: 'o' },
-      json: { type: 'boolean', default: false },
       wait: { type: 'boolean', default: false },
     },
     allowPositionals: true,

@@ -7,7 +7,7 @@
  * the container image). Tests point `K2P_COMMAND` here so the runner can be
  * exercised without Python or Docker.
  *
- * It implements the CLI contract of ARCHITECTURE.md ("knime2py contract"), with
+ * It implements the CLI contract of docs/architecture.md ("knime2py contract"), with
  * the shapes observed in test/fixtures/knime2py-reference (knime2py 0.1.11):
  *
  *   k2p <dir-with-workflow.knime> --out <dir> [--workbook py|ipynb] [--graph json|dot|off]

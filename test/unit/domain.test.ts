@@ -16,7 +16,7 @@ import { findCredentialValues, parseWorkflow } from '../../core/workflow';
 const enc = new TextEncoder();
 
 describe('job states', () => {
-  it('has exactly the lifecycle of ARCHITECTURE.md', () => {
+  it('has exactly the lifecycle of docs/architecture.md', () => {
     expect(JOB_STATUSES).toEqual([
       'AWAITING_UPLOAD',
       'VALIDATING',
@@ -62,7 +62,7 @@ describe('job states', () => {
 });
 
 describe('error codes', () => {
-  it('defines every code of ARCHITECTURE.md once, with a message, hint and status', () => {
+  it('defines every code of docs/architecture.md once, with a message, hint and status', () => {
     const expected = [
       'BUNDLE_TOO_LARGE',
       'ZIP_CORRUPT',

@@ -52,14 +52,18 @@ function kindFromType(type: string | undefined): string | undefined {
 
 const text = (value: unknown) => (typeof value === 'string' ? value : typeof value === 'number' ? String(value) : undefined);
 
-/** knime2py's graph JSON: `{nodes: {id: {id, name, type, path, state}}, edges: [{source, target, source_port, target_port}]}`. */
-export function parseGraphJson(json: string): WorkflowGraph | undefined {
-  let data: unknown;
+/** JSON.parse that answers undefined for text that is not JSON (result files are read defensively). */
+export function parseJsonOrUndefined(json: string): unknown {
   try {
-    data = JSON.parse(json);
+    return JSON.parse(json);
   } catch {
     return undefined;
   }
+}
+
+/** knime2py's graph JSON: `{nodes: {id: {id, name, type, path, state}}, edges: [{source, target, source_port, target_port}]}`. */
+export function parseGraphJson(json: string): WorkflowGraph | undefined {
+  const data = parseJsonOrUndefined(json);
   if (typeof data !== 'object' || data === null) return undefined;
   const raw = data as { nodes?: unknown; edges?: unknown };
   if (typeof raw.nodes !== 'object' || raw.nodes === null) return undefined;

@@ -5,7 +5,7 @@
  * archive comes from our own bucket, but the page trusts nothing it renders.
  */
 import { strFromU8, unzipSync } from 'fflate';
-import { parseDot, parseGraphJson, type WorkflowGraph } from './graph';
+import { parseDot, parseGraphJson, parseJsonOrUndefined, type WorkflowGraph } from './graph';
 
 /** Larger files are offered for download only, not previewed. */
 export const MAX_PREVIEW_BYTES = 8 * 1024 * 1024;
@@ -115,12 +115,7 @@ export function readResultZip(zip: Uint8Array): ResultPreview {
 
 /** A notebook as Python: code cells as they are, markdown cells as comments. */
 export function notebookCode(json: string): string | undefined {
-  let notebook: unknown;
-  try {
-    notebook = JSON.parse(json);
-  } catch {
-    return undefined;
-  }
+  const notebook = parseJsonOrUndefined(json);
   const cells = (notebook as { cells?: unknown })?.cells;
   if (!Array.isArray(cells)) return undefined;
   const parts: string[] = [];
