@@ -2,6 +2,8 @@ import { defineConfig } from 'vitest/config';
 
 export default defineConfig({
   test: {
+    // Shown on every file: CI runs some suites again under the service's Node major (vitest.node-major.config.ts).
+    name: `node ${process.versions.node}`,
     include: [
       'test/**/*.test.ts',
       'core/**/*.test.ts',

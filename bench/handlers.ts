@@ -1,8 +1,9 @@
 /**
  * Bundles every Lambda handler the way the deployment does (esbuild, ESM,
- * platform node, target node22, minified, AWS SDK bundled) and prints, per
- * handler: the bundle size and the cold module-import time over a bare `node`
- * start. Acceptance: ≤ 1 MB each, import ≤ 150 ms over bare node.
+ * platform node, the service's Node target from core/runtime-contract.ts,
+ * minified, AWS SDK bundled) and prints, per handler: the bundle size and the
+ * cold module-import time over a bare `node` start. Acceptance: ≤ 1 MB each,
+ * import ≤ 150 ms over bare node.
  *
  *   npx tsx bench/handlers.ts [--runs 7]
  */
@@ -11,6 +12,7 @@ import { mkdirSync, rmSync, statSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { build } from 'esbuild';
+import { SERVICE_ESBUILD_TARGET } from '../core/runtime-contract';
 import { HANDLERS, LAMBDA_ENV } from '../core/service-env';
 import { median } from './report';
 
@@ -85,7 +87,7 @@ export async function runHandlersBench(): Promise<void> {
       minify: true,
       format: 'esm',
       platform: 'node',
-      target: 'node22',
+      target: SERVICE_ESBUILD_TARGET,
       // As the deployment bundles (lib/service-function.ts): ESM builds first, they tree-shake better.
       mainFields: ['module', 'main'],
       banner: { js: BANNER },

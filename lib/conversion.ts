@@ -21,6 +21,7 @@ import { Platform } from 'aws-cdk-lib/aws-ecr-assets';
 import { STEPFUNCTIONS_TASKS_FIX_RUN_ECS_TASK_POLICY } from 'aws-cdk-lib/cx-api';
 import { Construct } from 'constructs';
 import { type BundleLimits, type ServiceLimits, limitsToEnv } from '../core/limits';
+import { RUNNER_NODE_IMAGE } from '../core/runtime-contract';
 import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../core/service-env';
 import type { CpuArchitectureName } from './config';
 import { LAMBDA_STEP_TIMEOUT, LOG_REMOVAL_POLICY, REPO_ROOT, logRetention } from './defaults';
@@ -353,7 +354,7 @@ export const RUNNER_CONTEXT = path.join(REPO_ROOT, 'runner');
 function runnerImageFromAsset(props: ConversionProps): ecs.ContainerImage {
   return ecs.ContainerImage.fromAsset(RUNNER_CONTEXT, {
     platform: props.architecture === 'X86_64' ? Platform.LINUX_AMD64 : Platform.LINUX_ARM64,
-    buildArgs: { KNIME2PY_IMAGE: props.converterImage, KNIME2PY_VERSION: props.converterVersion },
+    buildArgs: { KNIME2PY_IMAGE: props.converterImage, KNIME2PY_VERSION: props.converterVersion, NODE_IMAGE: RUNNER_NODE_IMAGE },
   });
 }
 

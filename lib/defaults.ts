@@ -10,19 +10,27 @@ import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
 import * as sqs from 'aws-cdk-lib/aws-sqs';
+import { LAMBDA_RUNTIME_NAME, SERVICE_ESBUILD_TARGET } from '../core/runtime-contract';
 import type { RemovalPolicyName } from './config';
 
 /** Repository root: handler entries (core/service-env.ts HANDLERS) and runner/ are relative to it. */
 export const REPO_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
-/** Lambda runtime of every function: the newest Node.js line the code is tested on (≥ 20 locally). */
-export const LAMBDA_RUNTIME = lambda.Runtime.NODEJS_22_X;
+/** Lambda runtime of every function: the service's one Node.js major (core/runtime-contract.ts). */
+export const LAMBDA_RUNTIME = lambdaRuntime(LAMBDA_RUNTIME_NAME);
 
 /** Graviton: cheaper per GB-second and what the bundles are built for. */
 export const LAMBDA_ARCHITECTURE = lambda.Architecture.ARM_64;
 
 /** esbuild target matching {@link LAMBDA_RUNTIME}. */
-export const ESBUILD_TARGET = 'node22';
+export const ESBUILD_TARGET = SERVICE_ESBUILD_TARGET;
+
+/** aws-cdk-lib's own Runtime object for `name` (it carries the bundling image and inline-code support). */
+function lambdaRuntime(name: string): lambda.Runtime {
+  const runtime = lambda.Runtime.ALL.find((r) => r.name === name);
+  if (!runtime) throw new Error(`aws-cdk-lib knows no Lambda runtime ${name}; update aws-cdk-lib or core/runtime-contract.ts`);
+  return runtime;
+}
 
 /**
  * ESM bundles still meet CommonJS dependencies that call require() on Node

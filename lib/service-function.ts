@@ -1,8 +1,9 @@
 /**
- * One Lambda function of the service with the project's defaults: Node.js 22
- * on ARM, ESM bundle built by the local esbuild (AWS SDK bundled, minified, no
- * source maps), JSON logs into its own log group with retention, X-Ray
- * tracing, and an own role that may write only to that log group.
+ * One Lambda function of the service with the project's defaults: the
+ * service's Node.js major (core/runtime-contract.ts) on ARM, ESM bundle built
+ * by the local esbuild (AWS SDK bundled, minified, no source maps), JSON logs
+ * into its own log group with retention, X-Ray tracing, and an own role that
+ * may write only to that log group.
  */
 import * as path from 'node:path';
 import { Duration } from 'aws-cdk-lib';
@@ -134,11 +135,6 @@ export class ServiceFunction extends Construct {
       this.role,
       'AwsSolutions-IAM5[Resource::*]',
       'X-Ray active tracing: xray:PutTraceSegments and xray:PutTelemetryRecords support no resource-level permissions (AWS documents Resource "*").',
-    );
-    acknowledge(
-      this.fn,
-      'AwsSolutions-L1',
-      'Node.js 22 is the newest runtime the handlers are built (esbuild target node22) and tested for; move with the tests, not ahead of them.',
     );
   }
 }

@@ -11,7 +11,7 @@
 // that on purpose, with no option to keep them), and V8 can then no longer
 // treat them as constants in the scanner's loops: ~15% more instructions per
 // byte of XML, which is most of the validator's work.
-import { readdirSync, rmSync } from 'node:fs';
+import { readFileSync, readdirSync, rmSync } from 'node:fs';
 import { basename, resolve } from 'node:path';
 import { build } from 'esbuild';
 
@@ -32,7 +32,14 @@ const xmlAsOwnModule = {
   },
 };
 
-const common = { platform: 'node', format: 'esm', target: 'node20', minify: false, sourcemap: false, logLevel: 'warning' };
+/** The CLI runs on users' machines: its target is the floor package.json's engines declare (`>=20.19` → node20.19). */
+function cliTarget(engines = JSON.parse(readFileSync('package.json', 'utf8')).engines?.node ?? '') {
+  const floor = /^>=\s*(\d+(?:\.\d+){0,2})$/.exec(engines.trim());
+  if (!floor) throw new Error(`package.json engines.node must read ">=<version>", got "${engines}"`);
+  return `node${floor[1]}`;
+}
+
+const common = { platform: 'node', format: 'esm', target: cliTarget(), minify: false, sourcemap: false, logLevel: 'warning' };
 
 const result = await build({
   ...common,

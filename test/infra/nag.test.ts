@@ -10,6 +10,7 @@ import * as path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { App, Validations } from 'aws-cdk-lib';
 import { AwsSolutionsChecks } from 'cdk-nag';
+import { RUNNER_NODE_IMAGE } from '../../core/runtime-contract';
 import { resolveConfig } from '../../lib/config';
 import { K2pWebStack } from '../../lib/k2p-web-stack';
 import { nagAcknowledgements } from '../../lib/nag';
@@ -74,8 +75,11 @@ describe('cdk-nag AwsSolutions on the whole app', () => {
       expect(Object.keys(template.Resources).length).toBeGreaterThan(100);
       // The runner image is staged from runner/ (no Docker needed to synthesize).
       const assets = JSON.parse(fs.readFileSync(path.join(assembly.directory, 'K2pWeb.assets.json'), 'utf8'));
-      const images = Object.values(assets.dockerImages ?? {}) as { source: { directory: string; platform?: string } }[];
+      const images = Object.values(assets.dockerImages ?? {}) as {
+        source: { directory: string; platform?: string; dockerBuildArgs?: Record<string, string> };
+      }[];
       expect(images).toHaveLength(1);
+      expect(images[0]!.source.dockerBuildArgs?.NODE_IMAGE).toBe(RUNNER_NODE_IMAGE);
       expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'Dockerfile'))).toBe(true);
       expect(fs.existsSync(path.join(assembly.directory, images[0]!.source.directory, 'dist', 'runner.mjs'))).toBe(true);
       expect(images[0]!.source.platform).toBe('linux/arm64');

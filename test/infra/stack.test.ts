@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { Token } from 'aws-cdk-lib';
 import { BUNDLE_LIMIT_ENV, SERVICE_LIMIT_ENV } from '../../core/limits';
+import { SERVICE_NODE_MAJOR } from '../../core/runtime-contract';
 import { HANDLERS, LAMBDA_ENV } from '../../core/service-env';
 import { flatten, fullStack, logicalIdOf, resourcesOf } from './fixtures';
 import type { Loose } from './fixtures';
@@ -25,12 +26,12 @@ describe('K2pWebStack', () => {
     expect(Object.keys(serviceFunctions).sort()).toEqual(Object.keys(HANDLERS).sort());
   });
 
-  it('runs every function on Node.js 22 / ARM with tracing, JSON logs into its own log group with retention', () => {
+  it(`runs every function on Node.js ${SERVICE_NODE_MAJOR} / ARM with tracing, JSON logs into its own log group with retention`, () => {
     for (const [name, sf] of Object.entries(serviceFunctions)) {
       const fn = resources[logicalIdOf(stack, sf.fn)]!.Properties;
       expect({ name, runtime: fn.Runtime, arch: fn.Architectures, tracing: fn.TracingConfig }).toEqual({
         name,
-        runtime: 'nodejs22.x',
+        runtime: `nodejs${SERVICE_NODE_MAJOR}.x`,
         arch: ['arm64'],
         tracing: { Mode: 'Active' },
       });

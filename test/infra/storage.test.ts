@@ -3,6 +3,7 @@ import { Template, Match } from 'aws-cdk-lib/assertions';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import { BUNDLE_PREFIX, RESULT_PREFIX } from '../../core/service-env';
+import { LAMBDA_RUNTIME } from '../../lib/defaults';
 import { Storage } from '../../lib/storage';
 import { inlineCode, logicalIdOf, newStack, resourcesOf } from './fixtures';
 
@@ -93,7 +94,7 @@ describe('Storage', () => {
 
   it('sends ObjectCreated notifications for the bundle prefix only', () => {
     const { stack, storage } = build();
-    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'index.handler', code: inlineCode });
+    const fn = new lambda.Function(stack, 'Fn', { runtime: LAMBDA_RUNTIME, handler: 'index.handler', code: inlineCode });
     storage.notifyOnBundleUpload(fn);
     const [, notifications] = resourcesOf(Template.fromStack(stack), 'Custom::S3BucketNotifications')[0]!;
     const configs = notifications!.Properties.NotificationConfiguration.LambdaFunctionConfigurations;

@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { RUNNER_NODE_IMAGE, SERVICE_NODE_MAJOR } from '../../core/runtime-contract';
 import { RUNNER_SCRATCH_DIR } from '../../core/service-env';
 
 const dockerfile = readFileSync('runner/Dockerfile', 'utf8');
@@ -23,8 +24,10 @@ describe('runner/Dockerfile', () => {
     expect(all('FROM').at(-1)).toBe('FROM ${KNIME2PY_IMAGE}');
   });
 
-  it('takes Node 22 from the official image, and never a latest tag', () => {
-    expect(instructions).toContain('ARG NODE_IMAGE=node:22-bookworm-slim');
+  it(`takes Node ${SERVICE_NODE_MAJOR} (the service major) from the official image, and never a latest tag`, () => {
+    // The default equals what the CDK app passes, so a plain `docker build` gives the same Node.
+    expect(RUNNER_NODE_IMAGE).toBe(`node:${SERVICE_NODE_MAJOR}-bookworm-slim`);
+    expect(instructions).toContain(`ARG NODE_IMAGE=${RUNNER_NODE_IMAGE}`);
     expect(all('FROM')[0]).toBe('FROM ${NODE_IMAGE} AS node');
     expect(all('COPY')).toContain('COPY --from=node /usr/local/bin/node /usr/local/bin/node');
     expect(dockerfile).not.toMatch(/:latest\b/);
