@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KNIME2PY_VERSION } from '../../core/runner-contract';
 import { RUNNER_SCRATCH_DIR } from '../../core/service-env';
 
 const dockerfile = readFileSync('runner/Dockerfile', 'utf8');
@@ -21,6 +22,11 @@ describe('runner/Dockerfile', () => {
   it('builds FROM the knime2py image named by a build arg defaulting to the v0.1.11 release', () => {
     expect(instructions[0]).toBe('ARG KNIME2PY_IMAGE=ghcr.io/vitalii-kaplan/knime2py:v0.1.11');
     expect(all('FROM').at(-1)).toBe('FROM ${KNIME2PY_IMAGE}');
+  });
+
+  it('defaults KNIME2PY_VERSION and the image tag to the release pinned in core/runner-contract.ts', () => {
+    expect(instructions).toContain(`ARG KNIME2PY_VERSION=${KNIME2PY_VERSION}`);
+    expect(instructions[0]).toBe(`ARG KNIME2PY_IMAGE=ghcr.io/vitalii-kaplan/knime2py:v${KNIME2PY_VERSION}`);
   });
 
   it('takes Node 22 from the official image, and never a latest tag', () => {
