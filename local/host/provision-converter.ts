@@ -209,14 +209,8 @@ async function reuse(dir: string, env: Record<string, string | undefined>): Prom
   return version === KNIME2PY_VERSION ? { k2p, python, version, dir, from: stamp.from, reused: true } : undefined;
 }
 
-/** Copies a knime2py release folder into the venv: package, metadata, launcher; pip only for missing dependencies. */
-async function installFromSource(
-  source: string,
-  venv: string,
-  dir: string,
-  python: string,
-  env: Record<string, string | undefined>,
-): Promise<void> {
+/** The release folder's pyproject.toml, once it is the pinned knime2py release. */
+function checkSource(source: string): string {
   const pyprojectFile = join(source, 'pyproject.toml');
   const packageDir = join(source, 'src', 'knime2py');
   if (!existsSync(pyprojectFile) || !existsSync(join(packageDir, 'cli.py'))) {
@@ -233,6 +227,20 @@ async function installFromSource(
         `point K2P_SOURCE at the v${KNIME2PY_VERSION} release (${KNIME2PY_REPOSITORY}/releases/tag/v${KNIME2PY_VERSION}).`,
     );
   }
+  return pyproject;
+}
+
+/** Copies a knime2py release folder into the venv: package, metadata, launcher; pip only for missing dependencies. */
+async function installFromSource(
+  source: string,
+  venv: string,
+  dir: string,
+  python: string,
+  pyproject: string,
+  env: Record<string, string | undefined>,
+): Promise<void> {
+  const pyprojectFile = join(source, 'pyproject.toml');
+  const packageDir = join(source, 'src', 'knime2py');
   const sitePackages = (await run([python, '-c', "import sysconfig; print(sysconfig.get_paths()['purelib'])"], 20_000, env)).stdout.trim();
   if (!isAbsolute(sitePackages)) throw new ConverterNotFoundError(`could not find the site-packages folder of ${python}`);
   // A copy, never a link to K2P_SOURCE: the provisioned converter must not change when that folder does.
@@ -312,14 +320,22 @@ export async function provisionConverter(options: ProvisionOptions): Promise<Pro
     const sourceSetting = env.K2P_SOURCE?.trim();
     const source = sourceSetting ? resolve(sourceSetting) : undefined;
     const from = source ? `K2P_SOURCE=${source}` : GIT_REQUIREMENT;
+    const pyproject = source ? checkSource(source) : undefined;
     log(`Provisioning knime2py ${KNIME2PY_VERSION} into ${dir} (Python ${usable.version.join('.')} at ${usable.python}, from ${from})…`);
 
     rmSync(dir, { recursive: true, force: true });
     mkdirSync(dir, { recursive: true });
     const venv = join(dir, 'venv');
-    let made = await run([usable.python, '-m', 'venv', '--system-site-packages', venv], 5 * 60_000, env);
-    // Debian's Python without python3-venv has no ensurepip: a venv without pip still works for a K2P_SOURCE copy.
-    if (made.code !== 0) made = await run([usable.python, '-m', 'venv', '--system-site-packages', '--without-pip', venv], 60_000, env);
+    // pip is needed only to fetch something: not for a release folder whose dependencies the system already has.
+    const needsPip = !pyproject || usable.missing.length > 0;
+    let made = await run(
+      [usable.python, '-m', 'venv', '--system-site-packages', ...(needsPip ? [] : ['--without-pip']), venv],
+      5 * 60_000,
+      env,
+    );
+    // Debian's Python without python3-venv has no ensurepip: the system's pip (seen through the system site) may still serve.
+    if (made.code !== 0 && needsPip)
+      made = await run([usable.python, '-m', 'venv', '--system-site-packages', '--without-pip', venv], 60_000, env);
     const python = join(venv, 'bin', 'python');
     if (made.code !== 0 || !existsSync(python)) {
       throw new ConverterNotFoundError(
@@ -328,7 +344,7 @@ export async function provisionConverter(options: ProvisionOptions): Promise<Pro
       );
     }
 
-    if (source) await installFromSource(source, venv, dir, python, env);
+    if (source && pyproject) await installFromSource(source, venv, dir, python, pyproject, env);
     else await installFromGit(venv, python, env);
 
     const { version, error } = await checkVenv(python, env);
