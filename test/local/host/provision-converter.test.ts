@@ -15,9 +15,6 @@ import { describeIfPresent, knime2pyRelease } from '../../support/real-converter
 import { tempDir } from '../helpers';
 
 const release = knime2pyRelease();
-const found = release
-  ? { missing: undefined, converter: undefined }
-  : { missing: 'no knime2py release folder (K2P_SOURCE or the vendor copy)' };
 
 /** What `python -c` prints for the version knime2py's metadata declares. */
 const metadataVersion = (python: string) =>
