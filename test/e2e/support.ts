@@ -1,8 +1,8 @@
 /**
- * End-to-end harness: synthesizes the app with test limits (a 6 s converter
+ * End-to-end harness: synthesizes the app with test limits (a 15 s converter
  * limit, enough capacity and request rate per key for the capacity tests), starts local mode
- * in-process from that template with the knime2py CONTRACT DOUBLE as
- * K2P_COMMAND, and drives it over HTTP exactly as a client would.
+ * in-process from that template with a converter (the real knime2py, or the
+ * knime2py CONTRACT DOUBLE as K2P_COMMAND), and drives it over HTTP exactly as a client would.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
@@ -26,7 +26,8 @@ const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
 export const E2E_SERVICE_LIMITS = {
   globalInFlight: 20,
   perKeyInFlight: 50,
-  converterTimeoutSeconds: 6,
+  // Room for 20 real conversions at once on a small, busy machine; the contract double's hang still times out.
+  converterTimeoutSeconds: 15,
   resultRetentionDays: 7,
   bundleRetentionDays: 1,
   jobRecordDays: 30,
@@ -89,7 +90,11 @@ export interface E2e {
 /** The knime2py contract double: tests only; local mode never falls back to it. */
 export const DOUBLE_COMMAND = `${process.execPath} ${join(ROOT, 'test', 'doubles', 'k2p-double.mjs')}`;
 
-export async function startE2e(): Promise<E2e> {
+/** Local mode's converter environment with the contract double as K2P_COMMAND. */
+export const CONTRACT_DOUBLE_ENV = { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' };
+
+/** Starts local mode on the test deployment; the converter is found in `converterEnv` (default: the contract double). */
+export async function startE2e(converterEnv: Record<string, string | undefined> = CONTRACT_DOUBLE_ENV): Promise<E2e> {
   const cdkOut = await synthE2e();
   const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
   const stack = await startLocalStack({
@@ -103,7 +108,7 @@ export async function startE2e(): Promise<E2e> {
     schedules: false,
     asyncRetryDelaysMs: [200, 400],
     taskStopTimeoutSeconds: 2,
-    converterEnv: { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' },
+    converterEnv,
   });
   const client = new ApiClient({ baseUrl: stack.urls.api, apiKey: stack.keys.cli.value });
   return {

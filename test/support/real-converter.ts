@@ -27,8 +27,8 @@ export interface RealConverter {
   version: string | null;
   /** How it was found, for the log. */
   origin: string;
-  /** The environment that makes local mode find this converter. */
-  env: Record<string, string | undefined>;
+  /** The environment in which local mode finds this converter (or, from a release folder, provisions it into its data dir). */
+  localModeEnv: Record<string, string | undefined>;
 }
 
 export type RealConverterLookup = { converter: RealConverter; missing?: undefined } | { converter?: undefined; missing: string };
@@ -60,7 +60,7 @@ async function find(): Promise<RealConverterLookup> {
         versionCommand: setup.versionCommand,
         version: setup.version,
         origin,
-        env: { ...env, K2P_COMMAND: setup.command, K2P_VERSION_COMMAND: setup.versionCommand },
+        localModeEnv: setup.source === 'provisioned' ? { ...env, K2P_SOURCE: source } : env,
       },
     };
   } catch (error) {
