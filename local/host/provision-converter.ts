@@ -8,11 +8,11 @@
  * installed by pip from the release tag on GitHub. A provisioned copy whose
  * version checks out is reused on the next start.
  */
-import { execFile } from 'node:child_process';
-import { accessSync, chmodSync, constants, cpSync, existsSync, mkdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { accessSync, chmodSync, constants, cpSync, existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { isAbsolute, join, resolve } from 'node:path';
 import { KNIME2PY_REPOSITORY, KNIME2PY_VERSION } from '../../core/runner-contract';
-import { ConverterNotFoundError, NoPythonError, which } from '../stand-ins/ecs-task/converter';
+import { ConverterNotFoundError, NoPythonError, runCommand, which } from '../stand-ins/ecs-task/converter';
+import { withDirectoryLock } from './dir-lock';
 
 /** The Python modules knime2py imports at run time (its pyproject's dependencies), with their Debian packages. */
 const PYTHON_DEPENDENCIES = ['lxml', 'jinja2', 'networkx', 'packaging'] as const;
@@ -51,25 +51,7 @@ interface Stamp {
   python: string;
 }
 
-type Run = (
-  argv: string[],
-  timeoutMs: number,
-  env: Record<string, string | undefined>,
-) => Promise<{ code: number | null; stdout: string; stderr: string }>;
-
-const run: Run = (argv, timeoutMs, env) =>
-  new Promise((done) => {
-    const [file, ...args] = argv as [string, ...string[]];
-    execFile(
-      file,
-      args,
-      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20, env: env as NodeJS.ProcessEnv },
-      (error, stdout, stderr) => {
-        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
-        done({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (error && code === null ? error.message : '') });
-      },
-    );
-  });
+const run = runCommand;
 
 const lastLines = (text: string, n = 3) => text.trim().split('\n').slice(-n).join(' | ');
 
@@ -177,29 +159,6 @@ function readStamp(dir: string): Stamp | undefined {
   }
 }
 
-async function withLock<T>(dir: string, work: () => Promise<T>): Promise<T> {
-  // Test files provision one shared cache in parallel: mkdir is atomic, so one works while the others wait.
-  const lock = `${dir}.lock`;
-  mkdirSync(resolve(dir, '..'), { recursive: true });
-  for (let waited = 0; ; waited += 250) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock older than any provisioning is left over from a killed process.
-      if (Date.now() - statSync(lock).mtimeMs > 15 * 60_000) rmSync(lock, { recursive: true, force: true });
-      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`, { cause: error });
-      await new Promise((r) => setTimeout(r, 250));
-    }
-  }
-  try {
-    return await work();
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
-}
-
 async function reuse(dir: string, env: Record<string, string | undefined>): Promise<ProvisionedConverter | undefined> {
   const stamp = readStamp(dir);
   const python = join(dir, 'venv', 'bin', 'python');
@@ -304,7 +263,8 @@ export async function provisionConverter(options: ProvisionOptions): Promise<Pro
   const dir = resolve(options.dir);
   const { env } = options;
   const log = options.log ?? (() => undefined);
-  return withLock(dir, async () => {
+  // Test files provision one shared cache in parallel.
+  return withDirectoryLock(`${dir}.lock`, async () => {
     const existing = await reuse(dir, env);
     if (existing) return existing;
 

@@ -6,14 +6,15 @@
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ApiClient, ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
 import { buildBundle } from '../../core/bundler';
 import { openBundleSource } from '../../core/node/bundle-source';
 import { uploadToPresignedPost } from '../../core/node/upload';
+import { withDirectoryLock } from '../../local/host/dir-lock';
 import { startLocalStack, type LocalStack } from '../../local/host/local-stack';
 import { synthStatus } from '../../local/model/synth';
 import { SAMPLES_DIR } from '../support/samples';
@@ -41,8 +42,6 @@ const CONTEXT = {
   defaultPlan: JSON.stringify({ rateLimit: 5000, burstLimit: 5000, quotaPerDay: 1_000_000 }),
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Synthesizes the test deployment unless the last synthesis is current (same
  * sources, same context). Test files run in parallel processes: a lock
@@ -53,31 +52,19 @@ export async function synthE2e(): Promise<string> {
   const stamp = join(CDK_OUT, '.context-hash');
   const isFresh = () => synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
   if (isFresh()) return CDK_OUT;
-  const lock = `${CDK_OUT}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
-  for (let waited = 0; ; waited += 500) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock older than any synthesis is left over from a killed run.
-      if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
-      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`, { cause: error });
-      await sleep(500);
-    }
-  }
-  try {
-    if (!isFresh()) {
+  await withDirectoryLock(
+    `${CDK_OUT}.lock`,
+    async () => {
+      if (isFresh()) return;
       rmSync(CDK_OUT, { recursive: true, force: true });
       const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
       const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
       if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
       writeFileSync(stamp, contextHash);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+    },
+    // A lock older than any synthesis is left over from a killed run.
+    { staleMs: 10 * 60_000 },
+  );
   return CDK_OUT;
 }
 

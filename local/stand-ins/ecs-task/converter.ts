@@ -56,21 +56,29 @@ export interface Probe {
   run(argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string }>;
 }
 
+/** Runs a command without a shell: exit code (null when it could not start or timed out), stdout and stderr. */
+export function runCommand(
+  argv: string[],
+  timeoutMs: number,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const [file, ...args] = argv as [string, ...string[]];
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20, env: env as NodeJS.ProcessEnv },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
+        done({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (error && code === null ? error.message : '') });
+      },
+    );
+  });
+}
+
 export const systemProbe = (env: Record<string, string | undefined> = process.env): Probe => ({
   env,
-  run: (argv, timeoutMs) =>
-    new Promise((done) => {
-      const [file, ...args] = argv as [string, ...string[]];
-      execFile(
-        file,
-        args,
-        { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, env: env as NodeJS.ProcessEnv },
-        (error, stdout) => {
-          const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
-          done({ code, stdout: String(stdout ?? '') });
-        },
-      );
-    }),
+  run: (argv, timeoutMs) => runCommand(argv, timeoutMs, env),
 });
 
 export const INSTALL_GUIDANCE =
