@@ -87,6 +87,18 @@ interface PythonFound {
   missing: string[];
 }
 
+/** A Python's version and which of knime2py's dependencies it cannot import; undefined when it does not answer like one. */
+export async function pythonInfo(python: string, env: Record<string, string | undefined>): Promise<PythonFound | undefined> {
+  const { code, stdout } = await run([python, '-c', PYTHON_CHECK], 20_000, env);
+  if (code !== 0) return undefined;
+  try {
+    const found = JSON.parse(stdout.trim()) as { version: [number, number]; missing: string[] };
+    return { python, version: found.version, missing: found.missing };
+  } catch {
+    return undefined; // Not a Python that answers like one.
+  }
+}
+
 async function findPython(
   candidates: string[],
   env: Record<string, string | undefined>,
@@ -97,15 +109,9 @@ async function findPython(
     const file = which(candidate, env);
     if (!file || seen.includes(file)) continue;
     seen.push(file);
-    const { code, stdout } = await run([file, '-c', PYTHON_CHECK], 20_000, env);
-    if (code !== 0) continue;
-    try {
-      const found = JSON.parse(stdout.trim()) as { version: [number, number]; missing: string[] };
-      const [major, minor] = found.version;
-      if (major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1])) usable.push({ python: file, ...found });
-    } catch {
-      // Not a Python that answers like one.
-    }
+    const found = await pythonInfo(file, env);
+    const [major, minor] = found?.version ?? [0, 0];
+    if (found && (major > MIN_PYTHON[0] || (major === MIN_PYTHON[0] && minor >= MIN_PYTHON[1]))) usable.push(found);
   }
   // One with every dependency beats the first one found.
   return { usable: usable.find((p) => p.missing.length === 0) ?? usable[0], seen };
@@ -221,19 +227,19 @@ async function installFromSource(
   writeFileSync(k2p, launcher(python));
   chmodSync(k2p, 0o755);
 
-  const { error } = await checkVenv(python, env);
-  if (!error) return;
-  const missing = PYTHON_DEPENDENCIES.filter((d) => error.includes(`'${d}`) || error.includes(`${d}.`));
-  const wanted = requires.filter((r) => missing.length === 0 || missing.some((m) => r.toLowerCase().startsWith(m)));
-  const pip = [python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', ...wanted];
+  const missing = (await pythonInfo(python, env))?.missing ?? [...PYTHON_DEPENDENCIES];
+  if (missing.length === 0) return;
+  const wanted = requires.filter((r) => missing.some((m) => r.toLowerCase().startsWith(m)));
+  // Few retries: offline, pip would otherwise wait through its backoff before saying so.
+  const pip = [python, '-m', 'pip', 'install', '--disable-pip-version-check', '--quiet', '--retries', '1', ...wanted];
   const installed = await run(pip, 10 * 60_000, env);
   const after =
     installed.code === 0 ? await checkVenv(python, env) : { error: pipFailure(installed.stderr) || `pip exited ${installed.code}` };
   if (after.error) {
     throw new ConverterNotFoundError(
-      `knime2py ${KNIME2PY_VERSION} was copied from K2P_SOURCE=${source}, but its Python dependencies are missing (${error}) ` +
+      `knime2py ${KNIME2PY_VERSION} was copied from K2P_SOURCE=${source}, but the Python it runs on (${python}) cannot import ${missing.join(', ')} ` +
         `and pip could not install them (${after.error}). Install them with \`${process.getuid?.() === 0 ? '' : 'sudo '}${APT_DEPENDENCIES}\` ` +
-        `(Debian/Ubuntu) or \`pip install ${wanted.map((r) => `"${r}"`).join(' ')}\` into the Python local mode uses, then run \`npm start\` again.`,
+        `(Debian/Ubuntu; local mode then prefers /usr/bin/python3) or \`pip install ${wanted.map((r) => `"${r}"`).join(' ')}\`, then run \`npm start\` again.`,
     );
   }
 }

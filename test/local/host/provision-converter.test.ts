@@ -8,8 +8,14 @@ import { cpSync, existsSync, lstatSync, mkdirSync, readdirSync, readFileSync, rm
 import { join } from 'node:path';
 import { beforeAll, expect, it } from 'vitest';
 import { KNIME2PY_VERSION } from '../../../core/runner-contract';
-import { GIT_REQUIREMENT, provisionConverter, pyprojectDependencies, pyprojectVersion } from '../../../local/host/provision-converter';
-import { ConverterNotFoundError, NoPythonError } from '../../../local/stand-ins/ecs-task/converter';
+import {
+  GIT_REQUIREMENT,
+  provisionConverter,
+  pyprojectDependencies,
+  pyprojectVersion,
+  pythonInfo,
+} from '../../../local/host/provision-converter';
+import { ConverterNotFoundError, NoPythonError, which } from '../../../local/stand-ins/ecs-task/converter';
 import { SAMPLES_DIR } from '../../support/samples';
 import { describeIfPresent, knime2pyRelease } from '../../support/real-converter';
 import { tempDir } from '../helpers';
@@ -104,6 +110,39 @@ describeIfPresent(
         `K2P_SOURCE=${empty} is not a knime2py release folder: it needs pyproject.toml and src/knime2py/cli.py`,
       );
     }, 120_000);
+
+    it('installs missing dependencies with pip, or stops with the exact apt-get and pip commands', async (context) => {
+      // A Python >= 3.10 without Debian's packages (pyenv's, say): the venv lacks what knime2py imports.
+      let lacking: string | undefined;
+      for (const name of ['python3.13', 'python3.12', 'python3.11', 'python3.10', 'python3']) {
+        const file = which(name, process.env);
+        const info = file ? await pythonInfo(file, process.env) : undefined;
+        if (info && info.version[1] >= 10 && info.missing.length > 0) lacking = file;
+        if (lacking) break;
+      }
+      if (!lacking) {
+        console.warn('SKIPPED: no Python >= 3.10 without lxml/jinja2/networkx/packaging on PATH to try the missing-dependency path with');
+        context.skip();
+        return;
+      }
+      const target = join(work, 'lacking', 'knime2py');
+      const outcome = await provisionConverter({
+        dir: target,
+        env: { PATH: process.env.PATH, K2P_SOURCE: source },
+        pythons: [lacking],
+      }).catch((e: unknown) => e);
+      if (outcome instanceof Error) {
+        expect(outcome).toBeInstanceOf(ConverterNotFoundError);
+        expect(outcome.message).toContain('apt-get install -y python3-lxml python3-jinja2 python3-networkx python3-packaging');
+        expect(outcome.message).toMatch(/`pip install "lxml[^`]*"`/);
+        expect(outcome.message).toContain('could not install them');
+        expect(existsSync(join(target, 'provisioned.json'))).toBe(false);
+      } else {
+        // pip reached an index: the dependencies are in the venv and the pinned release runs.
+        expect(outcome).toMatchObject({ version: KNIME2PY_VERSION, reused: false });
+        expect(metadataVersion((outcome as { python: string }).python)).toBe(KNIME2PY_VERSION);
+      }
+    }, 300_000);
 
     it('without K2P_SOURCE installs from the release tag with pip, and says exactly what to do when that fails', async () => {
       // A PATH with the same Python and no git: pip cannot fetch the tag, as on a machine without git or internet.
