@@ -16,6 +16,12 @@ export const RUNNER_LOCAL_ENV = {
   HTTP_TIMEOUT_SECONDS: 'RUNNER_HTTP_TIMEOUT_SECONDS',
 } as const;
 
+/** The knime2py release k2p-web is built and tested against (runner/Dockerfile's KNIME2PY_VERSION default, local mode's provisioned copy). */
+export const KNIME2PY_VERSION = '0.1.11';
+
+/** Where that release's source lives (the tag is `v` + the version). */
+export const KNIME2PY_REPOSITORY = 'https://github.com/vitalii-kaplan/knime2py';
+
 /** What the runner asks for the converter's version when K2P_VERSION_COMMAND is not set. */
 export const DEFAULT_VERSION_COMMAND = `python3 -c "import importlib.metadata as m; print(m.version('knime2py'))"`;
 

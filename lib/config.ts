@@ -4,6 +4,7 @@
  * one place. Everything else is fixed in lib/defaults.ts.
  */
 import { type BundleLimits, type ServiceLimits, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
+import { KNIME2PY_VERSION } from '../core/runner-contract';
 
 export type CpuArchitectureName = 'ARM64' | 'X86_64';
 export type RemovalPolicyName = 'retain' | 'destroy';
@@ -66,8 +67,8 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   taskCpu: 512,
   taskMemoryMiB: 1024,
   converterArchitecture: 'ARM64',
-  converterImage: 'ghcr.io/vitalii-kaplan/knime2py:v0.1.11',
-  converterVersion: '0.1.11',
+  converterImage: `ghcr.io/vitalii-kaplan/knime2py:v${KNIME2PY_VERSION}`,
+  converterVersion: KNIME2PY_VERSION,
   taskStartMarginSeconds: 240,
   validateConcurrency: 5,
   apiThrottle: Object.freeze({ rateLimit: 50, burstLimit: 100 }),

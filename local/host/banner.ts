@@ -5,9 +5,19 @@ import type { LocalStack } from './local-stack';
 export function banner(stack: LocalStack, cwd = process.cwd()): string {
   const c = stack.converter;
   const version = c.version ? `knime2py ${c.version}` : 'version unknown (not read from a Python knime2py install)';
-  const found = c.source === 'K2P_COMMAND' ? `${c.display} (K2P_COMMAND)` : c.source === 'PATH' ? `${c.display} (from PATH)` : c.display;
-  const near = relative(cwd, stack.dataDir);
-  const dataDir = near === '' ? '.' : near.startsWith('..') ? stack.dataDir : near;
+  const shown = (path: string) => {
+    const near = relative(cwd, path);
+    return near === '' ? '.' : near.startsWith('..') ? path : near;
+  };
+  const dataDir = shown(stack.dataDir);
+  const found =
+    c.source === 'K2P_COMMAND'
+      ? `${c.display} (K2P_COMMAND)`
+      : c.source === 'PATH'
+        ? `${c.display} (from PATH)`
+        : c.provisioned
+          ? `k2p ${c.provisioned.reused ? 'provisioned earlier' : 'provisioned'} into ${shown(c.provisioned.dir)} from ${c.provisioned.from}`
+          : c.display;
   const rows: [string, string][] = [
     ['Web page', stack.urls.web],
     ['API', stack.urls.api],
@@ -15,7 +25,7 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
     ['Web API key', `${stack.keys.web.value}   (public: in config.json)`],
     ['Data dir', `${dataDir}   (jobs, uploads, results, keys kept across restarts; --fresh starts clean)`],
     ['Logs', `${dataDir}/logs/   (one file per function, runner.log, api-access.log)`],
-    ['Converter', `${found} — ${version}`],
+    ['Converter', `${version} — ${found}`],
     ['Isolation', c.isolation.description],
   ];
   const width = Math.max(...rows.map(([k]) => k.length));

@@ -20,6 +20,8 @@ export const DATA_LAYOUT = {
   s3: 's3',
   scratch: 'scratch',
   logs: 'logs',
+  /** knime2py provisioned by local mode when none is installed (local/host/provision-converter.ts). */
+  converter: 'knime2py',
   apiKeys: 'api-keys.json',
   state: LOCAL_STACK_FILE,
 } as const;

@@ -32,6 +32,7 @@ import { createControllableClock, realClock, type LocalClock } from './clock';
 import { Closer } from './closer';
 import { DATA_LAYOUT, loadApiKeys, openLogs, prepareDataDir, removeStackState, writeStackState } from './data-dir';
 import { DEFAULT_PORT_BASE, servicePorts, type ServiceName } from './ports';
+import { provisionConverter } from './provision-converter';
 import { planStack } from './stack-plan';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -57,6 +58,8 @@ export interface LocalStackOptions {
   converterEnv?: Record<string, string | undefined>;
   /** How local mode probes the machine (tests). */
   probe?: Probe;
+  /** Interpreters tried when knime2py is provisioned into the data dir. @default python3, python3.13 … python3.10, /usr/bin/python3 */
+  pythons?: string[];
   /** 'none' runs the converter without network isolation. @default 'auto' */
   sandbox?: 'auto' | 'none';
   /** Lets tests move the stack's time (stack.clock). */
@@ -98,7 +101,7 @@ export interface LocalStack {
  */
 async function modelAndConverter(
   root: string,
-  scratchRoot: string,
+  dataDir: string,
   webHost: string,
   options: LocalStackOptions,
 ): Promise<{ model: StackModel; converter: ConverterSetup }> {
@@ -112,15 +115,17 @@ async function modelAndConverter(
           : (await ensureSynth({ root, outDir: options.cdkOut, stackName, force: options.synth === 'force', log: options.log })).outDir;
       return loadStackModel({ cdkOut, stackName, webHost });
     })());
+  const env = options.converterEnv ?? process.env;
   const converter = await discoverConverter({
     image: async () =>
       (await loadModel()).taskDefinitions
         .flatMap((t) => t.containers)
         .map((c) => c.environment.CONVERTER_IMAGE ?? c.image?.env.CONVERTER_IMAGE)
         .find(Boolean),
-    scratchRoot,
+    scratchRoot: join(dataDir, DATA_LAYOUT.scratch),
     sandbox: options.sandbox,
-    probe: options.probe ?? systemProbe(options.converterEnv ?? process.env),
+    probe: options.probe ?? systemProbe(env),
+    provision: () => provisionConverter({ dir: join(dataDir, DATA_LAYOUT.converter), env, pythons: options.pythons, log: options.log }),
   });
   return { model: await loadModel(), converter };
 }
@@ -136,7 +141,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const logs = closer.keep(openLogs(dataDir));
     // The page's origin goes into the template's CORS settings: bind it first to know it.
     const site = closer.keep(await startStaticSite(portOf('web')));
-    const { model, converter } = await modelAndConverter(root, scratchRoot, `127.0.0.1:${site.port}`, options);
+    const { model, converter } = await modelAndConverter(root, dataDir, `127.0.0.1:${site.port}`, options);
     const plan = planStack(model);
     const clock = options.controllableClock ? createControllableClock() : realClock;
     const { region, accountId } = model.names;

@@ -27,7 +27,9 @@ Options:
   --synth auto|never|force  synthesize when cdk.out is stale (default auto)
   -h, --help            this text
 
-The converter is knime2py: K2P_COMMAND, else \`k2p\` on PATH, else its Docker image when Docker runs.`;
+The converter is knime2py: K2P_COMMAND, else \`k2p\` on PATH, else the pinned release installed into
+<data-dir>/knime2py (from K2P_SOURCE=<release folder> offline, else from GitHub; needs Python >= 3.10),
+else its Docker image when Docker runs.`;
 
 function parse(argv: string[]): LocalStackOptions | undefined {
   const portOptions = Object.fromEntries(SERVICE_PORTS.map((s) => [`${s}-port`, { type: 'string' as const }]));

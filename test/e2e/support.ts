@@ -1,19 +1,20 @@
 /**
- * End-to-end harness: synthesizes the app with test limits (a 6 s converter
+ * End-to-end harness: synthesizes the app with test limits (a 15 s converter
  * limit, enough capacity and request rate per key for the capacity tests), starts local mode
- * in-process from that template with the knime2py CONTRACT DOUBLE as
- * K2P_COMMAND, and drives it over HTTP exactly as a client would.
+ * in-process from that template with a converter (the real knime2py, or the
+ * knime2py CONTRACT DOUBLE as K2P_COMMAND), and drives it over HTTP exactly as a client would.
  */
 import { spawnSync } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
+import { join, resolve } from 'node:path';
 import { ApiClient, ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
 import { buildBundle } from '../../core/bundler';
 import { openBundleSource } from '../../core/node/bundle-source';
 import { uploadToPresignedPost } from '../../core/node/upload';
+import { withDirectoryLock } from '../../local/host/dir-lock';
 import { startLocalStack, type LocalStack } from '../../local/host/local-stack';
 import { synthStatus } from '../../local/model/synth';
 import { SAMPLES_DIR } from '../support/samples';
@@ -26,7 +27,8 @@ const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
 export const E2E_SERVICE_LIMITS = {
   globalInFlight: 20,
   perKeyInFlight: 50,
-  converterTimeoutSeconds: 6,
+  // Room for 20 real conversions at once on a small, busy machine; the contract double's hang still times out.
+  converterTimeoutSeconds: 15,
   resultRetentionDays: 7,
   bundleRetentionDays: 1,
   jobRecordDays: 30,
@@ -40,8 +42,6 @@ const CONTEXT = {
   defaultPlan: JSON.stringify({ rateLimit: 5000, burstLimit: 5000, quotaPerDay: 1_000_000 }),
 };
 
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
 /**
  * Synthesizes the test deployment unless the last synthesis is current (same
  * sources, same context). Test files run in parallel processes: a lock
@@ -52,31 +52,19 @@ export async function synthE2e(): Promise<string> {
   const stamp = join(CDK_OUT, '.context-hash');
   const isFresh = () => synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
   if (isFresh()) return CDK_OUT;
-  const lock = `${CDK_OUT}.lock`;
-  mkdirSync(dirname(lock), { recursive: true });
-  for (let waited = 0; ; waited += 500) {
-    try {
-      mkdirSync(lock);
-      break;
-    } catch (error) {
-      if ((error as NodeJS.ErrnoException).code !== 'EEXIST') throw error;
-      // A lock older than any synthesis is left over from a killed run.
-      if (Date.now() - statSync(lock).mtimeMs > 10 * 60_000) rmSync(lock, { recursive: true, force: true });
-      if (waited > 15 * 60_000) throw new Error(`waited 15 minutes for ${lock}`, { cause: error });
-      await sleep(500);
-    }
-  }
-  try {
-    if (!isFresh()) {
+  await withDirectoryLock(
+    `${CDK_OUT}.lock`,
+    async () => {
+      if (isFresh()) return;
       rmSync(CDK_OUT, { recursive: true, force: true });
       const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
       const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
       if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
       writeFileSync(stamp, contextHash);
-    }
-  } finally {
-    rmSync(lock, { recursive: true, force: true });
-  }
+    },
+    // A lock older than any synthesis is left over from a killed run.
+    { staleMs: 10 * 60_000 },
+  );
   return CDK_OUT;
 }
 
@@ -89,7 +77,11 @@ export interface E2e {
 /** The knime2py contract double: tests only; local mode never falls back to it. */
 export const DOUBLE_COMMAND = `${process.execPath} ${join(ROOT, 'test', 'doubles', 'k2p-double.mjs')}`;
 
-export async function startE2e(): Promise<E2e> {
+/** Local mode's converter environment with the contract double as K2P_COMMAND. */
+export const CONTRACT_DOUBLE_ENV = { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' };
+
+/** Starts local mode on the test deployment; the converter is found in `converterEnv` (default: the contract double). */
+export async function startE2e(converterEnv: Record<string, string | undefined> = CONTRACT_DOUBLE_ENV): Promise<E2e> {
   const cdkOut = await synthE2e();
   const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
   const stack = await startLocalStack({
@@ -103,7 +95,7 @@ export async function startE2e(): Promise<E2e> {
     schedules: false,
     asyncRetryDelaysMs: [200, 400],
     taskStopTimeoutSeconds: 2,
-    converterEnv: { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' },
+    converterEnv,
   });
   const client = new ApiClient({ baseUrl: stack.urls.api, apiKey: stack.keys.cli.value });
   return {

@@ -1,6 +1,7 @@
 /**
  * The runner as the container runs it: the esbuild bundle started with `node`,
- * configured by its environment only, with the contract double as K2P_COMMAND.
+ * configured by its environment only, with the real knime2py as K2P_COMMAND
+ * (the contract double only to hang on demand).
  */
 import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
@@ -10,9 +11,12 @@ import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildRunner } from '../../runner/build';
 import { startPresignedServer, type PresignedServer } from '../doubles/presigned-server';
+import { differencesFromReference } from '../support/knime2py-reference';
+import { describeWithRealConverter, findRealConverter } from '../support/real-converter';
 import { sampleBundle, sha256 } from '../support/samples';
 
 const DOUBLE = resolve('test/doubles/k2p-double.mjs');
+const real = await findRealConverter();
 const work = mkdtempSync(join(tmpdir(), 'k2p-runner-bundle-'));
 let server: PresignedServer;
 let bundlePath: string;
@@ -50,19 +54,29 @@ function startRunner(id: string, sample: string, extraEnv: Record<string, string
   return { child, exited };
 }
 
-describe('bundled runner (runner/dist/runner.mjs)', () => {
-  it('converts a sample end to end and exits 0', async () => {
-    const { exited } = startRunner('job-bundle-01', 'KNIME_two_graphs');
+describeWithRealConverter('bundled runner (runner/dist/runner.mjs) with the real knime2py', real, (converter) => {
+  it('converts a sample end to end like the reference and exits 0', async () => {
+    const { exited } = startRunner('job-bundle-01', 'KNIME_two_graphs', {
+      K2P_COMMAND: converter.command,
+      K2P_VERSION_COMMAND: converter.versionCommand,
+    });
     const { code, stderr } = await exited;
     expect(code).toBe(0);
     const report = JSON.parse(server.objects.get('results/job-bundle-01/report.json')?.body.toString() ?? '{}');
-    expect(report).toMatchObject({ outcome: 'SUCCEEDED', jobId: 'job-bundle-01', summary: { components: 2 } });
-    const files = Object.keys(unzipSync(server.objects.get('results/job-bundle-01/result.zip')?.body as Buffer));
-    expect(files).toContain('KNIME_two_graphs__g02_workbook.py');
+    expect(report).toMatchObject({
+      outcome: 'SUCCEEDED',
+      jobId: 'job-bundle-01',
+      summary: { components: 2 },
+      converter: { version: converter.version },
+    });
+    const files = unzipSync(server.objects.get('results/job-bundle-01/result.zip')?.body as Buffer);
+    expect(differencesFromReference('KNIME_two_graphs', files)).toEqual([]);
     for (const line of stderr.trim().split('\n')) expect(JSON.parse(line).jobId).toBe('job-bundle-01');
   });
+});
 
-  it('on SIGTERM stops the converter and still uploads a report', async () => {
+describe('bundled runner (runner/dist/runner.mjs)', () => {
+  it('on SIGTERM stops the converter (contract double, hanging) and still uploads a report', async () => {
     const { child, exited } = startRunner('job-bundle-02', 'KNIME_io_csv', { K2P_DOUBLE_MODE: 'hang', RUNNER_KILL_GRACE_SECONDS: '0.5' });
     await new Promise((r) => setTimeout(r, 1500));
     child.kill('SIGTERM');

@@ -1,18 +1,27 @@
 /**
  * The runner end to end: presigned URLs served by a local HTTP server, the real
- * bundle validator, and the knime2py contract double as K2P_COMMAND.
+ * bundle validator, and the real knime2py (test/support/real-converter.ts) as
+ * K2P_COMMAND; the knime2py contract double only for what the real converter
+ * cannot be made to do (hang, flood, oversized or stray outputs, every exit code).
  */
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { KNIME2PY_VERSION } from '../../core/runner-contract';
 import type { ConversionReport } from '../../core/types';
 import { runJob } from '../../runner/runner';
 import { FAKE_SIGNATURE, startPresignedServer, type PresignedServer } from '../doubles/presigned-server';
+import { differencesFromReference, referenceErrorCode, referenceExitCode } from '../support/knime2py-reference';
+import { describeWithRealConverter, findRealConverter, type RealConverter } from '../support/real-converter';
 import { bundleFiles, sampleBundle, SAMPLES_DIR, sha256, zipFiles } from '../support/samples';
+import { sampleNames } from '../support/zip-builder';
 
 const DOUBLE = resolve('test/doubles/k2p-double.mjs');
+const real = await findRealConverter();
+/** The runner's converter settings for the real knime2py. */
+const realEnv = (converter: RealConverter) => ({ K2P_COMMAND: converter.command, K2P_VERSION_COMMAND: converter.versionCommand });
 const scratchRoot = mkdtempSync(join(tmpdir(), 'k2p-runner-it-'));
 let server: PresignedServer;
 let counter = 0;
@@ -86,24 +95,35 @@ function expectNoScratchPaths(run: JobRun) {
   expect(JSON.stringify(run.report)).not.toContain(scratchRoot);
 }
 
-describe('runner: successful conversions', () => {
-  it.each([
-    ['KNIME_io_csv', 1],
-    ['KNIME_two_graphs', 2],
-    ['discounts', 1],
-    ['_synthetic_nested', 1],
-    ['KNIME_PP_2022_LR', 1],
-  ])('converts %s into result.zip with %i component(s)', async (name, components) => {
-    const run = await sample(name);
+describeWithRealConverter('runner with the real knime2py', real, (converter) => {
+  const matched: string[] = [];
+  afterAll(() => {
+    console.log(
+      `real knime2py ${converter.version} (${converter.origin}): ${matched.length}/${sampleNames().length} sample workflows converted through the runner, outputs match the references`,
+    );
+  });
+
+  it('is the pinned knime2py release, and each job records that version', async () => {
+    expect(converter.version).toBe(KNIME2PY_VERSION);
+    const run = await sample('KNIME_single_csv', realEnv(converter));
+    expect(run.report?.converter).toMatchObject({ command: converter.command, version: KNIME2PY_VERSION });
+  });
+
+  it.each(sampleNames())('converts %s into result.zip matching the reference outputs', async (name) => {
+    const run = await sample(name, realEnv(converter));
     expect(run.exitCode).toBe(0);
-    expect(run.report).toMatchObject({ outcome: 'SUCCEEDED', exitCode: 0, workflow: name, converter: { version: '0.1.11' } });
+    const errorCode = referenceErrorCode(name);
+    if (errorCode) {
+      // The reference says knime2py refuses this one: the job ends with the matching error code.
+      expect(run.report).toMatchObject({ outcome: 'FAILED', exitCode: referenceExitCode(name), error: { code: errorCode } });
+      expect(run.zip).toBeUndefined();
+      matched.push(name);
+      return;
+    }
+    expect(run.report).toMatchObject({ outcome: 'SUCCEEDED', exitCode: 0, workflow: name, converter: { version: converter.version } });
     expect(run.report?.error).toBeUndefined();
-    const outputs = Array.from({ length: components }, (_, i) => {
-      const base = `${name}__g${String(i + 1).padStart(2, '0')}`;
-      return [`${base}.dot`, `${base}.json`, `${base}_workbook.ipynb`, `${base}_workbook.py`];
-    })
-      .flat()
-      .sort();
+    expect(differencesFromReference(name, run.files)).toEqual([]);
+    const outputs = Object.keys(run.files).filter((f) => f !== 'README.md' && f !== 'report.json');
     expect(Object.keys(run.files)).toEqual(['README.md', 'report.json', ...outputs]);
     expect(run.report?.summary.files).toEqual(Object.keys(run.files));
     expect(run.report?.summary.resultBytes).toBe(run.zip?.length);
@@ -114,10 +134,11 @@ describe('runner: successful conversions', () => {
     expectNoScratchPaths(run);
     // Nothing of the run is left in scratch.
     expect(readdirSync(run.scratch)).toEqual([]);
+    matched.push(name);
   });
 
   it('reports the not-converted nodes in report.json and README.md', async () => {
-    const run = await sample('KNIME_traverse_order');
+    const run = await sample('KNIME_traverse_order', realEnv(converter));
     const archived = JSON.parse(text(run.files['report.json']));
     expect(archived.summary.notImplementedNames).toEqual([
       'Normalizer _Apply_ (org.knime.base.node.preproc.normalize.NormalizerApplyNodeFactory)',
@@ -131,7 +152,7 @@ describe('runner: successful conversions', () => {
   });
 
   it('uploads with the right content types and lengths', async () => {
-    const run = await sample('KNIME_single_csv');
+    const run = await sample('KNIME_single_csv', realEnv(converter));
     const id = run.resultKey.split('/')[1];
     const result = server.objects.get(`results/${id}/result.zip`);
     const report = server.objects.get(`results/${id}/report.json`);
@@ -142,29 +163,45 @@ describe('runner: successful conversions', () => {
   });
 
   it('passes the workbook and graph options to the converter', async () => {
-    const run = await sample('KNIME_io_csv', { K2P_WORKBOOK: 'py', K2P_GRAPH: 'off' });
+    const run = await sample('KNIME_io_csv', { ...realEnv(converter), K2P_WORKBOOK: 'py', K2P_GRAPH: 'off' });
     expect(Object.keys(run.files)).toEqual(['README.md', 'report.json', 'KNIME_io_csv__g01_workbook.py']);
     expect(run.report?.options).toEqual({ workbook: 'py', graph: 'off' });
     expect(run.report?.components[0]?.files).toEqual({ workbookPy: 'KNIME_io_csv__g01_workbook.py' });
   });
 
   it('gives a byte-identical result.zip for a second run of the same bundle', async () => {
-    const first = await sample('KNIME_two_graphs');
-    const second = await sample('KNIME_two_graphs');
+    const first = await sample('KNIME_two_graphs', realEnv(converter));
+    const second = await sample('KNIME_two_graphs', realEnv(converter));
     expect(first.report?.jobId).not.toBe(second.report?.jobId);
+    expect(first.report?.outcome).toBe('SUCCEEDED');
     expect(first.zip?.length).toBeGreaterThan(0);
     expect(second.zip?.equals(first.zip as Buffer)).toBe(true);
   });
 
   it('names the folder and outputs after a sanitized workflow name', async () => {
-    const run = await runBundle(sampleBundle('KNIME_io_csv'), '../Évaluation/2024');
+    const run = await runBundle(sampleBundle('KNIME_io_csv'), '../Évaluation/2024', realEnv(converter));
     expect(run.report?.workflow).toBe('_Évaluation_2024');
     expect(Object.keys(run.files)).toContain('_Évaluation_2024__g01_workbook.py');
     expect(text(run.files['_Évaluation_2024__g01_workbook.py'])).toContain('# Source:   _Évaluation_2024/workflow.knime');
     expectNoScratchPaths(run);
   });
 
-  it('packages only regular files from --out and ignores what was written elsewhere', async () => {
+  it('maps a workflow without nodes to CONVERTER_PARSE_ERROR (knime2py exits 3 on it)', async () => {
+    const files = new Map([
+      [
+        'workflow.knime',
+        Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<config key="workflow.knime"><config key="nodes"/></config>\n'),
+      ],
+    ]);
+    const run = await runBundle(zipFiles(files), 'Empty', realEnv(converter));
+    expect(run.report).toMatchObject({ outcome: 'FAILED', exitCode: 3, error: { code: 'CONVERTER_PARSE_ERROR' } });
+    expect(run.report?.stderrTail).toContain('Empty/workflow.knime');
+    expect(JSON.stringify(run.report)).not.toContain(scratchRoot);
+  });
+});
+
+describe('runner: stray outputs (contract double)', () => {
+  it('packages only regular files from --out and ignores what the contract double wrote elsewhere', async () => {
     const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: 'write-outside' });
     expect(run.report?.outcome).toBe('SUCCEEDED');
     expect(Object.keys(run.files)).not.toContain('link-to-outside.txt');
@@ -176,7 +213,7 @@ describe('runner: successful conversions', () => {
   });
 });
 
-describe('runner: bundle problems', () => {
+describe('runner: bundle problems (K2P_COMMAND is the contract double, never started)', () => {
   it('fails with RUNNER_FAILED when the bundle does not match the validated sha256', async () => {
     const run = await sample('discounts', { INPUT_SHA256: 'f'.repeat(64) });
     expect(run.exitCode).toBe(0);
@@ -214,14 +251,14 @@ describe('runner: bundle problems', () => {
   });
 });
 
-describe('runner: converter failures', () => {
+describe('runner: converter failures (contract double)', () => {
   it.each([
     ['exit-2', 2, 'CONVERTER_INPUT_ERROR'],
     ['exit-3', 3, 'CONVERTER_PARSE_ERROR'],
     ['exit-4', 4, 'CONVERTER_NO_NODES'],
     ['exit-1', 1, 'CONVERTER_FAILED'],
     ['exit-70', 70, 'CONVERTER_FAILED'],
-  ])('maps K2P_DOUBLE_MODE=%s (exit %i) to %s', async (mode, exitCode, code) => {
+  ])('maps the contract double K2P_DOUBLE_MODE=%s (exit %i) to %s', async (mode, exitCode, code) => {
     const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: mode });
     expect(run.exitCode).toBe(0);
     expect(run.report).toMatchObject({ outcome: 'FAILED', exitCode, error: { code } });
@@ -229,20 +266,7 @@ describe('runner: converter failures', () => {
     expect(run.zip).toBeUndefined();
   });
 
-  it('maps a workflow without nodes to CONVERTER_NO_NODES (the double exits 4 on its own)', async () => {
-    const files = new Map([
-      [
-        'workflow.knime',
-        Buffer.from('<?xml version="1.0" encoding="UTF-8"?>\n<config key="workflow.knime"><config key="nodes"/></config>\n'),
-      ],
-    ]);
-    const run = await runBundle(zipFiles(files), 'Empty');
-    expect(run.report).toMatchObject({ outcome: 'FAILED', exitCode: 4, error: { code: 'CONVERTER_NO_NODES' } });
-    expect(run.report?.stderrTail).toContain('Empty/workflow.knime');
-    expect(JSON.stringify(run.report)).not.toContain(scratchRoot);
-  });
-
-  it('stops a hanging converter that ignores SIGTERM: CONVERTER_TIMEOUT, TIMED_OUT', async () => {
+  it('stops a hanging converter (contract double) that ignores SIGTERM: CONVERTER_TIMEOUT, TIMED_OUT', async () => {
     const run = await sample('KNIME_io_csv', {
       K2P_DOUBLE_MODE: 'hang',
       LIMIT_CONVERTER_TIMEOUT_SECONDS: '1',
@@ -258,7 +282,7 @@ describe('runner: converter failures', () => {
     expect(run.elapsedMs).toBeLessThan(8000);
   });
 
-  it('caps a stdout flood and fails with CONVERTER_FAILED', async () => {
+  it('caps a stdout flood (contract double) and fails with CONVERTER_FAILED', async () => {
     const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: 'flood-stdout' });
     expect(run.report).toMatchObject({ outcome: 'FAILED', error: { code: 'CONVERTER_FAILED' } });
     expect(run.report?.error?.message).toContain('standard output');
@@ -267,7 +291,7 @@ describe('runner: converter failures', () => {
     expect(run.elapsedMs).toBeLessThan(10_000);
   });
 
-  it('stops a converter that keeps writing past the output limit', async () => {
+  it('stops a converter (contract double) that keeps writing past the output limit', async () => {
     const run = await sample('KNIME_io_csv', { K2P_DOUBLE_MODE: 'huge-output', LIMIT_MAX_OUTPUT_BYTES: String(1024 ** 2) });
     expect(run.report).toMatchObject({
       outcome: 'FAILED',
@@ -279,7 +303,7 @@ describe('runner: converter failures', () => {
     expect(readdirSync(run.scratch)).toEqual([]);
   });
 
-  it('rejects outputs over the limit even when the converter finished before a check', async () => {
+  it('rejects outputs over the limit even when the converter (contract double) finished before a check', async () => {
     const run = await sample('KNIME_io_csv', {
       K2P_DOUBLE_MODE: 'huge-output',
       K2P_DOUBLE_HUGE_BYTES: String(3 * 1024 ** 2),
@@ -305,13 +329,13 @@ describe('runner: converter failures', () => {
     expect(run.report?.stderrTail).not.toContain(FAKE_SIGNATURE);
   });
 
-  it('records a null converter version when the version command fails', async () => {
+  it('records a null converter version when the version command fails (contract double)', async () => {
     const run = await sample('KNIME_single_csv', { K2P_VERSION_COMMAND: 'false' });
     expect(run.report?.converter).toEqual({ command: DOUBLE, version: null, image: 'ghcr.io/vitalii-kaplan/knime2py:v0.1.11' });
   });
 });
 
-describe('runner: reporting', () => {
+describe('runner: reporting (contract double)', () => {
   it('exits non-zero when report.json cannot be uploaded', async () => {
     const key = 'results/unwritable/report.json';
     server.fail(key, 403);

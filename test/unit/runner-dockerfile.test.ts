@@ -5,6 +5,7 @@
  */
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import { KNIME2PY_VERSION } from '../../core/runner-contract';
 import { RUNNER_NODE_IMAGE, SERVICE_NODE_MAJOR } from '../../core/runtime-contract';
 import { RUNNER_SCRATCH_DIR } from '../../core/service-env';
 
@@ -22,6 +23,11 @@ describe('runner/Dockerfile', () => {
   it('builds FROM the knime2py image named by a build arg defaulting to the v0.1.11 release', () => {
     expect(instructions[0]).toBe('ARG KNIME2PY_IMAGE=ghcr.io/vitalii-kaplan/knime2py:v0.1.11');
     expect(all('FROM').at(-1)).toBe('FROM ${KNIME2PY_IMAGE}');
+  });
+
+  it('defaults KNIME2PY_VERSION and the image tag to the release pinned in core/runner-contract.ts', () => {
+    expect(instructions).toContain(`ARG KNIME2PY_VERSION=${KNIME2PY_VERSION}`);
+    expect(instructions[0]).toBe(`ARG KNIME2PY_IMAGE=ghcr.io/vitalii-kaplan/knime2py:v${KNIME2PY_VERSION}`);
   });
 
   it(`takes Node ${SERVICE_NODE_MAJOR} (the service major) from the official image, and never a latest tag`, () => {

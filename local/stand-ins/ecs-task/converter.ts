@@ -1,7 +1,8 @@
 /**
  * Finds the real knime2py converter for local mode and decides how to isolate
- * it: K2P_COMMAND, else `k2p` on PATH, else the pinned Docker image when a
- * Docker engine answers. Without one, local mode stops with install guidance;
+ * it: K2P_COMMAND, else `k2p` on PATH, else the pinned release provisioned
+ * into the data dir (local/host/provision-converter.ts), else the pinned
+ * Docker image when a Docker engine answers. Without one, local mode stops with install guidance;
  * it never falls back to a fake converter. The converter runs without network
  * when the machine allows it (a user+network namespace with `unshare -rn`,
  * else bubblewrap, or `docker run --network none`); the runner itself keeps
@@ -23,8 +24,8 @@ export interface Isolation {
 }
 
 export interface ConverterSetup {
-  /** How it was found: 'K2P_COMMAND', 'PATH' or 'docker'. */
-  source: 'K2P_COMMAND' | 'PATH' | 'docker';
+  /** How it was found: 'K2P_COMMAND', 'PATH', 'provisioned' (into the data dir) or 'docker'. */
+  source: 'K2P_COMMAND' | 'PATH' | 'provisioned' | 'docker';
   /** The converter as the user named it, without isolation (for the banner). */
   display: string;
   /** K2P_COMMAND for the runner: isolation prefix + converter argv, quoted for splitCommand (core/runner-contract.ts). */
@@ -36,6 +37,16 @@ export interface ConverterSetup {
   isolation: Isolation;
   /** The Docker image, when the converter runs in one. */
   image?: string;
+  /** Where a provisioned copy lives and what it came from. */
+  provisioned?: { dir: string; from: string; reused: boolean };
+}
+
+/** A pinned knime2py that local mode installed for itself (local/host/provision-converter.ts). */
+export interface ProvisionedK2p {
+  k2p: string;
+  dir: string;
+  from: string;
+  reused: boolean;
 }
 
 /** How local mode looks at the machine; replaceable in tests. */
@@ -45,21 +56,29 @@ export interface Probe {
   run(argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string }>;
 }
 
+/** Runs a command without a shell: exit code (null when it could not start or timed out), stdout and stderr. */
+export function runCommand(
+  argv: string[],
+  timeoutMs: number,
+  env: Record<string, string | undefined>,
+): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((done) => {
+    const [file, ...args] = argv as [string, ...string[]];
+    execFile(
+      file,
+      args,
+      { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 16 << 20, env: env as NodeJS.ProcessEnv },
+      (error, stdout, stderr) => {
+        const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
+        done({ code, stdout: String(stdout ?? ''), stderr: String(stderr ?? '') || (error && code === null ? error.message : '') });
+      },
+    );
+  });
+}
+
 export const systemProbe = (env: Record<string, string | undefined> = process.env): Probe => ({
   env,
-  run: (argv, timeoutMs) =>
-    new Promise((done) => {
-      const [file, ...args] = argv as [string, ...string[]];
-      execFile(
-        file,
-        args,
-        { timeout: timeoutMs, killSignal: 'SIGKILL', maxBuffer: 1 << 20, env: env as NodeJS.ProcessEnv },
-        (error, stdout) => {
-          const code = error ? (typeof (error as { code?: unknown }).code === 'number' ? (error as { code: number }).code : null) : 0;
-          done({ code, stdout: String(stdout ?? '') });
-        },
-      );
-    }),
+  run: (argv, timeoutMs) => runCommand(argv, timeoutMs, env),
 });
 
 export const INSTALL_GUIDANCE =
@@ -73,6 +92,14 @@ export class ConverterNotFoundError extends Error {
   constructor(message: string = INSTALL_GUIDANCE) {
     super(message);
     this.name = 'ConverterNotFoundError';
+  }
+}
+
+/** No Python ≥ 3.10 to provision knime2py into: the Docker image may still serve. */
+export class NoPythonError extends ConverterNotFoundError {
+  constructor(message: string) {
+    super(message);
+    this.name = 'NoPythonError';
   }
 }
 
@@ -165,6 +192,8 @@ export interface DiscoverOptions {
   /** 'none' turns the network isolation off. @default 'auto' */
   sandbox?: 'auto' | 'none';
   probe?: Probe;
+  /** Installs the pinned knime2py when none is found (throws NoPythonError when it cannot). */
+  provision?: () => Promise<ProvisionedK2p>;
 }
 
 export async function discoverConverter(options: DiscoverOptions): Promise<ConverterSetup> {
@@ -190,6 +219,18 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     argv = ['k2p'];
     source = 'PATH';
   }
+  let provisioned: ProvisionedK2p | undefined;
+  let noPython: NoPythonError | undefined;
+  if (!argv && options.provision) {
+    try {
+      provisioned = await options.provision();
+      argv = [provisioned.k2p];
+      source = 'provisioned';
+    } catch (error) {
+      if (!(error instanceof NoPythonError)) throw error;
+      noPython = error;
+    }
+  }
 
   if (argv && source) {
     const isolation = await detectIsolation(probe, options.sandbox ?? 'auto');
@@ -202,6 +243,7 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
       versionCommand,
       version: await readVersion(probe, versionCommand),
       isolation,
+      ...(provisioned ? { provisioned: { dir: provisioned.dir, from: provisioned.from, reused: provisioned.reused } } : {}),
     };
   }
 
@@ -255,5 +297,5 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     };
   }
 
-  throw new ConverterNotFoundError();
+  throw noPython ?? new ConverterNotFoundError();
 }

@@ -36,7 +36,7 @@ const api = (path: string, init: RequestInit = {}) =>
     headers: { 'x-api-key': stack.keys.cli.value, ...(init.body ? { 'Content-Type': 'application/json' } : {}), ...init.headers },
   });
 
-describe('local mode smoke test', () => {
+describe('local mode smoke test (contract double as the converter; test/e2e runs the real one)', () => {
   it('announces itself in the state file and serves the page config pointing at the local API', async () => {
     expect(readStackState(stack.dataDir)).toEqual({
       apiUrl: stack.urls.api,

@@ -2,7 +2,13 @@ import { chmodSync, mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { splitCommand } from '../../../core/runner-contract';
-import { ConverterNotFoundError, discoverConverter, joinCommand, type Probe } from '../../../local/stand-ins/ecs-task/converter';
+import {
+  ConverterNotFoundError,
+  discoverConverter,
+  joinCommand,
+  NoPythonError,
+  type Probe,
+} from '../../../local/stand-ins/ecs-task/converter';
 import { readStackState } from '../../../local/host/data-dir';
 import { startLocalStack } from '../../../local/host/local-stack';
 import { DOUBLE_COMMAND, tempDir } from '../helpers';
@@ -46,16 +52,46 @@ describe('converter discovery', () => {
     expect(message).toContain('K2P_COMMAND');
   });
 
-  it('stops `npm start` with that guidance before synthesizing anything, and leaves nothing running', async () => {
+  it('stops `npm start` with the command that installs Python, when there is no Python to provision knime2py into, before synthesizing anything', async () => {
     const dataDir = join(tempDir('k2p-noconv-'), 'data');
     const started = Date.now();
     // synth: 'force' would take a minute: the converter check must come first.
-    const error = await startLocalStack({ dataDir, portBase: 0, synth: 'force', converterEnv: { PATH: tempDir('k2p-empty-path-') } }).catch(
-      (e: unknown) => e,
-    );
-    expect(error).toBeInstanceOf(ConverterNotFoundError);
+    const error = await startLocalStack({
+      dataDir,
+      portBase: 0,
+      synth: 'force',
+      converterEnv: { PATH: tempDir('k2p-empty-path-') },
+      pythons: ['/nonexistent/python3'],
+    }).catch((e: unknown) => e);
+    expect(error).toBeInstanceOf(NoPythonError);
+    expect((error as Error).message).toMatch(/no Python 3\.10 or newer .*Install Python with `[^`]+`/);
     expect(Date.now() - started).toBeLessThan(10_000);
     expect(readStackState(dataDir)).toBeUndefined();
+  });
+
+  it('provisions knime2py when nothing is installed, and uses its venv Python for the version', async () => {
+    const dir = tempDir('k2p-provisioned-');
+    const python = join(dir, 'venv', 'bin', 'python');
+    mkdirSync(join(dir, 'venv', 'bin'), { recursive: true });
+    writeFileSync(python, '#!/bin/sh\n');
+    writeFileSync(join(dir, 'venv', 'bin', 'k2p'), `#!${python}\nfrom knime2py.cli import main\n`);
+    chmodSync(join(dir, 'venv', 'bin', 'k2p'), 0o755);
+    const probe = machine({ PATH: tempDir('k2p-empty-path-') }, { 'unshare -rn true': [0], [python]: [0, '0.1.11\n'] });
+    const provision = async () => ({ k2p: join(dir, 'venv', 'bin', 'k2p'), dir, from: 'K2P_SOURCE=/src/knime2py', reused: false });
+    const setup = await discoverConverter({ image, scratchRoot, probe, provision });
+    expect(setup).toMatchObject({ source: 'provisioned', version: '0.1.11', provisioned: { dir, from: 'K2P_SOURCE=/src/knime2py' } });
+    expect(splitCommand(setup.command)).toEqual(['unshare', '-rn', join(dir, 'venv', 'bin', 'k2p')]);
+    expect(splitCommand(setup.versionCommand)[0]).toBe(python);
+  });
+
+  it('tries the Docker image when there is no Python to provision into, and else says how to install Python', async () => {
+    const noPython = async () => {
+      throw new NoPythonError('no Python 3.10 or newer; Install Python with `apt-get install -y python3`');
+    };
+    const docker = machine({ PATH: binDir({ docker: '#!/bin/sh\n' }) }, { 'docker info': [0, '27'], 'docker run': [0, '0.1.11'] });
+    expect(await discoverConverter({ image, scratchRoot, probe: docker, provision: noPython })).toMatchObject({ source: 'docker' });
+    const bare = machine({ PATH: tempDir('k2p-empty-path-') });
+    await expect(discoverConverter({ image, scratchRoot, probe: bare, provision: noPython })).rejects.toThrow(/Install Python with/);
   });
 
   it('also when docker is installed but no engine answers (never a fake converter)', async () => {

@@ -1,0 +1,103 @@
+/**
+ * Local mode end to end with the knime2py CONTRACT DOUBLE as the converter,
+ * for what the real knime2py cannot be made to do on demand: every exit code,
+ * a hang, a stdout flood, oversized output, a runner killed mid-job and an
+ * execution stopped mid-run.
+ */
+import { join } from 'node:path';
+import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { uploadToPresignedPost } from '../../core/node/upload';
+import { bundleFiles, zipFiles } from '../support/samples';
+import { SAMPLES_DIR } from '../support/zip-builder';
+import { E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
+
+let e2e: E2e;
+
+beforeAll(async () => {
+  e2e = await startE2e();
+}, 600_000);
+
+afterAll(async () => {
+  await e2e?.close();
+});
+
+/** A sample whose workflow.knime asks the contract double for a failure mode. */
+function bundleWithMode(mode: string, sample = 'KNIME_single_csv'): Uint8Array {
+  const files = bundleFiles(join(SAMPLES_DIR, sample));
+  const workflow = new TextDecoder().decode(files.get('workflow.knime')!);
+  files.set(
+    'workflow.knime',
+    new TextEncoder().encode(
+      workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
+    ),
+  );
+  return zipFiles(files);
+}
+
+describe('conversion failures (contract double)', () => {
+  it.each([
+    ['exit-2', 'FAILED', 'CONVERTER_INPUT_ERROR'],
+    ['exit-3', 'FAILED', 'CONVERTER_PARSE_ERROR'],
+    ['exit-4', 'FAILED', 'CONVERTER_NO_NODES'],
+    ['exit-1', 'FAILED', 'CONVERTER_FAILED'],
+    ['hang', 'TIMED_OUT', 'CONVERTER_TIMEOUT'],
+    ['flood-stdout', 'FAILED', 'CONVERTER_FAILED'],
+    ['huge-output', 'FAILED', 'CONVERTER_FAILED'],
+  ])(
+    'contract double mode %s ends %s with %s',
+    async (mode, status, code) => {
+      const { jobId, job } = await submit(e2e, bundleWithMode(mode), `mode-${mode}.zip`);
+      expect(job.status).toBe(status);
+      expect(job.error?.code).toBe(code);
+      // The user sees what the converter printed.
+      if (mode.startsWith('exit-')) expect(String(job.error?.details?.stderrTail)).toContain('simulated failure');
+      expect((await expectApiError(e2e.client.getResultUrl(jobId))).code).toMatch(/RESULT_GONE|RESULT_NOT_READY/);
+    },
+    90_000,
+  );
+
+  it('records RUNNER_FAILED when the runner is killed mid-job (contract double hanging)', async () => {
+    const bundle = bundleWithMode('hang');
+    const { job, upload } = await e2e.client.createJob({ filename: 'killed.zip' });
+    await uploadToPresignedPost(upload!, bundle);
+    let task;
+    for (let i = 0; i < 200 && !task; i++) {
+      task = e2e.stack.tasks().find((t) => t.jobId === job.jobId);
+      if (!task) await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(task, 'the runner never started').toBeDefined();
+    process.kill(task!.pid, 'SIGKILL');
+    const done = await e2e.client.followJob(job.jobId, { minPollMs: 100, maxPollMs: 500, timeoutMs: 60_000 });
+    expect(done.status).toBe('FAILED');
+    expect(done.error?.code).toBe('RUNNER_FAILED');
+  }, 90_000);
+  it('lets the reaper finish a job whose execution was stopped mid-run (an orphan; contract double hanging)', async () => {
+    const { job, upload } = await e2e.client.createJob({ filename: 'orphan.zip' });
+    await uploadToPresignedPost(upload!, bundleWithMode('hang'));
+    let running;
+    for (let i = 0; i < 200 && running?.status !== 'RUNNING'; i++) {
+      running = await e2e.client.getJob(job.jobId);
+      if (running.status !== 'RUNNING') await new Promise((resolve) => setTimeout(resolve, 50));
+    }
+    expect(running?.status).toBe('RUNNING');
+    const sfn = new SFNClient({
+      endpoint: e2e.stack.urls.sfn,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+    });
+    const machine = e2e.stack.model.stateMachines[0]!.arn;
+    await sfn.send(new StopExecutionCommand({ executionArn: `${machine.replace(':stateMachine:', ':execution:')}:${job.jobId}` }));
+    expect((await e2e.client.getJob(job.jobId)).status).toBe('RUNNING');
+    const later = (E2E_SERVICE_LIMITS.converterTimeoutSeconds + 31 * 60) * 1000;
+    e2e.stack.clock.advance(later);
+    try {
+      await e2e.stack.triggerReaper();
+    } finally {
+      e2e.stack.clock.advance(-later);
+    }
+    const finished = await e2e.client.getJob(job.jobId);
+    expect(finished.terminal).toBe(true);
+    expect(finished.status).toBe('FAILED');
+  }, 60_000);
+});
