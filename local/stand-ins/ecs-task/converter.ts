@@ -29,6 +29,8 @@ export interface ConverterSetup {
   display: string;
   /** K2P_COMMAND for the runner: isolation prefix + converter argv, quoted for splitCommand (core/runner-contract.ts). */
   command: string;
+  /** The converter's own argv, without isolation (absent for the Docker image); the task sandbox wraps it itself. */
+  argv?: string[];
   /** K2P_VERSION_COMMAND for the runner. */
   versionCommand: string;
   /** The version found at start-up; null when it cannot be told. */
@@ -198,6 +200,7 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     return {
       source,
       display: joinCommand(argv),
+      argv,
       command: joinCommand([...isolation.prefix, ...argv]),
       versionCommand,
       version: await readVersion(probe, versionCommand),
