@@ -11,7 +11,7 @@
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
-import { isAbsolute, join } from 'node:path';
+import { dirname, isAbsolute, join } from 'node:path';
 import { pythonOf, which, type Probe } from './converter';
 
 /** Fargate's ephemeral storage when the task definition sets none (GiB). */
@@ -228,7 +228,20 @@ export function converterPaths(argv: string[], env: Record<string, string | unde
     .map((file) => pythonOf(file, env))
     .filter((file): file is string => Boolean(file));
   for (const interpreter of new Set(interpreters)) paths.push(interpreter, realpathSync(interpreter), ...python(interpreter));
+  // A Node script needs its package's modules, as a Python one needs sys.path.
+  for (const script of paths.filter((p) => /\.[cm]?js$/.test(p))) paths.push(...nodePackage(script));
   return paths;
+}
+
+/** The nearest package.json and node_modules above a script. */
+function nodePackage(script: string): string[] {
+  const found: string[] = [];
+  for (let dir = dirname(script); ; dir = dirname(dir)) {
+    for (const name of ['package.json', 'node_modules']) {
+      if (!found.some((f) => f.endsWith(`/${name}`)) && existsSync(join(dir, name))) found.push(join(dir, name));
+    }
+    if (found.length === 2 || dir === dirname(dir)) return found;
+  }
 }
 
 /** sys.prefix, sys.base_prefix and sys.path of an interpreter (empty when it cannot be asked). */
