@@ -10,6 +10,7 @@
  *   observe  user, capabilities, env names, writes outside/inside scratch, connections to PROBE_PORTS
  *   hog      allocate memory until killed (the task's memory limit)
  *   fill     write a file under --out until the disk is full (the task's ephemeral storage)
+ *   hang     ignore SIGTERM and sleep (the task's stop semantics)
  */
 import { closeSync, openSync, readFileSync, writeFileSync, writeSync } from 'node:fs';
 import { connect } from 'node:net';
@@ -45,7 +46,10 @@ function tryConnect(port) {
   });
 }
 
-if (mode === 'hog') {
+if (mode === 'hang') {
+  process.on('SIGTERM', () => {});
+  setInterval(() => {}, 1000);
+} else if (mode === 'hog') {
   const held = [];
   for (let i = 0; i < 256; i++) held.push(Buffer.alloc(16 * 1024 * 1024, i));
   report({ hogged: held.length * 16 });

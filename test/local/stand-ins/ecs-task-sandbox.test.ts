@@ -4,7 +4,7 @@
  * as its converter, which reports what it can see and do. Skipped only where
  * bubblewrap cannot run (never in CI, which installs it).
  */
-import { chmodSync, mkdtempSync, rmSync } from 'node:fs';
+import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -15,6 +15,7 @@ import type { TaskDefinitionModel } from '../../../local/model/stack-model';
 import { joinCommand, systemProbe, type ConverterSetup } from '../../../local/stand-ins/ecs-task/converter';
 import { detectSandbox, sandboxProperties, type SandboxSupport, type TaskResources } from '../../../local/stand-ins/ecs-task/sandbox';
 import { EcsTaskRunner } from '../../../local/stand-ins/ecs-task/task-runner';
+import { descendants } from '../../../local/host/processes';
 import { buildRunner } from '../../../runner/build';
 import { startPresignedServer, type PresignedServer } from '../../doubles/presigned-server';
 import { sampleBundle, sha256 } from '../../support/samples';
@@ -67,7 +68,11 @@ const converter: ConverterSetup = {
 };
 
 /** Runs one job in the sandbox with the probe as converter; returns report.json and the task's result or error. */
-async function runProbe(env: Record<string, string>, resources?: Partial<TaskResources>) {
+async function runProbe(
+  env: Record<string, string>,
+  resources?: Partial<TaskResources>,
+  options: { stopTimeoutSeconds?: number; whileRunning?: (runner: EcsTaskRunner, abort: AbortController) => Promise<void> } = {},
+) {
   const id = `job-sandbox-${++counter}`;
   const bundle = sampleBundle('KNIME_single_csv');
   server.put(`bundles/${id}/bundle.zip`, bundle);
@@ -81,7 +86,7 @@ async function runProbe(env: Record<string, string>, resources?: Partial<TaskRes
     accountId: '000000000000',
     sandbox: support,
     resources,
-    stopTimeoutSeconds: 2,
+    stopTimeoutSeconds: options.stopTimeoutSeconds ?? 2,
   });
   const overrides = {
     JOB_ID: id,
@@ -99,13 +104,24 @@ async function runProbe(env: Record<string, string>, resources?: Partial<TaskRes
       ContainerOverrides: [{ Name: 'Runner', Environment: Object.entries(overrides).map(([Name, Value]) => ({ Name, Value })) }],
     },
   };
-  const task = await runner.run(parameters, new AbortController().signal).catch((e: unknown) => e);
+  const abort = new AbortController();
+  const running = runner.run(parameters, abort.signal).catch((e: unknown) => e);
+  await options.whileRunning?.(runner, abort);
+  const task = await running;
   await runner.close(100);
   const stored = server.objects.get(`results/${id}/report.json`);
   const report = stored ? (JSON.parse(stored.body.toString('utf8')) as ConversionReport) : undefined;
   const line = report?.stderrTail?.split('\n').find((l) => l.startsWith('PROBE '));
-  if (!report) console.error(String(task), Buffer.concat(logs).toString('utf8'));
   return { task, report, probe: line ? (JSON.parse(line.slice(6)) as Record<string, unknown>) : undefined };
+}
+
+/** A process's command line; empty once it is gone. */
+function cmdline(pid: number): string {
+  try {
+    return readFileSync(`/proc/${pid}/cmdline`, 'utf8');
+  } catch {
+    return '';
+  }
 }
 
 describe.skipIf(process.env.K2P_SKIP_SANDBOX_TESTS)('the task sandbox, seen from the converter inside it', () => {
@@ -150,6 +166,44 @@ describe.skipIf(process.env.K2P_SKIP_SANDBOX_TESTS)('the task sandbox, seen from
     expect(probe!.filled as number).toBeLessThan(16 * 1024 * 1024);
     expect(report?.error?.code).toBe('CONVERTER_FAILED');
     expect(report?.stderrTail).toMatch(/ENOSPC/);
+  }, 60_000);
+
+  it('stops like ECS: SIGTERM reaches the runner, which stops the converter and still reports; a killed task leaves nothing', async (context) => {
+    if (!support.available) return context.skip();
+    let probePid = 0;
+    const waitForProbe = async (runner: EcsTaskRunner) => {
+      for (let i = 0; i < 200 && !probePid; i++) {
+        await new Promise((r) => setTimeout(r, 50));
+        const [task] = runner.tasks();
+        probePid = task ? (descendants(task.pid).find((pid) => cmdline(pid).split('\0')[1] === PROBE) ?? 0) : 0;
+      }
+      expect(probePid, 'the probe never started').toBeGreaterThan(0);
+    };
+    const graceful = await runProbe({ PROBE_MODE: 'hang', RUNNER_KILL_GRACE_SECONDS: '1' }, undefined, {
+      stopTimeoutSeconds: 20,
+      whileRunning: async (runner, abort) => {
+        await waitForProbe(runner);
+        abort.abort();
+      },
+    });
+    expect(graceful.task).toMatchObject({ StopCode: 'UserInitiated', Containers: [{ ExitCode: 0 }] });
+    expect(graceful.report?.error?.code).toBe('RUNNER_FAILED');
+    expect(cmdline(probePid)).toBe('');
+
+    // The container killed from outside (SIGKILL): its PID namespace, converter included, goes with it.
+    probePid = 0;
+    const killed = await runProbe({ PROBE_MODE: 'hang' }, undefined, {
+      whileRunning: async (runner) => {
+        await waitForProbe(runner);
+        process.kill(runner.tasks()[0]!.pid, 'SIGKILL');
+      },
+    });
+    expect(JSON.parse((killed.task as Error).message)).toMatchObject({
+      StopCode: 'EssentialContainerExited',
+      Containers: [{ ExitCode: 137 }],
+    });
+    expect(killed.report).toBeUndefined();
+    expect(cmdline(probePid)).toBe('');
   }, 60_000);
 
   it('lists only what is enforced here', () => {
