@@ -223,6 +223,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         logSink: logs.file('runner.log'),
         stopTimeoutSeconds: options.taskStopTimeoutSeconds,
         sandbox: sandbox.support,
+        // The presigned URLs point here; in the sandbox nothing else answers.
+        endpoints: [s3.endpoint],
       }),
     );
     closer.keep(sfn.runStateMachines({ invoke: lambdas.invoke, runEcsTask: (parameters, signal) => ecs.run(parameters, signal) }));

@@ -13,6 +13,7 @@ import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';
 import { dirname, isAbsolute, join } from 'node:path';
 import { pythonOf, which, type Probe } from './converter';
+import { RELAY_DIR } from './network';
 
 /** Fargate's ephemeral storage when the task definition sets none (GiB). */
 export const FARGATE_DEFAULT_EPHEMERAL_GIB = 20;
@@ -78,9 +79,10 @@ export function sandboxProperties(support: SandboxSupport, resources?: TaskResou
     `user ${resources?.user ?? '10001'}, no capabilities, no new privileges`,
     "exactly the task's environment (no host variables, no AWS credentials)",
     'own PID namespace: nothing outlives the task; SIGTERM, then SIGKILL after the stop timeout',
+    'runner network: own namespace where only the local S3 endpoint answers (relayed, as the VPC allows S3 only)',
     'converter: own empty network namespace (reaches nothing)',
   ];
-  const notEnforced = ['runner network: shares the host network (Fargate: the VPC, S3 endpoint only)'];
+  const notEnforced: string[] = [];
   if (support.limits === 'cgroup-v2' || support.limits === 'cgroup-v1') {
     enforced.push(`memory ${memory} and CPU ${cpu} for the whole task (${support.limits}, no swap)`);
   } else if (support.limits === 'rlimit') {
@@ -283,6 +285,8 @@ export interface SandboxLaunchInput {
   /** Host paths the runner and converter need, bound read-only at the same path. */
   binds: string[];
   cgroup?: TaskCgroup;
+  /** Host folder of the network relay sockets (network.ts): the task gets its own network namespace. */
+  relayDir?: string;
 }
 
 /** The outer sandbox's bwrap arguments (without the command). */
@@ -300,6 +304,7 @@ function outerArgs(input: SandboxLaunchInput): string[] {
     '--unshare-ipc',
     '--unshare-uts',
     '--unshare-cgroup-try',
+    ...(input.relayDir ? ['--unshare-net'] : []),
     '--die-with-parent',
     '--new-session',
     '--cap-drop',
@@ -313,6 +318,7 @@ function outerArgs(input: SandboxLaunchInput): string[] {
   for (const [containerPath, hostPath] of input.copies) args.push('--ro-bind', hostPath, containerPath);
   // /tmp exists read-only as in the image (the nested converter sandbox mounts its root there).
   args.push('--proc', '/proc', '--dev', '/dev', '--dir', '/tmp');
+  if (input.relayDir) args.push('--ro-bind', input.relayDir, RELAY_DIR);
   args.push('--perms', '0700', '--size', String(scratchBytes), '--tmpfs', input.scratchPath);
   args.push('--remount-ro', '/', '--chdir', input.scratchPath);
   return args;

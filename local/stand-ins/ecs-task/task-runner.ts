@@ -14,11 +14,12 @@ import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { dirname, join } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import type { Writable } from 'node:stream';
 import { RUNNER_LOCAL_ENV } from '../../../core/runner-contract';
 import { RUNNER_ENV } from '../../../core/service-env';
 import { joinCommand, which, type ConverterSetup } from './converter';
+import { endpointsOf, relayedCommand, startHostRelays } from './network';
 import {
   converterPaths,
   converterPrefix,
@@ -58,6 +59,8 @@ export interface EcsTaskRunnerOptions {
   sandbox?: SandboxSupport;
   /** Replaces task-definition values (tests: a small memory or storage limit). */
   resources?: Partial<TaskResources>;
+  /** URLs a sandboxed task may reach (local S3); nothing else answers in its network namespace. */
+  endpoints?: string[];
 }
 
 export interface RunningTask {
@@ -163,6 +166,7 @@ export class EcsTaskRunner {
     container: ContainerModel,
     overrides: ContainerOverride | undefined,
     cgroup: TaskCgroup | undefined,
+    relayDir: string,
   ): { argv: string[]; env: Record<string, string> } {
     const image = container.image;
     if (!image)
@@ -190,9 +194,10 @@ export class EcsTaskRunner {
     if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
     else delete env[RUNNER_ENV.CONVERTER_IMAGE];
     const node = realpathSync(process.execPath);
-    const entry = [...image.entrypoint, ...(overrides?.Command ?? image.cmd)].map((arg, index) =>
+    const command = [...image.entrypoint, ...(overrides?.Command ?? image.cmd)].map((arg, index) =>
       index === 0 && arg === 'node' ? node : arg,
     );
+    const entry = relayedCommand(node, endpointsOf(this.options.endpoints ?? []), command);
     const binds = [node, dirname(dirname(node)), ...converterPaths(converterArgv, hostEnv)];
     const mount = container.mountPoints[0];
     const argv = sandboxArgv({
@@ -204,6 +209,7 @@ export class EcsTaskRunner {
       resources,
       binds,
       cgroup,
+      relayDir,
     });
     return { argv, env };
   }
@@ -216,7 +222,7 @@ export class EcsTaskRunner {
     }
   }
 
-  private start(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+  private async start(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     if (this.closed) throw new EcsApiError('ServerException', 'local mode is shutting down');
     const definition = findTaskDefinition(this.options.taskDefinitions, String(parameters.TaskDefinition ?? ''));
     if (definition.containers.length !== 1) throw new EcsApiError('ClientException', 'Local mode runs single-container tasks only');
@@ -255,7 +261,16 @@ export class EcsTaskRunner {
 
     let launch: { argv: string[]; env: Record<string, string>; cwd: string };
     let cgroup: TaskCgroup | undefined;
+    let relays: { close(): Promise<void> } | undefined;
     const sandboxed = this.sandboxed;
+    // Outside the data dir (private to you): the sandbox's user must reach the relay sockets.
+    const relayDir = join(tmpdir(), `k2p-relay-${taskId}`);
+    const cleanUp = async () => {
+      await relays?.close();
+      await cgroup?.destroy();
+      rmSync(relayDir, { recursive: true, force: true });
+      rmSync(taskDir, { recursive: true, force: true });
+    };
     try {
       if (sandboxed) {
         const limits = this.options.sandbox!.limits;
@@ -268,13 +283,14 @@ export class EcsTaskRunner {
           if (!cgroup) throw new TaskFailedError(description(null, 'TaskFailedToStart', 'CannotCreateContainerError: the task cgroup'));
         }
         // The sandbox gets an empty environment of its own (--clearenv); the wrapper needs only a PATH.
-        launch = { ...this.sandboxLaunch(definition, container, overrides, cgroup), cwd: '/' };
+        launch = { ...this.sandboxLaunch(definition, container, overrides, cgroup, relayDir), cwd: '/' };
+        relays = await startHostRelays(relayDir, endpointsOf(this.options.endpoints ?? []));
       } else {
         launch = this.containerLaunch(container, overrides, taskDir, taskId);
       }
     } catch (error) {
-      rmSync(taskDir, { recursive: true, force: true });
-      return (cgroup?.destroy() ?? Promise.resolve()).then(() => Promise.reject(error as Error));
+      await cleanUp();
+      throw error;
     }
 
     const log = this.options.logSink;
@@ -305,8 +321,7 @@ export class EcsTaskRunner {
     const done = new Promise<unknown>((resolve, reject) => {
       child.once('error', (error) => {
         clearTimeout(killTimer);
-        void cgroup?.destroy();
-        rmSync(taskDir, { recursive: true, force: true });
+        void cleanUp();
         reject(new TaskFailedError(description(null, 'TaskFailedToStart', `CannotStartContainerError: ${error.message}`)));
       });
       child.once('exit', (code, sig) => {
@@ -314,12 +329,11 @@ export class EcsTaskRunner {
         // The container is gone, and so is everything it started (no process outlives a task).
         if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
         for (const pid of processesWithEnv(TASK_MARKER_ENV, taskId)) sendSignal(pid, 'SIGKILL');
-        rmSync(taskDir, { recursive: true, force: true });
         const exitCode = code ?? 128 + (sig ? (osConstants.signals[sig] ?? 9) : 9);
         const stoppedReason = stopRequested ? 'Task stopped by user' : 'Essential container in task exited';
         const result = description(exitCode, stopRequested ? 'UserInitiated' : 'EssentialContainerExited', stoppedReason);
         // The task's cgroup goes before the task is reported stopped.
-        void (cgroup?.destroy() ?? Promise.resolve()).then(() => (exitCode === 0 ? resolve(result) : reject(new TaskFailedError(result))));
+        void cleanUp().then(() => (exitCode === 0 ? resolve(result) : reject(new TaskFailedError(result))));
       });
     });
 

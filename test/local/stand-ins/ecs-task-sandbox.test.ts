@@ -8,6 +8,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
+import { createServer, type AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ConversionReport } from '../../../core/types';
 import { readImageModel } from '../../../local/model/image-model';
@@ -86,6 +87,7 @@ async function runProbe(
     accountId: '000000000000',
     sandbox: support,
     resources,
+    endpoints: [server.url('')],
     stopTimeoutSeconds: options.stopTimeoutSeconds ?? 2,
   });
   const overrides = {
@@ -206,6 +208,52 @@ describe.skipIf(process.env.K2P_SKIP_SANDBOX_TESTS)('the task sandbox, seen from
     expect(cmdline(probePid)).toBe('');
   }, 60_000);
 
+  it('lets the runner reach the local S3 endpoint and nothing else (the probe as the container program)', async (context) => {
+    if (!support.available) return context.skip();
+    const other = createServer((socket) => socket.end());
+    await new Promise<void>((r) => other.listen(0, '127.0.0.1', r));
+    const otherPort = String((other.address() as AddressInfo).port);
+    const s3Port = new URL(server.url('x')).port;
+    const container = definition.containers[0]!;
+    const probeTask: TaskDefinitionModel = {
+      ...definition,
+      family: 'probe',
+      containers: [
+        {
+          ...container,
+          image: { ...container.image!, entrypoint: ['node', '/opt/probe.mjs'], copies: new Map([['/opt/probe.mjs', PROBE]]) },
+        },
+      ],
+    };
+    const logs: Buffer[] = [];
+    const runner = new EcsTaskRunner({
+      taskDefinitions: [probeTask],
+      converter,
+      scratchRoot: join(dir, 'scratch'),
+      region: 'us-east-1',
+      accountId: '000000000000',
+      sandbox: support,
+      endpoints: [server.url('')],
+      logSink: new Writable({ write: (chunk: Buffer, _enc, done) => void (logs.push(chunk), done()) }),
+    });
+    const environment = [{ Name: 'PROBE_PORTS', Value: `${s3Port},${otherPort}` }];
+    await runner
+      .run(
+        { TaskDefinition: 'probe', Overrides: { ContainerOverrides: [{ Name: 'Runner', Environment: environment }] } },
+        new AbortController().signal,
+      )
+      .catch((e: unknown) => e);
+    await runner.close(100);
+    other.close();
+    const line = Buffer.concat(logs)
+      .toString('utf8')
+      .split('\n')
+      .find((l) => l.startsWith('PROBE '));
+    const observed = JSON.parse(line!.slice(6)) as { connections: Record<string, string>; uid: number };
+    expect(observed.uid).toBe(10001);
+    expect(observed.connections).toEqual({ [s3Port]: 'connected', [otherPort]: 'ECONNREFUSED' });
+  }, 60_000);
+
   it('lists only what is enforced here', () => {
     const { enforced, notEnforced } = sandboxProperties(support, { memoryMiB: 1024, cpuUnits: 512, user: '10001' });
     if (!support.available) {
@@ -213,6 +261,7 @@ describe.skipIf(process.env.K2P_SKIP_SANDBOX_TESTS)('the task sandbox, seen from
       return;
     }
     expect(enforced.join('\n')).toMatch(/read-only root/);
-    expect(notEnforced.join('\n')).toMatch(/runner network/);
+    expect(enforced.join('\n')).toMatch(/runner network: own namespace/);
+    expect(notEnforced.join('\n')).toMatch(/memory-backed/);
   });
 });
