@@ -109,7 +109,7 @@ async function taskSandbox(
 ): Promise<{ support: SandboxSupport; summary: LocalSandbox }> {
   const probe = options.probe ?? systemProbe(options.converterEnv ?? process.env);
   const support: SandboxSupport = converter.argv
-    ? await detectSandbox(probe, options.sandbox ?? 'auto')
+    ? await detectSandbox(probe, options.sandbox ?? 'auto', converter.argv)
     : { available: false, limits: 'none', reason: 'the converter is a Docker image, which cannot run inside it' };
   const definition = model.taskDefinitions[0];
   const { enforced, notEnforced } = sandboxProperties(support, {

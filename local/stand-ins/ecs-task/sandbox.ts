@@ -357,26 +357,41 @@ export function sandboxArgv(input: SandboxLaunchInput): string[] {
   return ['/bin/sh', '-c', script, 'sh', String(files.length), ...files, ...drop, ...bwrap];
 }
 
-/** Finds what this machine supports: bwrap with the runner's user, and a nested network namespace inside it. */
-export async function detectSandbox(probe: Probe, wanted: 'auto' | 'none'): Promise<SandboxSupport> {
+/** What the runner and converter need bound: node (and its install) and the converter's paths. */
+export function taskBinds(converterArgv: string[], env: Record<string, string | undefined>): string[] {
+  const node = realpathSync(process.execPath);
+  return [node, dirname(dirname(node)), ...converterPaths(converterArgv, env)];
+}
+
+/**
+ * Finds what this machine supports: bwrap with the runner's user, a nested
+ * network namespace inside it, and (given the converter) node and the
+ * converter's files readable there; then whether a task cgroup can be made.
+ */
+export async function detectSandbox(probe: Probe, wanted: 'auto' | 'none', converterArgv?: string[]): Promise<SandboxSupport> {
   if (wanted === 'none') return { available: false, limits: 'none', reason: 'disabled with --sandbox none' };
   const bwrap = which('bwrap', probe.env);
   if (!bwrap) return { available: false, limits: 'none', reason: 'bubblewrap (bwrap) is not installed' };
   const support: SandboxSupport = { available: true, bwrap, limits: 'rlimit' };
   const resources: TaskResources = { user: '10001', ephemeralStorageGiB: 1 };
-  const inner = [...converterPrefix(support, resources), '/bin/sh', '-c', 'exit 0'];
-  const argv = sandboxArgv({
-    support,
-    argv: inner,
-    env: { PATH: IMAGE_DEFAULT_PATH },
-    copies: new Map(),
-    scratchPath: '/scratch',
-    resources,
-    binds: [],
-  });
-  const { code } = await probe.run(argv, 10_000);
-  if (code !== 0) {
+  const trial = (argv: string[], binds: string[]) =>
+    probe.run(
+      sandboxArgv({ support, argv, env: { PATH: IMAGE_DEFAULT_PATH }, copies: new Map(), scratchPath: '/scratch', resources, binds }),
+      10_000,
+    );
+  if ((await trial([...converterPrefix(support, resources), '/bin/sh', '-c', 'exit 0'], [])).code !== 0) {
     return { available: false, limits: 'none', reason: 'bubblewrap cannot create user and network namespaces here' };
+  }
+  if (converterArgv) {
+    const binds = taskBinds(converterArgv, probe.env);
+    const check = 'for p; do [ -r "$p" ] || exit 1; done';
+    if ((await trial([...converterPrefix(support, resources), '/bin/sh', '-c', check, 'sh', ...binds], binds)).code !== 0) {
+      return {
+        available: false,
+        limits: 'none',
+        reason: `node or the converter is not readable by uid ${resources.user} (a private folder on the way?)`,
+      };
+    }
   }
   const cgroup = TaskCgroup.create(`k2p-probe-${process.pid}`, { memoryMiB: 64, cpuUnits: 512 });
   if (!cgroup) return { ...support, reason: 'no cgroup that local mode may create' };

@@ -21,11 +21,11 @@ import { RUNNER_ENV } from '../../../core/service-env';
 import { joinCommand, which, type ConverterSetup } from './converter';
 import { endpointsOf, relayedCommand, startHostRelays } from './network';
 import {
-  converterPaths,
   converterPrefix,
   IMAGE_DEFAULT_PATH,
   sandboxArgv,
   TaskCgroup,
+  taskBinds,
   type SandboxSupport,
   type TaskResources,
 } from './sandbox';
@@ -198,7 +198,7 @@ export class EcsTaskRunner {
       index === 0 && arg === 'node' ? node : arg,
     );
     const entry = relayedCommand(node, endpointsOf(this.options.endpoints ?? []), command);
-    const binds = [node, dirname(dirname(node)), ...converterPaths(converterArgv, hostEnv)];
+    const binds = taskBinds(converterArgv, hostEnv);
     const mount = container.mountPoints[0];
     const argv = sandboxArgv({
       support,

@@ -4,7 +4,7 @@
  * as its converter, which reports what it can see and do. Skipped only where
  * bubblewrap cannot run (never in CI, which installs it).
  */
-import { chmodSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { chmodSync, mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { Writable } from 'node:stream';
@@ -14,7 +14,14 @@ import type { ConversionReport } from '../../../core/types';
 import { readImageModel } from '../../../local/model/image-model';
 import type { TaskDefinitionModel } from '../../../local/model/stack-model';
 import { joinCommand, systemProbe, type ConverterSetup } from '../../../local/stand-ins/ecs-task/converter';
-import { detectSandbox, sandboxProperties, type SandboxSupport, type TaskResources } from '../../../local/stand-ins/ecs-task/sandbox';
+import {
+  bindList,
+  converterPaths,
+  detectSandbox,
+  sandboxProperties,
+  type SandboxSupport,
+  type TaskResources,
+} from '../../../local/stand-ins/ecs-task/sandbox';
 import { EcsTaskRunner } from '../../../local/stand-ins/ecs-task/task-runner';
 import { descendants } from '../../../local/host/processes';
 import { buildRunner } from '../../../runner/build';
@@ -116,6 +123,23 @@ async function runProbe(
   const line = report?.stderrTail?.split('\n').find((l) => l.startsWith('PROBE '));
   return { task, report, probe: line ? (JSON.parse(line.slice(6)) as Record<string, unknown>) : undefined };
 }
+
+describe('what the sandbox binds for the converter', () => {
+  it("derives the read-only binds from the converter's command and its interpreter, not from one machine's layout", () => {
+    const python = (interpreter: string) => (interpreter.endsWith('python3') ? ['/usr/lib', dir] : []);
+    const srcDir = join(dir, 'src');
+    mkdirSync(srcDir, { recursive: true });
+    const paths = converterPaths(['env', `PYTHONPATH=${srcDir}`, '/usr/bin/python3', '-m', 'knime2py'], { PATH: '/usr/bin:/bin' }, python);
+    expect(paths).toEqual(expect.arrayContaining(['/usr/bin/env', srcDir, '/usr/bin/python3', dir]));
+    // Parents before children, nothing under the system binds, nothing twice.
+    expect(bindList([...paths, srcDir, PROBE])).toEqual([dir, PROBE].sort((a, b) => a.length - b.length));
+  });
+
+  it("binds a Node script's package.json and node_modules (its modules), as sys.path for Python", () => {
+    const paths = converterPaths([process.execPath, resolve('test/doubles/k2p-double.mjs')], { PATH: process.env.PATH });
+    expect(paths).toEqual(expect.arrayContaining([resolve('package.json'), resolve('node_modules')]));
+  });
+});
 
 /** A process's command line; empty once it is gone. */
 function cmdline(pid: number): string {
