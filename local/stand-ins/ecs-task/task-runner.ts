@@ -13,7 +13,7 @@
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
 import { mkdirSync, realpathSync, rmSync } from 'node:fs';
-import { dirname, join } from 'node:path';
+import { join } from 'node:path';
 import { constants as osConstants, tmpdir } from 'node:os';
 import type { Writable } from 'node:stream';
 import { RUNNER_LOCAL_ENV } from '../../../core/runner-contract';
