@@ -2,10 +2,11 @@
  * Finds the real knime2py converter for local mode and decides how to isolate
  * it: K2P_COMMAND, else `k2p` on PATH, else the pinned Docker image when a
  * Docker engine answers. Without one, local mode stops with install guidance;
- * it never falls back to a fake converter. The converter runs without network
- * when the machine allows it (a user+network namespace with `unshare -rn`,
- * else bubblewrap, or `docker run --network none`); the runner itself keeps
- * its network to reach local S3.
+ * it never falls back to a fake converter. Where the task sandbox (sandbox.ts)
+ * is not available, the converter still runs without network when the machine
+ * allows it (a user+network namespace with `unshare -rn`, else bubblewrap, or
+ * `docker run --network none`); the runner itself keeps its network to reach
+ * local S3.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';

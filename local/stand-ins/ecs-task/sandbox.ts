@@ -5,9 +5,9 @@
  * capped at the task's ephemeral storage), the container's numeric user,
  * every capability dropped and no new privileges, exactly the container's
  * environment, its own PID/IPC/UTS namespaces (nothing outlives the task),
- * memory and CPU from the task in a cgroup when this machine lets local mode
- * create one, and the converter in its own empty network namespace nested
- * inside. What this machine cannot enforce is listed, never claimed.
+ * its own network namespace where only local S3 answers (network.ts), memory
+ * and CPU from the task in a cgroup when this machine lets local mode create
+ * one, and the converter in its own empty network namespace nested inside. What this machine cannot enforce is listed, never claimed.
  */
 import { execFileSync } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, realpathSync, rmdirSync, writeFileSync } from 'node:fs';

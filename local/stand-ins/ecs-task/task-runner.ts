@@ -6,8 +6,8 @@
  * the discovered converter. When bubblewrap works here, the container runs in
  * a Fargate-like sandbox built from the task definition (sandbox.ts): its
  * volume is then a capped tmpfs at the real mount point, not a host folder.
- * Resolves like Step Functions does when the task
- * stops: the task description; rejects with States.TaskFailed (Cause = the
+ * Resolves like Step Functions does when the task stops: the task
+ * description; rejects with States.TaskFailed (Cause = the
  * description JSON) when the essential container exited non-zero.
  */
 import { spawn } from 'node:child_process';
@@ -285,6 +285,8 @@ export class EcsTaskRunner {
         // The sandbox gets an empty environment of its own (--clearenv); the wrapper needs only a PATH.
         launch = { ...this.sandboxLaunch(definition, container, overrides, cgroup, relayDir), cwd: '/' };
         relays = await startHostRelays(relayDir, endpointsOf(this.options.endpoints ?? []));
+        // close() may have run while the relays started: this task was not yet there to stop.
+        if (this.closed) throw new EcsApiError('ServerException', 'local mode is shutting down');
       } else {
         launch = this.containerLaunch(container, overrides, taskDir, taskId);
       }
