@@ -332,8 +332,10 @@ function outerArgs(input: SandboxLaunchInput): string[] {
 export function converterPrefix(support: SandboxSupport, resources: TaskResources): string[] {
   const uid = resources.user?.split(':')[0] ?? '10001';
   const gid = resources.user?.split(':')[1] ?? uid;
-  const prefix = [support.bwrap ?? 'bwrap', '--unshare-user', '--uid', uid, '--gid', gid, '--unshare-net', '--dev-bind', '/', '/'];
-  prefix.push('--cap-drop', 'ALL', '--die-with-parent', '--');
+  // bwrap reports a converter killed by signal N as exit 128+N; the shell dies of N again, so the runner sees the signal as on Fargate.
+  const resignal = '"$@"; s=$?; if [ "$s" -gt 128 ]; then kill -$((s - 128)) $$; fi; exit "$s"';
+  const prefix = ['/bin/sh', '-c', resignal, 'sh', support.bwrap ?? 'bwrap', '--unshare-user', '--uid', uid, '--gid', gid];
+  prefix.push('--unshare-net', '--dev-bind', '/', '/', '--cap-drop', 'ALL', '--die-with-parent', '--');
   if (support.limits === 'rlimit' && resources.memoryMiB)
     prefix.push('/usr/bin/prlimit', `--as=${resources.memoryMiB * 1024 * 1024}`, '--');
   return prefix;
