@@ -2,7 +2,7 @@
  * The state file of a running local stack (`.k2p-local/stack.json` unless
  * started with another --data-dir): `npm start` writes it, the `k2p-web` CLI
  * reads it to find the local API and its key. Both parse it with this one
- * schema; every field is required because the writer always writes them all.
+ * schema; every field but the informational localSandbox is required.
  * Browser-safe: no node: imports.
  */
 import * as z from 'zod/mini';
@@ -20,5 +20,7 @@ export const LocalStackFileSchema = z.object({
   webApiKey: z.string(),
   /** The process running the stack: a file whose process is gone is stale. */
   pid: z.int(),
+  /** What the runner's sandbox enforces on this machine, and what it does not (local mode only). */
+  localSandbox: z.optional(z.object({ enforced: z.array(z.string()), notEnforced: z.array(z.string()) })),
 });
 export type LocalStackFile = z.infer<typeof LocalStackFileSchema>;

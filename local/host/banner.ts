@@ -1,4 +1,4 @@
-/** The start-up banner of `npm start`: where everything is, which converter runs, how it is isolated. */
+/** The start-up banner of `npm start`: where everything is, which converter runs, what the task sandbox enforces here. */
 import { relative } from 'node:path';
 import type { LocalStack } from './local-stack';
 
@@ -26,8 +26,12 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
     ['Data dir', `${dataDir}   (jobs, uploads, results, keys kept across restarts; --fresh starts clean)`],
     ['Logs', `${dataDir}/logs/   (one file per function, runner.log, api-access.log)`],
     ['Converter', `${version} — ${found}`],
-    ['Isolation', c.isolation.description],
   ];
+  const sandbox = [
+    ...stack.sandbox.enforced.map((line) => `enforced: ${line}`),
+    ...stack.sandbox.notEnforced.map((line) => `NOT enforced: ${line}`),
+  ];
+  sandbox.forEach((line, index) => rows.push([index === 0 ? 'Sandbox' : '', line]));
   const width = Math.max(...rows.map(([k]) => k.length));
   return [
     '',

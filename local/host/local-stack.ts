@@ -12,6 +12,7 @@
  * end-to-end tests call.
  */
 import { existsSync } from 'node:fs';
+import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_DATA_DIR } from '../../core/local-stack-file';
@@ -21,6 +22,7 @@ import { startApiGateway } from '../stand-ins/api-gateway/gateway';
 import { keyByOutput } from '../stand-ins/api-gateway/usage-plans';
 import { startDynamo } from '../stand-ins/dynamodb';
 import { discoverConverter, systemProbe, type ConverterSetup, type Probe } from '../stand-ins/ecs-task/converter';
+import { detectSandbox, sandboxProperties, type SandboxSupport } from '../stand-ins/ecs-task/sandbox';
 import { EcsTaskRunner, type RunningTask } from '../stand-ins/ecs-task/task-runner';
 import type { AsyncFailure } from '../stand-ins/function-host/async-invoke';
 import { startFunctions } from '../stand-ins/function-host/start-functions';
@@ -60,7 +62,7 @@ export interface LocalStackOptions {
   probe?: Probe;
   /** Interpreters tried when knime2py is provisioned into the data dir. @default python3, python3.13 … python3.10, /usr/bin/python3 */
   pythons?: string[];
-  /** 'none' runs the converter without network isolation. @default 'auto' */
+  /** 'none' runs the runner as a plain process and the converter without network isolation. @default 'auto' */
   sandbox?: 'auto' | 'none';
   /** Lets tests move the stack's time (stack.clock). */
   controllableClock?: boolean;
@@ -79,6 +81,8 @@ export interface LocalStack {
   keys: { cli: { id: string; value: string }; web: { id: string; value: string } };
   dataDir: string;
   converter: ConverterSetup;
+  /** The task sandbox: what is enforced here and what is not (banner, stack.json, GET /health's localSandbox). */
+  sandbox: LocalSandbox;
   model: StackModel;
   clock: LocalClock;
   /** Runs every scheduled function (the reaper) now and resolves with their results. */
@@ -92,6 +96,51 @@ export interface LocalStack {
   /** Resolves when no asynchronous invocation (S3 event, schedule) is running or waiting to retry. */
   asyncIdle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Local mode's account of its task sandbox; local-only, never part of the deployed API. */
+export interface LocalSandbox {
+  enforced: string[];
+  notEnforced: string[];
+}
+
+/** The sandbox in force for this stack's (single) task definition, honestly described. */
+async function taskSandbox(
+  model: StackModel,
+  converter: ConverterSetup,
+  options: LocalStackOptions,
+): Promise<{ support: SandboxSupport; summary: LocalSandbox }> {
+  const probe = options.probe ?? systemProbe(options.converterEnv ?? process.env);
+  const support: SandboxSupport = converter.argv
+    ? await detectSandbox(probe, options.sandbox ?? 'auto', converter.argv)
+    : { available: false, limits: 'none', reason: 'the converter is a Docker image, which cannot run inside it' };
+  const definition = model.taskDefinitions[0];
+  const { enforced, notEnforced } = sandboxProperties(support, {
+    memoryMiB: definition?.memoryMiB,
+    cpuUnits: definition?.cpuUnits,
+    ephemeralStorageGiB: definition?.ephemeralStorageGiB,
+    user: definition?.containers[0]?.user,
+  });
+  if (!support.available) notEnforced.push(`converter: ${converter.isolation.description}`);
+  return { support, summary: { enforced, notEnforced } };
+}
+
+/** GET /health answers with a local-only `localSandbox` field: what the task sandbox enforces on this machine. */
+function withLocalSandbox(
+  invoke: (arn: string, event: APIGatewayProxyEvent) => Promise<unknown>,
+  healthArn: string | undefined,
+  localSandbox: LocalSandbox,
+): (arn: string, event: APIGatewayProxyEvent) => Promise<unknown> {
+  return async (arn, event) => {
+    const result = await invoke(arn, event);
+    const response = result as { statusCode?: number; body?: string } | undefined;
+    if (arn !== healthArn || event.httpMethod !== 'GET' || response?.statusCode !== 200 || typeof response.body !== 'string') return result;
+    try {
+      return { ...response, body: JSON.stringify({ ...(JSON.parse(response.body) as object), localSandbox }) };
+    } catch {
+      return result;
+    }
+  };
 }
 
 /**
@@ -142,6 +191,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // The page's origin goes into the template's CORS settings: bind it first to know it.
     const site = closer.keep(await startStaticSite(portOf('web')));
     const { model, converter } = await modelAndConverter(root, dataDir, `127.0.0.1:${site.port}`, options);
+    const sandbox = await taskSandbox(model, converter, options);
     const plan = planStack(model);
     const clock = options.controllableClock ? createControllableClock() : realClock;
     const { region, accountId } = model.names;
@@ -177,6 +227,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         accountId,
         logSink: logs.file('runner.log'),
         stopTimeoutSeconds: options.taskStopTimeoutSeconds,
+        sandbox: sandbox.support,
+        // The presigned URLs point here; in the sandbox nothing else answers.
+        endpoints: [s3.endpoint],
       }),
     );
     closer.keep(sfn.runStateMachines({ invoke: lambdas.invoke, runEcsTask: (parameters, signal) => ecs.run(parameters, signal) }));
@@ -189,7 +242,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       await startApiGateway({
         api: model.api,
         keys,
-        invoke: lambdas.invoke,
+        invoke: withLocalSandbox(
+          lambdas.invoke,
+          model.api.routes.find((r) => r.path === '/health' && r.method === 'GET')?.functionArn,
+          sandbox.summary,
+        ),
         accountId,
         port: portOf('api'),
         now: () => clock.now(),
@@ -205,7 +262,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const timers = options.schedules !== false;
     const schedules = closer.keep(startSchedules({ schedules: plan.schedules, names: model.names, clock, functions: lambdas, timers }));
 
-    writeStackState(dataDir, { apiUrl: gateway.url, webUrl: site.url, cliApiKey: cliKey.value, webApiKey: webKey.value, pid: process.pid });
+    writeStackState(dataDir, {
+      apiUrl: gateway.url,
+      webUrl: site.url,
+      cliApiKey: cliKey.value,
+      webApiKey: webKey.value,
+      pid: process.pid,
+      localSandbox: sandbox.summary,
+    });
     closer.add(() => removeStackState(dataDir));
 
     let closing: Promise<void> | undefined;
@@ -214,6 +278,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       keys: { cli: cliKey, web: webKey },
       dataDir,
       converter,
+      sandbox: sandbox.summary,
       model,
       clock,
       triggerReaper: () => schedules.fireAll(),

@@ -55,6 +55,11 @@ export function descendants(pid: number): number[] {
   return found;
 }
 
+/** The direct children of `pid`. */
+export function children(pid: number): number[] {
+  return [...parentMap()].filter(([, parent]) => parent === pid).map(([child]) => child);
+}
+
 export function signal(pid: number, sig: NodeJS.Signals): void {
   try {
     process.kill(pid, sig);

@@ -23,7 +23,7 @@ Options:
   --<service>-port <n>  one port (${SERVICE_PORTS.map((s) => `--${s}-port`).join(', ')})
   --data-dir <dir>      where jobs, uploads, results, keys and logs are kept (default .k2p-local; env K2P_LOCAL_DATA_DIR)
   --fresh               delete the data directory first
-  --sandbox auto|none   network isolation of the converter (default auto: unshare, else bubblewrap)
+  --sandbox auto|none   the runner's bubblewrap sandbox and the converter's network isolation (default auto: what this machine allows)
   --synth auto|never|force  synthesize when cdk.out is stale (default auto)
   -h, --help            this text
 

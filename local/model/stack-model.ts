@@ -131,6 +131,10 @@ export interface TaskDefinitionModel {
   logicalId: string;
   family: string;
   arn: string;
+  /** Task-level CPU units and memory (MiB), and ephemeral storage (GiB) when the template sets it. */
+  cpuUnits?: number;
+  memoryMiB?: number;
+  ephemeralStorageGiB?: number;
   containers: ContainerModel[];
 }
 
@@ -512,6 +516,9 @@ function readTaskDefinitions(ctx: Ctx): TaskDefinitionModel[] {
       logicalId,
       family: p.Family ? ctx.resolver.string(p.Family) : ctx.resolver.ref(logicalId),
       arn: ctx.resolver.getAtt(logicalId, 'TaskDefinitionArn'),
+      cpuUnits: num(p.Cpu),
+      memoryMiB: num(p.Memory),
+      ephemeralStorageGiB: num((p.EphemeralStorage as { SizeInGiB?: unknown } | undefined)?.SizeInGiB),
       containers,
     };
   });

@@ -3,10 +3,11 @@
  * it: K2P_COMMAND, else `k2p` on PATH, else the pinned release provisioned
  * into the data dir (local/host/provision-converter.ts), else the pinned
  * Docker image when a Docker engine answers. Without one, local mode stops with install guidance;
- * it never falls back to a fake converter. The converter runs without network
- * when the machine allows it (a user+network namespace with `unshare -rn`,
- * else bubblewrap, or `docker run --network none`); the runner itself keeps
- * its network to reach local S3.
+ * it never falls back to a fake converter. Where the task sandbox (sandbox.ts)
+ * is not available, the converter still runs without network when the machine
+ * allows it (a user+network namespace with `unshare -rn`, else bubblewrap, or
+ * `docker run --network none`); the runner itself keeps its network to reach
+ * local S3.
  */
 import { execFile } from 'node:child_process';
 import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
@@ -30,6 +31,8 @@ export interface ConverterSetup {
   display: string;
   /** K2P_COMMAND for the runner: isolation prefix + converter argv, quoted for splitCommand (core/runner-contract.ts). */
   command: string;
+  /** The converter's own argv, without isolation (absent for the Docker image); the task sandbox wraps it itself. */
+  argv?: string[];
   /** K2P_VERSION_COMMAND for the runner. */
   versionCommand: string;
   /** The version found at start-up; null when it cannot be told. */
@@ -239,6 +242,7 @@ export async function discoverConverter(options: DiscoverOptions): Promise<Conve
     return {
       source,
       display: joinCommand(argv),
+      argv,
       command: joinCommand([...isolation.prefix, ...argv]),
       versionCommand,
       version: await readVersion(probe, versionCommand),

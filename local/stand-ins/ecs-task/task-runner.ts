@@ -3,20 +3,33 @@
  * container (its image's ENTRYPOINT and ENV from the staged Dockerfile, the
  * container Environment from the template, the state's overrides), with the
  * task's volume mapped to a fresh scratch folder and K2P_COMMAND pointing at
- * the discovered converter. Resolves like Step Functions does when the task
- * stops: the task description; rejects with States.TaskFailed (Cause = the
+ * the discovered converter. When bubblewrap works here, the container runs in
+ * a Fargate-like sandbox built from the task definition (sandbox.ts): its
+ * volume is then a capped tmpfs at the real mount point, not a host folder.
+ * Resolves like Step Functions does when the task stops: the task
+ * description; rejects with States.TaskFailed (Cause = the
  * description JSON) when the essential container exited non-zero.
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, rmSync } from 'node:fs';
+import { mkdirSync, realpathSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
-import { constants as osConstants } from 'node:os';
+import { constants as osConstants, tmpdir } from 'node:os';
 import type { Writable } from 'node:stream';
 import { RUNNER_LOCAL_ENV } from '../../../core/runner-contract';
 import { RUNNER_ENV } from '../../../core/service-env';
-import type { ConverterSetup } from './converter';
-import { processesWithEnv, signal as sendSignal, signalTree } from '../../host/processes';
+import { joinCommand, which, type ConverterSetup } from './converter';
+import { endpointsOf, relayedCommand, startHostRelays } from './network';
+import {
+  converterPrefix,
+  IMAGE_DEFAULT_PATH,
+  sandboxArgv,
+  TaskCgroup,
+  taskBinds,
+  type SandboxSupport,
+  type TaskResources,
+} from './sandbox';
+import { children, processesWithEnv, signal as sendSignal, signalTree } from '../../host/processes';
 import type { ContainerModel, TaskDefinitionModel } from '../../model/stack-model';
 
 /**
@@ -42,6 +55,12 @@ export interface EcsTaskRunnerOptions {
   path?: string;
   /** SIGTERM → SIGKILL delay when the task is stopped. @default the container's StopTimeout, else 30 s */
   stopTimeoutSeconds?: number;
+  /** What this machine supports (detectSandbox); without it, or when unavailable, tasks run as plain processes. */
+  sandbox?: SandboxSupport;
+  /** Replaces task-definition values (tests: a small memory or storage limit). */
+  resources?: Partial<TaskResources>;
+  /** URLs a sandboxed task may reach (local S3); nothing else answers in its network namespace. */
+  endpoints?: string[];
 }
 
 export interface RunningTask {
@@ -88,7 +107,10 @@ function mapPaths(value: string, mounts: [containerPath: string, hostPath: strin
 }
 
 export class EcsTaskRunner {
-  private readonly running = new Map<string, RunningTask & { stop: () => void; done: Promise<unknown> }>();
+  private readonly running = new Map<
+    string,
+    RunningTask & { stop: () => void; terminate: (sig: NodeJS.Signals) => void; done: Promise<unknown> }
+  >();
   private closed = false;
 
   constructor(private readonly options: EcsTaskRunnerOptions) {}
@@ -133,6 +155,65 @@ export class EcsTaskRunner {
     return { argv, env, cwd };
   }
 
+  /** Whether tasks run in the bubblewrap sandbox (a Docker converter cannot run inside it). */
+  get sandboxed(): boolean {
+    return Boolean(this.options.sandbox?.available && this.options.converter.argv);
+  }
+
+  /** The container as the sandbox starts it: container paths as they are, the image's PATH, the converter in its own sandbox. */
+  sandboxLaunch(
+    definition: TaskDefinitionModel,
+    container: ContainerModel,
+    overrides: ContainerOverride | undefined,
+    cgroup: TaskCgroup | undefined,
+    relayDir: string,
+  ): { argv: string[]; env: Record<string, string> } {
+    const image = container.image;
+    if (!image)
+      throw new TaskFailedError({ StopCode: 'TaskFailedToStart', StoppedReason: `Container ${container.name} has no local image` });
+    const support = this.options.sandbox!;
+    const resources: TaskResources = {
+      memoryMiB: definition.memoryMiB,
+      cpuUnits: definition.cpuUnits,
+      ephemeralStorageGiB: definition.ephemeralStorageGiB,
+      user: container.user,
+      ...this.options.resources,
+    };
+    const converterArgv = [...this.options.converter.argv!];
+    const hostEnv = { PATH: this.options.path ?? process.env.PATH };
+    converterArgv[0] = which(converterArgv[0]!, hostEnv) ?? converterArgv[0]!;
+    const env: Record<string, string> = { PATH: IMAGE_DEFAULT_PATH };
+    for (const layer of [
+      image.env,
+      container.environment,
+      Object.fromEntries((overrides?.Environment ?? []).map((e) => [e.Name, e.Value])),
+    ])
+      Object.assign(env, layer);
+    env[RUNNER_ENV.K2P_COMMAND] = joinCommand([...converterPrefix(support, resources), ...converterArgv]);
+    env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
+    if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
+    else delete env[RUNNER_ENV.CONVERTER_IMAGE];
+    const node = realpathSync(process.execPath);
+    const command = [...image.entrypoint, ...(overrides?.Command ?? image.cmd)].map((arg, index) =>
+      index === 0 && arg === 'node' ? node : arg,
+    );
+    const entry = relayedCommand(node, endpointsOf(this.options.endpoints ?? []), command);
+    const binds = taskBinds(converterArgv, hostEnv);
+    const mount = container.mountPoints[0];
+    const argv = sandboxArgv({
+      support,
+      argv: entry,
+      env,
+      copies: image.copies,
+      scratchPath: mount?.containerPath ?? '/scratch',
+      resources,
+      binds,
+      cgroup,
+      relayDir,
+    });
+    return { argv, env };
+  }
+
   run(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     try {
       return this.start(parameters, signal);
@@ -141,7 +222,7 @@ export class EcsTaskRunner {
     }
   }
 
-  private start(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
+  private async start(parameters: Record<string, unknown>, signal: AbortSignal): Promise<unknown> {
     if (this.closed) throw new EcsApiError('ServerException', 'local mode is shutting down');
     const definition = findTaskDefinition(this.options.taskDefinitions, String(parameters.TaskDefinition ?? ''));
     if (definition.containers.length !== 1) throw new EcsApiError('ClientException', 'Local mode runs single-container tasks only');
@@ -178,35 +259,71 @@ export class EcsTaskRunner {
       Overrides: parameters.Overrides,
     });
 
-    let launch: ReturnType<EcsTaskRunner['containerLaunch']>;
-    try {
-      launch = this.containerLaunch(container, overrides, taskDir, taskId);
-    } catch (error) {
+    let launch: { argv: string[]; env: Record<string, string>; cwd: string };
+    let cgroup: TaskCgroup | undefined;
+    let relays: { close(): Promise<void> } | undefined;
+    const sandboxed = this.sandboxed;
+    // Outside the data dir (private to you): the sandbox's user must reach the relay sockets.
+    const relayDir = join(tmpdir(), `k2p-relay-${taskId}`);
+    const cleanUp = async () => {
+      await relays?.close();
+      await cgroup?.destroy();
+      rmSync(relayDir, { recursive: true, force: true });
       rmSync(taskDir, { recursive: true, force: true });
-      return Promise.reject(error);
+    };
+    try {
+      if (sandboxed) {
+        const limits = this.options.sandbox!.limits;
+        if (limits === 'cgroup-v1' || limits === 'cgroup-v2') {
+          cgroup = TaskCgroup.create(`k2p-task-${taskId}`, {
+            memoryMiB: definition.memoryMiB,
+            cpuUnits: definition.cpuUnits,
+            ...this.options.resources,
+          });
+          if (!cgroup) throw new TaskFailedError(description(null, 'TaskFailedToStart', 'CannotCreateContainerError: the task cgroup'));
+        }
+        // The sandbox gets an empty environment of its own (--clearenv); the wrapper needs only a PATH.
+        launch = { ...this.sandboxLaunch(definition, container, overrides, cgroup, relayDir), cwd: '/' };
+        relays = await startHostRelays(relayDir, endpointsOf(this.options.endpoints ?? []));
+        // close() may have run while the relays started: this task was not yet there to stop.
+        if (this.closed) throw new EcsApiError('ServerException', 'local mode is shutting down');
+      } else {
+        launch = this.containerLaunch(container, overrides, taskDir, taskId);
+      }
+    } catch (error) {
+      await cleanUp();
+      throw error;
     }
 
     const log = this.options.logSink;
     const [file, ...args] = launch.argv as [string, ...string[]];
-    const child = spawn(file, args, { cwd: launch.cwd, env: launch.env, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
+    const spawnEnv = sandboxed ? { PATH: IMAGE_DEFAULT_PATH } : launch.env;
+    const child = spawn(file, args, { cwd: launch.cwd, env: spawnEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => log?.write(chunk));
     child.stderr.on('data', (chunk: Buffer) => log?.write(chunk));
 
     const stopTimeoutMs = (this.options.stopTimeoutSeconds ?? container.stopTimeoutSeconds ?? ECS_DEFAULT_STOP_TIMEOUT_SECONDS) * 1000;
     let stopRequested = false;
     let killTimer: NodeJS.Timeout | undefined;
+    // The container's init passes SIGTERM to its process (bwrap's init does not: signal the runner below it);
+    // SIGKILL takes bwrap, and with it the whole PID namespace.
+    const terminate = (sig: NodeJS.Signals) => {
+      if (child.pid === undefined) return;
+      if (!sandboxed || sig === 'SIGKILL') return signalTree(child.pid, sig);
+      for (const init of children(child.pid)) for (const main of children(init)) sendSignal(main, sig);
+    };
     // Like `ecs stop-task`: SIGTERM to the container, SIGKILL to whatever is left after the stop timeout.
     const stop = () => {
       if (stopRequested || child.pid === undefined || child.exitCode !== null) return;
       stopRequested = true;
-      signalTree(child.pid, 'SIGTERM');
-      killTimer = setTimeout(() => signalTree(child.pid!, 'SIGKILL'), stopTimeoutMs);
+      terminate('SIGTERM');
+      killTimer = setTimeout(() => terminate('SIGKILL'), stopTimeoutMs);
     };
 
     const done = new Promise<unknown>((resolve, reject) => {
       child.once('error', (error) => {
         clearTimeout(killTimer);
-        rmSync(taskDir, { recursive: true, force: true });
+        void cleanUp();
         reject(new TaskFailedError(description(null, 'TaskFailedToStart', `CannotStartContainerError: ${error.message}`)));
       });
       child.once('exit', (code, sig) => {
@@ -214,18 +331,17 @@ export class EcsTaskRunner {
         // The container is gone, and so is everything it started (no process outlives a task).
         if (child.pid !== undefined) signalTree(child.pid, 'SIGKILL');
         for (const pid of processesWithEnv(TASK_MARKER_ENV, taskId)) sendSignal(pid, 'SIGKILL');
-        rmSync(taskDir, { recursive: true, force: true });
         const exitCode = code ?? 128 + (sig ? (osConstants.signals[sig] ?? 9) : 9);
         const stoppedReason = stopRequested ? 'Task stopped by user' : 'Essential container in task exited';
         const result = description(exitCode, stopRequested ? 'UserInitiated' : 'EssentialContainerExited', stoppedReason);
-        if (exitCode === 0) resolve(result);
-        else reject(new TaskFailedError(result));
+        // The task's cgroup goes before the task is reported stopped.
+        void cleanUp().then(() => (exitCode === 0 ? resolve(result) : reject(new TaskFailedError(result))));
       });
     });
 
     if (child.pid !== undefined) {
       const jobId = launch.env[RUNNER_ENV.JOB_ID];
-      this.running.set(taskArn, { taskArn, jobId, pid: child.pid, startedAt, stop, done });
+      this.running.set(taskArn, { taskArn, jobId, pid: child.pid, startedAt, stop, terminate, done });
     }
     const onAbort = () => stop();
     if (signal.aborted) stop();
@@ -240,8 +356,8 @@ export class EcsTaskRunner {
   async close(graceMs = 5000): Promise<void> {
     this.closed = true;
     const tasks = [...this.running.values()];
-    for (const task of tasks) signalTree(task.pid, 'SIGTERM');
-    const killer = setTimeout(() => tasks.forEach((task) => signalTree(task.pid, 'SIGKILL')), graceMs);
+    for (const task of tasks) task.terminate('SIGTERM');
+    const killer = setTimeout(() => tasks.forEach((task) => task.terminate('SIGKILL')), graceMs);
     await Promise.allSettled(tasks.map((t) => t.done));
     clearTimeout(killer);
   }

@@ -44,11 +44,16 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
       cliApiKey: stack.keys.cli.value,
       webApiKey: stack.keys.web.value,
       pid: process.pid,
+      localSandbox: stack.sandbox,
     });
     const config = (await (await fetch(`${stack.urls.web}config.json`)).json()) as { apiUrl: string; apiKey: string; bundleLimits: object };
     expect(config).toMatchObject({ apiUrl: stack.urls.api, apiKey: stack.keys.web.value });
     expect(config.bundleLimits).toBeDefined();
-    expect((await fetch(`${stack.urls.api}health`)).status).toBe(200);
+    const health = await fetch(`${stack.urls.api}health`);
+    expect(health.status).toBe(200);
+    // Local only: what the runner's sandbox enforces on this machine, never claimed where it is not.
+    expect(((await health.json()) as { localSandbox: unknown }).localSandbox).toEqual(stack.sandbox);
+    expect(stack.sandbox.enforced.length + stack.sandbox.notEnforced.length).toBeGreaterThan(0);
   });
 
   it('converts KNIME_single_csv through the HTTP API: create, presigned POST, poll to SUCCEEDED, download result.zip', async () => {
