@@ -7,7 +7,7 @@
  * machines (the CLI, local mode) has its own floor: package.json `engines`.
  *
  * Node 24: both Lambda (nodejs24.x) and the official node image support it,
- * and its support lasts two years longer than Node 22's (April 2028 vs 2027).
+ * and its support lasts a year longer than Node 22's (April 2028 vs April 2027).
  */
 export const SERVICE_NODE_MAJOR = 24;
 

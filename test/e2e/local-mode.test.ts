@@ -51,6 +51,14 @@ describeWithRealConverter('local mode end to end with the real knime2py', real, 
       }
     });
 
+    it('runs the real converter inside the task sandbox (required in CI, where bubblewrap is installed)', () => {
+      const inSandbox = e2e.stack.sandbox.enforced.some((line) => line.startsWith('user 10001'));
+      if (process.env.CI) expect(e2e.stack.sandbox.notEnforced.filter((line) => !line.includes('memory-backed'))).toEqual([]);
+      if (!inSandbox)
+        console.warn(`local mode e2e: the real converter ran WITHOUT the task sandbox: ${e2e.stack.sandbox.notEnforced.join('; ')}`);
+      if (process.env.CI) expect(inSandbox).toBe(true);
+    });
+
     it.each(sampleNames())('converts %s through the API into a result.zip matching the reference outputs', async (sample) => {
       const { jobId, job } = await submit(e2e, await bundleOf(sample), `${sample}.zip`);
       const errorCode = referenceErrorCode(sample);
