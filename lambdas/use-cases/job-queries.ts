@@ -2,9 +2,14 @@
  * Reading jobs for their owner: one job, a page of jobs, the result link.
  * A job of another API key is indistinguishable from a missing one (404).
  */
+import * as z from 'zod/mini';
+import { JOB_ID_PATTERN, TimestampSchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
 import type { JobStore, StoredJob } from '../storage/job-store';
 import { pollAfterSeconds } from '../decisions/job-view';
+import { JOB_PREFIX } from '../storage/table-keys';
+
+const JOB_PK_PATTERN = new RegExp(`^${JOB_PREFIX}${JOB_ID_PATTERN.source.slice(1)}`);
 
 export async function requireOwnedJob(store: JobStore, jobId: string, owner: string, nowMs: number = Date.now()): Promise<StoredJob> {
   const job = await store.getOwned(jobId, owner, nowMs);
@@ -17,6 +22,16 @@ export function encodeNextToken(lastKey: Record<string, unknown> | undefined): s
   return lastKey ? Buffer.from(JSON.stringify(lastKey)).toString('base64url') : undefined;
 }
 
+/**
+ * A token decodes to exactly the key DynamoDB returned (job pk, ISO createdAt, the caller's owner) or is refused
+ * with 400: a hand-made key with empty or odd fields would otherwise reach DynamoDB and fail there (500).
+ */
+const NextTokenKeySchema = z.strictObject({
+  pk: z.string().check(z.regex(JOB_PK_PATTERN)),
+  createdAt: TimestampSchema,
+  owner: z.string().check(z.minLength(1)),
+});
+
 export function decodeNextToken(token: string | undefined, owner: string): Record<string, unknown> | undefined {
   if (!token) return undefined;
   let key: unknown;
@@ -25,15 +40,11 @@ export function decodeNextToken(token: string | undefined, owner: string): Recor
   } catch {
     key = undefined;
   }
-  const valid =
-    !!key &&
-    typeof key === 'object' &&
-    Object.keys(key).length === 3 &&
-    typeof (key as Record<string, unknown>).pk === 'string' &&
-    typeof (key as Record<string, unknown>).createdAt === 'string' &&
-    (key as Record<string, unknown>).owner === owner;
-  if (!valid) throw new DomainError('INVALID_REQUEST', 'nextToken is not valid.', { details: { field: 'nextToken' } });
-  return key as Record<string, unknown>;
+  const parsed = NextTokenKeySchema.safeParse(key);
+  if (!parsed.success || parsed.data.owner !== owner) {
+    throw new DomainError('INVALID_REQUEST', 'nextToken is not valid.', { details: { field: 'nextToken' } });
+  }
+  return parsed.data;
 }
 
 export async function listOwnedJobs(

@@ -309,6 +309,17 @@ describe('GET /jobs', () => {
     expect((await api('listJobs', { apiKeyId: owner, query: { limit: '0' } })).statusCode).toBe(400);
     expect((await api('listJobs', { apiKeyId: owner, query: { limit: '101' } })).statusCode).toBe(400);
     expect((await api('listJobs', { apiKeyId: owner, query: { nextToken: 'not-a-token' } })).statusCode).toBe(400);
+    // Hand-made keys DynamoDB itself would refuse (ValidationException → 500 before): empty key fields, a non-job pk.
+    const handMade = (key: object) => Buffer.from(JSON.stringify(key)).toString('base64url');
+    for (const key of [
+      { pk: '', owner, createdAt: '' },
+      { pk: 'JOB#', owner, createdAt: '2025-01-01T00:00:00.000Z' },
+      { pk: 'CAP#GLOBAL', owner, createdAt: '2025-01-01T00:00:00.000Z' },
+    ]) {
+      const refused = await api('listJobs', { apiKeyId: owner, query: { nextToken: handMade(key) } });
+      expect(refused.statusCode).toBe(400);
+      expect(refused.json.error.code).toBe('INVALID_REQUEST');
+    }
     const stolen = await api('listJobs', { apiKeyId: KEY_B, query: { nextToken: token } });
     expect(stolen.statusCode).toBe(400);
     expect(stolen.json.error.details).toEqual({ field: 'nextToken' });

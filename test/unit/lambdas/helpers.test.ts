@@ -1,3 +1,4 @@
+import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DEFAULT_SERVICE_LIMITS } from '../../../core/limits';
 import { DomainError } from '../../../core/errors';
@@ -37,13 +38,54 @@ describe('idempotency', () => {
 
 describe('list pagination tokens', () => {
   it('round-trip for their owner only', () => {
-    const key = { pk: 'JOB#x', owner: 'k1', createdAt: '2025-01-01T00:00:00.000Z' };
+    const key = { pk: 'JOB#0mxbfdvouymh10y3ub6knocdj', owner: 'k1', createdAt: '2025-01-01T00:00:00.000Z' };
     const token = encodeNextToken(key)!;
     expect(decodeNextToken(token, 'k1')).toEqual(key);
     expect(() => decodeNextToken(token, 'k2')).toThrow(DomainError);
     expect(() => decodeNextToken('%%%', 'k1')).toThrow(DomainError);
     expect(() => decodeNextToken(Buffer.from(JSON.stringify({ ...key, extra: 1 })).toString('base64url'), 'k1')).toThrow(DomainError);
     expect(encodeNextToken(undefined)).toBeUndefined();
+  });
+
+  const tokenOf = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
+  const good = { pk: 'JOB#0mxbfdvouymh10y3ub6knocdj', owner: 'k1', createdAt: '2025-01-01T00:00:00.000Z' };
+
+  it.each([
+    ['an empty pk', { ...good, pk: '' }],
+    ['an empty createdAt', { ...good, createdAt: '' }],
+    ['a pk that is not a job', { ...good, pk: 'CAP#GLOBAL' }],
+    ['a job pk with a bad id', { ...good, pk: 'JOB#../x' }],
+    ['a createdAt that is not a timestamp', { ...good, createdAt: 'yesterday' }],
+    ['a numeric createdAt', { ...good, createdAt: 1 }],
+    ['an empty owner', { ...good, owner: '' }],
+    ['a missing field', { pk: good.pk, owner: good.owner }],
+    ['an array', [good]],
+    ['null', null],
+  ])('refuses a hand-made token with %s as 400 INVALID_REQUEST (never a DynamoDB error)', (_, value) => {
+    const owner = (value as { owner?: string } | null)?.owner ?? 'k1';
+    expect(() => decodeNextToken(tokenOf(value), owner)).toThrow(expect.objectContaining({ code: 'INVALID_REQUEST' }));
+  });
+
+  it('answers every token with a key or INVALID_REQUEST, nothing else (property)', () => {
+    fc.assert(
+      fc.property(
+        fc.oneof(
+          fc.string(),
+          fc.jsonValue().map(tokenOf),
+          fc.record({ pk: fc.string(), owner: fc.constant('k1'), createdAt: fc.string() }).map(tokenOf),
+        ),
+        (token) => {
+          try {
+            const key = decodeNextToken(token, 'k1');
+            if (key) expect(key).toEqual(expect.objectContaining({ owner: 'k1', pk: expect.stringMatching(/^JOB#/) }));
+          } catch (error) {
+            expect(error).toBeInstanceOf(DomainError);
+            expect((error as DomainError).code).toBe('INVALID_REQUEST');
+          }
+        },
+      ),
+      { numRuns: 2000 },
+    );
   });
 });
 
