@@ -112,7 +112,9 @@ async function taskSandbox(
 ): Promise<{ support: SandboxSupport; summary: LocalSandbox }> {
   const probe = options.probe ?? systemProbe(options.converterEnv ?? process.env);
   const support: SandboxSupport = converter.argv
-    ? await detectSandbox(probe, options.sandbox ?? 'auto', converter.argv)
+    ? await detectSandbox(probe, options.sandbox ?? 'auto', converter.argv, [
+        ...(model.taskDefinitions[0]?.containers[0]?.image?.copies.values() ?? []),
+      ])
     : { available: false, limits: 'none', reason: 'the converter is a Docker image, which cannot run inside it' };
   const definition = model.taskDefinitions[0];
   const { enforced, notEnforced } = sandboxProperties(support, {

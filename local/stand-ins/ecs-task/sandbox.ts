@@ -367,10 +367,17 @@ export function taskBinds(converterArgv: string[], env: Record<string, string | 
 
 /**
  * Finds what this machine supports: bwrap with the runner's user, a nested
- * network namespace inside it, and (given the converter) node and the
- * converter's files readable there; then whether a task cgroup can be made.
+ * network namespace inside it, and (given the converter) node, the image's
+ * files (the runner bundle) and the converter's files readable there; then
+ * whether a task cgroup can be made. bwrap runs as uid 10001, so a checkout or
+ * data dir under a private (0700) folder makes the sandbox unavailable here.
  */
-export async function detectSandbox(probe: Probe, wanted: 'auto' | 'none', converterArgv?: string[]): Promise<SandboxSupport> {
+export async function detectSandbox(
+  probe: Probe,
+  wanted: 'auto' | 'none',
+  converterArgv?: string[],
+  imageFiles: string[] = [],
+): Promise<SandboxSupport> {
   if (wanted === 'none') return { available: false, limits: 'none', reason: 'disabled with --sandbox none' };
   const bwrap = which('bwrap', probe.env);
   if (!bwrap) return { available: false, limits: 'none', reason: 'bubblewrap (bwrap) is not installed' };
@@ -385,13 +392,13 @@ export async function detectSandbox(probe: Probe, wanted: 'auto' | 'none', conve
     return { available: false, limits: 'none', reason: 'bubblewrap cannot create user and network namespaces here' };
   }
   if (converterArgv) {
-    const binds = taskBinds(converterArgv, probe.env);
+    const binds = [...taskBinds(converterArgv, probe.env), ...imageFiles];
     const check = 'for p; do [ -r "$p" ] || exit 1; done';
     if ((await trial([...converterPrefix(support, resources), '/bin/sh', '-c', check, 'sh', ...binds], binds)).code !== 0) {
       return {
         available: false,
         limits: 'none',
-        reason: `node or the converter is not readable by uid ${resources.user} (a private folder on the way?)`,
+        reason: `node, the runner image's files or the converter are not readable by uid ${resources.user} (a private folder on the way?)`,
       };
     }
   }
