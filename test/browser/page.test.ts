@@ -33,6 +33,13 @@ import {
 
 if (!HAS_CHROMIUM) console.warn(`\n${'!'.repeat(72)}\n${SKIP_MESSAGE}\n${'!'.repeat(72)}\n`);
 
+// CI installs Chromium (.ci/run): there a missing browser is a failure, never a skip.
+describe.runIf(!HAS_CHROMIUM && !!process.env.CI)('web page in Chromium (CI)', () => {
+  it('has Chromium to run in', () => {
+    throw new Error(SKIP_MESSAGE);
+  });
+});
+
 const SECRET = 'hunter2-do-not-upload-me';
 
 describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => {
