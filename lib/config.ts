@@ -4,6 +4,7 @@
  * one place. Everything else is fixed in lib/defaults.ts.
  */
 import { type BundleLimits, type ServiceLimits, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
+import { parseCidr } from '../core/callback-url';
 import { KNIME2PY_VERSION } from '../core/runner-contract';
 
 export type CpuArchitectureName = 'ARM64' | 'X86_64';
@@ -58,6 +59,10 @@ export interface K2pWebConfig {
   readonly logRetentionDays: number;
   /** Whether the data bucket, job table and site bucket are kept or deleted by `cdk destroy`. */
   readonly removalPolicy: RemovalPolicyName;
+  /** CIDRs webhooks may reach although private, loopback or link-local (default: none — public addresses only). */
+  readonly webhookAllowCidrs: readonly string[];
+  /** Whether callback URLs may use http (default: https only). */
+  readonly webhookAllowHttp: boolean;
 }
 
 export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
@@ -79,6 +84,8 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   alarmEmail: '',
   logRetentionDays: 30,
   removalPolicy: 'retain',
+  webhookAllowCidrs: Object.freeze([]) as readonly string[],
+  webhookAllowHttp: false,
 } satisfies K2pWebConfig);
 
 /** The context keys read by {@link configFromContext}, one per {@link K2pWebConfig} field. */
@@ -177,6 +184,28 @@ function origins(key: string, value: unknown): readonly string[] {
   return Object.freeze([...list] as string[]);
 }
 
+function cidrs(key: string, value: unknown): readonly string[] {
+  const parsed = parseMaybeJson(key, value);
+  const list = typeof parsed === 'string' ? parsed.split(',').map((s) => s.trim()).filter(Boolean) : parsed;
+  if (!Array.isArray(list) || list.some((c) => typeof c !== 'string')) {
+    throw new Error(`Context "${key}" must be a list of CIDRs like ["10.0.0.0/8"], got ${JSON.stringify(value)}`);
+  }
+  for (const cidr of list as string[]) {
+    try {
+      parseCidr(cidr);
+    } catch (error) {
+      throw new Error(`Context "${key}": ${(error as Error).message}`);
+    }
+  }
+  return Object.freeze([...(list as string[])]);
+}
+
+function bool(key: string, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`Context "${key}" must be true or false, got ${JSON.stringify(value)}`);
+}
+
 /**
  * Validates raw configuration values (from context or tests) and fills in the
  * defaults. Throws a message naming the bad key and the accepted values.
@@ -251,6 +280,8 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     alarmEmail,
     logRetentionDays,
     removalPolicy: has('removalPolicy') ? oneOf('removalPolicy', raw.removalPolicy, ['retain', 'destroy'] as const) : d.removalPolicy,
+    webhookAllowCidrs: has('webhookAllowCidrs') ? cidrs('webhookAllowCidrs', raw.webhookAllowCidrs) : d.webhookAllowCidrs,
+    webhookAllowHttp: has('webhookAllowHttp') ? bool('webhookAllowHttp', raw.webhookAllowHttp) : d.webhookAllowHttp,
   } satisfies K2pWebConfig);
 }
 
