@@ -210,9 +210,9 @@ export type HealthResponse = z.infer<typeof HealthResponseSchema>;
 export const WebhookSettingsSchema = z.object({
   url: z.nullable(z.string()).check(z.describe('Default callback URL for jobs that name none.')),
   secretCreatedAt: z.nullable(TimestampSchema).check(z.describe('When the signing secret was created; null: none yet.')),
-  previousSecretValidUntil: z.optional(
-    TimestampSchema.check(z.describe('After a rotation: until when deliveries are also signed with the previous secret.')),
-  ),
+  previousSecretValidUntil: z
+    .optional(TimestampSchema)
+    .check(z.describe('After a rotation: until when deliveries are also signed with the previous secret.')),
 });
 export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
 
@@ -224,7 +224,9 @@ export const PutWebhookRequestSchema = z.strictObject({
 export type PutWebhookRequest = z.infer<typeof PutWebhookRequestSchema>;
 
 export const WebhookSecretSchema = z.object({
-  secret: z.string().check(z.describe('The signing secret, shown this once: `whsec_` and 43 base64url characters. HMAC key = this string.')),
+  secret: z
+    .string()
+    .check(z.describe('The signing secret, shown this once: `whsec_` and 43 base64url characters. HMAC key = this string.')),
   createdAt: TimestampSchema,
 });
 export type WebhookSecret = z.infer<typeof WebhookSecretSchema>;

@@ -6,7 +6,7 @@
  * refused URLs at creation and, after DNS rebinding, at delivery (no
  * connection made), concurrent senders, secret rotation.
  */
-import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { WebhookEventSchema, type CreateJobResponse } from '../../core/api-schemas';
 import { STRICT_CALLBACK_POLICY, type CallbackPolicy } from '../../core/callback-url';
 import { bundleLimitsFromEnv, serviceLimitsFromEnv } from '../../core/limits';
@@ -24,6 +24,11 @@ import { applyEnv, callApi, lambdaContext, loadHandlers, type AnyHandler, type A
 import { startLocalAws, type LocalAws } from '../support/local-aws';
 import { answerWith, nodeVerifier, pythonVerify, startReceiver, type Receiver } from '../support/webhook-receiver';
 
+// The use-cases imported below log through a logger built at import time, before beforeAll sets the env.
+vi.hoisted(() => {
+  process.env.POWERTOOLS_LOG_LEVEL = process.env.K2P_TEST_LOG_LEVEL ?? 'SILENT';
+});
+
 const HANDLERS = ['createJob', 'getJob', 'deleteJob', 'getWebhook', 'putWebhook', 'rotateWebhookSecret', 'deliverWebhooks'] as const;
 const PIPELINE = ['validateUpload', 'prepareRun', 'recordOutcome'] as const;
 /** What the deployment sets for local receivers: loopback allow-listed, http allowed. */
@@ -40,8 +45,10 @@ let settings: WebhookSettingsStore;
 let principal = 0;
 let owner: string;
 
-const call = (handler: AnyHandler, request: Omit<ApiRequest, 'apiKeyId'>, key: string = owner) => callApi(handler, { ...request, apiKeyId: key });
-const rotate = async (key: string = owner) => (await call(api.rotateWebhookSecret, { method: 'POST', resource: '/webhook/secret' }, key)).json as { secret: string; createdAt: string };
+const call = (handler: AnyHandler, request: Omit<ApiRequest, 'apiKeyId'>, key: string = owner) =>
+  callApi(handler, { ...request, apiKeyId: key });
+const rotate = async (key: string = owner) =>
+  (await call(api.rotateWebhookSecret, { method: 'POST', resource: '/webhook/secret' }, key)).json as { secret: string; createdAt: string };
 
 async function newJob(body: object): Promise<CreateJobResponse> {
   const response = await call(api.createJob, { method: 'POST', resource: '/jobs', body });
@@ -93,7 +100,11 @@ describe('settings', () => {
     const none = await call(api.getWebhook, { method: 'GET', resource: '/webhook' });
     expect(none.json).toEqual({ url: null, secretCreatedAt: null });
     const early = await call(api.createJob, { method: 'POST', resource: '/jobs', body: { callbackUrl: `${receiver.origin}/hook` } });
-    expect([early.statusCode, early.json.error.code, early.json.error.details]).toEqual([409, 'WEBHOOK_NOT_CONFIGURED', { hint: 'POST /webhook/secret first' }]);
+    expect([early.statusCode, early.json.error.code, early.json.error.details]).toEqual([
+      409,
+      'WEBHOOK_NOT_CONFIGURED',
+      { hint: 'POST /webhook/secret first' },
+    ]);
 
     const created = await call(api.rotateWebhookSecret, { method: 'POST', resource: '/webhook/secret' });
     expect(created.statusCode).toBe(201);
@@ -119,7 +130,10 @@ describe('settings', () => {
     expect(cleared.json.url).toBeNull();
     expect((await newJob({})).job.webhook).toBeUndefined();
     // Another key sees none of it.
-    expect((await call(api.getWebhook, { method: 'GET', resource: '/webhook' }, `${owner}-other`)).json).toEqual({ url: null, secretCreatedAt: null });
+    expect((await call(api.getWebhook, { method: 'GET', resource: '/webhook' }, `${owner}-other`)).json).toEqual({
+      url: null,
+      secretCreatedAt: null,
+    });
   });
 
   it('refuses, with the reason, URLs that are not https, carry credentials, or resolve to private, loopback or metadata addresses', async () => {
@@ -175,7 +189,10 @@ describe('delivery', () => {
     expect(await pipeline.validateUpload(await aws.nextCreated(s3Keys.bundle(jobId)), lambdaContext())).toEqual({ outcomes: ['queued'] });
     const run = (await pipeline.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
     await putObject(run.resultUrl, resultZip('KNIME two graphs'));
-    await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })));
+    await putObject(
+      run.reportUrl,
+      JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })),
+    );
     await pipeline.recordOutcome({ jobId }, lambdaContext());
 
     // What the state machine's NotifyFinished step sends the sender.
@@ -203,11 +220,9 @@ describe('delivery', () => {
     expect(header).toMatch(/^t=\d+,v1=[0-9a-f]{64}$/);
     const verify = await nodeVerifier();
     const tampered = Buffer.from(request!.body.toString('utf8').replace('SUCCEEDED', 'FAILED'));
-    expect([
-      verify(request!.body, header, secret),
-      verify(tampered, header, secret),
-      verify(request!.body, header, 'whsec_wrong'),
-    ]).toEqual([true, false, false]);
+    expect([verify(request!.body, header, secret), verify(tampered, header, secret), verify(request!.body, header, 'whsec_wrong')]).toEqual(
+      [true, false, false],
+    );
     expect(
       pythonVerify([
         { rawBody: request!.body, header, secret },
@@ -233,7 +248,13 @@ describe('delivery', () => {
 
     expect(await deliverDueWebhooks(deps)).toMatchObject({ attempted: 1, retrying: 1 });
     let webhook = await webhookOf(jobId);
-    expect(webhook).toMatchObject({ status: 'PENDING', attempts: 1, lastResponseCode: 503, lastError: 'HTTP 503', nextAttemptAt: new Date(now + 30_000).toISOString() });
+    expect(webhook).toMatchObject({
+      status: 'PENDING',
+      attempts: 1,
+      lastResponseCode: 503,
+      lastError: 'HTTP 503',
+      nextAttemptAt: new Date(now + 30_000).toISOString(),
+    });
 
     // Not due yet: nothing is sent.
     now += 20_000;
@@ -243,7 +264,12 @@ describe('delivery', () => {
     now += 11_000;
     expect(await deliverDueWebhooks(deps)).toMatchObject({ attempted: 1, retrying: 1 });
     webhook = await webhookOf(jobId);
-    expect(webhook).toMatchObject({ status: 'PENDING', attempts: 2, lastResponseCode: null, nextAttemptAt: new Date(now + 60_000).toISOString() });
+    expect(webhook).toMatchObject({
+      status: 'PENDING',
+      attempts: 2,
+      lastResponseCode: null,
+      nextAttemptAt: new Date(now + 60_000).toISOString(),
+    });
     expect(webhook.lastError).toMatch(/ECONNREFUSED/);
 
     await receiver.up();
@@ -343,10 +369,15 @@ describe('SSRF at delivery', () => {
 
   it('checks the address in the connection’s own lookup: a name rebound to loopback opens no connection unless allow-listed', async () => {
     const toLoopback: Resolver = async () => [{ address: '127.0.0.1', family: 4 }];
-    const request = { url: `http://receiver.rebind.example:${receiver.port}/hook`, body: '{}', headers: { 'Content-Type': 'application/json' } };
+    const request = {
+      url: `http://receiver.rebind.example:${receiver.port}/hook`,
+      body: '{}',
+      headers: { 'Content-Type': 'application/json' },
+    };
     const refused = await postCallback(request, { allowCidrs: [], allowHttp: true }, { resolver: toLoopback, timeoutMs: 5000 });
     expect(refused).toEqual({
-      error: 'refused before connecting: receiver.rebind.example resolves to 127.0.0.1, a loopback address; only public addresses are reachable',
+      error:
+        'refused before connecting: receiver.rebind.example resolves to 127.0.0.1, a loopback address; only public addresses are reachable',
     });
     expect(receiver.connections).toBe(0);
     // The same request with loopback allow-listed connects: the refusal above came from the address check alone.
