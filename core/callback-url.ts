@@ -18,7 +18,10 @@ export interface CallbackPolicy {
   readonly allowHttp: boolean;
 }
 
-export const STRICT_CALLBACK_POLICY: CallbackPolicy = Object.freeze({ allowCidrs: Object.freeze([]) as readonly string[], allowHttp: false });
+export const STRICT_CALLBACK_POLICY: CallbackPolicy = Object.freeze({
+  allowCidrs: Object.freeze([]) as readonly string[],
+  allowHttp: false,
+});
 
 /** Ports a public receiver may listen on; allow-listed addresses may use any port. */
 const PUBLIC_PORTS: Readonly<Record<string, readonly number[]>> = { 'https:': [443, 8443], 'http:': [80, 8080] };
@@ -63,7 +66,8 @@ export function checkCallbackUrl(raw: string, policy: CallbackPolicy): ({ ok: tr
     return refuse('it is not an absolute URL');
   }
   if (url.protocol === 'http:' && !policy.allowHttp) return refuse('it uses http; only https URLs are accepted');
-  if (url.protocol !== 'https:' && url.protocol !== 'http:') return refuse(`it uses ${url.protocol.replace(/:$/, '')}; only https URLs are accepted`);
+  if (url.protocol !== 'https:' && url.protocol !== 'http:')
+    return refuse(`it uses ${url.protocol.replace(/:$/, '')}; only https URLs are accepted`);
   if (url.username || url.password) return refuse('it contains a user name or password; put credentials nowhere in the URL');
   const host = url.hostname.replace(/^\[(.*)\]$/, '$1');
   if (!host) return refuse('it has no host');
@@ -111,7 +115,11 @@ function allowListed(address: ipaddr.IPv4 | ipaddr.IPv6, policy: CallbackPolicy)
  * a client may connect to any of them). Public unicast addresses need a
  * standard port of the scheme; allow-listed ones may use any.
  */
-export function checkAddresses(addresses: readonly string[], target: Pick<CallbackTarget, 'host' | 'port' | 'protocol'>, policy: CallbackPolicy): Verdict {
+export function checkAddresses(
+  addresses: readonly string[],
+  target: Pick<CallbackTarget, 'host' | 'port' | 'protocol'>,
+  policy: CallbackPolicy,
+): Verdict {
   if (addresses.length === 0) return refuse(`${target.host} does not resolve to any address`);
   for (const address of addresses) {
     const parsed = parseAddress(address);

@@ -186,7 +186,13 @@ function origins(key: string, value: unknown): readonly string[] {
 
 function cidrs(key: string, value: unknown): readonly string[] {
   const parsed = parseMaybeJson(key, value);
-  const list = typeof parsed === 'string' ? parsed.split(',').map((s) => s.trim()).filter(Boolean) : parsed;
+  const list =
+    typeof parsed === 'string'
+      ? parsed
+          .split(',')
+          .map((s) => s.trim())
+          .filter(Boolean)
+      : parsed;
   if (!Array.isArray(list) || list.some((c) => typeof c !== 'string')) {
     throw new Error(`Context "${key}" must be a list of CIDRs like ["10.0.0.0/8"], got ${JSON.stringify(value)}`);
   }
@@ -194,7 +200,7 @@ function cidrs(key: string, value: unknown): readonly string[] {
     try {
       parseCidr(cidr);
     } catch (error) {
-      throw new Error(`Context "${key}": ${(error as Error).message}`);
+      throw new Error(`Context "${key}": ${(error as Error).message}`, { cause: error });
     }
   }
   return Object.freeze([...(list as string[])]);

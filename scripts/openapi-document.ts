@@ -199,7 +199,7 @@ const JOB_FINISHED_WEBHOOK: ZodOpenApiOperationObject = {
   tags: ['webhooks'],
   summary: 'Sent once, when a job reaches its first terminal state.',
   description: [
-    'POSTed to the job\'s `callbackUrl` (or the API key\'s default URL). Verify the signature before trusting the body;',
+    "POSTed to the job's `callbackUrl` (or the API key's default URL). Verify the signature before trusting the body;",
     'drop events whose id you have seen (retries repeat it) or whose `t` is far from your clock. No presigned URL and no',
     'secret is ever sent: fetch the result with `GET /jobs/{id}/result` and your API key.',
   ].join('\n'),
@@ -363,7 +363,9 @@ const ROUTE_ERROR_RESPONSES = {
 } as const satisfies Record<string, ErrorResponseSpec & { status: number }>;
 
 function routeErrors(...names: (keyof typeof ROUTE_ERROR_RESPONSES)[]): Record<string, { $ref: string }> {
-  return Object.fromEntries(names.map((name) => [String(ROUTE_ERROR_RESPONSES[name].status), responseRef(ROUTE_ERROR_RESPONSES[name].name)]));
+  return Object.fromEntries(
+    names.map((name) => [String(ROUTE_ERROR_RESPONSES[name].status), responseRef(ROUTE_ERROR_RESPONSES[name].name)]),
+  );
 }
 
 /** Gateway failures any route can meet, and its throttling. */
@@ -516,7 +518,10 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
     description: 'The URL is checked as at job creation (https, public addresses only unless the operator allows more).',
     requestBody: { required: true, content: json(PutWebhookRequestSchema, { url: EXAMPLE_WEBHOOK.url }) },
     responses: {
-      '200': { description: 'The settings now.', content: json(WebhookSettingsSchema, { ...EXAMPLE_WEBHOOK, previousSecretValidUntil: undefined }) },
+      '200': {
+        description: 'The settings now.',
+        content: json(WebhookSettingsSchema, { ...EXAMPLE_WEBHOOK, previousSecretValidUntil: undefined }),
+      },
       ...errors([400, 422, ...KEYED]),
     },
   },

@@ -140,7 +140,9 @@ export class JobStore {
     if (!from.length) return { ok: false, job: await this.get(jobId) };
     const nowIso = new Date(options.now ?? Date.now()).toISOString();
     // The outbox: the first terminal move snapshots the event and makes a job with a callback due (byWebhookDue).
-    const outbox: Partial<StoredJob> = isTerminal(to) ? { webhookEvent: { id: randomUUID(), status: to, at: nowIso }, webhookAt: nowIso } : {};
+    const outbox: Partial<StoredJob> = isTerminal(to)
+      ? { webhookEvent: { id: randomUUID(), status: to, at: nowIso }, webhookAt: nowIso }
+      : {};
     const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? [], outbox);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     try {

@@ -27,7 +27,9 @@ export class WebhookSettingsStore {
   ) {}
 
   async get(principal: string): Promise<StoredWebhookSettings | undefined> {
-    const out = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: { pk: webhookSettingsPk(principal) }, ConsistentRead: true }));
+    const out = await this.ddb.send(
+      new GetCommand({ TableName: this.tableName, Key: { pk: webhookSettingsPk(principal) }, ConsistentRead: true }),
+    );
     if (!out.Item) return undefined;
     const { pk: _pk, ...settings } = out.Item;
     return settings as StoredWebhookSettings;

@@ -49,7 +49,11 @@ export async function getWebhookSettings(deps: WebhookSettingsDeps, principal: s
 }
 
 /** Throws CALLBACK_URL_REFUSED unless the URL (and every address its host resolves to now) is acceptable. */
-export async function requireAcceptableCallback(deps: Pick<WebhookSettingsDeps, 'policy' | 'resolver'>, url: string, field: string): Promise<void> {
+export async function requireAcceptableCallback(
+  deps: Pick<WebhookSettingsDeps, 'policy' | 'resolver'>,
+  url: string,
+  field: string,
+): Promise<void> {
   const verdict = await checkCallback(url, deps.policy, deps.resolver);
   if (!verdict.ok) {
     throw new DomainError('CALLBACK_URL_REFUSED', `${ERRORS.CALLBACK_URL_REFUSED.message.replace(/\.$/, '')}: ${verdict.reason}.`, {
@@ -97,7 +101,9 @@ export async function resolveJobCallback(
   if (!url) return undefined;
   await requireAcceptableCallback(deps, url, callbackUrl ? 'callbackUrl' : 'webhook.url');
   if (!settings?.secret) {
-    throw new DomainError('WEBHOOK_NOT_CONFIGURED', ERRORS.WEBHOOK_NOT_CONFIGURED.message, { details: { hint: 'POST /webhook/secret first' } });
+    throw new DomainError('WEBHOOK_NOT_CONFIGURED', ERRORS.WEBHOOK_NOT_CONFIGURED.message, {
+      details: { hint: 'POST /webhook/secret first' },
+    });
   }
   return { url };
 }
@@ -134,7 +140,8 @@ const PARALLEL = 8;
 /** The secrets a delivery is signed with now: the current one, and the previous one during its overlap. */
 function signingSecrets(settings: StoredWebhookSettings | undefined, nowMs: number): string[] {
   if (!settings?.secret) return [];
-  const previousValid = settings.previousSecret && settings.previousSecretValidUntil && Date.parse(settings.previousSecretValidUntil) > nowMs;
+  const previousValid =
+    settings.previousSecret && settings.previousSecretValidUntil && Date.parse(settings.previousSecretValidUntil) > nowMs;
   return previousValid ? [settings.secret, settings.previousSecret!] : [settings.secret];
 }
 
@@ -167,7 +174,9 @@ async function attemptOne(deps: DeliveryDeps, seen: StoredJob, summary: Delivery
         [WEBHOOK_EVENT_ID_HEADER]: job.webhookEvent.id,
       },
     };
-    result = await (deps.send ?? ((r) => postCallback(r, deps.policy, { resolver: deps.resolver, timeoutMs: WEBHOOK_TIMEOUT_MS })))(request);
+    result = await (deps.send ?? ((r) => postCallback(r, deps.policy, { resolver: deps.resolver, timeoutMs: WEBHOOK_TIMEOUT_MS })))(
+      request,
+    );
   }
   const eventAt = Date.parse(job.webhookEvent?.at ?? job.webhookAt ?? new Date(nowMs).toISOString());
   const { delivery, nextAttemptMs } = afterAttempt(job.webhook, result, eventAt, now(), deps.random);

@@ -234,7 +234,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, sfn: sfn.endpoint };
     const { asyncRetryDelaysMs } = options;
     const lambdas = closer.keep(
-      startFunctions({ functions: plan.functions.map(allowLocalReceivers), region, endpoints, clock, logFile: logs.file, asyncRetryDelaysMs }),
+      startFunctions({
+        functions: plan.functions.map(allowLocalReceivers),
+        region,
+        endpoints,
+        clock,
+        logFile: logs.file,
+        asyncRetryDelaysMs,
+      }),
     );
     s3.notify(lambdas.invokeAsync);
 

@@ -59,21 +59,33 @@ describe('address classification', () => {
     expect(!verdict.ok && verdict.reason).toMatch(why);
   });
 
-  it.each(['93.184.216.34', '8.8.8.8', '1.1.1.1', '172.32.0.1', '100.128.0.1', '2606:4700:4700::1111', '2a00:1450:4001:82b::200e', '::ffff:8.8.8.8'])(
-    'accepts the public address %s on port 443',
-    (address) => {
-      expect(checkAddresses([address], https443, STRICT_CALLBACK_POLICY)).toEqual({ ok: true });
-      expect(addressRange(address)).toBe('unicast');
-    },
-  );
+  it.each([
+    '93.184.216.34',
+    '8.8.8.8',
+    '1.1.1.1',
+    '172.32.0.1',
+    '100.128.0.1',
+    '2606:4700:4700::1111',
+    '2a00:1450:4001:82b::200e',
+    '::ffff:8.8.8.8',
+  ])('accepts the public address %s on port 443', (address) => {
+    expect(checkAddresses([address], https443, STRICT_CALLBACK_POLICY)).toEqual({ ok: true });
+    expect(addressRange(address)).toBe('unicast');
+  });
 
   it('refuses a name when any one of its addresses is not public (a client may connect to any)', () => {
     const verdict = checkAddresses(['93.184.216.34', '10.0.0.5'], https443, STRICT_CALLBACK_POLICY);
-    expect(verdict).toEqual({ ok: false, reason: 'hooks.example.com resolves to 10.0.0.5, a private (RFC 1918) address; only public addresses are reachable' });
+    expect(verdict).toEqual({
+      ok: false,
+      reason: 'hooks.example.com resolves to 10.0.0.5, a private (RFC 1918) address; only public addresses are reachable',
+    });
   });
 
   it('refuses a name without addresses', () => {
-    expect(checkAddresses([], https443, STRICT_CALLBACK_POLICY)).toEqual({ ok: false, reason: 'hooks.example.com does not resolve to any address' });
+    expect(checkAddresses([], https443, STRICT_CALLBACK_POLICY)).toEqual({
+      ok: false,
+      reason: 'hooks.example.com does not resolve to any address',
+    });
   });
 
   it('lets an allow-list open exactly its CIDRs, in both families, and any port there', () => {
@@ -118,7 +130,11 @@ describe('URL checks', () => {
   });
 
   it('reads host and port, unwrapping IPv6 brackets and normalizing odd IPv4 spellings', () => {
-    expect(checkCallbackUrl('https://hooks.example.com/k2p?x=1', STRICT_CALLBACK_POLICY)).toMatchObject({ ok: true, host: 'hooks.example.com', port: 443 });
+    expect(checkCallbackUrl('https://hooks.example.com/k2p?x=1', STRICT_CALLBACK_POLICY)).toMatchObject({
+      ok: true,
+      host: 'hooks.example.com',
+      port: 443,
+    });
     expect(checkCallbackUrl('https://[::1]:8443/', STRICT_CALLBACK_POLICY)).toMatchObject({ ok: true, host: '::1', port: 8443 });
     // WHATWG URL parsing turns 0x7f.1 into 127.0.0.1, so the address check sees the real address.
     expect(checkCallbackUrl('https://0x7f.1/', STRICT_CALLBACK_POLICY)).toMatchObject({ ok: true, host: '127.0.0.1' });

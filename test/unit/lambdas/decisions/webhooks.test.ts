@@ -23,7 +23,11 @@ describe('signing', () => {
     const body = '{"type":"job.finished"}';
     expect(signatureHeader(['whsec_new'], 1_700_000_000, body)).toBe(`t=1700000000,v1=${hmac('whsec_new', `1700000000.${body}`)}`);
     const both = signatureHeader(['whsec_new', 'whsec_old'], 1_700_000_000, body);
-    expect(both.split(',')).toEqual(['t=1700000000', `v1=${hmac('whsec_new', `1700000000.${body}`)}`, `v1=${hmac('whsec_old', `1700000000.${body}`)}`]);
+    expect(both.split(',')).toEqual([
+      't=1700000000',
+      `v1=${hmac('whsec_new', `1700000000.${body}`)}`,
+      `v1=${hmac('whsec_old', `1700000000.${body}`)}`,
+    ]);
   });
 
   it('changes with the body, the timestamp and the secret', () => {
@@ -87,7 +91,9 @@ describe('the event', () => {
 describe('the retry schedule', () => {
   it('waits 30 s, doubling, capped at an hour; jitter only shortens by up to 20 %', () => {
     const noJitter = () => 0;
-    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 20].map((n) => retryDelayMs(n, noJitter) / 1000)).toEqual([30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600]);
+    expect([1, 2, 3, 4, 5, 6, 7, 8, 9, 20].map((n) => retryDelayMs(n, noJitter) / 1000)).toEqual([
+      30, 60, 120, 240, 480, 960, 1920, 3600, 3600, 3600,
+    ]);
     expect(retryDelayMs(1, () => 1)).toBe(24_000);
     expect(retryDelayMs(12, () => 0.5)).toBe(3_240_000);
   });
