@@ -127,10 +127,13 @@ describe('the stack model, read from a real synthesis', () => {
     expect(image.env.K2P_COMMAND).toBe('k2p');
   });
 
-  it('runs the reaper on the schedule in the template, and writes the page config with the configured limits', () => {
-    const [schedule] = model.schedules;
+  it('runs the reaper and the webhook sender on the schedules in the template, and writes the page config with the configured limits', () => {
+    const scheduleOf = (prefix: string) => model.schedules.find((s) => fnFor(s.targetArns[0]).logicalId.startsWith(prefix));
+    const schedule = scheduleOf('Reaper');
     expect(rateToMs(schedule!.expression)).toBe(5 * 60_000);
     expect(fnFor(schedule!.targetArns[0]).reservedConcurrency).toBe(1);
+    expect(rateToMs(scheduleOf('Webhooks')!.expression)).toBe(60_000);
+    expect(model.schedules).toHaveLength(2);
     expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
   });
 });
