@@ -163,16 +163,20 @@ function throttle<T extends ThrottleConfig>(key: string, value: unknown, default
   return Object.freeze(out) as unknown as T;
 }
 
-function origins(key: string, value: unknown): readonly string[] {
+/** A JSON list, or a comma-separated string as typed on the command line; the value itself otherwise. */
+function listOf(key: string, value: unknown): unknown {
   const parsed = parseMaybeJson(key, value);
-  if (parsed === undefined || parsed === null || parsed === '') return Object.freeze([]);
-  const list =
-    typeof parsed === 'string'
-      ? parsed
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : parsed;
+  if (parsed === undefined || parsed === null || parsed === '') return [];
+  return typeof parsed === 'string'
+    ? parsed
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : parsed;
+}
+
+function origins(key: string, value: unknown): readonly string[] {
+  const list = listOf(key, value);
   if (!Array.isArray(list)) throw new Error(`Context "${key}" must be a list of origins, got ${JSON.stringify(value)}`);
   for (const origin of list) {
     if (typeof origin !== 'string' || !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
@@ -185,14 +189,7 @@ function origins(key: string, value: unknown): readonly string[] {
 }
 
 function cidrs(key: string, value: unknown): readonly string[] {
-  const parsed = parseMaybeJson(key, value);
-  const list =
-    typeof parsed === 'string'
-      ? parsed
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : parsed;
+  const list = listOf(key, value);
   if (!Array.isArray(list) || list.some((c) => typeof c !== 'string')) {
     throw new Error(`Context "${key}" must be a list of CIDRs like ["10.0.0.0/8"], got ${JSON.stringify(value)}`);
   }
