@@ -228,10 +228,10 @@ export async function deliverDueWebhooks(deps: DeliveryDeps): Promise<DeliverySu
   for (let round = 0; round < 40; round++) {
     const due = await deps.store.listWebhookDue(new Date(now()).toISOString(), BATCH);
     if (due.length === 0) break;
-    const before = summary.attempted + summary.skipped;
+    const before = summary.attempted;
     await attemptAll(deps, due, summary);
-    // Nothing taken (index lag, or no time left): the next sweep picks it up.
-    if (summary.attempted + summary.skipped === before) break;
+    // Nothing taken (all claimed elsewhere, the index lagging behind, or no time left): the next sweep picks it up.
+    if (summary.attempted === before) break;
   }
   return summary;
 }
