@@ -19,6 +19,9 @@ export const API_ROUTES = [
   { handler: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', id: 'DeleteJob' },
   { handler: 'getResult', method: 'GET', path: '/jobs/{id}/result', id: 'GetResult' },
   { handler: 'health', method: 'GET', path: '/health', id: 'Health' },
+  { handler: 'getWebhook', method: 'GET', path: '/webhook', id: 'GetWebhook' },
+  { handler: 'putWebhook', method: 'PUT', path: '/webhook', id: 'PutWebhook' },
+  { handler: 'rotateWebhookSecret', method: 'POST', path: '/webhook/secret', id: 'RotateWebhookSecret' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];

@@ -44,6 +44,13 @@ export const CreateJobRequestSchema = z.strictObject({
   options: z
     .optional(z.strictObject({ workbook: z.optional(WorkbookOptionSchema), graph: z.optional(GraphOptionSchema) }))
     .check(z.describe('knime2py outputs; each defaults to `both`.')),
+  callbackUrl: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(2048)))
+    .check(
+      z.describe(
+        'Where to POST the signed `job.finished` event when the job ends (https; see docs/api.md "Webhooks"). Without it, the API key\'s default URL (PUT /webhook) is used, if any. Needs a signing secret (POST /webhook/secret).',
+      ),
+    ),
 });
 export type CreateJobRequest = z.infer<typeof CreateJobRequestSchema>;
 
@@ -110,6 +117,27 @@ export const ResultSummaryViewSchema = z.object({
   downloadPath: z.string().check(z.describe('API path of the download (GET, with the API key).')),
 });
 
+/** Webhook headers and event type (docs/api.md "Webhooks"). */
+export const WEBHOOK_SIGNATURE_HEADER = 'K2p-Signature';
+export const WEBHOOK_EVENT_ID_HEADER = 'K2p-Event-Id';
+export const WEBHOOK_EVENT_TYPE = 'job.finished';
+export const WEBHOOK_SECRET_PREFIX = 'whsec_';
+export const WEBHOOK_DELIVERY_STATUSES = ['PENDING', 'DELIVERED', 'FAILED'] as const;
+export type WebhookDeliveryStatus = (typeof WEBHOOK_DELIVERY_STATUSES)[number];
+
+export const WebhookDeliveryViewSchema = z.object({
+  url: z.string().check(z.describe('The callback URL the event goes to.')),
+  status: z
+    .enum(WEBHOOK_DELIVERY_STATUSES)
+    .check(z.describe('PENDING until a receiver answered 2xx (DELIVERED) or retries ran out after at least 24 hours (FAILED).')),
+  attempts: count,
+  lastAttemptAt: z.nullable(TimestampSchema),
+  lastResponseCode: z.nullable(z.int()).check(z.describe("The receiver's HTTP status of the last attempt; null when none came.")),
+  lastError: z.nullable(z.string()).check(z.describe('Why the last attempt failed (timeout, refused address, redirect …).')),
+  nextAttemptAt: z.nullable(TimestampSchema).check(z.describe('When the next attempt is due (at the earliest); null when done.')),
+});
+export type WebhookDeliveryView = z.infer<typeof WebhookDeliveryViewSchema>;
+
 export const JobViewSchema = z.object({
   jobId: z.string(),
   status: JobStatusSchema,
@@ -136,6 +164,7 @@ export const JobViewSchema = z.object({
   expiredReason: z.optional(z.enum(['UPLOAD_NOT_RECEIVED', 'RESULT_RETENTION']).check(z.describe('Why an EXPIRED job expired.'))),
   result: z.optional(ResultSummaryViewSchema),
   converter: z.optional(ConverterVersionSchema),
+  webhook: z.optional(WebhookDeliveryViewSchema).check(z.describe('Present when the job has a callback URL: its delivery so far.')),
   retryAfterSeconds: z.optional(
     z.int().check(z.describe('While not terminal: seconds until the status is worth polling again (also sent as Retry-After).')),
   ),
@@ -177,6 +206,46 @@ export const HealthResponseSchema = z.object({
   converter: ConverterVersionSchema,
 });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+
+export const WebhookSettingsSchema = z.object({
+  url: z.nullable(z.string()).check(z.describe('Default callback URL for jobs that name none.')),
+  secretCreatedAt: z.nullable(TimestampSchema).check(z.describe('When the signing secret was created; null: none yet.')),
+  previousSecretValidUntil: z
+    .optional(TimestampSchema)
+    .check(z.describe('After a rotation: until when deliveries are also signed with the previous secret.')),
+});
+export type WebhookSettings = z.infer<typeof WebhookSettingsSchema>;
+
+export const PutWebhookRequestSchema = z.strictObject({
+  url: z
+    .nullable(z.string().check(z.minLength(1), z.maxLength(2048)))
+    .check(z.describe('Default callback URL (checked like `callbackUrl`); null clears it.')),
+});
+export type PutWebhookRequest = z.infer<typeof PutWebhookRequestSchema>;
+
+export const WebhookSecretSchema = z.object({
+  secret: z
+    .string()
+    .check(z.describe('The signing secret, shown this once: `whsec_` and 43 base64url characters. HMAC key = this string.')),
+  createdAt: TimestampSchema,
+});
+export type WebhookSecret = z.infer<typeof WebhookSecretSchema>;
+
+/** The body POSTed to a callback URL. */
+export const WebhookEventSchema = z.object({
+  type: z.literal(WEBHOOK_EVENT_TYPE),
+  id: z.string().check(z.describe('Event id (also in K2p-Event-Id): the same on every retry, so receivers can drop duplicates.')),
+  createdAt: TimestampSchema,
+  job: z.object({
+    jobId: z.string(),
+    status: JobStatusSchema,
+    code: z.nullable(ErrorCodeSchema),
+    workflowName: z.string(),
+    resultExpiresAt: z.nullable(TimestampSchema),
+    finishedAt: TimestampSchema,
+  }),
+});
+export type WebhookEvent = z.infer<typeof WebhookEventSchema>;
 
 export const ErrorEnvelopeSchema = z.object({
   error: z.object({

@@ -130,6 +130,16 @@ export const ERRORS = {
   ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),
+  WEBHOOK_NOT_CONFIGURED: api(
+    409,
+    'A callback URL needs a webhook signing secret, and this API key has none yet.',
+    'POST /webhook/secret first (the secret is shown once), then create the job again.',
+  ),
+  CALLBACK_URL_REFUSED: api(
+    422,
+    'The callback URL is not allowed.',
+    'Use an https URL on port 443 or 8443 whose host name resolves only to public addresses, without user name or password.',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

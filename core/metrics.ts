@@ -35,4 +35,10 @@ export const METRIC = {
   reaperErrors: 'ReaperErrors',
   /** Capacity slots the reaper found leaked or missing and repaired. */
   capacityRepairs: 'CapacityRepairs',
+  /** A job.finished event a receiver accepted (2xx). */
+  webhooksDelivered: 'WebhooksDelivered',
+  /** A delivery attempt that failed and will be retried. */
+  webhookAttemptsFailed: 'WebhookAttemptsFailed',
+  /** A delivery given up after the retry window (FAILED). */
+  webhooksFailed: 'WebhooksFailed',
 } as const;

@@ -14,6 +14,10 @@ export const LAMBDA_ENV = {
   CONVERTER_VERSION: 'CONVERTER_VERSION',
   /** Comma-separated browser origins allowed to read API responses (the site, dev origins). */
   CORS_ALLOW_ORIGINS: 'CORS_ALLOW_ORIGINS',
+  /** Comma-separated CIDRs callback URLs may reach although private, loopback or link-local (operator allow-list). */
+  WEBHOOK_ALLOW_CIDRS: 'WEBHOOK_ALLOW_CIDRS',
+  /** `true`: callback URLs may use http (default: https only). */
+  WEBHOOK_ALLOW_HTTP: 'WEBHOOK_ALLOW_HTTP',
 } as const;
 
 /** Environment of the runner container (set by the state machine's container overrides and task definition). */
@@ -57,6 +61,10 @@ export const TABLE = {
   ownerIndexPartitionKey: 'owner',
   ownerIndexSortKey: 'createdAt',
   ttlAttribute: 'expiresAt',
+  /** Sparse index of jobs with a webhook delivery due: only jobs with a callback carry its partition attribute. */
+  webhookIndex: 'byWebhookDue',
+  webhookIndexPartitionKey: 'webhookQueue',
+  webhookIndexSortKey: 'webhookAt',
 } as const;
 
 /** Lambda entry points (relative to the repository root), by logical name. */
@@ -71,6 +79,10 @@ export const HANDLERS = {
   prepareRun: 'lambdas/steps/prepare-run.ts',
   recordOutcome: 'lambdas/steps/record-outcome.ts',
   reaper: 'lambdas/schedule/reaper.ts',
+  getWebhook: 'lambdas/api/get-webhook.ts',
+  putWebhook: 'lambdas/api/put-webhook.ts',
+  rotateWebhookSecret: 'lambdas/api/rotate-webhook-secret.ts',
+  deliverWebhooks: 'lambdas/schedule/deliver-webhooks.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -156,8 +156,24 @@ export interface JobRecord extends JobTimestamps {
   converter?: { image?: string; version?: string | null };
   executionArn?: string;
   idempotencyKey?: string;
+  /** Where the job.finished event goes (the job's callbackUrl or the owner's default at creation). */
+  callback?: { url: string };
+  /** Delivery of the job.finished event so far (set by the webhook sender). */
+  webhook?: WebhookDelivery;
+  /** The job's first terminal state, snapshotted by the move into it: what the event reports. */
+  webhookEvent?: { id: string; status: JobStatus; at: string };
   /** DynamoDB TTL, epoch seconds. */
   expiresAt: number;
 }
 
 export type BundleRejection = ValidationFailure;
+
+/** One job's webhook delivery record (the job view shows it with the URL). */
+export interface WebhookDelivery {
+  status: 'PENDING' | 'DELIVERED' | 'FAILED';
+  attempts: number;
+  lastAttemptAt: string | null;
+  lastResponseCode: number | null;
+  lastError: string | null;
+  nextAttemptAt: string | null;
+}

@@ -12,7 +12,7 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
-import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER } from '../core/api-schemas';
+import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, PutWebhookRequestSchema } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
@@ -23,6 +23,9 @@ import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
 export { API_ROUTES, type ApiHandlerName };
+
+/** Routes that change or read a principal's webhook settings (blocked for the page's shared key). */
+export const WEBHOOK_SETTINGS_HANDLERS = ['getWebhook', 'putWebhook', 'rotateWebhookSecret'] as const satisfies readonly ApiHandlerName[];
 
 export interface JobsApiProps {
   readonly jobTable: JobTable;
@@ -101,7 +104,7 @@ export class JobsApi extends Construct {
       defaultMethodOptions: { apiKeyRequired: true },
       defaultCorsPreflightOptions: {
         allowOrigins: corsOrigins,
-        allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
+        allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'X-Api-Key', IDEMPOTENCY_KEY_HEADER],
         exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER],
         maxAge: Duration.hours(1),
@@ -140,7 +143,11 @@ export class JobsApi extends Construct {
           api: this.api,
           stage: this.api.deploymentStage,
           // Everyone shares the page's key, so GET /jobs would list other people's jobs: block it for this plan.
-          throttle: [{ method: this.methods.listJobs, throttle: { rateLimit: 0, burstLimit: 0 } }],
+          // Likewise webhook settings: whoever set the shared key's default URL would receive everyone's events.
+          throttle: (['listJobs', ...WEBHOOK_SETTINGS_HANDLERS] as const).map((name) => ({
+            method: this.methods[name],
+            throttle: { rateLimit: 0, burstLimit: 0 },
+          })),
         },
       ],
     });
@@ -192,6 +199,9 @@ export class JobsApi extends Construct {
       deleteJob: make('deleteJob', 'DeleteJob', 'DELETE /jobs/{id}: delete data now, release the slot'),
       getResult: make('getResult', 'GetResult', 'GET /jobs/{id}/result: presigned download of result.zip'),
       health: make('health', 'Health', 'GET /health: service and converter versions'),
+      getWebhook: make('getWebhook', 'GetWebhook', "GET /webhook: the caller's default callback URL and secret date"),
+      putWebhook: make('putWebhook', 'PutWebhook', "PUT /webhook: set or clear the caller's default callback URL"),
+      rotateWebhookSecret: make('rotateWebhookSecret', 'RotateWebhookSecret', 'POST /webhook/secret: create or rotate the signing secret'),
     };
   }
 
@@ -211,6 +221,13 @@ export class JobsApi extends Construct {
       description: 'POST /jobs body (core/api-schemas.ts CreateJobRequestSchema)',
       schema: toApiGatewaySchema(z.toJSONSchema(CreateJobRequestSchema, { target: 'draft-4' })),
     });
+    const putWebhookModel = this.api.addModel('PutWebhookRequest', {
+      contentType: 'application/json',
+      modelName: 'PutWebhookRequest',
+      description: 'PUT /webhook body (core/api-schemas.ts PutWebhookRequestSchema)',
+      schema: toApiGatewaySchema(z.toJSONSchema(PutWebhookRequestSchema, { target: 'draft-4' })),
+    });
+    const bodyModels: Partial<Record<ApiHandlerName, apigw.IModel>> = { createJob: createJobModel, putWebhook: putWebhookModel };
 
     const methods = {} as Record<ApiHandlerName, apigw.Method>;
     for (const route of API_ROUTES) {
@@ -220,8 +237,8 @@ export class JobsApi extends Construct {
       methods[route.handler] = resource.addMethod(route.method, integration, {
         operationName: route.id,
         apiKeyRequired: !PUBLIC_HANDLERS.has(route.handler),
-        requestValidator: route.handler === 'createJob' ? bodyValidator : parameterValidator,
-        requestModels: route.handler === 'createJob' ? { 'application/json': createJobModel } : undefined,
+        requestValidator: bodyModels[route.handler] ? bodyValidator : parameterValidator,
+        requestModels: bodyModels[route.handler] ? { 'application/json': bodyModels[route.handler]! } : undefined,
         requestParameters: needsId ? { 'method.request.path.id': true } : undefined,
       });
     }
@@ -241,6 +258,9 @@ export class JobsApi extends Construct {
     props.jobTable.grantReadWrite(fn('deleteJob'));
     props.storage.grantDeleteBundles(fn('deleteJob'));
     props.storage.grantDeleteResults(fn('deleteJob'));
+    props.jobTable.grantRead(fn('getWebhook'));
+    props.jobTable.grantReadWrite(fn('putWebhook'));
+    props.jobTable.grantReadWrite(fn('rotateWebhookSecret'));
   }
 
   /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */

@@ -4,6 +4,7 @@
  * one place. Everything else is fixed in lib/defaults.ts.
  */
 import { type BundleLimits, type ServiceLimits, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
+import { parseCidr } from '../core/callback-url';
 import { KNIME2PY_VERSION } from '../core/runner-contract';
 
 export type CpuArchitectureName = 'ARM64' | 'X86_64';
@@ -58,6 +59,10 @@ export interface K2pWebConfig {
   readonly logRetentionDays: number;
   /** Whether the data bucket, job table and site bucket are kept or deleted by `cdk destroy`. */
   readonly removalPolicy: RemovalPolicyName;
+  /** CIDRs webhooks may reach although private, loopback or link-local (default: none — public addresses only). */
+  readonly webhookAllowCidrs: readonly string[];
+  /** Whether callback URLs may use http (default: https only). */
+  readonly webhookAllowHttp: boolean;
 }
 
 export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
@@ -79,6 +84,8 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   alarmEmail: '',
   logRetentionDays: 30,
   removalPolicy: 'retain',
+  webhookAllowCidrs: Object.freeze([]) as readonly string[],
+  webhookAllowHttp: false,
 } satisfies K2pWebConfig);
 
 /** The context keys read by {@link configFromContext}, one per {@link K2pWebConfig} field. */
@@ -156,16 +163,20 @@ function throttle<T extends ThrottleConfig>(key: string, value: unknown, default
   return Object.freeze(out) as unknown as T;
 }
 
-function origins(key: string, value: unknown): readonly string[] {
+/** A JSON list, or a comma-separated string as typed on the command line; the value itself otherwise. */
+function listOf(key: string, value: unknown): unknown {
   const parsed = parseMaybeJson(key, value);
-  if (parsed === undefined || parsed === null || parsed === '') return Object.freeze([]);
-  const list =
-    typeof parsed === 'string'
-      ? parsed
-          .split(',')
-          .map((s) => s.trim())
-          .filter(Boolean)
-      : parsed;
+  if (parsed === undefined || parsed === null || parsed === '') return [];
+  return typeof parsed === 'string'
+    ? parsed
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : parsed;
+}
+
+function origins(key: string, value: unknown): readonly string[] {
+  const list = listOf(key, value);
   if (!Array.isArray(list)) throw new Error(`Context "${key}" must be a list of origins, got ${JSON.stringify(value)}`);
   for (const origin of list) {
     if (typeof origin !== 'string' || !/^https?:\/\/[A-Za-z0-9.-]+(:\d{1,5})?$/.test(origin)) {
@@ -175,6 +186,27 @@ function origins(key: string, value: unknown): readonly string[] {
     }
   }
   return Object.freeze([...list] as string[]);
+}
+
+function cidrs(key: string, value: unknown): readonly string[] {
+  const list = listOf(key, value);
+  if (!Array.isArray(list) || list.some((c) => typeof c !== 'string')) {
+    throw new Error(`Context "${key}" must be a list of CIDRs like ["10.0.0.0/8"], got ${JSON.stringify(value)}`);
+  }
+  for (const cidr of list as string[]) {
+    try {
+      parseCidr(cidr);
+    } catch (error) {
+      throw new Error(`Context "${key}": ${(error as Error).message}`, { cause: error });
+    }
+  }
+  return Object.freeze([...(list as string[])]);
+}
+
+function bool(key: string, value: unknown): boolean {
+  if (value === true || value === 'true') return true;
+  if (value === false || value === 'false') return false;
+  throw new Error(`Context "${key}" must be true or false, got ${JSON.stringify(value)}`);
 }
 
 /**
@@ -251,6 +283,8 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     alarmEmail,
     logRetentionDays,
     removalPolicy: has('removalPolicy') ? oneOf('removalPolicy', raw.removalPolicy, ['retain', 'destroy'] as const) : d.removalPolicy,
+    webhookAllowCidrs: has('webhookAllowCidrs') ? cidrs('webhookAllowCidrs', raw.webhookAllowCidrs) : d.webhookAllowCidrs,
+    webhookAllowHttp: has('webhookAllowHttp') ? bool('webhookAllowHttp', raw.webhookAllowHttp) : d.webhookAllowHttp,
   } satisfies K2pWebConfig);
 }
 

@@ -12,6 +12,7 @@
  */
 import * as path from 'node:path';
 import { Duration, Stack } from 'aws-cdk-lib';
+import type * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as ecs from 'aws-cdk-lib/aws-ecs';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import * as logs from 'aws-cdk-lib/aws-logs';
@@ -62,6 +63,11 @@ export const RUN_OVERRIDES: Readonly<Record<string, string>> = {
 };
 
 export interface ConversionProps {
+  /**
+   * Invoked asynchronously (InvocationType Event) with `{jobId}` after RecordOutcome: the webhook sender.
+   * @default - none (deliveries wait for the sender's schedule)
+   */
+  readonly notifyFinished?: lambda.IFunction;
   readonly network: IsolatedNetwork;
   readonly storage: Storage;
   readonly jobTable: JobTable;
@@ -119,6 +125,7 @@ export class Conversion extends Construct {
   readonly recordOutcome: ServiceFunction;
   /** TimeoutSeconds of RunConverter: converter limit + start margin. */
   readonly taskTimeout: Duration;
+  private readonly notifyFinished?: lambda.IFunction;
 
   constructor(scope: Construct, id: string, props: ConversionProps) {
     super(scope, id);
@@ -131,6 +138,7 @@ export class Conversion extends Construct {
       );
     }
     this.taskTimeout = Duration.seconds(props.serviceLimits.converterTimeoutSeconds + margin);
+    this.notifyFinished = props.notifyFinished;
     const retention = logRetention(props.logRetentionDays ?? 30);
 
     this.cluster = new ecs.Cluster(this, 'Cluster', {
@@ -203,10 +211,10 @@ export class Conversion extends Construct {
       'AwsSolutions-IAM5[Resource::*]',
       'Step Functions service integration requirements: CloudWatch Logs delivery (logs:*LogDelivery, PutResourcePolicy, Describe*), X-Ray tracing, and ecs:StopTask/DescribeTasks of the .sync pattern have no resource-level permissions.',
     );
-    for (const fn of [this.prepareRun, this.recordOutcome]) {
+    for (const fn of [this.prepareRun.fn, this.recordOutcome.fn, ...(this.notifyFinished ? [this.notifyFinished] : [])]) {
       acknowledge(
         smRole,
-        `AwsSolutions-IAM5[Resource::${arnOf(fn.fn)}:*]`,
+        `AwsSolutions-IAM5[Resource::${arnOf(fn)}:*]`,
         'LambdaInvoke grant: the function and its versions/aliases (":*"), nothing else.',
       );
     }
@@ -284,7 +292,23 @@ export class Conversion extends Construct {
       backoffRate: 2,
       maxAttempts: 4,
     });
-    recordOutcome.next(new sfn.Succeed(this, 'Done', { stateName: 'Done' }));
+    const done = new sfn.Succeed(this, 'Done', { stateName: 'Done' });
+    if (props.notifyFinished) {
+      const notify = new tasks.LambdaInvoke(this, 'NotifyFinishedStep', {
+        stateName: 'NotifyFinished',
+        comment: 'Nudges the webhook sender for this job (fire and forget)',
+        lambdaFunction: props.notifyFinished,
+        invocationType: tasks.LambdaInvocationType.EVENT,
+        payload: sfn.TaskInput.fromObject({ jobId: sfn.JsonPath.stringAt('$.jobId') }),
+        resultPath: sfn.JsonPath.DISCARD,
+        retryOnServiceExceptions: true,
+      });
+      // The schedule delivers anyway: a failed nudge must not fail a finished conversion.
+      notify.addCatch(done, { errors: [sfn.Errors.ALL], resultPath: sfn.JsonPath.DISCARD });
+      recordOutcome.next(notify.next(done));
+    } else {
+      recordOutcome.next(done);
+    }
 
     const prepareRun = new tasks.LambdaInvoke(this, 'PrepareRunStep', {
       stateName: 'PrepareRun',

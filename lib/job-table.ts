@@ -1,7 +1,7 @@
 /**
  * The jobs table (jobs, capacity counters, idempotency keys — core/service-env.ts
- * TABLE): on demand, point-in-time recovery, TTL on `expiresAt`, and the
- * owner+createdAt index behind GET /jobs.
+ * TABLE): on demand, point-in-time recovery, TTL on `expiresAt`, the
+ * owner+createdAt index behind GET /jobs and the sparse index of due webhook deliveries.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -41,6 +41,13 @@ export class JobTable extends Construct {
       sortKey: { name: TABLE.ownerIndexSortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // Sparse: only jobs with a callback carry webhookQueue, and only once terminal webhookAt; the sender needs the whole job.
+    this.table.addGlobalSecondaryIndex({
+      indexName: TABLE.webhookIndex,
+      partitionKey: { name: TABLE.webhookIndexPartitionKey, type: dynamodb.AttributeType.STRING },
+      sortKey: { name: TABLE.webhookIndexSortKey, type: dynamodb.AttributeType.STRING },
+      projectionType: dynamodb.ProjectionType.ALL,
+    });
   }
 
   /** Get/Query/Scan on the table and its index. */
@@ -59,7 +66,7 @@ export class JobTable extends Construct {
     acknowledgeOnGrantee(
       grantee,
       `AwsSolutions-IAM5[Resource::${arnOf(this.table)}/index/*]`,
-      'JobTable grant: the table ARN plus "<table>/index/*" so the byOwner GSI (GET /jobs, reaper sweeps) can be queried; no other table is reachable.',
+      'JobTable grant: the table ARN plus "<table>/index/*" so its GSIs (byOwner: GET /jobs, reaper sweeps; byWebhookDue: the webhook sender) can be queried; no other table is reachable.',
     );
   }
 }

@@ -23,6 +23,7 @@ import { Reaper } from './reaper';
 import type { FunctionDefaults, HandlerCodeOverrides } from './service-function';
 import { Storage } from './storage';
 import { UploadValidation } from './validation';
+import { Webhooks } from './webhooks';
 import { Website } from './website';
 
 /** Where the built web page is expected (web/'s build output). */
@@ -66,6 +67,7 @@ export class K2pWebStack extends Stack {
   readonly api: JobsApi;
   readonly website: Website;
   readonly monitoring: Monitoring;
+  readonly webhooks: Webhooks;
 
   constructor(scope: Construct, id: string, props: K2pWebStackProps = {}) {
     super(scope, id, props);
@@ -96,6 +98,8 @@ export class K2pWebStack extends Stack {
         POWERTOOLS_SERVICE_NAME: SERVICE_NAME,
         POWERTOOLS_METRICS_NAMESPACE: METRICS_NAMESPACE,
         ...limitsToEnv(bundleLimits, serviceLimits),
+        [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: config.webhookAllowCidrs.join(','),
+        [LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]: String(config.webhookAllowHttp),
       },
     };
 
@@ -104,7 +108,9 @@ export class K2pWebStack extends Stack {
       maxAzs: config.azCount,
       logRetentionDays: config.logRetentionDays,
     });
+    this.webhooks = new Webhooks(this, 'Webhooks', { jobTable: this.jobTable, functions });
     this.conversion = new Conversion(this, 'Conversion', {
+      notifyFinished: this.webhooks.sender.fn,
       network: this.network,
       storage: this.storage,
       jobTable: this.jobTable,
@@ -166,6 +172,7 @@ export class K2pWebStack extends Stack {
         'prepare-run': this.conversion.prepareRun.fn,
         'record-outcome': this.conversion.recordOutcome.fn,
         reaper: this.reaper.function.fn,
+        'deliver-webhooks': this.webhooks.sender.fn,
       },
       stateMachine: this.conversion.stateMachine,
       failureQueue: this.validation.failureQueue,

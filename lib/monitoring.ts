@@ -200,6 +200,14 @@ export class Monitoring extends Construct {
             serviceMetric(METRIC.capacityRepairs, 'Sum', five, 'slots repaired'),
           ],
         },
+        {
+          title: 'Webhooks',
+          metrics: [
+            serviceMetric(METRIC.webhooksDelivered, 'Sum', five, 'delivered'),
+            serviceMetric(METRIC.webhookAttemptsFailed, 'Sum', five, 'attempts failed (retrying)'),
+            serviceMetric(METRIC.webhooksFailed, 'Sum', five, 'given up'),
+          ],
+        },
       ],
     });
 

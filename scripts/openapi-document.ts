@@ -31,6 +31,14 @@ import {
   JobViewSchema,
   ListJobsQuerySchema,
   ListJobsResponseSchema,
+  PutWebhookRequestSchema,
+  WEBHOOK_EVENT_ID_HEADER,
+  WEBHOOK_EVENT_TYPE,
+  WEBHOOK_SIGNATURE_HEADER,
+  WebhookDeliveryViewSchema,
+  WebhookEventSchema,
+  WebhookSecretSchema,
+  WebhookSettingsSchema,
   ResultLinkSchema,
   ResultQuerySchema,
   ResultSummaryViewSchema,
@@ -42,6 +50,9 @@ import {
   type JobView,
   type ListJobsResponse,
   type ResultLink,
+  type WebhookEvent,
+  type WebhookSecret,
+  type WebhookSettings,
 } from '../core/api-schemas';
 import { ERROR_CODES, ERRORS, type ErrorCode } from '../core/errors';
 import { DEFAULT_PORT_BASE, SERVICE_PORTS } from '../local/host/ports';
@@ -157,6 +168,63 @@ const EXAMPLE_LINK: ResultLink = {
   filename: 'Customer Churn-k2p.zip',
 };
 
+const EXAMPLE_WEBHOOK: WebhookSettings = {
+  url: 'https://ci.example.com/k2p-events',
+  secretCreatedAt: '2025-05-06T08:00:00.000Z',
+  previousSecretValidUntil: '2025-05-07T08:00:00.000Z',
+};
+
+const EXAMPLE_SECRET: WebhookSecret = {
+  secret: 'whsec_eqRkw83xhDLeVvSaiH5awd6LsJp6lCbB2mqx1E-hrIw',
+  createdAt: '2025-05-06T08:00:00.000Z',
+};
+
+const EXAMPLE_EVENT: WebhookEvent = {
+  type: 'job.finished',
+  id: '0b7c2f8e-51d4-4c1e-9a63-2f4d8e1b7a90',
+  createdAt: '2025-05-06T09:14:41.871Z',
+  job: {
+    jobId: EXAMPLE_JOB_ID,
+    status: 'SUCCEEDED',
+    code: null,
+    workflowName: 'Customer Churn',
+    resultExpiresAt: '2025-05-13T09:14:41.871Z',
+    finishedAt: '2025-05-06T09:14:41.871Z',
+  },
+};
+
+/** What the service POSTs to a callback URL (OpenAPI 3.1 `webhooks`). */
+const JOB_FINISHED_WEBHOOK: ZodOpenApiOperationObject = {
+  operationId: 'jobFinished',
+  tags: ['webhooks'],
+  summary: 'Sent once, when a job reaches its first terminal state.',
+  description: [
+    "POSTed to the job's `callbackUrl` (or the API key's default URL). Verify the signature before trusting the body;",
+    'drop events whose id you have seen (retries repeat it) or whose `t` is far from your clock. No presigned URL and no',
+    'secret is ever sent: fetch the result with `GET /jobs/{id}/result` and your API key.',
+  ].join('\n'),
+  requestParams: {
+    header: z.object({
+      [WEBHOOK_SIGNATURE_HEADER]: z
+        .string()
+        .check(
+          z.describe(
+            '`t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + raw body)>`; during 24 hours after a rotation a second `v1=` made with the previous secret follows.',
+          ),
+        ),
+      [WEBHOOK_EVENT_ID_HEADER]: z.string().check(z.describe('The event id (same as `id` in the body, the same on every retry).')),
+      'User-Agent': z.string().check(z.describe('`k2p-web-webhooks/<service version>`.')),
+    }),
+  },
+  requestBody: { required: true, content: json(WebhookEventSchema, EXAMPLE_EVENT) },
+  responses: {
+    '200': {
+      description:
+        'Any 2xx marks the event delivered. Any other status (3xx too: redirects are not followed), or no answer within 10 s, is a failed attempt: retried after 30 s, doubling up to hourly, for at least 24 hours.',
+    },
+  },
+};
+
 const EXAMPLE_HEALTH: HealthResponse = {
   status: 'ok',
   version: '0.1.0',
@@ -235,9 +303,10 @@ const ERROR_RESPONSES = {
     example: errorExample('INVALID_REQUEST', 'The request is too large. Upload bundles with the presigned POST, not to the API.'),
   },
   422: {
-    name: 'BundleTooLarge',
-    codes: ['BUNDLE_TOO_LARGE'],
-    description: '`BUNDLE_TOO_LARGE`: the declared `sizeBytes` is over the upload limit (`details.sizeBytes`, `details.maxBytes`).',
+    name: 'Unprocessable',
+    codes: ['BUNDLE_TOO_LARGE', 'CALLBACK_URL_REFUSED'],
+    description:
+      '`BUNDLE_TOO_LARGE`: the declared `sizeBytes` is over the upload limit (`details.sizeBytes`, `details.maxBytes`). `CALLBACK_URL_REFUSED`: the callback URL may not be reached — the message and `details.reason` say why (not https, credentials in the URL, a port other than 443/8443, a host that does not resolve or resolves to a private, loopback, link-local, unique-local or metadata address); `details.field` names the field.',
     example: errorExample('BUNDLE_TOO_LARGE', 'The bundle is 62914560 bytes; the upload limit is 52428800 bytes.', {
       sizeBytes: 62_914_560,
       maxBytes: 52_428_800,
@@ -280,6 +349,24 @@ const ERROR_RESPONSES = {
 } as const satisfies Record<number, ErrorResponseSpec>;
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
+
+/** Error responses only some routes give, where their status means something else elsewhere. */
+const ROUTE_ERROR_RESPONSES = {
+  webhookNotConfigured: {
+    status: 409,
+    name: 'WebhookNotConfigured',
+    codes: ['WEBHOOK_NOT_CONFIGURED'],
+    description:
+      '`WEBHOOK_NOT_CONFIGURED`: the job names a callback URL (or the API key has a default one) but the key has no signing secret: POST /webhook/secret first.',
+    example: errorExample('WEBHOOK_NOT_CONFIGURED', ERRORS.WEBHOOK_NOT_CONFIGURED.message, { hint: 'POST /webhook/secret first' }),
+  },
+} as const satisfies Record<string, ErrorResponseSpec & { status: number }>;
+
+function routeErrors(...names: (keyof typeof ROUTE_ERROR_RESPONSES)[]): Record<string, { $ref: string }> {
+  return Object.fromEntries(
+    names.map((name) => [String(ROUTE_ERROR_RESPONSES[name].status), responseRef(ROUTE_ERROR_RESPONSES[name].name)]),
+  );
+}
 
 /** Gateway failures any route can meet, and its throttling. */
 const GATEWAY_FAILURES = [429, 502, 504] as const satisfies readonly ErrorStatus[];
@@ -354,6 +441,7 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
         content: json(CreateJobResponseSchema, EXAMPLE_CREATED),
       },
       ...errors([400, 413, 422, 503, ...KEYED]),
+      ...routeErrors('webhookNotConfigured'),
     },
   },
   listJobs: {
@@ -416,6 +504,40 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors(GATEWAY_FAILURES),
     },
   },
+  getWebhook: {
+    tags: ['webhooks'],
+    summary: "The API key's default callback URL and when its signing secret was created (never the secret).",
+    responses: {
+      '200': { description: 'The settings (nulls when nothing is set).', content: json(WebhookSettingsSchema, EXAMPLE_WEBHOOK) },
+      ...errors(KEYED),
+    },
+  },
+  putWebhook: {
+    tags: ['webhooks'],
+    summary: 'Set or clear the default callback URL, used for jobs that name no `callbackUrl`.',
+    description: 'The URL is checked as at job creation (https, public addresses only unless the operator allows more).',
+    requestBody: { required: true, content: json(PutWebhookRequestSchema, { url: EXAMPLE_WEBHOOK.url }) },
+    responses: {
+      '200': {
+        description: 'The settings now.',
+        content: json(WebhookSettingsSchema, { ...EXAMPLE_WEBHOOK, previousSecretValidUntil: undefined }),
+      },
+      ...errors([400, 422, ...KEYED]),
+    },
+  },
+  rotateWebhookSecret: {
+    tags: ['webhooks'],
+    summary: 'Create or rotate the signing secret; the answer is the only time it is shown.',
+    description: [
+      `Every event is signed: \`${WEBHOOK_SIGNATURE_HEADER}: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, t + "." + body)>\`, with the`,
+      `event id in \`${WEBHOOK_EVENT_ID_HEADER}\`. For 24 hours after a rotation each delivery carries a second \`v1=\`,`,
+      'made with the previous secret, so receivers can switch over. Verification snippets: docs/api.md "Webhooks".',
+    ].join('\n'),
+    responses: {
+      '201': { description: 'The new secret (store it now).', content: json(WebhookSecretSchema, EXAMPLE_SECRET) },
+      ...errors(KEYED),
+    },
+  },
 };
 
 // ---------------------------------------------------------------- document
@@ -423,8 +545,11 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
 /** Where each code can be met: the HTTP statuses that carry it, and the job states whose `error` holds it. */
 function errorCodesTable(): string {
   const rows = ERROR_CODES.map((code) => {
-    const statuses = Object.entries(ERROR_RESPONSES)
-      .filter(([, spec]) => (spec.codes as readonly ErrorCode[]).includes(code))
+    const statuses = [
+      ...Object.entries(ERROR_RESPONSES).map(([status, spec]) => [status, spec.codes] as const),
+      ...Object.values(ROUTE_ERROR_RESPONSES).map((spec) => [String(spec.status), spec.codes] as const),
+    ]
+      .filter(([, codes]) => (codes as readonly ErrorCode[]).includes(code))
       .map(([status]) => status);
     const { family, message } = ERRORS[code];
     const where = [
@@ -468,6 +593,11 @@ const COMPONENT_SCHEMAS: Record<string, z.core.$ZodType> = {
   ListJobsResponse: ListJobsResponseSchema,
   ResultLink: ResultLinkSchema,
   Health: HealthResponseSchema,
+  WebhookDelivery: WebhookDeliveryViewSchema,
+  WebhookSettings: WebhookSettingsSchema,
+  PutWebhookRequest: PutWebhookRequestSchema,
+  WebhookSecret: WebhookSecretSchema,
+  WebhookEvent: WebhookEventSchema,
 };
 
 /** Names the shared schemas through zod's registry (zod-openapi renders manually listed components twice, as input and output). */
@@ -516,8 +646,14 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
       tags: [
         { name: 'jobs', description: 'Conversion jobs of the calling API key.' },
         { name: 'service', description: 'The service itself.' },
+        {
+          name: 'webhooks',
+          description:
+            'Signed `job.finished` events POSTed to a callback URL when a job ends (schema `WebhookEvent`), retried with back-off for at least 24 hours.',
+        },
       ],
       paths,
+      webhooks: { [WEBHOOK_EVENT_TYPE]: { post: JOB_FINISHED_WEBHOOK } },
       components: {
         securitySchemes: {
           ApiKey: {
@@ -527,7 +663,9 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
             description: 'An API key of the deployment (`k2p-web` finds the local one itself).',
           },
         },
-        responses: Object.fromEntries(Object.values(ERROR_RESPONSES).map((spec) => [spec.name, errorResponse(spec)])),
+        responses: Object.fromEntries(
+          [...Object.values(ERROR_RESPONSES), ...Object.values(ROUTE_ERROR_RESPONSES)].map((spec) => [spec.name, errorResponse(spec)]),
+        ),
       },
     },
     { override: tidySchema },

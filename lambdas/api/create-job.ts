@@ -3,7 +3,17 @@ import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADE
 import { DomainError } from '../../core/errors';
 import { toJobView } from '../decisions/job-view';
 import { apiHandler, header, json, jsonBody, ownerOf } from '../runtime/http';
-import { bucket, bundleLimits, capacity, idempotencyStore, jobStore, limits, s3Client } from '../runtime/services';
+import {
+  bucket,
+  bundleLimits,
+  callbackPolicy,
+  capacity,
+  idempotencyStore,
+  jobStore,
+  limits,
+  s3Client,
+  webhookSettings,
+} from '../runtime/services';
 import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
 
 const deps: CreateJobDeps = {
@@ -14,6 +24,7 @@ const deps: CreateJobDeps = {
   bucket: bucket(),
   limits: limits(),
   bundleLimits: bundleLimits(),
+  webhooks: { settings: webhookSettings(), policy: callbackPolicy() },
 };
 
 function idempotencyKeyOf(raw: string | undefined): string | undefined {

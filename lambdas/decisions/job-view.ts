@@ -7,6 +7,7 @@ import { DEFAULT_WORKFLOW_NAME } from '../../core/api-schemas';
 import { ERRORS, isErrorCode } from '../../core/errors';
 import { isTerminal, type JobStatus } from '../../core/job-states';
 import type { JobRecord } from '../../core/types';
+import { PENDING_DELIVERY } from './webhooks';
 
 /** What the view reads: the shared record plus why an EXPIRED job expired (a stored job is one). */
 export type ViewedJob = JobRecord & Pick<JobView, 'expiredReason'>;
@@ -74,6 +75,7 @@ export function toJobView(job: ViewedJob): JobView {
       downloadPath: `/jobs/${job.jobId}/result`,
     };
   }
+  if (job.callback) view.webhook = { url: job.callback.url, ...(job.webhook ?? PENDING_DELIVERY) };
   if (job.converter) view.converter = { image: job.converter.image ?? null, version: job.converter.version ?? null };
   return stripUndefined(view);
 }

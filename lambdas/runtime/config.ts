@@ -4,6 +4,7 @@
  * core/service-env.ts and core/limits.ts; the CDK app and local mode set them.
  */
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../../core/limits';
+import { callbackPolicyFrom, type CallbackPolicy } from '../../core/callback-url';
 import { LAMBDA_ENV } from '../../core/service-env';
 
 type Env = Record<string, string | undefined>;
@@ -32,6 +33,11 @@ export function stateMachineArn(env: Env = process.env): string {
 
 export function bundleLimits(env: Env = process.env): BundleLimits {
   return bundleLimitsFromEnv(env);
+}
+
+/** Which callback URLs webhooks may reach (https and public addresses unless the operator allow-listed more). */
+export function callbackPolicy(env: Env = process.env): CallbackPolicy {
+  return callbackPolicyFrom(env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS], env[LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]);
 }
 
 export interface VersionInfo {

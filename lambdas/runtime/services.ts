@@ -15,6 +15,7 @@ import { JobObjects } from '../storage/job-objects';
 import { JobStore } from '../storage/job-store';
 import { createS3Client } from '../storage/s3-client';
 import { createSfnClient } from '../storage/sfn-client';
+import { WebhookSettingsStore } from '../storage/webhook-settings';
 import * as config from './config';
 
 /** Builds once, on the first call; `@__PURE__` lets esbuild drop a service no handler calls. */
@@ -28,6 +29,7 @@ export const limits = /* @__PURE__ */ once(config.serviceLimits);
 export const bundleLimits = /* @__PURE__ */ once(config.bundleLimits);
 export const bucket = /* @__PURE__ */ once(config.bucketName);
 export const stateMachineArn = /* @__PURE__ */ once(config.stateMachineArn);
+export const callbackPolicy = /* @__PURE__ */ once(config.callbackPolicy);
 
 export const documentClient = /* @__PURE__ */ once(createDocumentClient);
 export const s3Client = /* @__PURE__ */ once(createS3Client);
@@ -38,3 +40,4 @@ export const capacity = /* @__PURE__ */ once(() => new Capacity(documentClient()
 export const idempotencyStore = /* @__PURE__ */ once(() => new IdempotencyStore(documentClient(), tableName()));
 export const jobObjects = /* @__PURE__ */ once(() => new JobObjects(s3Client(), bucket()));
 export const executions = /* @__PURE__ */ once(() => new Executions(sfnClient(), stateMachineArn()));
+export const webhookSettings = /* @__PURE__ */ once(() => new WebhookSettingsStore(documentClient(), tableName()));

@@ -3,12 +3,13 @@
  * condition lists the legal predecessors (core/job-states.ts), so duplicated
  * or reordered events cannot move a job backwards or out of a terminal state.
  */
+import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws-errors';
 import { scanItems } from './dynamodb-client';
-import { allowedPredecessors, type JobStatus } from '../../core/job-states';
+import { allowedPredecessors, isTerminal, type JobStatus } from '../../core/job-states';
 import { TABLE } from '../../core/service-env';
-import type { JobRecord } from '../../core/types';
+import type { JobRecord, WebhookDelivery } from '../../core/types';
 import { epochSeconds, JOB_PREFIX, jobPk } from './table-keys';
 
 /** A job as stored: the shared JobRecord plus bookkeeping the API never shows. */
@@ -21,7 +22,14 @@ export interface StoredJob extends JobRecord {
   executionRestarts?: number;
   deletedAt?: string;
   expiredReason?: 'UPLOAD_NOT_RECEIVED' | 'RESULT_RETENTION';
+  /** Partition of the sparse byWebhookDue index: present while the job's event still awaits delivery. */
+  webhookQueue?: typeof WEBHOOK_DUE;
+  /** Sort key of byWebhookDue (ISO): when the delivery is next due, or until when a sender holds it. */
+  webhookAt?: string;
 }
+
+/** The one partition of byWebhookDue. */
+export const WEBHOOK_DUE = 'due';
 
 type Item = StoredJob & { pk: string };
 
@@ -57,7 +65,8 @@ interface UpdateParts {
   values: Record<string, unknown>;
 }
 
-function buildUpdate(set: Record<string, unknown>, remove: readonly string[]): UpdateParts {
+/** SET (and, for `setIfAbsent`, SET … = if_not_exists(…)) and REMOVE clauses of one update. */
+function buildUpdate(set: Record<string, unknown>, remove: readonly string[], setIfAbsent: Record<string, unknown> = {}): UpdateParts {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -67,6 +76,12 @@ function buildUpdate(set: Record<string, unknown>, remove: readonly string[]): U
     names[`#s${i}`] = key;
     values[`:s${i}`] = value;
     sets.push(`#s${i} = :s${i}`);
+    i++;
+  }
+  for (const [key, value] of Object.entries(setIfAbsent)) {
+    names[`#s${i}`] = key;
+    values[`:s${i}`] = value;
+    sets.push(`#s${i} = if_not_exists(#s${i}, :s${i})`);
     i++;
   }
   const removes = remove
@@ -80,6 +95,8 @@ function buildUpdate(set: Record<string, unknown>, remove: readonly string[]): U
     .join(' ');
   return { expression, names, values };
 }
+
+type WebhookChange = { SET: Partial<StoredJob>; REMOVE?: (keyof StoredJob)[] };
 
 export class JobStore {
   constructor(
@@ -122,7 +139,11 @@ export class JobStore {
     if (illegal.length) throw new Error(`Illegal transition ${illegal.join('|')} → ${to}`);
     if (!from.length) return { ok: false, job: await this.get(jobId) };
     const nowIso = new Date(options.now ?? Date.now()).toISOString();
-    const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? []);
+    // The outbox: the first terminal move snapshots the event and makes a job with a callback due (byWebhookDue).
+    const outbox: Partial<StoredJob> = isTerminal(to)
+      ? { webhookEvent: { id: randomUUID(), status: to, at: nowIso }, webhookAt: nowIso }
+      : {};
+    const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? [], outbox);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     try {
       const job = await this.updateJob(jobId, {
@@ -186,6 +207,51 @@ export class JobStore {
       }),
     );
     return stripKey(out.Attributes);
+  }
+
+  /** Jobs whose webhook delivery is due at `nowIso` (GSI byWebhookDue: eventually consistent; claim before sending). */
+  async listWebhookDue(nowIso: string, limit: number): Promise<StoredJob[]> {
+    const out = await this.ddb.send(
+      new QueryCommand({
+        TableName: this.tableName,
+        IndexName: TABLE.webhookIndex,
+        KeyConditionExpression: '#queue = :due AND #at <= :now',
+        ExpressionAttributeNames: { '#queue': TABLE.webhookIndexPartitionKey, '#at': TABLE.webhookIndexSortKey },
+        ExpressionAttributeValues: { ':due': WEBHOOK_DUE, ':now': nowIso },
+        Limit: limit,
+      }),
+    );
+    return (out.Items ?? []).map((item) => stripKey(item)!);
+  }
+
+  /**
+   * Takes a due delivery for one attempt: moves `webhookAt` from the value the
+   * caller saw to `leaseUntil`, so no other sender sees it due before then. Of
+   * two senders that saw the same value, exactly one gets the job back.
+   */
+  async claimWebhook(jobId: string, seenAt: string, leaseUntil: string): Promise<StoredJob | undefined> {
+    return this.updateWebhook(jobId, seenAt, { SET: { webhookAt: leaseUntil } });
+  }
+
+  /** Records an attempt made under the lease `leaseUntil`: due again at `nextAt`, or out of the index when done. */
+  async recordWebhookAttempt(jobId: string, leaseUntil: string, webhook: WebhookDelivery, nextAt: string | undefined): Promise<boolean> {
+    const change: WebhookChange = nextAt ? { SET: { webhook, webhookAt: nextAt } } : { SET: { webhook }, REMOVE: ['webhookQueue'] };
+    return (await this.updateWebhook(jobId, leaseUntil, change)) !== undefined;
+  }
+
+  private async updateWebhook(jobId: string, expectedAt: string, change: WebhookChange): Promise<StoredJob | undefined> {
+    const update = buildUpdate(change.SET, change.REMOVE ?? []);
+    try {
+      return await this.updateJob(jobId, {
+        expression: update.expression,
+        condition: '#queue = :due AND #at = :expected',
+        names: { ...update.names, '#queue': TABLE.webhookIndexPartitionKey, '#at': TABLE.webhookIndexSortKey },
+        values: { ...update.values, ':due': WEBHOOK_DUE, ':expected': expectedAt },
+      });
+    } catch (error) {
+      if (isConditionFailure(error)) return undefined;
+      throw error;
+    }
   }
 
   /** One page of the owner's jobs, newest first (GSI byOwner). Expired records are dropped. */

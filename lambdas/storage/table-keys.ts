@@ -4,7 +4,9 @@
  *   CAP#GLOBAL             global capacity ledger: inFlight (N) + holders (SS of job ids)
  *   CAP#OWNER#<apiKeyId>   per-key capacity ledger, same shape
  *   IDEM#<apiKeyId>#<hash> idempotency record: jobId, requestHash, expiresAt
- * Only job items have `owner` and `createdAt`, so nothing else reaches the GSI.
+ *   WEBHOOK#<principal>    webhook settings: default URL, signing secret(s) (storage/webhook-settings.ts)
+ * Only job items have `owner` and `createdAt`, so nothing else reaches the byOwner GSI; only job items
+ * with a callback carry `webhookQueue`, and only once terminal `webhookAt`, so only they reach byWebhookDue.
  */
 import { createHash } from 'node:crypto';
 

@@ -18,6 +18,9 @@ import type { JobStore, StoredJob } from '../storage/job-store';
 import { METRIC } from '../../core/metrics';
 import { countByCode, countMetric, logger, withJob } from '../runtime/observability';
 import { createUploadTicket } from '../storage/presign-upload';
+import { PENDING_DELIVERY } from '../decisions/webhooks';
+import { WEBHOOK_DUE } from '../storage/job-store';
+import { resolveJobCallback, type WebhookSettingsDeps } from './webhooks';
 import { epochSeconds } from '../storage/table-keys';
 
 export interface CreateJobDeps {
@@ -28,6 +31,8 @@ export interface CreateJobDeps {
   bucket: string;
   limits: ServiceLimits;
   bundleLimits: BundleLimits;
+  /** The principal's webhook settings and the callback URL policy. */
+  webhooks: Omit<WebhookSettingsDeps, 'now'>;
   now?: () => number;
   /** Pause between looks at a job another request with the same key is creating. */
   sleep?: (ms: number) => Promise<void>;
@@ -69,7 +74,9 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
     });
   }
   const options = resolveOptions(request);
-  const hash = requestHash({ filename: request.filename, sizeBytes: request.sizeBytes, options });
+  // Checked before anything is claimed, so a refused callback leaves nothing behind.
+  const callback = await resolveJobCallback(deps.webhooks, owner, request.callbackUrl);
+  const hash = requestHash({ filename: request.filename, sizeBytes: request.sizeBytes, options, callbackUrl: request.callbackUrl });
   const jobId = newJobId(now());
 
   if (idempotencyKey) {
@@ -112,6 +119,8 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
     deadlineAt: uploadDeadline(uploadExpiresMs),
     idempotencyKey,
     expiresAt: epochSeconds(createdMs) + deps.limits.jobRecordDays * 86_400,
+    // The outbox's partition key: the job enters byWebhookDue once its first terminal move sets webhookAt.
+    ...(callback ? { callback, webhook: PENDING_DELIVERY, webhookQueue: WEBHOOK_DUE } : {}),
   };
 
   try {

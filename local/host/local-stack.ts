@@ -16,7 +16,8 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_DATA_DIR } from '../../core/local-stack-file';
-import { loadStackModel, type StackModel } from '../model/stack-model';
+import { LAMBDA_ENV } from '../../core/service-env';
+import { loadStackModel, type FunctionModel, type StackModel } from '../model/stack-model';
 import { contextStackName, ensureSynth } from '../model/synth';
 import { startApiGateway } from '../stand-ins/api-gateway/gateway';
 import { keyByOutput } from '../stand-ins/api-gateway/usage-plans';
@@ -96,6 +97,24 @@ export interface LocalStack {
   /** Resolves when no asynchronous invocation (S3 event, schedule) is running or waiting to retry. */
   asyncIdle(): Promise<void>;
   close(): Promise<void>;
+}
+
+/** Webhook receivers of local mode run on this machine: loopback is added to the template's allow-list. */
+export const LOCAL_WEBHOOK_CIDRS = ['127.0.0.0/8', '::1/128'] as const;
+
+/**
+ * The one setting local mode changes in the functions' environment: callback
+ * URLs may reach loopback, over http too. Only the running local functions
+ * get it; the synthesized template (and any deployment) keeps its policy.
+ */
+export function allowLocalReceivers(fn: FunctionModel): FunctionModel {
+  const cidrs = fn.env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS];
+  if (cidrs === undefined) return fn;
+  const allowed = [...cidrs.split(','), ...LOCAL_WEBHOOK_CIDRS].map((c) => c.trim()).filter(Boolean);
+  return {
+    ...fn,
+    env: { ...fn.env, [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: [...new Set(allowed)].join(','), [LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]: 'true' },
+  };
 }
 
 /** Local mode's account of its task sandbox; local-only, never part of the deployed API. */
@@ -215,7 +234,14 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, sfn: sfn.endpoint };
     const { asyncRetryDelaysMs } = options;
     const lambdas = closer.keep(
-      startFunctions({ functions: plan.functions, region, endpoints, clock, logFile: logs.file, asyncRetryDelaysMs }),
+      startFunctions({
+        functions: plan.functions.map(allowLocalReceivers),
+        region,
+        endpoints,
+        clock,
+        logFile: logs.file,
+        asyncRetryDelaysMs,
+      }),
     );
     s3.notify(lambdas.invokeAsync);
 
@@ -234,7 +260,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         endpoints: [s3.endpoint],
       }),
     );
-    closer.keep(sfn.runStateMachines({ invoke: lambdas.invoke, runEcsTask: (parameters, signal) => ecs.run(parameters, signal) }));
+    closer.keep(
+      sfn.runStateMachines({
+        invoke: lambdas.invoke,
+        invokeAsync: lambdas.invokeAsync,
+        runEcsTask: (parameters, signal) => ecs.run(parameters, signal),
+      }),
+    );
 
     // API Gateway with the template's keys, kept in the data dir across restarts.
     const keys = loadApiKeys(dataDir, model.api.apiKeys);

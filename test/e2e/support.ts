@@ -20,7 +20,7 @@ import { synthStatus } from '../../local/model/synth';
 import { SAMPLES_DIR } from '../support/samples';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
-const STACK_NAME = 'K2pWebE2e';
+export const STACK_NAME = 'K2pWebE2e';
 const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
 
 /** Limits of the test deployment; everything else is the cdk.json default. */

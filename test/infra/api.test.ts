@@ -141,7 +141,7 @@ describe('JobsApi', () => {
     ]);
   });
 
-  it('has a tight web plan (which cannot list jobs) and a default plan for programmatic keys, one key each', () => {
+  it('has a tight web plan (which cannot list jobs nor touch webhook settings) and a default plan for programmatic keys, one key each', () => {
     const plans = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::UsagePlan').map(([id, p]) => [id, p.Properties]));
     const web = plans[logicalIdOf(stack, api.webPlan)]!;
     const def = plans[logicalIdOf(stack, api.defaultPlan)]!;
@@ -150,7 +150,12 @@ describe('JobsApi', () => {
       Throttle: { RateLimit: 5, BurstLimit: 10 },
       Quota: { Limit: 2000, Period: 'DAY' },
     });
-    expect(web.ApiStages[0].Throttle).toEqual({ '/jobs/GET': { RateLimit: 0, BurstLimit: 0 } });
+    expect(web.ApiStages[0].Throttle).toEqual({
+      '/jobs/GET': { RateLimit: 0, BurstLimit: 0 },
+      '/webhook/GET': { RateLimit: 0, BurstLimit: 0 },
+      '/webhook/PUT': { RateLimit: 0, BurstLimit: 0 },
+      '/webhook/secret/POST': { RateLimit: 0, BurstLimit: 0 },
+    });
     expect(def).toMatchObject({
       UsagePlanName: 'Api-default',
       Throttle: { RateLimit: 10, BurstLimit: 20 },

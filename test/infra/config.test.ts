@@ -61,6 +61,16 @@ describe('configuration (cdk.json context)', () => {
     expect(() => resolveConfig({ azcount: 1 })).toThrow(/unknown field/);
   });
 
+  it('takes the webhook allow-list as CIDRs (list or comma-separated) and http as a boolean; public https only by default', () => {
+    expect(resolveConfig({})).toMatchObject({ webhookAllowCidrs: [], webhookAllowHttp: false });
+    const config = configFromContext((k) => ({ webhookAllowCidrs: '10.20.0.0/16, fd00:1::/32', webhookAllowHttp: 'true' })[k]);
+    expect(config).toMatchObject({ webhookAllowCidrs: ['10.20.0.0/16', 'fd00:1::/32'], webhookAllowHttp: true });
+    expect(resolveConfig({ webhookAllowCidrs: ['127.0.0.1/32'] }).webhookAllowCidrs).toEqual(['127.0.0.1/32']);
+    expect(() => resolveConfig({ webhookAllowCidrs: ['10.0.0.0/33'] })).toThrow(/webhookAllowCidrs.*"10.0.0.0\/33" is not a CIDR/);
+    expect(() => resolveConfig({ webhookAllowCidrs: 'intranet' })).toThrow(/webhookAllowCidrs/);
+    expect(() => resolveConfig({ webhookAllowHttp: 'yes' })).toThrow(/"webhookAllowHttp" must be true or false/);
+  });
+
   it('accepts a digest-pinned converter image', () => {
     const image = `ghcr.io/vitalii-kaplan/knime2py@sha256:${'0'.repeat(64)}`;
     expect(resolveConfig({ converterImage: image }).converterImage).toBe(image);

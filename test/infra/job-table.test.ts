@@ -21,7 +21,7 @@ describe('JobTable', () => {
     template.hasResource('AWS::DynamoDB::Table', { DeletionPolicy: 'Retain', UpdateReplacePolicy: 'Retain' });
   });
 
-  it('has the byOwner index on owner + createdAt', () => {
+  it('has the byOwner index on owner + createdAt, and the sparse byWebhookDue index', () => {
     const stack = newStack();
     new JobTable(stack, 'JobTable');
     const table = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'))[0]!;
@@ -31,6 +31,14 @@ describe('JobTable', () => {
         KeySchema: [
           { AttributeName: TABLE.ownerIndexPartitionKey, KeyType: 'HASH' },
           { AttributeName: TABLE.ownerIndexSortKey, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      },
+      {
+        IndexName: TABLE.webhookIndex,
+        KeySchema: [
+          { AttributeName: TABLE.webhookIndexPartitionKey, KeyType: 'HASH' },
+          { AttributeName: TABLE.webhookIndexSortKey, KeyType: 'RANGE' },
         ],
         Projection: { ProjectionType: 'ALL' },
       },

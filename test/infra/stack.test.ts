@@ -20,6 +20,10 @@ describe('K2pWebStack', () => {
     prepareRun: stack.conversion.prepareRun,
     recordOutcome: stack.conversion.recordOutcome,
     reaper: stack.reaper.function,
+    getWebhook: stack.api.functions.getWebhook,
+    putWebhook: stack.api.functions.putWebhook,
+    rotateWebhookSecret: stack.api.functions.rotateWebhookSecret,
+    deliverWebhooks: stack.webhooks.sender,
   };
 
   it('creates one function per handler', () => {

@@ -44,6 +44,9 @@ const gateways: LocalApiGateway[] = [];
 let gateway: LocalApiGateway;
 
 const routeOf = (handler: ApiHandlerName): ApiRoute => API_ROUTES.find((r) => r.handler === handler)!;
+/** A body each route's handler accepts: POST takes an empty one, PUT /webhook a cleared URL. */
+const bodyFor = (route: ApiRoute): { body?: object } =>
+  route.method === 'POST' ? { body: {} } : route.method === 'PUT' ? { body: { url: null } } : {};
 const KEYED = API_ROUTES.filter((r) => !PUBLIC_HANDLERS.has(r.handler));
 
 function handlerForArn(arn: string): ApiHandlerName {
@@ -170,7 +173,15 @@ beforeAll(async () => {
   cliKey = byOutput('ClientApiKeyId');
   webKey = byOutput('WebApiKeyId');
   aws = await startLocalAws();
-  applyEnv({ ...aws.env, LIMIT_GLOBAL_IN_FLIGHT: '1000', LIMIT_PER_KEY_IN_FLIGHT: '1000', AWS_MAX_ATTEMPTS: '1' });
+  applyEnv({
+    ...aws.env,
+    LIMIT_GLOBAL_IN_FLIGHT: '1000',
+    LIMIT_PER_KEY_IN_FLIGHT: '1000',
+    AWS_MAX_ATTEMPTS: '1',
+    // As local mode runs it: callbacks to 127.0.0.1 allowed.
+    WEBHOOK_ALLOW_CIDRS: '127.0.0.0/8',
+    WEBHOOK_ALLOW_HTTP: 'true',
+  });
   handlers = await loadHandlers(API_ROUTES.map((r) => r.handler));
   pipeline = await loadHandlers(PIPELINE);
   active = handlers;
@@ -234,6 +245,20 @@ describe('successes', () => {
     expect(link.json.filename).toBe('KNIME two graphs-k2p.zip');
   });
 
+  it('webhook settings: POST /webhook/secret 201 (the secret, once), PUT /webhook 200, GET /webhook 200; a job with a callback shows its delivery', async () => {
+    const secret = await call('rotateWebhookSecret');
+    expect(secret.status).toBe(201);
+    expect(secret.json.secret).toMatch(/^whsec_/);
+    const put = await call('putWebhook', { body: { url: 'http://127.0.0.1:9/k2p' } });
+    expect([put.status, put.json.url]).toEqual([200, 'http://127.0.0.1:9/k2p']);
+    const get = await call('getWebhook');
+    expect([get.status, get.json.secretCreatedAt]).toEqual([200, secret.json.createdAt]);
+    const { job } = await createJob({ filename: 'hooked.knwf' });
+    expect(job.webhook).toMatchObject({ url: 'http://127.0.0.1:9/k2p', status: 'PENDING', attempts: 0 });
+    expect((await call('getJob', { id: job.jobId })).json.webhook).toMatchObject({ status: 'PENDING' });
+    expect((await call('putWebhook', { body: { url: null } })).json.url).toBeNull();
+  });
+
   it('DELETE /jobs/{id}: 200 with the DELETED job, twice', async () => {
     const { job } = await createJob();
     for (let i = 0; i < 2; i++) {
@@ -254,6 +279,8 @@ describe('errors of the handlers', () => {
       await call('listJobs', { query: { limit: '0' } }),
       await call('listJobs', { query: { nextToken: 'not-a-token' } }),
       await call('getResult', { id: job.jobId, query: { redirect: 'maybe' } }),
+      await call('putWebhook', { body: { url: 'https://hooks.example.com/k2p', extra: true } }),
+      await call('putWebhook', { body: {} }),
     ];
     for (const response of bad) expect([response.status, response.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
   });
@@ -286,6 +313,19 @@ describe('errors of the handlers', () => {
     expect([response.status, response.json.error.code]).toEqual([422, 'BUNDLE_TOO_LARGE']);
   });
 
+  it('422 CALLBACK_URL_REFUSED for a callback URL the service will not call; 409 WEBHOOK_NOT_CONFIGURED without a secret', async () => {
+    for (const [handler, body] of [
+      ['createJob', { callbackUrl: 'https://169.254.169.254/latest/meta-data/' }],
+      ['putWebhook', { url: 'ftp://hooks.example.com/k2p' }],
+    ] as const) {
+      const response = await call(handler, { body });
+      expect([response.status, response.json.error.code], handler).toEqual([422, 'CALLBACK_URL_REFUSED']);
+    }
+    // The page's shared key can never have a secret (its plan blocks the webhook routes).
+    const unconfigured = await call('createJob', { body: { callbackUrl: 'http://127.0.0.1:9/k2p' }, key: webKey });
+    expect([unconfigured.status, unconfigured.json.error.code]).toEqual([409, 'WEBHOOK_NOT_CONFIGURED']);
+  });
+
   it('429 RATE_LIMITED and 503 SERVER_BUSY from admission control, with Retry-After', async () => {
     await withAdmission({ LIMIT_GLOBAL_IN_FLIGHT: '10', LIMIT_PER_KEY_IN_FLIGHT: '1' }, async () => {
       expect((await call('createJob', { body: {} })).status).toBe(201);
@@ -304,7 +344,7 @@ describe('errors of the handlers', () => {
       active = await loadHandlers(KEYED.map((r) => r.handler));
       try {
         for (const route of KEYED) {
-          const response = await call(route.handler, { id: 'abcdefgh1234', ...(route.method === 'POST' ? { body: {} } : {}) });
+          const response = await call(route.handler, { id: 'abcdefgh1234', ...bodyFor(route) });
           expect([response.status, response.json.error.code], route.handler).toEqual([500, 'INTERNAL_ERROR']);
         }
       } finally {
@@ -320,7 +360,7 @@ describe('errors of the handlers', () => {
         resource: route.path,
         apiKeyId: null,
         pathParameters: { id: 'abcdefgh1234' },
-        ...(route.method === 'POST' ? { body: {} } : {}),
+        ...bodyFor(route),
       });
       expect(checkResponse(doc, route.method, route.path, response)).toEqual([]);
       expect([response.statusCode, response.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
@@ -333,7 +373,7 @@ describe('errors of the gateway', () => {
   it('403 FORBIDDEN without a key or with an unknown one, on every key-protected route', async () => {
     for (const route of KEYED) {
       for (const key of [null, 'not-a-key']) {
-        const response = await call(route.handler, { key, ...(route.method === 'POST' ? { body: {} } : {}) });
+        const response = await call(route.handler, { key, ...bodyFor(route) });
         expect([response.status, response.json.error.code]).toEqual([403, 'FORBIDDEN']);
       }
     }
@@ -347,6 +387,11 @@ describe('errors of the gateway', () => {
   it('429 RATE_LIMITED once a usage plan or the stage is throttled, on every route; the web key may not list jobs', async () => {
     const blocked = await call('listJobs', { key: webKey });
     expect([blocked.status, blocked.json.error.code]).toEqual([429, 'RATE_LIMITED']);
+    // Whoever set the shared key's default URL would receive everyone's events: its plan blocks the webhook routes.
+    for (const handler of ['getWebhook', 'putWebhook', 'rotateWebhookSecret'] as const) {
+      const refused = await call(handler, { key: webKey, ...bodyFor(routeOf(handler)) });
+      expect([refused.status, refused.json.error.code], handler).toEqual([429, 'RATE_LIMITED']);
+    }
     // A frozen clock: buckets never refill, so each one runs dry.
     const frozen = await startGateway({ monotonicNow: () => 1000 });
     for (const route of API_ROUTES) {
@@ -356,7 +401,7 @@ describe('errors of the gateway', () => {
         response = await call(route.handler, {
           via: frozen,
           id: UNKNOWN_ID,
-          ...(route.method === 'POST' ? { body: { sizeBytes: 10 ** 12 } } : {}),
+          ...(route.method === 'POST' ? { body: { sizeBytes: 10 ** 12 } } : bodyFor(route)),
         });
       } while (response.status !== 429 && ++attempts < 500);
       expect([response.status, response.json.error.code], route.handler).toEqual([429, 'RATE_LIMITED']);
@@ -368,7 +413,7 @@ describe('errors of the gateway', () => {
     const crashing = await startGateway({ invoke: () => Promise.reject(new Error('Runtime.ExitError')) });
     const slow = await startGateway({ integrationTimeoutMs: 50, invoke: () => new Promise((resolve) => setTimeout(resolve, 1000)) });
     for (const route of API_ROUTES) {
-      const body = route.method === 'POST' ? { body: {} } : {};
+      const body = bodyFor(route);
       const crashed = await call(route.handler, { via: crashing, ...body });
       expect([crashed.status, crashed.json.error.code], route.handler).toEqual([502, 'INTERNAL_ERROR']);
       const timedOut = await call(route.handler, { via: slow, ...body });

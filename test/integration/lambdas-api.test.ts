@@ -23,7 +23,18 @@ import {
 import { startLocalAws, type LocalAws } from '../support/local-aws';
 import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
 
-const API_HANDLERS = ['createJob', 'getJob', 'listJobs', 'getResult', 'deleteJob', 'health', 'validateUpload'] as const;
+const API_HANDLERS = [
+  'createJob',
+  'getJob',
+  'listJobs',
+  'getResult',
+  'deleteJob',
+  'health',
+  'validateUpload',
+  'getWebhook',
+  'putWebhook',
+  'rotateWebhookSecret',
+] as const;
 type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
 
 const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; handler: keyof Handlers }> = {
@@ -33,6 +44,9 @@ const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; h
   deleteJob: { method: 'DELETE', resource: '/jobs/{id}', handler: 'deleteJob' },
   getResult: { method: 'GET', resource: '/jobs/{id}/result', handler: 'getResult' },
   health: { method: 'GET', resource: '/health', handler: 'health' },
+  getWebhook: { method: 'GET', resource: '/webhook', handler: 'getWebhook' },
+  putWebhook: { method: 'PUT', resource: '/webhook', handler: 'putWebhook' },
+  rotateWebhookSecret: { method: 'POST', resource: '/webhook/secret', handler: 'rotateWebhookSecret' },
 };
 
 const KEY_A = 'key-a-0001';
@@ -562,6 +576,24 @@ describe('CORS', () => {
       headers: { Origin: 'https://site.example' },
     });
     expect(healthy.headers['Access-Control-Allow-Origin']).toBe('https://site.example');
+  });
+});
+
+describe('webhook settings (deliveries: test/integration/webhooks.test.ts)', () => {
+  it('creates and rotates the signing secret, sets and clears the default URL, per API key', async () => {
+    expect((await api('getWebhook')).json).toEqual({ url: null, secretCreatedAt: null });
+    const first = await api('rotateWebhookSecret');
+    expect(first.statusCode).toBe(201);
+    const second = await api('rotateWebhookSecret');
+    expect(second.json.secret).not.toBe(first.json.secret);
+    const settings = (await api('getWebhook')).json;
+    expect(settings).toMatchObject({ url: null, secretCreatedAt: second.json.createdAt });
+    expect(Date.parse(settings.previousSecretValidUntil) - Date.parse(second.json.createdAt)).toBe(24 * 3_600_000);
+    // Public receivers only (this file runs without the local allow-list): an IP literal needs no DNS.
+    const put = await api('putWebhook', { body: { url: 'https://93.184.216.34/k2p' } });
+    expect([put.statusCode, put.json.url]).toEqual([200, 'https://93.184.216.34/k2p']);
+    expect((await api('getWebhook', { apiKeyId: KEY_B })).json).toEqual({ url: null, secretCreatedAt: null });
+    expect((await api('putWebhook', { body: { url: null } })).json.url).toBeNull();
   });
 });
 

@@ -86,7 +86,7 @@ export function lambdaContext(functionName = 'k2p-test'): Context {
 }
 
 export interface ApiRequest {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   /** Resource template, e.g. /jobs/{id}. */
   resource: string;
   pathParameters?: Record<string, string>;

@@ -53,6 +53,8 @@ async function createJobsTable(client: DynamoDBClient, tableName: string): Promi
         { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
         { AttributeName: TABLE.ownerIndexPartitionKey, AttributeType: 'S' },
         { AttributeName: TABLE.ownerIndexSortKey, AttributeType: 'S' },
+        { AttributeName: TABLE.webhookIndexPartitionKey, AttributeType: 'S' },
+        { AttributeName: TABLE.webhookIndexSortKey, AttributeType: 'S' },
       ],
       KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
       GlobalSecondaryIndexes: [
@@ -61,6 +63,14 @@ async function createJobsTable(client: DynamoDBClient, tableName: string): Promi
           KeySchema: [
             { AttributeName: TABLE.ownerIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: TABLE.ownerIndexSortKey, KeyType: 'RANGE' },
+          ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+        {
+          IndexName: TABLE.webhookIndex,
+          KeySchema: [
+            { AttributeName: TABLE.webhookIndexPartitionKey, KeyType: 'HASH' },
+            { AttributeName: TABLE.webhookIndexSortKey, KeyType: 'RANGE' },
           ],
           Projection: { ProjectionType: 'ALL' },
         },

@@ -19,7 +19,7 @@ export const OPENAPI_PATH = join(import.meta.dirname, '..', '..', 'docs', 'opena
 /** The document's id in ajv; schemas are compiled as `${DOCUMENT_ID}#<JSON pointer>`. */
 const DOCUMENT_ID = 'k2p-web-openapi';
 /** Keywords of the OpenAPI document (and of its Schema Objects) that are no JSON Schema vocabulary. */
-const OPENAPI_KEYWORDS = ['openapi', 'info', 'servers', 'paths', 'components', 'security', 'tags', 'example'];
+const OPENAPI_KEYWORDS = ['openapi', 'info', 'servers', 'paths', 'webhooks', 'components', 'security', 'tags', 'example'];
 
 export const HTTP_METHODS = ['get', 'post', 'put', 'patch', 'delete'] as const;
 

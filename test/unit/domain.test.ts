@@ -95,6 +95,8 @@ describe('error codes', () => {
       'RATE_LIMITED',
       'RESULT_NOT_READY',
       'RESULT_GONE',
+      'WEBHOOK_NOT_CONFIGURED',
+      'CALLBACK_URL_REFUSED',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {

@@ -12,6 +12,7 @@ export interface LocalStepFunctions {
   /** Runs every execution from now on: Lambda tasks through `invoke`, ECS tasks through `runEcsTask`; close() stops them. */
   runStateMachines(tasks: {
     invoke(functionArn: string, payload: unknown): Promise<unknown>;
+    invokeAsync?(functionArn: string, payload: unknown): void;
     runEcsTask: LocalTaskHandlers['runEcsTask'];
   }): { close(): Promise<void> };
   close(): Promise<void>;
@@ -33,7 +34,11 @@ export async function startStepFunctions(options: { port: number; stateMachines:
   return {
     endpoint: server.endpoint,
     runStateMachines: (tasks) =>
-      attachStateMachine(server, machines, { invokeFunction: asLambdaTask(tasks.invoke), runEcsTask: tasks.runEcsTask }),
+      attachStateMachine(server, machines, {
+        invokeFunction: asLambdaTask(tasks.invoke),
+        invokeFunctionAsync: tasks.invokeAsync,
+        runEcsTask: tasks.runEcsTask,
+      }),
     close: () => server.close(),
   };
 }

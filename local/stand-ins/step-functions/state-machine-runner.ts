@@ -11,6 +11,8 @@ import type { Execution, SfnServer } from './api-server';
 export interface LocalTaskHandlers {
   /** Invokes a Lambda function by ARN with a payload; resolves with its result, rejects with its error. */
   invokeFunction(functionArn: string, payload: unknown): Promise<unknown>;
+  /** Queues an asynchronous invocation (`InvocationType: Event`) and returns at once. */
+  invokeFunctionAsync?(functionArn: string, payload: unknown): void;
   /**
    * Runs the ECS task of an `ecs:runTask.sync` state (`parameters`: the state's
    * Parameters after JSONPath resolution). Resolves when the task stopped;
@@ -83,10 +85,17 @@ export function localHandlersFor(definition: object, tasks: LocalTaskHandlers): 
     if (LAMBDA_ARN.test(resource)) {
       handlers[name] = () => (input) => tasks.invokeFunction(resource, input);
     } else if (LAMBDA_INVOKE.test(resource)) {
-      handlers[name] = () => async (input) => ({
+      const invokeSync = async (input: Record<string, unknown>) => ({
         StatusCode: 200,
         Payload: await tasks.invokeFunction(String(input.FunctionName), input.Payload),
       });
+      handlers[name] = () => async (input) => {
+        if (input.InvocationType !== 'Event') return invokeSync(input);
+        if (!tasks.invokeFunctionAsync) throw new Error(`Task state "${name}" invokes asynchronously; no async invoker is attached`);
+        tasks.invokeFunctionAsync(String(input.FunctionName), input.Payload);
+        // What Lambda answers an Event invocation: accepted, no payload.
+        return { StatusCode: 202, Payload: '' };
+      };
     } else if (ECS_RUN_TASK_SYNC.test(resource)) {
       // The interpreter stops waiting at TimeoutSeconds; stop the task too, as Step Functions does.
       const timeoutMs = (state.TimeoutSeconds ?? 99_999_999) * 1000;

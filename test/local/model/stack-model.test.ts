@@ -6,7 +6,7 @@ import { API_ROUTES } from '../../../lib/api';
 import { configFromContext } from '../../../lib/config';
 import { parseDockerfile } from '../../../local/model/image-model';
 import { Resolver, type Template } from '../../../local/model/intrinsics';
-import { REPO_ROOT } from '../../../local/host/local-stack';
+import { allowLocalReceivers, REPO_ROOT } from '../../../local/host/local-stack';
 import { rateToMs } from '../../../local/stand-ins/schedule';
 import type { FunctionModel, StackModel } from '../../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../helpers';
@@ -39,7 +39,15 @@ describe('the stack model, read from a real synthesis', () => {
 
   it('answers CORS preflight for the local web origin on every resource (MOCK methods)', () => {
     const preflights = model.api.routes.filter((r) => r.method === 'OPTIONS');
-    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/result']);
+    expect(preflights.map((r) => r.path).sort()).toEqual([
+      '/',
+      '/health',
+      '/jobs',
+      '/jobs/{id}',
+      '/jobs/{id}/result',
+      '/webhook',
+      '/webhook/secret',
+    ]);
     for (const route of preflights) {
       expect(route.mock?.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
       expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('X-Api-Key');
@@ -97,11 +105,11 @@ describe('the stack model, read from a real synthesis', () => {
     for (const fn of model.functions) for (const value of Object.values(fn.env)) expect(value).not.toMatch(/Fn::|\$\{|<<marker/);
   });
 
-  it('has the jobs table with its key, the owner index and the TTL attribute', () => {
+  it('has the jobs table with its key, the owner and webhook indexes and the TTL attribute', () => {
     expect(model.tables).toHaveLength(1);
     const [table] = model.tables;
     expect(table!.keySchema).toEqual([{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }]);
-    expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([TABLE.ownerIndex]);
+    expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex]);
     expect(table!.ttlAttribute).toBe(TABLE.ttlAttribute);
   });
 
@@ -111,7 +119,11 @@ describe('the stack model, read from a real synthesis', () => {
     expect(text).not.toMatch(/Fn::|"Ref"|\$\{AWS::/);
     const states = machine!.definition.States as Record<string, { Type: string; Resource?: string; Parameters?: Record<string, unknown> }>;
     const tasks = Object.values(states).filter((s) => s.Type === 'Task');
-    for (const task of tasks.filter((t) => t.Resource!.includes(':lambda:'))) expect(fnFor(task.Resource).modulePath).toBeTruthy();
+    for (const task of tasks.filter((t) => t.Resource!.includes(':lambda:'))) {
+      // Direct function ARNs, or the lambda:invoke integration naming the function in its parameters.
+      const arn = task.Resource!.endsWith(':states:::lambda:invoke') ? task.Parameters!.FunctionName : task.Resource;
+      expect(fnFor(String(arn)).modulePath).toBeTruthy();
+    }
     const ecs = tasks.find((t) => t.Resource!.endsWith(':states:::ecs:runTask.sync'))!;
     expect(ecs.Parameters!.TaskDefinition).toBe(model.taskDefinitions[0]!.family);
   });
@@ -127,10 +139,25 @@ describe('the stack model, read from a real synthesis', () => {
     expect(image.env.K2P_COMMAND).toBe('k2p');
   });
 
-  it('runs the reaper on the schedule in the template, and writes the page config with the configured limits', () => {
-    const [schedule] = model.schedules;
+  it('runs the reaper and the webhook sender on the schedules in the template, and writes the page config with the configured limits', () => {
+    const scheduleOf = (prefix: string) => model.schedules.find((s) => fnFor(s.targetArns[0]).logicalId.startsWith(prefix));
+    const schedule = scheduleOf('Reaper');
     expect(rateToMs(schedule!.expression)).toBe(5 * 60_000);
     expect(fnFor(schedule!.targetArns[0]).reservedConcurrency).toBe(1);
+    expect(rateToMs(scheduleOf('Webhooks')!.expression)).toBe(60_000);
+    expect(model.schedules).toHaveLength(2);
+  });
+
+  it('keeps the template’s strict callback policy; only the local functions get loopback and http added', () => {
+    const sender = fnFor(model.schedules.find((s) => fnFor(s.targetArns[0]).logicalId.startsWith('Webhooks'))!.targetArns[0]);
+    expect([sender.env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS], sender.env[LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]]).toEqual(['', 'false']);
+    const local = allowLocalReceivers(sender);
+    expect([local.env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS], local.env[LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]]).toEqual(['127.0.0.0/8,::1/128', 'true']);
+    expect(sender.env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]).toBe('');
+    const configured = allowLocalReceivers({ ...sender, env: { ...sender.env, [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: '10.0.0.0/8' } });
+    expect(configured.env[LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]).toBe('10.0.0.0/8,127.0.0.0/8,::1/128');
+    const { [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: _none, ...withoutPolicy } = sender.env;
+    expect(allowLocalReceivers({ ...sender, env: withoutPolicy }).env).toEqual(withoutPolicy);
     expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
   });
 });

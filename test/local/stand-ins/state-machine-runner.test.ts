@@ -174,3 +174,41 @@ describe('attachStateMachine', () => {
     ).toThrow(/cannot run Task state "Q"/);
   });
 });
+
+describe('lambda:invoke with InvocationType Event', () => {
+  const NOTIFY = 'arn:aws:lambda:us-east-1:000000000000:function:notify';
+  const eventDefinition = {
+    StartAt: 'NotifyFinished',
+    States: {
+      NotifyFinished: {
+        Type: 'Task',
+        Resource: 'arn:aws:states:::lambda:invoke',
+        Parameters: { FunctionName: NOTIFY, InvocationType: 'Event', 'Payload.$': '$' },
+        ResultPath: '$.notified',
+        End: true,
+      },
+    },
+  };
+
+  it('hands the payload to the async invoker and goes on at once with Lambda’s 202, never invoking synchronously', async () => {
+    const queued: [string, unknown][] = [];
+    const sync: string[] = [];
+    server = await startSfnServer({ stateMachineArns: [ARN] });
+    detach = attachStateMachine(server, [{ arn: ARN, definition: eventDefinition }], {
+      invokeFunction: async (arn) => {
+        sync.push(arn);
+        return {};
+      },
+      invokeFunctionAsync: (arn, payload) => queued.push([arn, payload]),
+      runEcsTask: async () => ({}),
+    });
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job-event', input: JSON.stringify({ jobId: 'job-event' }) }),
+    );
+    const execution = await waitForEnd(executionArn!);
+    expect(execution.status).toBe('SUCCEEDED');
+    expect(JSON.parse(execution.output!)).toEqual({ jobId: 'job-event', notified: { StatusCode: 202, Payload: '' } });
+    expect(queued).toEqual([[NOTIFY, { jobId: 'job-event' }]]);
+    expect(sync).toEqual([]);
+  });
+});
