@@ -130,6 +130,11 @@ export const ERRORS = {
   ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),
+  JOB_ALREADY_ENDED: api(
+    409,
+    'The job has already ended, so it cannot be cancelled.',
+    'See details.status for how it ended; delete the job if you no longer want it.',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

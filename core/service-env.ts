@@ -71,6 +71,8 @@ export const HANDLERS = {
   prepareRun: 'lambdas/steps/prepare-run.ts',
   recordOutcome: 'lambdas/steps/record-outcome.ts',
   reaper: 'lambdas/schedule/reaper.ts',
+  cancelJob: 'lambdas/api/cancel-job.ts',
+  taskStopped: 'lambdas/events/task-stopped.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -126,6 +126,28 @@ const EXAMPLE_DELETED: JobView = {
   result: undefined,
 };
 
+const EXAMPLE_CANCELLING: JobView = {
+  ...EXAMPLE_AWAITING,
+  status: 'CANCELLING',
+  updatedAt: '2025-05-06T09:14:25.310Z',
+  uploadExpiresAt: undefined,
+  uploadedAt: '2025-05-06T09:14:05.310Z',
+  queuedAt: '2025-05-06T09:14:05.902Z',
+  startedAt: '2025-05-06T09:14:19.455Z',
+  durationsMs: { upload: 2190, validation: 592, queue: 13553 },
+  retryAfterSeconds: 2,
+};
+
+const EXAMPLE_CANCELLED: JobView = {
+  ...EXAMPLE_CANCELLING,
+  status: 'CANCELLED',
+  terminal: true,
+  updatedAt: '2025-05-06T09:14:27.020Z',
+  finishedAt: '2025-05-06T09:14:27.020Z',
+  durationsMs: { upload: 2190, validation: 592, queue: 13553, conversion: 7565, total: 23900 },
+  retryAfterSeconds: undefined,
+};
+
 const EXAMPLE_CREATED: CreateJobResponse = {
   job: EXAMPLE_AWAITING,
   upload: {
@@ -281,6 +303,22 @@ const ERROR_RESPONSES = {
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
 
+/** Error responses some route answers with a status ERROR_RESPONSES already uses for another code. */
+const ROUTE_ERROR_RESPONSES = {
+  jobAlreadyEnded: {
+    status: 409,
+    spec: {
+      name: 'JobAlreadyEnded',
+      codes: ['JOB_ALREADY_ENDED'],
+      description:
+        '`JOB_ALREADY_ENDED`: the job ended before the cancel (SUCCEEDED, REJECTED, FAILED, TIMED_OUT, EXPIRED or DELETED); `details.status` says how.',
+      example: errorExample('JOB_ALREADY_ENDED', 'The job has already ended (SUCCEEDED), so it cannot be cancelled.', {
+        status: 'SUCCEEDED',
+      }),
+    },
+  },
+} as const satisfies Record<string, { status: number; spec: ErrorResponseSpec }>;
+
 /** Gateway failures any route can meet, and its throttling. */
 const GATEWAY_FAILURES = [429, 502, 504] as const satisfies readonly ErrorStatus[];
 /** Every key-protected route: the gateway's key check, the function's own check, the function failing. */
@@ -385,11 +423,18 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
   deleteJob: {
     tags: ['jobs'],
     summary: 'Delete the bundle and the result now and mark the job DELETED (idempotent).',
-    description:
-      'The slot is freed at once; whatever a conversion still running uploads later is deleted too. Deleting a deleted job answers the same.',
+    description: [
+      'A job whose conversion task is running is cancelled first: the answer is 202 with the job CANCELLING, and it becomes',
+      'DELETED (data deleted, slot freed) once the task has really stopped. Any other job is DELETED at once (200) and its slot',
+      'freed. Deleting a deleted job answers the same.',
+    ].join('\n'),
     requestParams: jobIdPath,
     responses: {
       '200': { description: 'The job, now DELETED.', content: json(JobViewSchema, EXAMPLE_DELETED) },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped; it ends DELETED.',
+        content: json(JobViewSchema, EXAMPLE_CANCELLING),
+      },
       ...errors([404, ...KEYED]),
     },
   },
@@ -408,6 +453,28 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors([400, 404, 409, 410, ...KEYED]),
     },
   },
+  cancelJob: {
+    tags: ['jobs'],
+    summary: 'Cancel a job that has not ended (idempotent).',
+    description: [
+      'Before its conversion task starts (AWAITING_UPLOAD, VALIDATING, QUEUED) the job ends CANCELLED at once and the task',
+      'never starts (200). While the task runs (RUNNING), the execution and the task with it are stopped and the job is',
+      'CANCELLING (202) until the task has really stopped; only then is it CANCELLED and its capacity slot freed. Cancelling a',
+      'CANCELLING job answers 202 again, a CANCELLED one 200; a job that ended otherwise is 409 `JOB_ALREADY_ENDED`.',
+      'A cancel racing the natural end leaves exactly one terminal state.',
+    ].join('\n'),
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The job, now (or already) CANCELLED.', content: json(JobViewSchema, EXAMPLE_CANCELLED) },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped; poll `GET /jobs/{id}` until it is CANCELLED.',
+        headers: retryAfterHeader(false),
+        content: json(JobViewSchema, EXAMPLE_CANCELLING),
+      },
+      '409': responseRef(ROUTE_ERROR_RESPONSES.jobAlreadyEnded.spec.name),
+      ...errors([404, ...KEYED]),
+    },
+  },
   health: {
     tags: ['service'],
     summary: 'Service and converter versions (no API key).',
@@ -423,9 +490,12 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
 /** Where each code can be met: the HTTP statuses that carry it, and the job states whose `error` holds it. */
 function errorCodesTable(): string {
   const rows = ERROR_CODES.map((code) => {
-    const statuses = Object.entries(ERROR_RESPONSES)
-      .filter(([, spec]) => (spec.codes as readonly ErrorCode[]).includes(code))
-      .map(([status]) => status);
+    const statuses = [
+      ...Object.entries(ERROR_RESPONSES).map(([status, spec]) => ({ status, spec: spec as ErrorResponseSpec })),
+      ...Object.values(ROUTE_ERROR_RESPONSES).map(({ status, spec }) => ({ status: String(status), spec: spec as ErrorResponseSpec })),
+    ]
+      .filter(({ spec }) => spec.codes.includes(code))
+      .map(({ status }) => status);
     const { family, message } = ERRORS[code];
     const where = [
       ...(statuses.length > 0 ? [`HTTP ${statuses.join(', ')}`] : []),
@@ -527,7 +597,12 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
             description: 'An API key of the deployment (`k2p-web` finds the local one itself).',
           },
         },
-        responses: Object.fromEntries(Object.values(ERROR_RESPONSES).map((spec) => [spec.name, errorResponse(spec)])),
+        responses: Object.fromEntries(
+          [...Object.values(ERROR_RESPONSES), ...Object.values(ROUTE_ERROR_RESPONSES).map((r) => r.spec)].map((spec) => [
+            spec.name,
+            errorResponse(spec),
+          ]),
+        ),
       },
     },
     { override: tidySchema },
