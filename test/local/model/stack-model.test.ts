@@ -39,7 +39,7 @@ describe('the stack model, read from a real synthesis', () => {
 
   it('answers CORS preflight for the local web origin on every resource (MOCK methods)', () => {
     const preflights = model.api.routes.filter((r) => r.method === 'OPTIONS');
-    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/result']);
+    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/cancel', '/jobs/{id}/result']);
     for (const route of preflights) {
       expect(route.mock?.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
       expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('X-Api-Key');
@@ -132,6 +132,21 @@ describe('the stack model, read from a real synthesis', () => {
     expect(rateToMs(schedule!.expression)).toBe(5 * 60_000);
     expect(fnFor(schedule!.targetArns[0]).reservedConcurrency).toBe(1);
     expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
+  });
+});
+
+describe('the event rules, read from a real synthesis', () => {
+  it("routes the conversion cluster's STOPPED task events to the task-stopped function", () => {
+    expect(model.eventRules).toHaveLength(1);
+    const [rule] = model.eventRules;
+    const cluster = model.stateMachines[0]!.definition.States as Record<string, { Parameters?: { Cluster?: string } }>;
+    expect(rule!.pattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: { clusterArn: [cluster.RunConverter!.Parameters!.Cluster], lastStatus: ['STOPPED'] },
+    });
+    expect(fnFor(rule!.targetArns[0]).exportName).toBe('handler');
+    expect(fnFor(rule!.targetArns[0]).env[LAMBDA_ENV.JOBS_TABLE_NAME]).toBeTruthy();
   });
 });
 
