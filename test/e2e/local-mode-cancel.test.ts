@@ -8,8 +8,11 @@
  * leaves exactly one terminal state.
  */
 import { readFileSync } from 'node:fs';
+import { Writable } from 'node:stream';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createCancelCommand } from '../../cli/commands/cancel';
+import type { CliIO } from '../../cli/command';
 import { ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
 import { uploadToPresignedPost } from '../../core/node/upload';
@@ -269,4 +272,47 @@ describe('cancel (contract double)', () => {
     expect(fillers).toHaveLength(binding.limit);
     await deleteAll(fillers);
   }, 300_000);
+});
+
+describe('k2p-web cancel (contract double)', () => {
+  /** Runs the real command against the local stack; its exit code and what it printed. */
+  async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+    let stdout = '';
+    let stderr = '';
+    const sink = (append: (text: string) => void) =>
+      new Writable({
+        write(chunk, _encoding, done) {
+          append(String(chunk));
+          done();
+        },
+      });
+    const io: CliIO = { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), env: {}, cwd: process.cwd() };
+    const code = await createCancelCommand().run([...args, '--api', e2e.stack.urls.api, '--key', e2e.stack.keys.cli.value], io);
+    return { code, stdout, stderr };
+  }
+
+  it('prints the state and exits 0 on CANCELLED or CANCELLING, non-zero with the message on 404 and 409', async () => {
+    const { job } = await e2e.client.createJob({ filename: 'cli.zip' });
+    const first = await cli([job.jobId]);
+    expect([first.code, first.stdout]).toEqual([0, `✔ ${job.jobId}: CANCELLED — Cancelled.\n`]);
+    expect((await cli([job.jobId])).code).toBe(0);
+
+    const running = await uploaded('hang', 'cli-running.zip');
+    await runningConverter(running);
+    const stopping = await cli([running, '--json']);
+    expect(stopping.code).toBe(0);
+    expect(JSON.parse(stopping.stdout)).toMatchObject({ ok: true, job: { jobId: running, status: 'CANCELLING' } });
+    expect((await terminal(running)).status).toBe('CANCELLED');
+
+    const missing = await cli(['nosuchjob12345']);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain('NOT_FOUND');
+
+    const done = await uploaded('sleep-0', 'cli-done.zip');
+    expect((await terminal(done)).status).toBe('SUCCEEDED');
+    const ended = await cli([done]);
+    expect(ended.code).toBe(1);
+    expect(ended.stderr).toContain('JOB_ALREADY_ENDED');
+    expect(ended.stderr).toContain('SUCCEEDED');
+  }, 120_000);
 });
