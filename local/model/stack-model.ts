@@ -534,32 +534,30 @@ function readTaskDefinitions(ctx: Ctx): TaskDefinitionModel[] {
   });
 }
 
-function readSchedules(ctx: Ctx): ScheduleModel[] {
+/** The Events rules that have property `key` (a schedule or an event pattern), with their state and Lambda targets. */
+function readRules(ctx: Ctx, key: 'ScheduleExpression' | 'EventPattern') {
   return byType(ctx.template, 'AWS::Events::Rule')
-    .filter(([, r]) => props(r).ScheduleExpression !== undefined)
+    .filter(([, r]) => props(r)[key] !== undefined)
     .map(([logicalId, r]) => {
       const p = props(r);
       return {
         logicalId,
-        expression: String(p.ScheduleExpression),
+        value: p[key],
         enabled: p.State === undefined || p.State === 'ENABLED',
         targetArns: ((p.Targets ?? []) as { Arn: unknown }[]).map((t) => ctx.resolver.string(t.Arn)),
       };
     });
 }
 
+function readSchedules(ctx: Ctx): ScheduleModel[] {
+  return readRules(ctx, 'ScheduleExpression').map(({ value, ...rule }) => ({ ...rule, expression: String(value) }));
+}
+
 function readEventRules(ctx: Ctx): EventRuleModel[] {
-  return byType(ctx.template, 'AWS::Events::Rule')
-    .filter(([, r]) => props(r).EventPattern !== undefined)
-    .map(([logicalId, r]) => {
-      const p = props(r);
-      return {
-        logicalId,
-        pattern: ctx.resolver.resolve(p.EventPattern) as Record<string, unknown>,
-        enabled: p.State === undefined || p.State === 'ENABLED',
-        targetArns: ((p.Targets ?? []) as { Arn: unknown }[]).map((t) => ctx.resolver.string(t.Arn)),
-      };
-    });
+  return readRules(ctx, 'EventPattern').map(({ value, ...rule }) => ({
+    ...rule,
+    pattern: ctx.resolver.resolve(value) as Record<string, unknown>,
+  }));
 }
 
 /**
