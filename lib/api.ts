@@ -248,7 +248,6 @@ export class JobsApi extends Construct {
     // Cancelling ends jobs that never ran at once (their bundle goes with them) and stops running ones.
     props.jobTable.grantReadWrite(fn('cancelJob'));
     props.storage.grantDeleteBundles(fn('cancelJob'));
-    props.storage.grantDeleteResults(fn('cancelJob'));
     for (const handler of ['cancelJob', 'deleteJob'] as const) {
       this.functions[handler].fn.addEnvironment(LAMBDA_ENV.STATE_MACHINE_ARN, props.stateMachine.stateMachineArn);
       props.stateMachine.grantExecution(fn(handler), 'states:StopExecution');

@@ -3,9 +3,10 @@
  * the converter (it can sleep, or hang ignoring SIGTERM, on demand; the real
  * knime2py cannot): a job cancelled while QUEUED never starts its task; one
  * cancelled (or deleted) while RUNNING stays CANCELLING, holding its capacity
- * slot, until the runner and converter processes are gone, then ends
- * CANCELLED (DELETED) and frees the slot; a cancel racing the natural end
- * leaves exactly one terminal state.
+ * slot, until the runner and converter processes are gone (frozen, they last
+ * until ECS's SIGKILL after the stop timeout), then ends CANCELLED (DELETED)
+ * and frees the slot; a cancel racing the natural end leaves exactly one
+ * terminal state; `k2p-web cancel` prints the state.
  */
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
@@ -24,8 +25,11 @@ import { E2E_SERVICE_LIMITS, startE2e, type E2e } from './support';
 
 let e2e: E2e;
 
+/** SIGTERM → SIGKILL of a stopped task: long enough to watch the slot held while a task that ignores SIGTERM still runs. */
+const STOP_TIMEOUT_SECONDS = 8;
+
 beforeAll(async () => {
-  e2e = await startE2e();
+  e2e = await startE2e(undefined, { taskStopTimeoutSeconds: STOP_TIMEOUT_SECONDS });
 }, 600_000);
 
 afterAll(async () => {
@@ -80,6 +84,14 @@ async function runningConverter(jobId: string): Promise<{ pids: number[]; taskId
   });
 }
 
+/**
+ * Freezes every process of the task (SIGSTOP): it cannot react to SIGTERM, like a task stuck in I/O, so only ECS's
+ * SIGKILL after the stop timeout ends it. That makes the time the cancelled task still runs long and certain.
+ */
+function freeze(task: { pids: number[] }): void {
+  for (const pid of task.pids) process.kill(pid, 'SIGSTOP');
+}
+
 const processesLeft = (task: { pids: number[]; taskId: string }) => [
   ...task.pids.filter(isAlive),
   ...processesWithEnv(TASK_MARKER_ENV, task.taskId).filter(isAlive),
@@ -120,7 +132,13 @@ async function fillCapacity(): Promise<string[]> {
  * not free. Once they are gone, the job ends `finalStatus` and POST /jobs succeeds. Returns how often the held
  * slot was seen.
  */
-async function expectSlotHeldUntilGone(jobId: string, task: { pids: number[]; taskId: string }, finalStatus: string, fillers: string[]) {
+async function expectSlotHeldUntilGone(
+  jobId: string,
+  task: { pids: number[]; taskId: string },
+  finalStatus: string,
+  fillers: string[],
+  cancelledAt: number,
+) {
   let heldWhileAlive = 0;
   while (processesLeft(task).length > 0) {
     const { jobId: admitted, refused } = await tryCreate();
@@ -139,6 +157,8 @@ async function expectSlotHeldUntilGone(jobId: string, task: { pids: number[]; ta
     }
   }
   expect(heldWhileAlive, 'the processes were never seen alive after the cancel').toBeGreaterThan(0);
+  // They lived until ECS's SIGKILL (the stop timeout), the slot held all the while.
+  expect(Date.now() - cancelledAt).toBeGreaterThan((STOP_TIMEOUT_SECONDS - 1) * 1000);
   expect(e2e.stack.tasks().find((t) => t.jobId === jobId)).toBeUndefined();
   const admitted = await waitFor('a free slot', async () => (await tryCreate()).jobId);
   fillers.push(admitted);
@@ -192,15 +212,17 @@ describe('cancel (contract double)', () => {
     expect((await e2e.client.getJob(hit!.jobId)).status).toBe('CANCELLED');
   }, 180_000);
 
-  it('cancelled while RUNNING: CANCELLING until the runner and converter are gone, then CANCELLED; the slot is freed only then (contract double hanging)', async () => {
+  it('cancelled while RUNNING: CANCELLING until the runner and converter are gone (SIGKILL after the stop timeout), then CANCELLED; the slot is freed only then (contract double hanging)', async () => {
     const jobId = await uploaded('hang', 'running.zip');
     const task = await runningConverter(jobId);
     const fillers = await fillCapacity();
     try {
+      freeze(task);
+      const cancelledAt = Date.now();
       const answer = await e2e.client.cancelJob(jobId);
       expect([answer.status, answer.terminal]).toEqual(['CANCELLING', false]);
       expect((await e2e.client.cancelJob(jobId)).status).toBe('CANCELLING');
-      await expectSlotHeldUntilGone(jobId, task, 'CANCELLED', fillers);
+      await expectSlotHeldUntilGone(jobId, task, 'CANCELLED', fillers, cancelledAt);
       expect(processesLeft(task)).toEqual([]);
       expect((await e2e.client.cancelJob(jobId)).status).toBe('CANCELLED');
     } finally {
@@ -213,9 +235,11 @@ describe('cancel (contract double)', () => {
     const task = await runningConverter(jobId);
     const fillers = await fillCapacity();
     try {
+      freeze(task);
+      const cancelledAt = Date.now();
       const answer = await e2e.client.deleteJob(jobId);
       expect(answer.status).toBe('CANCELLING');
-      await expectSlotHeldUntilGone(jobId, task, 'DELETED', fillers);
+      await expectSlotHeldUntilGone(jobId, task, 'DELETED', fillers, cancelledAt);
     } finally {
       await deleteAll(fillers);
     }

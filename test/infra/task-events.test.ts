@@ -50,6 +50,12 @@ describe('cancel: task-stopped events and StopExecution rights', () => {
       expect(statements[0]!.resource).toContain(':execution:');
       expect(statements[0]!.resource).toContain(machine);
     }
+    const cancelS3 = statementsOfRole(template, logicalIdOf(stack, stack.api.functions.cancelJob.role)).filter((s: Loose) =>
+      String(s.Action).startsWith('s3:'),
+    );
+    expect(cancelS3.map((s: Loose) => `${s.Action} ${flatten(s.Resource).replace(/^\$\{[^}]+\}/, '<bucket>')}`)).toEqual([
+      's3:DeleteObject <bucket>/bundles/*',
+    ]);
     // Reading jobs never stops anything.
     for (const handler of ['getJob', 'listJobs', 'getResult', 'createJob'] as const)
       expect(stateActions(stack.api.functions[handler].role)).toEqual([]);
