@@ -182,7 +182,9 @@ describe('cancel (contract double)', () => {
   // First in the file: PrepareRun's first invocation is a cold start, which keeps a job QUEUED long enough to meet.
   it('cancelled while QUEUED: CANCELLED at once, and its task never starts (contract double sleeping)', async () => {
     let hit: JobView | undefined;
+    let attempts = 0;
     for (let attempt = 0; attempt < 8 && !hit; attempt++) {
+      attempts++;
       const jobId = await uploaded('sleep-5000', `queued-${attempt}.zip`);
       const queued = await waitFor(
         'the job to leave validation',
@@ -207,6 +209,7 @@ describe('cancel (contract double)', () => {
       }
     }
     expect(hit, 'never caught a job QUEUED in 8 attempts').toBeDefined();
+    console.log(`cancel while QUEUED (contract double): caught QUEUED after ${attempts} attempt(s)`);
     await sleep(500);
     expect(e2e.stack.tasks().find((t) => t.jobId === hit!.jobId)).toBeUndefined();
     expect((await e2e.client.getJob(hit!.jobId)).status).toBe('CANCELLED');
