@@ -492,7 +492,11 @@ export class App {
       this.jobPanel.clearError();
       this.jobPanel.clearNetwork();
       this.trackJob(deleted);
-      this.jobPanel.setStatus(`Deleted (${deleted.status}): the bundle and the result were removed from the service`);
+      this.jobPanel.setStatus(
+        deleted.status === 'CANCELLING'
+          ? 'Deleting: the conversion is being stopped first; its data is removed once it has stopped'
+          : `Deleted (${deleted.status}): the bundle and the result were removed from the service`,
+      );
       this.showButtons({ again: true });
       byId('again-button').focus();
     } catch (error) {
