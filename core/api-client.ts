@@ -377,7 +377,13 @@ export class ApiClient {
     return this.parse(ResultLinkSchema, raw, 'GET /jobs/{id}/result');
   }
 
-  /** DELETE /jobs/{id} (idempotent): the job, now DELETED. */
+  /** POST /jobs/{id}/cancel (idempotent): the job, CANCELLED, or CANCELLING while its task is being stopped. */
+  async cancelJob(jobId: string, options: RequestOptions = {}): Promise<JobView> {
+    const raw = await this.send({ method: 'POST', path: `${jobPath(jobId)}/cancel`, signal: options.signal });
+    return this.parse(JobViewSchema, raw, 'POST /jobs/{id}/cancel');
+  }
+
+  /** DELETE /jobs/{id} (idempotent): the job, DELETED, or CANCELLING while its running task is stopped first. */
   async deleteJob(jobId: string, options: RequestOptions = {}): Promise<JobView> {
     const raw = await this.send({ method: 'DELETE', path: jobPath(jobId), signal: options.signal });
     return this.parse(JobViewSchema, raw, 'DELETE /jobs/{id}');

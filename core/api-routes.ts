@@ -22,6 +22,7 @@ export const API_ROUTES = [
   { handler: 'getWebhook', method: 'GET', path: '/webhook', id: 'GetWebhook' },
   { handler: 'putWebhook', method: 'PUT', path: '/webhook', id: 'PutWebhook' },
   { handler: 'rotateWebhookSecret', method: 'POST', path: '/webhook/secret', id: 'RotateWebhookSecret' },
+  { handler: 'cancelJob', method: 'POST', path: '/jobs/{id}/cancel', id: 'CancelJob' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];

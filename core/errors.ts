@@ -140,6 +140,11 @@ export const ERRORS = {
     'The callback URL is not allowed.',
     'Use an https URL on port 443 or 8443 whose host name resolves only to public addresses, without user name or password.',
   ),
+  JOB_ALREADY_ENDED: api(
+    409,
+    'The job has already ended, so it cannot be cancelled.',
+    'See details.status for how it ended; delete the job if you no longer want it.',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -17,6 +17,8 @@ export const STATUS_LABELS: Readonly<Record<JobStatus, string>> = {
   TIMED_OUT: 'Timed out',
   EXPIRED: 'Expired',
   DELETED: 'Deleted',
+  CANCELLING: 'Cancelling',
+  CANCELLED: 'Cancelled',
 };
 
 /** The stages the web page and CLI show, in order: a job's way to SUCCEEDED. */

@@ -14,6 +14,9 @@ export const JOB_STATUSES = [
   'TIMED_OUT',
   'EXPIRED',
   'DELETED',
+  // Cancel accepted while the task runs: still holds its slot until the task has really stopped.
+  'CANCELLING',
+  'CANCELLED',
 ] as const;
 
 export type JobStatus = (typeof JOB_STATUSES)[number];
@@ -25,16 +28,28 @@ export const TERMINAL_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
   'TIMED_OUT',
   'EXPIRED',
   'DELETED',
+  'CANCELLED',
 ]);
 
 /** Statuses that hold an admission slot (counted against the in-flight limits). */
-export const IN_FLIGHT_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>(['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED', 'RUNNING']);
+export const IN_FLIGHT_STATUSES: ReadonlySet<JobStatus> = new Set<JobStatus>([
+  'AWAITING_UPLOAD',
+  'VALIDATING',
+  'QUEUED',
+  'RUNNING',
+  'CANCELLING',
+]);
 
 const TRANSITIONS: Readonly<Record<JobStatus, readonly JobStatus[]>> = {
-  AWAITING_UPLOAD: ['VALIDATING', 'EXPIRED', 'DELETED', 'FAILED'],
-  VALIDATING: ['QUEUED', 'REJECTED', 'FAILED', 'DELETED'],
-  QUEUED: ['RUNNING', 'FAILED', 'TIMED_OUT', 'DELETED'],
-  RUNNING: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'DELETED'],
+  // No task runs before RUNNING, so a cancel there ends the job at once (QUEUED races PrepareRun's conditional write).
+  AWAITING_UPLOAD: ['VALIDATING', 'EXPIRED', 'DELETED', 'FAILED', 'CANCELLED'],
+  VALIDATING: ['QUEUED', 'REJECTED', 'FAILED', 'DELETED', 'CANCELLED'],
+  QUEUED: ['RUNNING', 'FAILED', 'TIMED_OUT', 'DELETED', 'CANCELLED'],
+  // A running job is never DELETED directly: DELETE cancels first (CANCELLING with deleteRequested).
+  RUNNING: ['SUCCEEDED', 'FAILED', 'TIMED_OUT', 'CANCELLING'],
+  // Left only once the task has stopped (task-stopped event, RecordOutcome or the reaper).
+  CANCELLING: ['CANCELLED', 'DELETED'],
+  CANCELLED: ['DELETED'],
   // A result removed by retention turns SUCCEEDED into EXPIRED; users may still delete.
   SUCCEEDED: ['EXPIRED', 'DELETED'],
   REJECTED: ['DELETED'],

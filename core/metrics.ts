@@ -23,6 +23,8 @@ export const METRIC = {
   jobsFailed: 'JobsFailed',
   jobsExpired: 'JobsExpired',
   jobsDeleted: 'JobsDeleted',
+  /** A job ended CANCELLED (its task, if any, had stopped). */
+  jobsCancelled: 'JobsCancelled',
   /** Milliseconds the converter ran (from report.json). */
   conversionDuration: 'ConversionDuration',
   /** Milliseconds spent validating a bundle in the validate Lambda. */

@@ -83,6 +83,8 @@ export const HANDLERS = {
   putWebhook: 'lambdas/api/put-webhook.ts',
   rotateWebhookSecret: 'lambdas/api/rotate-webhook-secret.ts',
   deliverWebhooks: 'lambdas/schedule/deliver-webhooks.ts',
+  cancelJob: 'lambdas/api/cancel-job.ts',
+  taskStopped: 'lambdas/events/task-stopped.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -8,6 +8,7 @@
 import { Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
+import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
@@ -18,7 +19,7 @@ import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
-import { acknowledge } from './nag';
+import { acknowledge, executionsWildcardFinding } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
@@ -31,6 +32,8 @@ export interface JobsApiProps {
   readonly jobTable: JobTable;
   readonly storage: Storage;
   readonly functions: FunctionDefaults;
+  /** Cancel and delete stop a running job's execution (and with it the task). */
+  readonly stateMachine: sfn.IStateMachine;
   /** Origin of the web page (https://<distribution domain>); a token is fine. */
   readonly siteOrigin: string;
   /**
@@ -202,6 +205,7 @@ export class JobsApi extends Construct {
       getWebhook: make('getWebhook', 'GetWebhook', "GET /webhook: the caller's default callback URL and secret date"),
       putWebhook: make('putWebhook', 'PutWebhook', "PUT /webhook: set or clear the caller's default callback URL"),
       rotateWebhookSecret: make('rotateWebhookSecret', 'RotateWebhookSecret', 'POST /webhook/secret: create or rotate the signing secret'),
+      cancelJob: make('cancelJob', 'CancelJob', 'POST /jobs/{id}/cancel: stop the task; the slot is freed once it has stopped'),
     };
   }
 
@@ -261,6 +265,18 @@ export class JobsApi extends Construct {
     props.jobTable.grantRead(fn('getWebhook'));
     props.jobTable.grantReadWrite(fn('putWebhook'));
     props.jobTable.grantReadWrite(fn('rotateWebhookSecret'));
+    // Cancelling ends jobs that never ran at once (their bundle goes with them) and stops running ones.
+    props.jobTable.grantReadWrite(fn('cancelJob'));
+    props.storage.grantDeleteBundles(fn('cancelJob'));
+    for (const handler of ['cancelJob', 'deleteJob'] as const) {
+      this.functions[handler].fn.addEnvironment(LAMBDA_ENV.STATE_MACHINE_ARN, props.stateMachine.stateMachineArn);
+      props.stateMachine.grantExecution(fn(handler), 'states:StopExecution');
+      acknowledge(
+        this.functions[handler].role,
+        executionsWildcardFinding(props.stateMachine),
+        'states:StopExecution on executions of the conversion state machine only; execution names are job ids, known only at run time.',
+      );
+    }
   }
 
   /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */

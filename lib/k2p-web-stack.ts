@@ -20,6 +20,7 @@ import { JobTable } from './job-table';
 import { Monitoring } from './monitoring';
 import { IsolatedNetwork } from './network';
 import { Reaper } from './reaper';
+import { TaskStopEvents } from './task-events';
 import type { FunctionDefaults, HandlerCodeOverrides } from './service-function';
 import { Storage } from './storage';
 import { UploadValidation } from './validation';
@@ -64,6 +65,7 @@ export class K2pWebStack extends Stack {
   readonly conversion: Conversion;
   readonly validation: UploadValidation;
   readonly reaper: Reaper;
+  readonly taskStopEvents: TaskStopEvents;
   readonly api: JobsApi;
   readonly website: Website;
   readonly monitoring: Monitoring;
@@ -139,10 +141,17 @@ export class K2pWebStack extends Stack {
       stateMachine: this.conversion.stateMachine,
       functions,
     });
+    this.taskStopEvents = new TaskStopEvents(this, 'TaskStopEvents', {
+      cluster: this.conversion.cluster,
+      jobTable: this.jobTable,
+      storage: this.storage,
+      functions,
+    });
     this.api = new JobsApi(this, 'Api', {
       jobTable: this.jobTable,
       storage: this.storage,
       functions,
+      stateMachine: this.conversion.stateMachine,
       siteOrigin,
       devOrigins: config.devOrigins,
       throttle: config.apiThrottle,
@@ -173,6 +182,7 @@ export class K2pWebStack extends Stack {
         'record-outcome': this.conversion.recordOutcome.fn,
         reaper: this.reaper.function.fn,
         'deliver-webhooks': this.webhooks.sender.fn,
+        'task-stopped': this.taskStopEvents.function.fn,
       },
       stateMachine: this.conversion.stateMachine,
       failureQueue: this.validation.failureQueue,

@@ -167,6 +167,7 @@ export class Monitoring extends Construct {
             byCodeTotal(METRIC.jobsRejected, 'rejected', five),
             byCodeTotal(METRIC.jobsFailed, 'failed / timed out', five),
             serviceMetric(METRIC.jobsExpired, 'Sum', five, 'expired'),
+            serviceMetric(METRIC.jobsCancelled, 'Sum', five, 'cancelled'),
           ],
         },
         { title: 'Rejected by code', metrics: [byCode(METRIC.jobsRejected, five)] },

@@ -81,3 +81,8 @@ export function acknowledgeAwsCustomResourceProvider(scope: IConstruct): void {
   acknowledge(provider, LAMBDA_BASIC_ROLE_FINDING, CDK_PROVIDER_REASONS.lambdaBasicRole);
   acknowledge(provider, 'AwsSolutions-L1', CDK_PROVIDER_REASONS.providerRuntime);
 }
+
+/** The IAM5 finding of `stateMachine.grantExecution` (it derives the state machine's name from its ARN with Fn::Select/Fn::Split). */
+export function executionsWildcardFinding(stateMachine: IConstruct): string {
+  return `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(stateMachine)}"}]}]}:*]`;
+}

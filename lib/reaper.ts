@@ -10,7 +10,7 @@ import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { Construct } from 'constructs';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { JobTable } from './job-table';
-import { acknowledge, logicalId } from './nag';
+import { acknowledge, executionsWildcardFinding } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
 
@@ -52,12 +52,12 @@ export class Reaper extends Construct {
     props.jobTable.grantReadWrite(fn);
     // A QUEUED job whose execution never started is started again (execution name = job id).
     props.stateMachine.grantStartExecution(fn);
-    props.stateMachine.grantExecution(fn, 'states:DescribeExecution');
+    // A CANCELLING job whose execution still runs past the cancel deadline is stopped again.
+    props.stateMachine.grantExecution(fn, 'states:DescribeExecution', 'states:StopExecution');
     acknowledge(
       this.function.role,
-      // grantExecution derives the state machine's name from its ARN with Fn::Select/Fn::Split.
-      `AwsSolutions-IAM5[Resource::arn:<AWS::Partition>:states:<AWS::Region>:<AWS::AccountId>:execution:{"Fn::Select":[6,{"Fn::Split":[":",{"Ref":"${logicalId(props.stateMachine)}"}]}]}:*]`,
-      'states:DescribeExecution on executions of the conversion state machine only; execution names are job ids, known only at run time.',
+      executionsWildcardFinding(props.stateMachine),
+      'states:DescribeExecution and StopExecution on executions of the conversion state machine only; execution names are job ids, known only at run time.',
     );
     // The data of jobs it ends (expired uploads and results, failed runs) goes with them.
     props.storage.grantDeleteBundles(fn);

@@ -137,6 +137,28 @@ const EXAMPLE_DELETED: JobView = {
   result: undefined,
 };
 
+const EXAMPLE_CANCELLING: JobView = {
+  ...EXAMPLE_AWAITING,
+  status: 'CANCELLING',
+  updatedAt: '2025-05-06T09:14:25.310Z',
+  uploadExpiresAt: undefined,
+  uploadedAt: '2025-05-06T09:14:05.310Z',
+  queuedAt: '2025-05-06T09:14:05.902Z',
+  startedAt: '2025-05-06T09:14:19.455Z',
+  durationsMs: { upload: 2190, validation: 592, queue: 13553 },
+  retryAfterSeconds: 2,
+};
+
+const EXAMPLE_CANCELLED: JobView = {
+  ...EXAMPLE_CANCELLING,
+  status: 'CANCELLED',
+  terminal: true,
+  updatedAt: '2025-05-06T09:14:27.020Z',
+  finishedAt: '2025-05-06T09:14:27.020Z',
+  durationsMs: { upload: 2190, validation: 592, queue: 13553, conversion: 7565, total: 23900 },
+  retryAfterSeconds: undefined,
+};
+
 const EXAMPLE_CREATED: CreateJobResponse = {
   job: EXAMPLE_AWAITING,
   upload: {
@@ -360,6 +382,16 @@ const ROUTE_ERROR_RESPONSES = {
       '`WEBHOOK_NOT_CONFIGURED`: the job names a callback URL (or the API key has a default one) but the key has no signing secret: POST /webhook/secret first.',
     example: errorExample('WEBHOOK_NOT_CONFIGURED', ERRORS.WEBHOOK_NOT_CONFIGURED.message, { hint: 'POST /webhook/secret first' }),
   },
+  jobAlreadyEnded: {
+    status: 409,
+    name: 'JobAlreadyEnded',
+    codes: ['JOB_ALREADY_ENDED'],
+    description:
+      '`JOB_ALREADY_ENDED`: the job ended before the cancel (SUCCEEDED, REJECTED, FAILED, TIMED_OUT, EXPIRED or DELETED); `details.status` says how.',
+    example: errorExample('JOB_ALREADY_ENDED', 'The job has already ended (SUCCEEDED), so it cannot be cancelled.', {
+      status: 'SUCCEEDED',
+    }),
+  },
 } as const satisfies Record<string, ErrorResponseSpec & { status: number }>;
 
 function routeErrors(...names: (keyof typeof ROUTE_ERROR_RESPONSES)[]): Record<string, { $ref: string }> {
@@ -473,11 +505,18 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
   deleteJob: {
     tags: ['jobs'],
     summary: 'Delete the bundle and the result now and mark the job DELETED (idempotent).',
-    description:
-      'The slot is freed at once; whatever a conversion still running uploads later is deleted too. Deleting a deleted job answers the same.',
+    description: [
+      'A job whose conversion task is running is cancelled first: the answer is 202 with the job CANCELLING, and it becomes',
+      'DELETED (data deleted, slot freed) once the task has really stopped. Any other job is DELETED at once (200) and its slot',
+      'freed. Deleting a deleted job answers the same.',
+    ].join('\n'),
     requestParams: jobIdPath,
     responses: {
       '200': { description: 'The job, now DELETED.', content: json(JobViewSchema, EXAMPLE_DELETED) },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped; it ends DELETED.',
+        content: json(JobViewSchema, EXAMPLE_CANCELLING),
+      },
       ...errors([404, ...KEYED]),
     },
   },
@@ -494,6 +533,28 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
         headers: { Location: { description: 'The presigned download URL.', required: true, schema: { type: 'string', format: 'uri' } } },
       },
       ...errors([400, 404, 409, 410, ...KEYED]),
+    },
+  },
+  cancelJob: {
+    tags: ['jobs'],
+    summary: 'Cancel a job that has not ended (idempotent).',
+    description: [
+      'Before its conversion task starts (AWAITING_UPLOAD, VALIDATING, QUEUED) the job ends CANCELLED at once and the task',
+      'never starts (200). While the task runs (RUNNING), the execution and the task with it are stopped and the job is',
+      'CANCELLING (202) until the task has really stopped; only then is it CANCELLED and its capacity slot freed. Cancelling a',
+      'CANCELLING job answers 202 again, a CANCELLED one 200; a job that ended otherwise is 409 `JOB_ALREADY_ENDED`.',
+      'A cancel racing the natural end leaves exactly one terminal state.',
+    ].join('\n'),
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The job, now (or already) CANCELLED.', content: json(JobViewSchema, EXAMPLE_CANCELLED) },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped; poll `GET /jobs/{id}` until it is CANCELLED.',
+        headers: retryAfterHeader(false),
+        content: json(JobViewSchema, EXAMPLE_CANCELLING),
+      },
+      ...routeErrors('jobAlreadyEnded'),
+      ...errors([404, ...KEYED]),
     },
   },
   health: {

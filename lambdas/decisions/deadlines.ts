@@ -17,6 +17,10 @@ export const RUNNER_URL_MARGIN_SECONDS = 15 * 60;
 export const MAX_VALIDATION_ATTEMPTS = 3;
 /** A capacity holder whose job record is missing is a leak only once admission must have finished. */
 export const ADMISSION_GRACE_SECONDS = 5 * 60;
+/** The longest stop timeout ECS allows a Fargate container (SIGTERM → SIGKILL), so a stopped task is gone by then. */
+export const TASK_STOP_TIMEOUT_SECONDS = 120;
+/** Added to the stop timeout before the reaper finishes a CANCELLING job itself (the task-stopped event may be lost). */
+export const CANCEL_MARGIN_SECONDS = 3 * 60;
 /** Times the reaper (re)starts a QUEUED job's missing execution before failing it. */
 export const MAX_EXECUTION_RESTARTS = 1;
 
@@ -32,6 +36,11 @@ export function validationDeadline(nowMs: number): string {
 
 export function runDeadline(nowMs: number, limits: ServiceLimits): string {
   return iso(nowMs + (limits.converterTimeoutSeconds + RUN_DEADLINE_MARGIN_SECONDS) * 1000);
+}
+
+/** When a CANCELLING job's task must have stopped, whatever happened to the events that report it. */
+export function cancelDeadline(nowMs: number): string {
+  return iso(nowMs + (TASK_STOP_TIMEOUT_SECONDS + CANCEL_MARGIN_SECONDS) * 1000);
 }
 
 export function runnerUrlSeconds(limits: ServiceLimits): number {
@@ -61,6 +70,8 @@ export function deadlineOf(job: DeadlineFields, limits: ServiceLimits): number {
     case 'QUEUED':
     case 'RUNNING':
       return updated + (limits.converterTimeoutSeconds + RUN_DEADLINE_MARGIN_SECONDS) * 1000;
+    case 'CANCELLING':
+      return updated + (TASK_STOP_TIMEOUT_SECONDS + CANCEL_MARGIN_SECONDS) * 1000;
     default:
       return Number.POSITIVE_INFINITY;
   }

@@ -18,6 +18,7 @@ const POLL_AFTER_SECONDS: Partial<Record<JobStatus, number>> = {
   VALIDATING: 2,
   QUEUED: 5,
   RUNNING: 5,
+  CANCELLING: 2,
 };
 
 export function pollAfterSeconds(status: JobStatus): number | undefined {

@@ -2,7 +2,7 @@
  * The conversion state machine's executions, one per job, named by the job id
  * (so a duplicate start is recognisable and harmless).
  */
-import { DescribeExecutionCommand, StartExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
 import { isAwsError } from './aws-errors';
 
 export interface ExecutionState {
@@ -46,6 +46,20 @@ export class Executions {
       return { status: out.status ?? 'UNKNOWN', error: out.error, cause: out.cause };
     } catch (error) {
       if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
+      throw error;
+    }
+  }
+
+  /**
+   * Stops the job's execution (Step Functions then stops its ECS task: SIGTERM, SIGKILL after the stop timeout).
+   * 'not-found' when it was never started; stopping an execution that already ended changes nothing.
+   */
+  async stop(jobId: string, cause: string): Promise<'stopped' | 'not-found'> {
+    try {
+      await this.sfn.send(new StopExecutionCommand({ executionArn: this.arnOf(jobId), error: 'Cancelled', cause }));
+      return 'stopped';
+    } catch (error) {
+      if (isAwsError(error, 'ExecutionDoesNotExist')) return 'not-found';
       throw error;
     }
   }

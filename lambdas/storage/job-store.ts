@@ -21,6 +21,10 @@ export interface StoredJob extends JobRecord {
   /** Times the reaper started a missing execution for a QUEUED job. */
   executionRestarts?: number;
   deletedAt?: string;
+  /** When the owner cancelled (or deleted) the job while its task ran. */
+  cancelRequestedAt?: string;
+  /** A DELETE arrived while the job was RUNNING or CANCELLING: once the task has stopped it ends DELETED, not CANCELLED. */
+  deleteRequested?: boolean;
   expiredReason?: 'UPLOAD_NOT_RECEIVED' | 'RESULT_RETENTION';
   /** Partition of the sparse byWebhookDue index: present while the job's event still awaits delivery. */
   webhookQueue?: typeof WEBHOOK_DUE;
@@ -41,6 +45,20 @@ export interface TransitionOptions {
   set?: Partial<StoredJob>;
   remove?: readonly (keyof StoredJob)[];
   now?: number;
+  /** Fields that must still hold these values (null: absent) for the move to happen. */
+  expected?: Expected;
+}
+
+type Expected = Partial<Record<keyof StoredJob, string | number | boolean | null>>;
+
+/** `expected` as condition clauses, adding their names and values. */
+function expectedConditions(expected: Expected, names: Record<string, string>, values: Record<string, unknown>): string[] {
+  return Object.entries(expected).map(([key, value], i) => {
+    names[`#e${i}`] = key;
+    if (value === null) return `attribute_not_exists(#e${i})`;
+    values[`:e${i}`] = value;
+    return `#e${i} = :e${i}`;
+  });
 }
 
 export interface OwnerPage {
@@ -145,13 +163,15 @@ export class JobStore {
       : {};
     const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? [], outbox);
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
+    const names: Record<string, string> = { ...update.names, '#status': 'status' };
+    const values: Record<string, unknown> = { ...update.values, ...fromValues };
+    const conditions = [
+      'attribute_exists(pk)',
+      `#status IN (${Object.keys(fromValues).join(', ')})`,
+      ...expectedConditions(options.expected ?? {}, names, values),
+    ];
     try {
-      const job = await this.updateJob(jobId, {
-        expression: update.expression,
-        condition: `attribute_exists(pk) AND #status IN (${Object.keys(fromValues).join(', ')})`,
-        names: { ...update.names, '#status': 'status' },
-        values: { ...update.values, ...fromValues },
-      });
+      const job = await this.updateJob(jobId, { expression: update.expression, condition: conditions.join(' AND '), names, values });
       return { ok: true, job: job! };
     } catch (error) {
       if (!isConditionFailure(error)) throw error;
@@ -168,23 +188,14 @@ export class JobStore {
   async updateIf(
     jobId: string,
     status: JobStatus,
-    expected: Partial<Record<keyof StoredJob, string | number | null>>,
+    expected: Expected,
     set: Partial<StoredJob>,
     nowMs: number = Date.now(),
   ): Promise<StoredJob | undefined> {
     const update = buildUpdate({ ...set, updatedAt: new Date(nowMs).toISOString() }, []);
     const names: Record<string, string> = { ...update.names, '#status': 'status' };
     const values: Record<string, unknown> = { ...update.values, ':status': status };
-    const conditions = ['attribute_exists(pk)', '#status = :status'];
-    Object.entries(expected).forEach(([key, value], i) => {
-      names[`#e${i}`] = key;
-      if (value === null) {
-        conditions.push(`attribute_not_exists(#e${i})`);
-        return;
-      }
-      values[`:e${i}`] = value;
-      conditions.push(`#e${i} = :e${i}`);
-    });
+    const conditions = ['attribute_exists(pk)', '#status = :status', ...expectedConditions(expected, names, values)];
     try {
       return await this.updateJob(jobId, { expression: update.expression, condition: conditions.join(' AND '), names, values });
     } catch (error) {

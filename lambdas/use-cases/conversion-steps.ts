@@ -4,7 +4,9 @@
  *                 skip when the job is no longer QUEUED/RUNNING (deleted).
  *   RecordOutcome read report.json, end the job (SUCCEEDED / FAILED / TIMED_OUT),
  *                 release the slot; every path ends terminal, and retries are
- *                 harmless (conditional moves, idempotent release).
+ *                 harmless (conditional moves, idempotent release). A job
+ *                 cancelled meanwhile (CANCELLING) ends CANCELLED instead: the
+ *                 task has stopped by the time this step runs.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { DEFAULT_WORKFLOW_NAME } from '../../core/api-schemas';
@@ -13,6 +15,7 @@ import type { ServiceLimits } from '../../core/limits';
 import type { ConversionOptions } from '../../core/types';
 import { resultExpiry, runDeadline, runnerUrlSeconds } from '../decisions/deadlines';
 import { finishJob, type LifecycleDeps } from './job-lifecycle';
+import { finishCancel } from './job-cancellation';
 import type { JobObjects } from '../storage/job-objects';
 import type { JobStore, StoredJob } from '../storage/job-store';
 import { METRIC } from '../../core/metrics';
@@ -103,6 +106,7 @@ export async function recordOutcome(deps: RecordOutcomeDeps, jobId: string, task
     return { jobId, status: 'UNKNOWN' };
   }
   if (isTerminal(job.status)) return settleEnded(deps, job);
+  if (job.status === 'CANCELLING') return settleCancelled(deps, job, now());
 
   const report = await readReport(deps.objects, jobId);
   const resultBytes = report.kind === 'ok' && report.report.outcome === 'SUCCEEDED' ? await deps.objects.size(jobId, 'result') : undefined;
@@ -127,6 +131,7 @@ export async function recordOutcome(deps: RecordOutcomeDeps, jobId: string, task
           deleteObjects: ['bundle', 'result'],
         });
 
+  if (!moved.ok && moved.job?.status === 'CANCELLING') return settleCancelled(deps, moved.job, now());
   if (!moved.ok) return moved.job ? settleEnded(deps, moved.job) : { jobId, status: 'UNKNOWN' };
 
   const convertMs = report.kind === 'ok' ? report.report.durationsMs?.convert : undefined;
@@ -148,7 +153,14 @@ async function settleEnded(deps: RecordOutcomeDeps, job: StoredJob): Promise<Rec
     return { jobId: job.jobId, status: job.status };
   }
   await deps.capacity.release(job.jobId, job.owner);
-  if (job.status === 'DELETED' || job.status === 'EXPIRED') await deps.objects.delete(job.jobId, ['bundle', 'result', 'report']);
+  if (job.status === 'DELETED' || job.status === 'EXPIRED' || job.status === 'CANCELLED')
+    await deps.objects.delete(job.jobId, ['bundle', 'result', 'report']);
   logger.info('Outcome for a job that had already ended', { status: job.status });
   return { jobId: job.jobId, status: job.status };
+}
+
+/** Cancel won (or met) the natural finish: the task has stopped, so the cancel can finish now. */
+async function settleCancelled(deps: RecordOutcomeDeps, job: StoredJob, nowMs: number): Promise<RecordOutcomeOutput> {
+  const finished = await finishCancel(deps, job, nowMs, 'record-outcome');
+  return { jobId: job.jobId, status: finished?.status ?? 'UNKNOWN' };
 }

@@ -8,7 +8,7 @@ import type { ErrorInfo } from '../../core/errors';
 import { allowedPredecessors, IN_FLIGHT_STATUSES, isTerminal, type JobStatus } from '../../core/job-states';
 import type { Capacity } from '../storage/capacity';
 import type { JobObjectKind, JobObjects } from '../storage/job-objects';
-import type { JobStore, StoredJob, TransitionResult } from '../storage/job-store';
+import type { JobStore, StoredJob, TransitionOptions, TransitionResult } from '../storage/job-store';
 
 export interface LifecycleDeps {
   store: JobStore;
@@ -22,6 +22,8 @@ export interface FinishOptions {
   set?: Partial<StoredJob>;
   /** Statuses the job may be in; default: the in-flight statuses that may move to `to`. */
   from?: readonly JobStatus[];
+  /** Fields that must still hold these values for the move (null: absent). */
+  expected?: TransitionOptions['expected'];
   /** Objects to delete once the job has moved. */
   deleteObjects?: readonly JobObjectKind[];
 }
@@ -41,6 +43,7 @@ export async function finishJob(
     set: { finishedAt: new Date(options.now).toISOString(), ...(options.error ? { error: options.error } : {}), ...options.set },
     remove: ['deadlineAt'],
     now: options.now,
+    expected: options.expected,
   });
   // The slot first: it matters more than storage, which lifecycle rules clean up anyway.
   if (result.job && isTerminal(result.job.status)) await deps.capacity.release(job.jobId, job.owner);

@@ -7,6 +7,9 @@
  *       execution ended     → record its outcome (as RecordOutcome would have)
  *       execution missing   → QUEUED: start it once more; otherwise FAILED
  *       execution running   → FAILED INTERNAL_ERROR (the deadline is well past every state-machine timeout)
+ *   CANCELLING past the cancel deadline (the task's stop timeout + a margin: it has stopped by then)
+ *       execution ended or missing → CANCELLED (DELETED if a DELETE asked for it), slot freed
+ *       execution running          → StopExecution again; finished on a later run
  *   SUCCEEDED past resultExpiresAt                    → EXPIRED (result deleted)
  * Then the capacity ledgers are made to match the jobs actually in flight.
  */
@@ -20,6 +23,7 @@ import { ADMISSION_GRACE_SECONDS, MAX_EXECUTION_RESTARTS, deadlineOf, runDeadlin
 import type { Executions } from '../storage/executions';
 import { jobIdTime } from '../decisions/ids';
 import { finishJob } from './job-lifecycle';
+import { finishCancel, stopExecution } from './job-cancellation';
 import type { JobObjects } from '../storage/job-objects';
 import type { JobStore, StoredJob } from '../storage/job-store';
 import { METRIC } from '../../core/metrics';
@@ -42,6 +46,8 @@ export interface ReaperSummary {
   restartedExecutions: number;
   failedRuns: number;
   expiredResults: number;
+  /** CANCELLING jobs finished because no task-stopped event or RecordOutcome did. */
+  finishedCancels: number;
   releasedSlots: number;
   restoredSlots: number;
   inFlight: number;
@@ -61,6 +67,7 @@ export async function reap(deps: ReaperDeps): Promise<ReaperSummary> {
     restartedExecutions: 0,
     failedRuns: 0,
     expiredResults: 0,
+    finishedCancels: 0,
     releasedSlots: 0,
     restoredSlots: 0,
     inFlight: 0,
@@ -134,6 +141,8 @@ async function reapJob(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
     case 'QUEUED':
     case 'RUNNING':
       return reapRun(deps, job, nowMs);
+    case 'CANCELLING':
+      return reapCancel(deps, job, nowMs);
     default:
       return 'none';
   }
@@ -191,6 +200,20 @@ async function reapRun(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
     outcome: outcome.status,
   });
   return 'recordedOutcomes';
+}
+
+async function reapCancel(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise<JobAction> {
+  const execution = await deps.executions.describe(job.jobId);
+  if (execution?.status === 'RUNNING' || execution?.status === 'PENDING_REDRIVE') {
+    // The cancel's StopExecution was lost: ask again; the task stops within its stop timeout.
+    await stopExecution(deps.executions, job.jobId);
+    logger.warn('Cancelled job still had a running execution; stopped it again', { jobId: job.jobId });
+    return 'none';
+  }
+  // Past the deadline ECS has SIGKILLed the task (also when the execution was stopped before RunTask: no STOPPED event).
+  const finished = await finishCancel(deps, job, nowMs, 'reaper');
+  logger.warn('Cancel finished by the reaper', { jobId: job.jobId, status: finished?.status, execution: execution?.status ?? 'missing' });
+  return finished && finished.status !== 'CANCELLING' ? 'finishedCancels' : 'none';
 }
 
 async function failJob(

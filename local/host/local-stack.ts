@@ -4,7 +4,8 @@
  * template's buckets and notifications, the Step Functions API running the
  * template's state machine (the ECS task as a local runner process), the
  * local API Gateway with the template's routes, keys, usage plans and gateway
- * responses, the scheduled functions on timers, and the web page. Every
+ * responses, the scheduled functions on timers, the template's event rules
+ * (the ECS stand-in's task-stopped events), and the web page. Every
  * function bundle runs in its own worker threads with its env from the
  * template, reaching the stand-ins only through AWS_ENDPOINT_URL_*.
  *
@@ -27,6 +28,7 @@ import { detectSandbox, sandboxProperties, type SandboxSupport } from '../stand-
 import { EcsTaskRunner, type RunningTask } from '../stand-ins/ecs-task/task-runner';
 import type { AsyncFailure } from '../stand-ins/function-host/async-invoke';
 import { startFunctions } from '../stand-ins/function-host/start-functions';
+import { startEventBus } from '../stand-ins/event-bus';
 import { startS3 } from '../stand-ins/s3/start-s3';
 import { startSchedules } from '../stand-ins/schedule';
 import { startStaticSite } from '../stand-ins/static-site';
@@ -244,6 +246,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
     s3.notify(lambdas.invokeAsync);
+    // EventBridge: the template's rules route events (an ECS task stopped) to their functions.
+    const eventBus = startEventBus({ rules: plan.eventRules, functions: lambdas });
 
     // The state machine; its ECS task is a local runner process.
     const ecs = closer.keep(
@@ -258,6 +262,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         sandbox: sandbox.support,
         // The presigned URLs point here; in the sandbox nothing else answers.
         endpoints: [s3.endpoint],
+        onTaskStopped: (event) => eventBus.put(event),
       }),
     );
     closer.keep(

@@ -98,3 +98,32 @@ export function processesWithEnv(name: string, value: string): number[] {
   }
   return found;
 }
+
+/** Whether `pid` still runs (a zombie, dead but not yet reaped, runs nothing and counts as gone). */
+export function isAlive(pid: number): boolean {
+  if (existsSync('/proc/self/stat')) {
+    try {
+      const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+      return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+    } catch {
+      return false;
+    }
+  }
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+/** Resolves once none of `pids()` is alive (it is asked again each time), or rejects after `timeoutMs`. */
+export async function waitUntilGone(pids: () => number[], timeoutMs: number, intervalMs = 20): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const alive = pids().filter(isAlive);
+    if (alive.length === 0) return;
+    if (Date.now() > deadline) throw new Error(`Processes still running after ${timeoutMs} ms: ${alive.join(', ')}`);
+    await new Promise((resolve) => setTimeout(resolve, intervalMs));
+  }
+}

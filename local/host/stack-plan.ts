@@ -1,16 +1,18 @@
 /**
  * What local mode runs of a synthesized stack: the functions something in the
  * template invokes, the buckets they or notifications use, the enabled
- * schedules. Whatever local mode cannot run fails here, before a server starts.
+ * schedules and event rules. Whatever local mode cannot run fails here, before a server starts.
  */
 import { bundleLimitsFromEnv } from '../../core/limits';
-import type { BucketModel, FunctionModel, ScheduleModel, StackModel } from '../model/stack-model';
+import type { BucketModel, EventRuleModel, FunctionModel, ScheduleModel, StackModel } from '../model/stack-model';
+import { checkPattern } from '../stand-ins/event-bus';
 import { rateToMs } from '../stand-ins/schedule';
 
 export interface StackPlan {
   functions: FunctionModel[];
   buckets: BucketModel[];
   schedules: ScheduleModel[];
+  eventRules: EventRuleModel[];
   /** The largest upload any function's presigned POST allows. */
   maxUploadBytes: number;
 }
@@ -21,6 +23,7 @@ function referencedFunctions(model: StackModel): FunctionModel[] {
   for (const route of model.api.routes) if (route.functionArn) arns.add(route.functionArn);
   for (const bucket of model.buckets) for (const n of bucket.notifications) arns.add(n.functionArn);
   for (const schedule of model.schedules) for (const arn of schedule.targetArns) arns.add(arn);
+  for (const rule of model.eventRules) for (const arn of rule.targetArns) arns.add(arn);
   for (const machine of model.stateMachines) {
     for (const match of JSON.stringify(machine.definition).matchAll(/arn:aws[a-z-]*:lambda:[^:"]+:\d+:function:[^:"]+/g))
       arns.add(match[0]);
@@ -37,11 +40,14 @@ export function planStack(model: StackModel): StackPlan {
   const functions = referencedFunctions(model);
   const schedules = model.schedules.filter((s) => s.enabled);
   for (const schedule of schedules) rateToMs(schedule.expression);
+  const eventRules = model.eventRules.filter((r) => r.enabled);
+  for (const rule of eventRules) checkPattern(rule.pattern, rule.logicalId);
   const allEnv = functions.map((f) => Object.values(f.env).join('\n')).join('\n');
   return {
     functions,
     buckets: model.buckets.filter((b) => b.notifications.length > 0 || allEnv.includes(b.name)),
     schedules,
+    eventRules,
     maxUploadBytes: Math.max(...functions.map((f) => bundleLimitsFromEnv(f.env).maxUploadBytes)),
   };
 }

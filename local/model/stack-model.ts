@@ -152,6 +152,14 @@ export interface ScheduleModel {
   targetArns: string[];
 }
 
+/** An EventBridge rule matching events (not a schedule): its pattern, resolved, and its Lambda targets. */
+export interface EventRuleModel {
+  logicalId: string;
+  pattern: Record<string, unknown>;
+  enabled: boolean;
+  targetArns: string[];
+}
+
 export interface SiteModel {
   /** config.json as deployed, markers resolved (apiUrl/apiKey name AWS resources: local mode replaces them). */
   config: Record<string, unknown>;
@@ -170,6 +178,7 @@ export interface StackModel {
   stateMachines: StateMachineModel[];
   taskDefinitions: TaskDefinitionModel[];
   schedules: ScheduleModel[];
+  eventRules: EventRuleModel[];
   site?: SiteModel;
   /** Stack outputs, resolved. */
   outputs: Record<string, unknown>;
@@ -218,6 +227,7 @@ export function loadStackModel(options: LoadOptions): StackModel {
     stateMachines: readStateMachines(ctx),
     taskDefinitions: readTaskDefinitions(ctx),
     schedules: readSchedules(ctx),
+    eventRules: readEventRules(ctx),
     site: readSite(ctx),
     outputs: Object.fromEntries(Object.entries(template.Outputs ?? {}).map(([name, o]) => [name, resolver.resolve(o.Value)])),
     functionByArn(arn) {
@@ -524,18 +534,30 @@ function readTaskDefinitions(ctx: Ctx): TaskDefinitionModel[] {
   });
 }
 
-function readSchedules(ctx: Ctx): ScheduleModel[] {
+/** The Events rules that have property `key` (a schedule or an event pattern), with their state and Lambda targets. */
+function readRules(ctx: Ctx, key: 'ScheduleExpression' | 'EventPattern') {
   return byType(ctx.template, 'AWS::Events::Rule')
-    .filter(([, r]) => props(r).ScheduleExpression !== undefined)
+    .filter(([, r]) => props(r)[key] !== undefined)
     .map(([logicalId, r]) => {
       const p = props(r);
       return {
         logicalId,
-        expression: String(p.ScheduleExpression),
+        value: p[key],
         enabled: p.State === undefined || p.State === 'ENABLED',
         targetArns: ((p.Targets ?? []) as { Arn: unknown }[]).map((t) => ctx.resolver.string(t.Arn)),
       };
     });
+}
+
+function readSchedules(ctx: Ctx): ScheduleModel[] {
+  return readRules(ctx, 'ScheduleExpression').map(({ value, ...rule }) => ({ ...rule, expression: String(value) }));
+}
+
+function readEventRules(ctx: Ctx): EventRuleModel[] {
+  return readRules(ctx, 'EventPattern').map(({ value, ...rule }) => ({
+    ...rule,
+    pattern: ctx.resolver.resolve(value) as Record<string, unknown>,
+  }));
 }
 
 /**

@@ -373,6 +373,28 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     await expectClean(probe);
   }, 150_000);
 
+  it('cancels a running conversion with the Cancel job button: Cancelling, then Cancelled (contract double hanging)', async () => {
+    const folder = copySample(SAMPLES_DIR, 'KNIME_single_csv', scratch.dir, 'Cancelled flow');
+    setDoubleMode(folder, 'hang');
+    const probe = await open();
+    const { page } = probe;
+    await gotoPage(probe, stack);
+    await page.getByTestId('folder-input').setInputFiles(folder);
+    await page.waitForSelector('#review[data-state="ready"]');
+    await page.getByTestId('convert-button').click();
+    await waitForTestIdText(page, 'job-status', 'RUNNING');
+    const button = page.getByRole('button', { name: 'Cancel this job: stop its conversion on the service' });
+    expect(await button.isVisible()).toBe(true);
+    await button.click();
+    await waitForTestIdText(page, 'job-status', /Cancell(ing|ed)/);
+    await waitForTestIdText(page, 'job-status', 'Cancelled (CANCELLED)', 60_000);
+    expect(await page.getByTestId('cancel-job-button').isHidden()).toBe(true);
+    expect(await page.locator('#job-error').isHidden()).toBe(true);
+    const jobId = (await page.locator('#job-id').textContent())!;
+    expect((await webClient.getJob(jobId)).status).toBe('CANCELLED');
+    await expectClean(probe);
+  }, 120_000);
+
   it("shows a conversion failure's code and the converter's message", async () => {
     const folder = copySample(SAMPLES_DIR, 'KNIME_single_csv', scratch.dir, 'Unparseable flow');
     setDoubleMode(folder, 'exit-3');

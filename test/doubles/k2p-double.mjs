@@ -28,6 +28,7 @@
  * input itself (end-to-end tests cannot set the converter's env): an entry
  * `<entry key="k2p-double-mode" value="..."/>` in workflow.knime:
  *   hang          sleep forever and ignore SIGTERM (the runner must SIGKILL)
+ *   sleep-N       sleep N milliseconds, then convert (SIGTERM ends it, as it would the real tool)
  *   flood-stdout  write to stdout without end
  *   huge-output   convert, then write a very large file under --out
  *                 (K2P_DOUBLE_HUGE_BYTES, default 4 GiB)
@@ -458,6 +459,8 @@ async function main() {
   const mode = modeOf(process.argv.slice(2));
   if (mode === 'hang') return hang();
   if (mode === 'flood-stdout') return floodStdout();
+  const sleepMode = /^sleep-(\d+)$/.exec(mode);
+  if (sleepMode) await new Promise((done) => setTimeout(done, Number(sleepMode[1])));
   const exitMode = /^exit-(\d+)$/.exec(mode);
   if (exitMode) {
     process.stderr.write(`ERROR k2p double: simulated failure (exit ${exitMode[1]})\n`);

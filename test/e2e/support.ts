@@ -15,7 +15,7 @@ import { buildBundle } from '../../core/bundler';
 import { openBundleSource } from '../../core/node/bundle-source';
 import { uploadToPresignedPost } from '../../core/node/upload';
 import { withDirectoryLock } from '../../local/host/dir-lock';
-import { startLocalStack, type LocalStack } from '../../local/host/local-stack';
+import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/host/local-stack';
 import { synthStatus } from '../../local/model/synth';
 import { SAMPLES_DIR } from '../support/samples';
 
@@ -80,8 +80,11 @@ export const DOUBLE_COMMAND = `${process.execPath} ${join(ROOT, 'test', 'doubles
 /** Local mode's converter environment with the contract double as K2P_COMMAND. */
 export const CONTRACT_DOUBLE_ENV = { ...process.env, K2P_COMMAND: DOUBLE_COMMAND, K2P_VERSION_COMMAND: 'echo 0.1.11-contract-double' };
 
-/** Starts local mode on the test deployment; the converter is found in `converterEnv` (default: the contract double). */
-export async function startE2e(converterEnv: Record<string, string | undefined> = CONTRACT_DOUBLE_ENV): Promise<E2e> {
+/** Starts local mode on the test deployment; the converter is found in `converterEnv` (default: the contract double); `options` override the harness's. */
+export async function startE2e(
+  converterEnv: Record<string, string | undefined> = CONTRACT_DOUBLE_ENV,
+  options: Partial<LocalStackOptions> = {},
+): Promise<E2e> {
   const cdkOut = await synthE2e();
   const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
   const stack = await startLocalStack({
@@ -96,6 +99,7 @@ export async function startE2e(converterEnv: Record<string, string | undefined> 
     asyncRetryDelaysMs: [200, 400],
     taskStopTimeoutSeconds: 2,
     converterEnv,
+    ...options,
   });
   const client = new ApiClient({ baseUrl: stack.urls.api, apiKey: stack.keys.cli.value });
   return {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
+import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { ErrorEnvelopeSchema } from '../../core/api-schemas';
 import { ERRORS } from '../../core/errors';
 import { API_ROUTES, GATEWAY_RESPONSES, JobsApi } from '../../lib/api';
@@ -14,7 +15,10 @@ function build(props: Partial<ConstructorParameters<typeof JobsApi>[2]> = {}) {
   const stack = newStack('Api');
   const storage = new Storage(stack, 'Storage', { corsOrigins: [SITE] });
   const jobTable = new JobTable(stack, 'JobTable');
-  const api = new JobsApi(stack, 'Api', { storage, jobTable, functions: functionDefaults, siteOrigin: SITE, ...props });
+  const stateMachine = new sfn.StateMachine(stack, 'Machine', {
+    definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')),
+  });
+  const api = new JobsApi(stack, 'Api', { storage, jobTable, stateMachine, functions: functionDefaults, siteOrigin: SITE, ...props });
   return { stack, api, template: Template.fromStack(stack) };
 }
 

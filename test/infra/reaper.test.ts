@@ -37,10 +37,14 @@ describe('Reaper', () => {
     expect(() => build(Duration.seconds(30))).toThrow(/at least one minute/);
   });
 
-  it('may describe and restart executions, use the table and delete job data', () => {
+  it('may describe, restart and stop executions, use the table and delete job data', () => {
     const statements = statementsOfRole(template, logicalIdOf(stack, reaper.function.role));
     const actions = statements.flatMap((s) => [s.Action].flat());
-    expect(actions.filter((a: string) => a.startsWith('states:')).sort()).toEqual(['states:DescribeExecution', 'states:StartExecution']);
+    expect(actions.filter((a: string) => a.startsWith('states:')).sort()).toEqual([
+      'states:DescribeExecution',
+      'states:StartExecution',
+      'states:StopExecution',
+    ]);
     const s3 = statements.filter((s) => String(s.Action).startsWith('s3:'));
     expect(s3.map((s) => `${s.Action} ${flatten(s.Resource).replace(/^\$\{[^}]+\}/, '<bucket>')}`).sort()).toEqual([
       's3:DeleteObject <bucket>/bundles/*',

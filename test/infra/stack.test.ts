@@ -16,6 +16,8 @@ describe('K2pWebStack', () => {
     getResult: stack.api.functions.getResult,
     deleteJob: stack.api.functions.deleteJob,
     health: stack.api.functions.health,
+    cancelJob: stack.api.functions.cancelJob,
+    taskStopped: stack.taskStopEvents.function,
     validateUpload: stack.validation.function,
     prepareRun: stack.conversion.prepareRun,
     recordOutcome: stack.conversion.recordOutcome,
@@ -60,7 +62,8 @@ describe('K2pWebStack', () => {
       expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('K2pWeb');
       for (const v of [...Object.values(BUNDLE_LIMIT_ENV), ...Object.values(SERVICE_LIMIT_ENV)])
         expect({ name, v, set: typeof env[v] }).toEqual({ name, v, set: 'string' });
-      const needsMachine = name === 'validateUpload' || name === 'reaper';
+      // Cancel and delete stop executions (states:StopExecution) of running jobs.
+      const needsMachine = ['validateUpload', 'reaper', 'cancelJob', 'deleteJob'].includes(name);
       expect({ name, machine: env[LAMBDA_ENV.STATE_MACHINE_ARN] !== undefined }).toEqual({ name, machine: needsMachine });
     }
   });

@@ -259,15 +259,40 @@ describe('successes', () => {
     expect((await call('putWebhook', { body: { url: null } })).json.url).toBeNull();
   });
 
-  it('DELETE /jobs/{id}: 200 with the DELETED job, twice', async () => {
+  it('DELETE /jobs/{id}: 200 with the DELETED job, twice; 202 CANCELLING for a running job', async () => {
     const { job } = await createJob();
     for (let i = 0; i < 2; i++) {
       const response = await call('deleteJob', { id: job.jobId });
       expect(response.status).toBe(200);
       expect(response.json.status).toBe('DELETED');
     }
+    const running = await runningJob();
+    const stopping = await call('deleteJob', { id: running });
+    expect([stopping.status, stopping.json.status]).toEqual([202, 'CANCELLING']);
+  });
+
+  it('POST /jobs/{id}/cancel: 200 CANCELLED before the task starts, 202 CANCELLING (again) while it stops', async () => {
+    const { job } = await createJob();
+    const cancelled = await call('cancelJob', { id: job.jobId });
+    expect([cancelled.status, cancelled.json.status, cancelled.json.terminal]).toEqual([200, 'CANCELLED', true]);
+    expect((await call('cancelJob', { id: job.jobId })).status).toBe(200);
+    const running = await runningJob();
+    for (let i = 0; i < 2; i++) {
+      const stopping = await call('cancelJob', { id: running });
+      expect([stopping.status, stopping.json.status, Number(stopping.headers['retry-after']) > 0]).toEqual([202, 'CANCELLING', true]);
+    }
   });
 });
+
+/** A job the real pipeline handlers took to RUNNING (the test plays S3's event). */
+async function runningJob(): Promise<string> {
+  const created = await createJob();
+  const jobId = created.job.jobId;
+  expect((await uploadBundle(created.upload!, sampleBundle())).status).toBe(204);
+  expect(await pipeline.validateUpload(await aws.nextCreated(s3Keys.bundle(jobId)), lambdaContext())).toEqual({ outcomes: ['queued'] });
+  expect(await pipeline.prepareRun({ jobId }, lambdaContext())).toMatchObject({ skip: false });
+  return jobId;
+}
 
 describe('errors of the handlers', () => {
   it('400 INVALID_REQUEST: a bad body or Idempotency-Key, a bad limit or nextToken, a bad redirect value', async () => {
@@ -287,7 +312,7 @@ describe('errors of the handlers', () => {
 
   it('404 NOT_FOUND: an unknown id, a malformed id, another key’s job', async () => {
     const { job } = await createJob({}, webKey);
-    for (const handler of ['getJob', 'deleteJob', 'getResult'] as const) {
+    for (const handler of ['getJob', 'deleteJob', 'getResult', 'cancelJob'] as const) {
       for (const id of [UNKNOWN_ID, 'no', job.jobId]) {
         const response = await call(handler, { id });
         expect([response.status, response.json.error.code]).toEqual([404, 'NOT_FOUND']);
@@ -306,6 +331,15 @@ describe('errors of the handlers', () => {
     await call('deleteJob', { id: job.jobId });
     const gone = await call('getResult', { id: job.jobId });
     expect([gone.status, gone.json.error.code]).toEqual([410, 'RESULT_GONE']);
+  });
+
+  it('409 JOB_ALREADY_ENDED when cancelling a job that ended otherwise, with its status', async () => {
+    const response = await call('cancelJob', { id: await succeededJob() });
+    expect([response.status, response.json.error.code, response.json.error.details]).toEqual([
+      409,
+      'JOB_ALREADY_ENDED',
+      { status: 'SUCCEEDED' },
+    ]);
   });
 
   it('422 BUNDLE_TOO_LARGE for a declared size over the upload limit', async () => {

@@ -34,6 +34,8 @@ const API_HANDLERS = [
   'getWebhook',
   'putWebhook',
   'rotateWebhookSecret',
+  'cancelJob',
+  'prepareRun',
 ] as const;
 type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
 
@@ -47,6 +49,7 @@ const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; h
   getWebhook: { method: 'GET', resource: '/webhook', handler: 'getWebhook' },
   putWebhook: { method: 'PUT', resource: '/webhook', handler: 'putWebhook' },
   rotateWebhookSecret: { method: 'POST', resource: '/webhook/secret', handler: 'rotateWebhookSecret' },
+  cancelJob: { method: 'POST', resource: '/jobs/{id}/cancel', handler: 'cancelJob' },
 };
 
 const KEY_A = 'key-a-0001';
@@ -414,6 +417,25 @@ describe('DELETE /jobs/{id}', () => {
     expect(await h.validateUpload(event, lambdaContext())).toEqual({ outcomes: ['ignored-job-ended'] });
     expect(await objectExists(s3Keys.bundle(created.job.jobId))).toBe(false);
     expect((await api('getJob', { id: created.job.jobId })).json.status).toBe('DELETED');
+  });
+});
+
+describe('cancel, and DELETE of a running job', () => {
+  it('cancels a job awaiting its upload at once (200 CANCELLED, slot freed); a running one answers 202 CANCELLING, as does its DELETE', async () => {
+    const waiting = await createJob();
+    const cancelled = await api('cancelJob', { id: waiting.job.jobId });
+    expect([cancelled.statusCode, cancelled.json.status]).toEqual([200, 'CANCELLED']);
+    expect((await ledger(globalCapacityPk())).holders).not.toContain(waiting.job.jobId);
+
+    const running = await createJob();
+    await uploadAndValidate(running);
+    expect(await h.prepareRun({ jobId: running.job.jobId }, lambdaContext())).toMatchObject({ skip: false });
+    const stopping = await api('cancelJob', { id: running.job.jobId });
+    expect([stopping.statusCode, stopping.json.status]).toEqual([202, 'CANCELLING']);
+    const deleting = await api('deleteJob', { id: running.job.jobId });
+    expect([deleting.statusCode, deleting.json.status]).toEqual([202, 'CANCELLING']);
+    // The task has not been reported stopped: the slot is still held.
+    expect((await ledger(globalCapacityPk())).holders).toContain(running.job.jobId);
   });
 });
 

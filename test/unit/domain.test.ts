@@ -28,8 +28,10 @@ describe('job states', () => {
       'TIMED_OUT',
       'EXPIRED',
       'DELETED',
+      'CANCELLING',
+      'CANCELLED',
     ]);
-    expect([...TERMINAL_STATUSES].sort()).toEqual(['DELETED', 'EXPIRED', 'FAILED', 'REJECTED', 'SUCCEEDED', 'TIMED_OUT']);
+    expect([...TERMINAL_STATUSES].sort()).toEqual(['CANCELLED', 'DELETED', 'EXPIRED', 'FAILED', 'REJECTED', 'SUCCEEDED', 'TIMED_OUT']);
   });
 
   it('moves forward along the happy path only', () => {
@@ -42,9 +44,31 @@ describe('job states', () => {
     expect(canTransition('SUCCEEDED', 'RUNNING')).toBe(false);
   });
 
-  it('lets every non-deleted job be deleted and nothing leave DELETED', () => {
-    for (const status of JOB_STATUSES) expect(canTransition(status, 'DELETED')).toBe(status !== 'DELETED');
+  it('lets every non-deleted job be deleted, a running one only through CANCELLING, and nothing leave DELETED', () => {
+    for (const status of JOB_STATUSES) expect(canTransition(status, 'DELETED')).toBe(status !== 'DELETED' && status !== 'RUNNING');
     for (const status of JOB_STATUSES) expect(canTransition('DELETED', status)).toBe(false);
+    expect(canTransition('RUNNING', 'CANCELLING')).toBe(true);
+  });
+
+  it('cancels a job that runs no task at once, and a running one only once its task has stopped (CANCELLING)', () => {
+    for (const status of ['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED'] as const) {
+      expect(canTransition(status, 'CANCELLED')).toBe(true);
+      expect(canTransition(status, 'CANCELLING')).toBe(false);
+    }
+    expect(canTransition('RUNNING', 'CANCELLED')).toBe(false);
+    expect(allowedPredecessors('CANCELLING')).toEqual(['RUNNING']);
+    expect(allowedPredecessors('CANCELLED').sort()).toEqual(['AWAITING_UPLOAD', 'CANCELLING', 'QUEUED', 'VALIDATING']);
+    // CANCELLING holds its slot and may only end: CANCELLED, or DELETED when a DELETE asked for it.
+    expect(IN_FLIGHT_STATUSES.has('CANCELLING')).toBe(true);
+    expect(isTerminal('CANCELLING')).toBe(false);
+    expect(JOB_STATUSES.filter((to) => canTransition('CANCELLING', to)).sort()).toEqual(['CANCELLED', 'DELETED']);
+    expect(JOB_STATUSES.filter((to) => canTransition('CANCELLED', to))).toEqual(['DELETED']);
+    // Cancel and the natural finish race from RUNNING: each wins with one conditional write, never both.
+    for (const natural of ['SUCCEEDED', 'FAILED', 'TIMED_OUT'] as const) {
+      expect(canTransition('CANCELLING', natural)).toBe(false);
+      expect(canTransition(natural, 'CANCELLING')).toBe(false);
+      expect(canTransition(natural, 'CANCELLED')).toBe(false);
+    }
   });
 
   it('gives every in-flight state a terminal exit, so no job can be stuck', () => {
@@ -97,6 +121,7 @@ describe('error codes', () => {
       'RESULT_GONE',
       'WEBHOOK_NOT_CONFIGURED',
       'CALLBACK_URL_REFUSED',
+      'JOB_ALREADY_ENDED',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {

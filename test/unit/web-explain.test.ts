@@ -136,6 +136,15 @@ describe('stages', () => {
     expect(statusLine('TIMED_OUT')).toContain('TIMED_OUT');
   });
 
+  it('shows a cancelled job in clear words, stopped where it was, nothing failed or still current', () => {
+    const ran = { uploadedAt: 'a', queuedAt: 'b', startedAt: 'c' };
+    expect(states(job('CANCELLING', { ...ran, terminal: false }))).toEqual(['done', 'done', 'done', 'pending', 'pending']);
+    expect(states(job('CANCELLED', ran))).toEqual(['done', 'done', 'done', 'pending', 'pending']);
+    expect(states(job('CANCELLED', { uploadedAt: 'a', queuedAt: 'b' }))).toEqual(['done', 'done', 'pending', 'pending', 'pending']);
+    expect(statusLine('CANCELLING')).toBe('Cancelling (CANCELLING)');
+    expect(statusLine('CANCELLED')).toBe('Cancelled (CANCELLED)');
+  });
+
   it('measures elapsed time from creation, using the server total once finished and never going negative', () => {
     const created = Date.parse('2024-01-01T00:00:00.000Z');
     expect(elapsedMs(job('RUNNING'), created + 12_000)).toBe(12_000);

@@ -238,6 +238,7 @@ export class App {
     byId('cancel-button').addEventListener('click', () => this.run?.abort(new DOMException('Cancelled by the user.', 'AbortError')));
     byId('retry-button').addEventListener('click', () => this.retryAction?.());
     byId('delete-button').addEventListener('click', () => void this.deleteJob());
+    byId('cancel-job-button').addEventListener('click', () => void this.cancelJob());
     byId('again-button').addEventListener('click', () => this.again());
     byId('recent-clear').addEventListener('click', () => {
       this.recent.clear();
@@ -327,7 +328,7 @@ export class App {
       case 'uploaded':
         this.uploading = false;
         this.jobPanel.clearNetwork();
-        this.showButtons({ delete: true });
+        this.showButtons({ delete: true, cancelJob: true });
         break;
       case 'job':
         this.jobPanel.clearNetwork();
@@ -352,7 +353,7 @@ export class App {
       this.timer = setInterval(() => this.job && this.jobPanel.tick(this.job, Date.now()), 1000);
     }
     if (job.terminal) this.stopTimer();
-    this.showButtons({ delete: job.status !== 'DELETED', cancel: this.uploading });
+    this.showButtons({ delete: job.status !== 'DELETED', cancel: this.uploading, cancelJob: !job.terminal && !this.uploading });
     // After a reload the picked files are gone: this job can only expire (or be deleted now).
     this.jobPanel.note(
       job.status === 'AWAITING_UPLOAD' && !this.uploading
@@ -400,12 +401,18 @@ export class App {
     );
     this.jobPanel.showError(ex, heading);
     this.retryAction = ex.retryable ? retry : undefined;
-    this.showButtons({ retry: ex.retryable, delete: this.job !== undefined && this.job.status !== 'DELETED', again: true });
+    this.showButtons({
+      retry: ex.retryable,
+      delete: this.job !== undefined && this.job.status !== 'DELETED',
+      cancelJob: this.job !== undefined && !this.job.terminal,
+      again: true,
+    });
     byId('job-title').focus();
   }
 
-  private showButtons(visible: { cancel?: boolean; retry?: boolean; delete?: boolean; again?: boolean }): void {
+  private showButtons(visible: { cancel?: boolean; retry?: boolean; delete?: boolean; again?: boolean; cancelJob?: boolean }): void {
     byId('cancel-button').hidden = !visible.cancel;
+    byId('cancel-job-button').hidden = !visible.cancelJob;
     byId('retry-button').hidden = !visible.retry;
     byId('delete-button').hidden = !visible.delete;
     byId('again-button').hidden = !visible.again;
@@ -485,11 +492,42 @@ export class App {
       this.jobPanel.clearError();
       this.jobPanel.clearNetwork();
       this.trackJob(deleted);
-      this.jobPanel.setStatus(`Deleted (${deleted.status}): the bundle and the result were removed from the service`);
+      this.jobPanel.setStatus(
+        deleted.status === 'CANCELLING'
+          ? 'Deleting: the conversion is being stopped first; its data is removed once it has stopped'
+          : `Deleted (${deleted.status}): the bundle and the result were removed from the service`,
+      );
       this.showButtons({ again: true });
       byId('again-button').focus();
     } catch (error) {
       this.jobPanel.showError(explainFailure(error), 'The job could not be deleted');
+    } finally {
+      button.disabled = false;
+    }
+  }
+
+  /** Cancels the job on the service: it ends CANCELLED (after CANCELLING while its task stops); following goes on. */
+  private async cancelJob(): Promise<void> {
+    const job = this.job;
+    if (!job || !this.client) return;
+    const button = byId<HTMLButtonElement>('cancel-job-button');
+    button.disabled = true;
+    try {
+      const cancelled = await this.client.cancelJob(job.jobId);
+      this.trackJob(cancelled);
+      this.jobPanel.setStatus(
+        cancelled.status === 'CANCELLING'
+          ? 'Cancelling: the conversion is being stopped'
+          : `${STATUS_LABELS[cancelled.status]} (${cancelled.status}): the job was cancelled`,
+      );
+      if (cancelled.terminal) {
+        const run = this.run;
+        this.run = undefined;
+        run?.abort(new DOMException('The job was cancelled.', 'AbortError'));
+        this.finished(cancelled);
+      } else if (!this.run) void this.resume(cancelled.jobId);
+    } catch (error) {
+      this.jobPanel.showError(explainFailure(error), 'The job could not be cancelled');
     } finally {
       button.disabled = false;
     }

@@ -44,7 +44,7 @@ export function stagesOf(job: JobView): StageView[] {
     else if (index > reached) state = 'pending';
     else if (job.status === 'SUCCEEDED' || (job.status === 'EXPIRED' && !failed)) state = 'done';
     else if (failed) state = 'failed';
-    else if (job.status === 'DELETED') state = 'pending';
+    else if (job.status === 'DELETED' || job.status === 'CANCELLING' || job.status === 'CANCELLED') state = 'pending';
     else state = 'current';
     const key = DURATION_OF[index];
     const durationMs = key !== undefined ? job.durationsMs[key] : undefined;

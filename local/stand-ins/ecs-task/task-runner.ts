@@ -9,6 +9,9 @@
  * Resolves like Step Functions does when the task stops: the task
  * description; rejects with States.TaskFailed (Cause = the
  * description JSON) when the essential container exited non-zero.
+ * When a task has stopped, and only once every process it started is gone,
+ * it emits ECS's "ECS Task State Change" event (lastStatus STOPPED) in
+ * EventBridge's shape to `onTaskStopped` (local mode's event bus).
  */
 import { spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
@@ -29,7 +32,7 @@ import {
   type SandboxSupport,
   type TaskResources,
 } from './sandbox';
-import { children, processesWithEnv, signal as sendSignal, signalTree } from '../../host/processes';
+import { children, descendants, processesWithEnv, signal as sendSignal, signalTree, waitUntilGone } from '../../host/processes';
 import type { ContainerModel, TaskDefinitionModel } from '../../model/stack-model';
 
 /**
@@ -61,7 +64,38 @@ export interface EcsTaskRunnerOptions {
   resources?: Partial<TaskResources>;
   /** URLs a sandboxed task may reach (local S3); nothing else answers in its network namespace. */
   endpoints?: string[];
+  /** Receives the STOPPED task state change event once the task's processes are all gone (EventBridge shape). */
+  onTaskStopped?: (event: TaskStateChangeEvent) => void;
 }
+
+/** EventBridge's "ECS Task State Change" event, as far as local mode fills it. */
+export interface TaskStateChangeEvent {
+  version: '0';
+  id: string;
+  'detail-type': 'ECS Task State Change';
+  source: 'aws.ecs';
+  account: string;
+  time: string;
+  region: string;
+  resources: string[];
+  detail: {
+    clusterArn: string;
+    taskArn: string;
+    taskDefinitionArn: string;
+    launchType: string;
+    lastStatus: 'STOPPED';
+    desiredStatus: 'STOPPED';
+    stopCode: string;
+    stoppedReason: string;
+    startedAt: string;
+    stoppedAt: string;
+    overrides: { containerOverrides: { name: string; environment?: { name: string; value: string }[]; command?: string[] }[] };
+    containers: { name: string; lastStatus: 'STOPPED'; exitCode?: number }[];
+  };
+}
+
+/** How long a stopped task's processes may take to vanish after SIGKILL before the stop is reported anyway. */
+const GONE_TIMEOUT_MS = 10_000;
 
 export interface RunningTask {
   taskArn: string;
@@ -259,12 +293,51 @@ export class EcsTaskRunner {
       Overrides: parameters.Overrides,
     });
 
+    const stoppedEvent = (exitCode: number | null, stopCode: string, stoppedReason: string): TaskStateChangeEvent => ({
+      version: '0',
+      id: randomUUID(),
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      account: this.options.accountId,
+      time: new Date().toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      region: this.options.region,
+      resources: [taskArn],
+      detail: {
+        clusterArn: String(parameters.Cluster ?? ''),
+        taskArn,
+        taskDefinitionArn: definition.arn,
+        launchType: String(parameters.LaunchType ?? 'FARGATE'),
+        lastStatus: 'STOPPED',
+        desiredStatus: 'STOPPED',
+        stopCode,
+        stoppedReason,
+        startedAt: startedAt.toISOString(),
+        stoppedAt: new Date().toISOString(),
+        overrides: {
+          containerOverrides: overridesList.map((o) => ({
+            name: o.Name,
+            ...(o.Environment ? { environment: o.Environment.map((e) => ({ name: e.Name, value: e.Value })) } : {}),
+            ...(o.Command ? { command: o.Command } : {}),
+          })),
+        },
+        containers: [{ name: container.name, lastStatus: 'STOPPED', ...(exitCode === null ? {} : { exitCode }) }],
+      },
+    });
+    const emitStopped = (event: TaskStateChangeEvent) => {
+      try {
+        this.options.onTaskStopped?.(event);
+      } catch (error) {
+        log?.write(`task-runner: the task-stopped event could not be delivered: ${(error as Error).message}\n`);
+      }
+    };
+
     let launch: { argv: string[]; env: Record<string, string>; cwd: string };
     let cgroup: TaskCgroup | undefined;
     let relays: { close(): Promise<void> } | undefined;
     const sandboxed = this.sandboxed;
     // Outside the data dir (private to you): the sandbox's user must reach the relay sockets.
     const relayDir = join(tmpdir(), `k2p-relay-${taskId}`);
+    const log = this.options.logSink;
     const cleanUp = async () => {
       await relays?.close();
       await cgroup?.destroy();
@@ -295,7 +368,6 @@ export class EcsTaskRunner {
       throw error;
     }
 
-    const log = this.options.logSink;
     const [file, ...args] = launch.argv as [string, ...string[]];
     const spawnEnv = sandboxed ? { PATH: IMAGE_DEFAULT_PATH } : launch.env;
     const child = spawn(file, args, { cwd: launch.cwd, env: spawnEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
@@ -307,8 +379,14 @@ export class EcsTaskRunner {
     let killTimer: NodeJS.Timeout | undefined;
     // The container's init passes SIGTERM to its process (bwrap's init does not: signal the runner below it);
     // SIGKILL takes bwrap, and with it the whole PID namespace.
+    // Every process seen in the task's tree: a stop is reported only once they are all gone.
+    const seen = new Set<number>();
+    const remember = () => {
+      if (child.pid !== undefined) for (const pid of [child.pid, ...descendants(child.pid)]) seen.add(pid);
+    };
     const terminate = (sig: NodeJS.Signals) => {
       if (child.pid === undefined) return;
+      remember();
       if (!sandboxed || sig === 'SIGKILL') return signalTree(child.pid, sig);
       for (const init of children(child.pid)) for (const main of children(init)) sendSignal(main, sig);
     };
@@ -323,8 +401,11 @@ export class EcsTaskRunner {
     const done = new Promise<unknown>((resolve, reject) => {
       child.once('error', (error) => {
         clearTimeout(killTimer);
-        void cleanUp();
-        reject(new TaskFailedError(description(null, 'TaskFailedToStart', `CannotStartContainerError: ${error.message}`)));
+        const reason = `CannotStartContainerError: ${error.message}`;
+        void cleanUp().then(() => {
+          emitStopped(stoppedEvent(null, 'TaskFailedToStart', reason));
+          reject(new TaskFailedError(description(null, 'TaskFailedToStart', reason)));
+        });
       });
       child.once('exit', (code, sig) => {
         clearTimeout(killTimer);
@@ -333,9 +414,17 @@ export class EcsTaskRunner {
         for (const pid of processesWithEnv(TASK_MARKER_ENV, taskId)) sendSignal(pid, 'SIGKILL');
         const exitCode = code ?? 128 + (sig ? (osConstants.signals[sig] ?? 9) : 9);
         const stoppedReason = stopRequested ? 'Task stopped by user' : 'Essential container in task exited';
-        const result = description(exitCode, stopRequested ? 'UserInitiated' : 'EssentialContainerExited', stoppedReason);
-        // The task's cgroup goes before the task is reported stopped.
-        void cleanUp().then(() => (exitCode === 0 ? resolve(result) : reject(new TaskFailedError(result))));
+        const stopCode = stopRequested ? 'UserInitiated' : 'EssentialContainerExited';
+        const result = description(exitCode, stopCode, stoppedReason);
+        // The processes and the task's cgroup go before the task is reported stopped.
+        const gone = waitUntilGone(() => [...seen, ...processesWithEnv(TASK_MARKER_ENV, taskId)], GONE_TIMEOUT_MS).catch((error: Error) =>
+          log?.write(`task-runner: ${error.message}\n`),
+        );
+        void gone.then(cleanUp).then(() => {
+          emitStopped(stoppedEvent(exitCode, stopCode, stoppedReason));
+          if (exitCode === 0) resolve(result);
+          else reject(new TaskFailedError(result));
+        });
       });
     });
 

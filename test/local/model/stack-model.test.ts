@@ -44,6 +44,7 @@ describe('the stack model, read from a real synthesis', () => {
       '/health',
       '/jobs',
       '/jobs/{id}',
+      '/jobs/{id}/cancel',
       '/jobs/{id}/result',
       '/webhook',
       '/webhook/secret',
@@ -159,6 +160,21 @@ describe('the stack model, read from a real synthesis', () => {
     const { [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: _none, ...withoutPolicy } = sender.env;
     expect(allowLocalReceivers({ ...sender, env: withoutPolicy }).env).toEqual(withoutPolicy);
     expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
+  });
+});
+
+describe('the event rules, read from a real synthesis', () => {
+  it("routes the conversion cluster's STOPPED task events to the task-stopped function", () => {
+    expect(model.eventRules).toHaveLength(1);
+    const [rule] = model.eventRules;
+    const cluster = model.stateMachines[0]!.definition.States as Record<string, { Parameters?: { Cluster?: string } }>;
+    expect(rule!.pattern).toEqual({
+      source: ['aws.ecs'],
+      'detail-type': ['ECS Task State Change'],
+      detail: { clusterArn: [cluster.RunConverter!.Parameters!.Cluster], lastStatus: ['STOPPED'] },
+    });
+    expect(fnFor(rule!.targetArns[0]).exportName).toBe('handler');
+    expect(fnFor(rule!.targetArns[0]).env[LAMBDA_ENV.JOBS_TABLE_NAME]).toBeTruthy();
   });
 });
 

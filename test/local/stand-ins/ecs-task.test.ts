@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConverterSetup } from '../../../local/stand-ins/ecs-task/converter';
-import { EcsTaskRunner } from '../../../local/stand-ins/ecs-task/task-runner';
+import { EcsTaskRunner, type TaskStateChangeEvent } from '../../../local/stand-ins/ecs-task/task-runner';
 import type { TaskDefinitionModel } from '../../../local/model/stack-model';
 import { tempDir } from '../helpers';
 
@@ -31,7 +31,7 @@ const converter: ConverterSetup = {
   isolation: { kind: 'unshare', description: 'x', prefix: ['unshare', '-rn'] },
 };
 
-function setUp(stopTimeoutSeconds?: number) {
+function setUp(stopTimeoutSeconds?: number, onTaskStopped?: (event: TaskStateChangeEvent) => void) {
   const dir = tempDir('k2p-ecs-');
   writeFileSync(join(dir, 'program.mjs'), PROGRAM);
   const definition: TaskDefinitionModel = {
@@ -62,6 +62,7 @@ function setUp(stopTimeoutSeconds?: number) {
     region: 'us-east-1',
     accountId: '000000000000',
     stopTimeoutSeconds,
+    onTaskStopped,
   });
   runners.push(runner);
   const parameters = (env: Record<string, string>) => ({
@@ -164,6 +165,42 @@ describe('EcsTaskRunner', () => {
     await new Promise((r) => setTimeout(r, 100));
     expect(alive(childPid)).toBe(false);
     expect(runner.tasks()).toEqual([]);
+  });
+
+  it('emits the STOPPED task state change event (EventBridge shape) only once every process of the task is gone', async () => {
+    const seen: { event: TaskStateChangeEvent; childAlive: boolean }[] = [];
+    let childPid = 0;
+    const { runner, parameters, dir } = setUp(0.3, (event) => seen.push({ event, childAlive: alive(childPid) }));
+    const abort = new AbortController();
+    const running = runner.run(parameters({ MODE: 'stuck', JOB_ID: 'job-event' }), abort.signal).catch((e: unknown) => e);
+    for (let i = 0; i < 100 && !childPid; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      if (existsSync(join(dir, 'report.json.child'))) childPid = Number(readFileSync(join(dir, 'report.json.child'), 'utf8'));
+    }
+    expect(seen).toEqual([]);
+    abort.abort();
+    await running;
+    expect(seen).toHaveLength(1);
+    expect(seen[0]!.childAlive).toBe(false);
+    const { event } = seen[0]!;
+    expect(event).toMatchObject({
+      'detail-type': 'ECS Task State Change',
+      source: 'aws.ecs',
+      account: '000000000000',
+      region: 'us-east-1',
+      detail: {
+        clusterArn: 'arn:aws:ecs:us-east-1:000000000000:cluster/c',
+        lastStatus: 'STOPPED',
+        stopCode: 'UserInitiated',
+        stoppedReason: 'Task stopped by user',
+        containers: [{ name: 'Runner', exitCode: 137 }],
+      },
+    });
+    expect(event.resources).toEqual([event.detail.taskArn]);
+    expect(event.detail.overrides.containerOverrides[0]!.environment).toContainEqual({ name: 'JOB_ID', value: 'job-event' });
+    // A task that ends by itself is reported too.
+    await runner.run(parameters({ MODE: 'exit', CODE: '0', JOB_ID: 'job-done' }), new AbortController().signal);
+    expect(seen[1]?.event.detail).toMatchObject({ stopCode: 'EssentialContainerExited', containers: [{ exitCode: 0 }] });
   });
 
   it('reports a container killed from outside (exit 137), and kills what it left behind, orphaned converter included', async () => {
