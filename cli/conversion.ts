@@ -98,7 +98,11 @@ export function createJobWaitingForCapacity(
   onWait: (wait: CapacityWait) => void,
 ): Promise<CreatedJob> {
   const idempotencyKey = `k2p-cli-${crypto.randomUUID()}`;
-  const request = { filename: bundle.filename, sizeBytes: bundle.bytes.length, options: { workbook: options.workbook, graph: options.graph } };
+  const request = {
+    filename: bundle.filename,
+    sizeBytes: bundle.bytes.length,
+    options: { workbook: options.workbook, graph: options.graph },
+  };
   return client.withCapacityRetry(() => client.createJob(request, { idempotencyKey, signal }), {
     onWait,
     signal,
@@ -116,7 +120,11 @@ export interface UploadHooks {
 }
 
 /** Uploads the bundle to the presigned POST, retrying network failures with back-off. */
-export async function uploadBundle(ticket: UploadTicket, bundle: { bytes: Uint8Array; filename: string }, hooks: UploadHooks): Promise<void> {
+export async function uploadBundle(
+  ticket: UploadTicket,
+  bundle: { bytes: Uint8Array; filename: string },
+  hooks: UploadHooks,
+): Promise<void> {
   for (let attempt = 1; ; attempt++) {
     try {
       await uploadToPresignedPost({ ...ticket }, bundle.bytes, {

@@ -63,14 +63,19 @@ export async function convertWorkspace(
   signal: AbortSignal,
 ): Promise<number> {
   const progress = new WorkspaceProgress(progressStream(io), workflows, connection.clock);
-  progress.note(`Converting ${plural(workflows.length, 'workflow')}, ${options.concurrency} at a time, into ${displayPath(io.cwd, options.outDir) || '.'}`);
+  progress.note(
+    `Converting ${plural(workflows.length, 'workflow')}, ${options.concurrency} at a time, into ${displayPath(io.cwd, options.outDir) || '.'}`,
+  );
   let limit = options.concurrency;
   const onLimit = (named: number) => {
     if (named < limit) progress.note(`The service allows this API key ${named} jobs in flight: converting ${named} at a time.`);
     limit = Math.max(1, Math.min(limit, named));
   };
-  const outcomes = await runBounded(workflows.length, () => limit, signal, (index) =>
-    convertWorkflow(connection, workflows[index]!, index, { options, io, deps, signal, progress, onLimit }),
+  const outcomes = await runBounded(
+    workflows.length,
+    () => limit,
+    signal,
+    (index) => convertWorkflow(connection, workflows[index]!, index, { options, io, deps, signal, progress, onLimit }),
   );
   progress.stop();
   const all = workflows.map((workflow, index) => outcomes[index] ?? notStarted(workflow));
@@ -126,7 +131,12 @@ interface WorkflowContext {
 }
 
 /** One workflow from bundle to result file; never throws: every ending is an outcome. */
-async function convertWorkflow(connection: Connection, workflow: WorkflowInput, index: number, context: WorkflowContext): Promise<WorkflowOutcome> {
+async function convertWorkflow(
+  connection: Connection,
+  workflow: WorkflowInput,
+  index: number,
+  context: WorkflowContext,
+): Promise<WorkflowOutcome> {
   const { client, clock } = connection;
   const { options, signal, progress } = context;
   const started = clock.now();
@@ -193,7 +203,8 @@ async function convertWorkflow(connection: Connection, workflow: WorkflowInput, 
     const id = job ? { jobId: job.jobId } : {};
     if (signal.aborted) {
       const cleanup = phase === 'upload' && job ? await abandonJob(client, job.jobId) : undefined;
-      const message = cleanup ?? (job ? `Job ${job.jobId} keeps running on the server (${job.status}).` : 'Interrupted before a job was created.');
+      const message =
+        cleanup ?? (job ? `Job ${job.jobId} keeps running on the server (${job.status}).` : 'Interrupted before a job was created.');
       return finish({ ok: false, state: 'INTERRUPTED', uploaded: phase !== 'bundle' && phase !== 'create', message, ...id });
     }
     const cleanup = phase === 'upload' && job ? ` ${await abandonJob(client, job.jobId)}` : '';

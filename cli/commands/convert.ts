@@ -10,14 +10,7 @@ import { ERRORS, isErrorCode } from '../../core/errors';
 import { bundleLimitsFromEnv } from '../../core/limits';
 import type { ManifestWarning, ValidationFailure } from '../../core/types';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
-import {
-  abandonJob,
-  CAPACITY_WAIT_MS,
-  createJobWaitingForCapacity,
-  makeBundle,
-  uploadBundle,
-  type BundleOutcome,
-} from '../conversion';
+import { abandonJob, CAPACITY_WAIT_MS, createJobWaitingForCapacity, makeBundle, uploadBundle, type BundleOutcome } from '../conversion';
 import { convertWorkspace, DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../convert-workspace';
 import { capacityWaitPrinter, errorLines, field, resultLines, StageDisplay, UploadProgressDisplay, type Output } from '../job-display';
 import {
@@ -159,7 +152,8 @@ function parseOptions(args: string[]): ConvertOptions {
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length === 0) throw new UsageError('give a workflow folder, .knwf or bundle .zip to convert (or several, or a folder of workflows)');
+  if (positionals.length === 0)
+    throw new UsageError('give a workflow folder, .knwf or bundle .zip to convert (or several, or a folder of workflows)');
   if (values.root !== undefined && positionals.length > 1) throw new UsageError('--root picks a workflow inside one input; give only one');
   const workbook = WorkbookOptionSchema.safeParse(values.workbook);
   if (!workbook.success) throw new UsageError(`--workbook must be py, ipynb or both (got "${values.workbook}")`);
@@ -198,7 +192,10 @@ type PreparedBundle = BundleOutcome;
 
 /** The bytes to upload, saying what went in (or why nothing can). */
 async function prepareBundle(input: string, options: ConvertOptions, io: CliIO, out: Output): Promise<PreparedBundle> {
-  const bundle = await makeBundle(input, { limits: bundleLimitsFromEnv(io.env), ...(options.root !== undefined ? { root: options.root } : {}) });
+  const bundle = await makeBundle(input, {
+    limits: bundleLimitsFromEnv(io.env),
+    ...(options.root !== undefined ? { root: options.root } : {}),
+  });
   if (!bundle.ok) return bundleFailed(io, options.input, bundle.errors, bundle.verdict);
   if (bundle.asIs) {
     const bytes = formatBytes(bundle.bytes.length);

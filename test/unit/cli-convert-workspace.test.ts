@@ -211,7 +211,14 @@ describe('k2p-web convert <workspace>', () => {
     expect(code).toBe(1);
     const lines = parseLines(c.stdout());
     expect(lines).toHaveLength(2);
-    expect(lines[0]).toMatchObject({ ok: false, workflow: 'Broken', input: 'ws/Broken', state: 'REJECTED', code: 'SETTINGS_MISSING', uploaded: false });
+    expect(lines[0]).toMatchObject({
+      ok: false,
+      workflow: 'Broken',
+      input: 'ws/Broken',
+      state: 'REJECTED',
+      code: 'SETTINGS_MISSING',
+      uploaded: false,
+    });
     expect(lines[0]!.jobId).toBeUndefined();
     expect(lines[1]).toMatchObject({ ok: true, workflow: 'Good', state: 'SUCCEEDED', nodes: 1, notConverted: 0, uploaded: true });
     expect(lines[1]!.output).toBe(join(c.io.cwd, 'Good-k2p.zip'));
