@@ -91,7 +91,7 @@ async function scanFolder(folder: string): Promise<{ workflowFiles: string[]; ex
  */
 async function workflowsInArchive(file: string, cwd: string): Promise<Omit<WorkflowInput, 'resultName'>[]> {
   const label = displayPath(cwd, file);
-  let roots: string[] = [];
+  let roots: string[];
   try {
     const source = await archiveSource(file);
     roots = findWorkflowRoots(source.files.map((entry) => entry.path));
