@@ -6,7 +6,7 @@
  * overhead per workflow and the ratio. Needs K2P_SOURCE (a knime2py release
  * folder); without it the row is skipped with a message.
  */
-import { spawnSync } from 'node:child_process';
+import { execFile } from 'node:child_process';
 import { mkdtempSync, readdirSync, rmSync, statSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
@@ -25,12 +25,16 @@ function samples(): string[] {
     .sort();
 }
 
-function run(command: string, args: string[], env: NodeJS.ProcessEnv): number {
+/** Runs a process to its end and returns its wall time in seconds; never spawnSync: local mode answers from this process. */
+async function run(command: string, args: string[], env: NodeJS.ProcessEnv): Promise<number> {
   const started = performance.now();
-  const result = spawnSync(command, args, { env, encoding: 'utf8', cwd: ROOT });
-  const seconds = (performance.now() - started) / 1000;
-  if (result.status !== 0) throw new Error(`${command} ${args.join(' ')} exited ${result.status}:\n${result.stdout}\n${result.stderr}`);
-  return seconds;
+  await new Promise<void>((resolve, reject) => {
+    execFile(command, args, { env, cwd: ROOT, maxBuffer: 64 * 1024 * 1024 }, (error, stdout, stderr) => {
+      if (error) reject(new Error(`${command} ${args.join(' ')} failed (${error.message}):\n${stdout}\n${stderr}`));
+      else resolve();
+    });
+  });
+  return (performance.now() - started) / 1000;
 }
 
 export async function runWorkspaceBench(): Promise<void> {
@@ -44,18 +48,18 @@ export async function runWorkspaceBench(): Promise<void> {
   const scratch = mkdtempSync(join(tmpdir(), 'k2p-bench-workspace-'));
   const pythonEnv = { ...process.env, PYTHONPATH: join(resolve(source), 'src') };
   // The CLI as installed: bundled into dist/ (what `npm ci` leaves), not through tsx.
-  run(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], process.env);
+  await run(process.execPath, [join(ROOT, 'scripts', 'build-cli.mjs')], process.env);
   const e2e = await startE2e({ ...process.env, K2P_SOURCE: source });
   try {
     const cliEnv = { ...process.env, K2P_API_URL: e2e.stack.urls.api, K2P_API_KEY: e2e.stack.keys.cli.value };
     // Warm-up of both paths (the first conversion pays for Python's and the stand-ins' cold start).
-    run(PYTHON, ['-m', 'knime2py', join(SAMPLES_DIR, names[0]!), '--out', join(scratch, 'warm-direct')], pythonEnv);
-    run(process.execPath, [CLI, 'convert', join(SAMPLES_DIR, names[0]!), '-o', join(scratch, 'warm.zip')], cliEnv);
+    await run(PYTHON, ['-m', 'knime2py', join(SAMPLES_DIR, names[0]!), '--out', join(scratch, 'warm-direct')], pythonEnv);
+    await run(process.execPath, [CLI, 'convert', join(SAMPLES_DIR, names[0]!), '-o', join(scratch, 'warm.zip')], cliEnv);
 
     let direct = 0;
     for (const name of names)
-      direct += run(PYTHON, ['-m', 'knime2py', join(SAMPLES_DIR, name), '--out', join(scratch, 'direct', name)], pythonEnv);
-    const throughCli = run(process.execPath, [CLI, 'convert', SAMPLES_DIR, '--out', join(scratch, 'cli')], cliEnv);
+      direct += await run(PYTHON, ['-m', 'knime2py', join(SAMPLES_DIR, name), '--out', join(scratch, 'direct', name)], pythonEnv);
+    const throughCli = await run(process.execPath, [CLI, 'convert', SAMPLES_DIR, '--out', join(scratch, 'cli')], cliEnv);
 
     const count = names.length;
     const overhead = (throughCli - direct) / count;
