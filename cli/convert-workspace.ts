@@ -159,6 +159,9 @@ async function convertWorkflow(
       const first = bundle.errors[0] ?? bundle.verdict;
       return finish({ ok: false, state: 'REJECTED', uploaded: false, ...(first ? { code: first.code, message: first.message } : {}) });
     }
+    // Data files left out are the rule in a workspace, not news; anything else is worth a look.
+    for (const warning of bundle.warnings.filter((w) => w.kind !== 'FILES_SKIPPED'))
+      progress.warn(index, `${warning.kind}: ${warning.message}`);
     phase = 'create';
     progress.update(index, 'Creating the job');
     const created = await createJobWaitingForCapacity(client, bundle, options, signal, (wait) => {
@@ -328,6 +331,11 @@ export class WorkspaceProgress {
     if (this.out.isTTY) return this.update(index, text);
     if (this.lastWait.get(index) !== wait.attempt) this.update(index, `${wait.code}: ${wait.message} Retrying in ${wait.secondsLeft} s.`);
     this.lastWait.set(index, wait.attempt);
+  }
+
+  /** A warning about one workflow: kept on screen, never redrawn away. */
+  warn(index: number, text: string): void {
+    this.print([`! ${this.prefix(index)} ${text}`]);
   }
 
   done(index: number, outcome: WorkflowOutcome): void {

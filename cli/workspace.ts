@@ -43,7 +43,10 @@ export async function discoverWorkflows(inputs: readonly string[], cwd: string):
     const path = resolve(cwd, input);
     const info = await stat(path);
     if (info.isDirectory()) {
-      for (const workflow of await workflowsInFolder(path, cwd)) add(workflow);
+      const inFolder = await workflowsInFolder(path, cwd);
+      // A folder without any workflow stays an input, so that its bundling says so (WORKFLOW_MISSING).
+      if (inFolder.length === 0) add({ path, name: basename(path), label: displayPath(cwd, path) || '.' });
+      for (const workflow of inFolder) add(workflow);
     } else if (basename(path) === WORKFLOW_FILE) {
       const folder = resolve(path, '..');
       add({ path: folder, name: basename(folder), label: displayPath(cwd, folder) });

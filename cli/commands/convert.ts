@@ -112,6 +112,10 @@ export function createConvertCommand(deps: RemoteDeps = {}): Command {
           convertWorkspace(connection, workflows, { ...options, outDir: resolve(io.cwd, options.outDir ?? '.') }, io, deps, signal),
         );
       }
+      const only = workflows[0];
+      // One workflow found below the input (e.g. the one export in a folder): convert that one.
+      if (only && (only.path !== resolve(io.cwd, options.input) || only.root !== undefined))
+        return convertOne({ ...options, input: only.label, ...(only.root !== undefined ? { root: only.root } : {}) }, io, deps);
       return convertOne(options, io, deps);
     },
   };

@@ -306,6 +306,31 @@ describe('k2p-web convert <workspace>', () => {
     for (const line of inFlight) expect(c.stderr()).toContain(`\`k2p-web status ${line.jobId}\``);
   });
 
+  it('one workflow keeps the single-workflow form: its report on stdout; --out names the folder for the result', async () => {
+    const c = capture();
+    mkdirSync(join(c.io.cwd, 'exports'));
+    writeFileSync(join(c.io.cwd, 'exports', 'Exported.knwf'), exportOf({ Exported: 'KNIME_io_csv' }));
+    // A folder holding one export: that export is the workflow.
+    const code = await createConvertCommand(deps()).run(['exports', '--out', 'results', ...target()], c.io);
+    expect(code).toBe(0);
+    expect(c.stderr()).toMatch(/Bundled Exported: \d+ files, 2 nodes/);
+    expect(c.stdout()).toMatch(/^✔ Wrote results\/Exported-k2p\.zip \(/);
+    expect(c.stdout()).not.toContain('WORKFLOW');
+    expect(existsSync(join(c.io.cwd, 'results', 'Exported-k2p.zip'))).toBe(true);
+  });
+
+  it('keeps a folder without any workflow as an input that fails with WORKFLOW_MISSING', async () => {
+    const c = capture();
+    copySample('KNIME_single_csv', join(c.io.cwd, 'Good'));
+    mkdirSync(join(c.io.cwd, 'Empty'));
+    const code = await createConvertCommand(deps()).run(['Good', 'Empty', '--json', ...target()], c.io);
+    expect(code).toBe(1);
+    expect(parseLines(c.stdout()).map((l) => [l.input, l.state, l.code ?? null])).toEqual([
+      ['Good', 'SUCCEEDED', null],
+      ['Empty', 'REJECTED', 'WORKFLOW_MISSING'],
+    ]);
+  });
+
   it('refuses -o with several workflows and a bad --concurrency', async () => {
     const c = capture();
     workspace(c.io.cwd);
