@@ -64,7 +64,7 @@ export async function convertWorkspace(
 ): Promise<number> {
   const progress = new WorkspaceProgress(progressStream(io), workflows, connection.clock);
   progress.note(
-    `Converting ${plural(workflows.length, 'workflow')}, ${options.concurrency} at a time, into ${displayPath(io.cwd, options.outDir) || '.'}`,
+    `Converting ${plural(workflows.length, 'workflow')}, ${Math.min(options.concurrency, workflows.length)} at a time, into ${displayPath(io.cwd, options.outDir) || '.'}`,
   );
   let limit = options.concurrency;
   const onLimit = (named: number) => {
@@ -320,7 +320,8 @@ export class WorkspaceProgress {
       this.out.write(`${this.prefix(index)} ${text}\n`);
       return;
     }
-    this.active.set(index, { text, since: this.clock.now() });
+    // The time shown is the workflow's, from its first step.
+    this.active.set(index, { text, since: this.active.get(index)?.since ?? this.clock.now() });
     this.startTicker();
     this.redraw([]);
   }
