@@ -290,6 +290,15 @@ describe('k2p-web convert', () => {
     expect(out).toContain('\r\x1b[2K⠿ Validating');
   });
 
+  it('prints plain progress lines on a terminal with TERM=dumb, and never progress on stdout', async () => {
+    const c = capture({ tty: true, env: { TERM: 'dumb' } });
+    const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
+    expect(code).toBe(0);
+    expect(c.stderr()).not.toContain(ESC);
+    expect(c.stderr()).toContain('… Validating\n');
+    expect(c.stdout()).not.toContain('Validating');
+  });
+
   it('gives up when the service stays busy for longer than it will wait (exit 1)', async () => {
     api.refusals.push({ code: 'RATE_LIMITED', retryAfter: 3600 });
     const c = capture();
