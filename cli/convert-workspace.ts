@@ -68,7 +68,7 @@ export async function convertWorkspace(
   );
   let limit = options.concurrency;
   const onLimit = (named: number) => {
-    if (named < limit) progress.note(`The service allows this API key ${named} jobs in flight: converting ${named} at a time.`);
+    if (named < limit) progress.note(`The service allows this API key ${plural(named, 'job')} in flight: converting ${named} at a time.`);
     limit = Math.max(1, Math.min(limit, named));
   };
   const outcomes = await runBounded(
@@ -206,9 +206,8 @@ async function convertWorkflow(
     const id = job ? { jobId: job.jobId } : {};
     if (signal.aborted) {
       const cleanup = phase === 'upload' && job ? await abandonJob(client, job.jobId) : undefined;
-      const message =
-        cleanup ?? (job ? `Job ${job.jobId} keeps running on the server (${job.status}).` : 'Interrupted before a job was created.');
-      return finish({ ok: false, state: 'INTERRUPTED', uploaded: phase !== 'bundle' && phase !== 'create', message, ...id });
+      const message = cleanup ?? interruptedJobMessage(job);
+      return finish({ ok: false, state: 'INTERRUPTED', uploaded: phase === 'follow' || phase === 'download', message, ...id });
     }
     const cleanup = phase === 'upload' && job ? ` ${await abandonJob(client, job.jobId)}` : '';
     const hint = error instanceof ApiError ? ` ${error.hint}` : '';
@@ -222,6 +221,12 @@ async function convertWorkflow(
       ...id,
     });
   }
+}
+
+function interruptedJobMessage(job: JobView | undefined): string {
+  if (!job) return 'Interrupted before a job was created.';
+  if (job.terminal) return `Job ${job.jobId} ended ${job.status}; its result was not downloaded.`;
+  return `Job ${job.jobId} keeps running on the server (${job.status}).`;
 }
 
 function resultCounts(job: JobView, bundleNodes: number): Pick<WorkflowOutcome, 'nodes' | 'notConverted' | 'notConvertedNames'> {

@@ -265,7 +265,7 @@ describe('k2p-web convert <workspace>', () => {
     const keys = posts.map((p) => p.idempotencyKey);
     expect(new Set(keys).size).toBe(3);
     // The limit the service named is the new bound.
-    expect(err).toContain('The service allows this API key 1 jobs in flight: converting 1 at a time.');
+    expect(err).toContain('The service allows this API key 1 job in flight: converting 1 at a time.');
   });
 
   it('draws a live line per workflow on a terminal, and plain lines with TERM=dumb', async () => {
