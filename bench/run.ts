@@ -2,12 +2,13 @@
  * `npm run bench`: benchmarks that print ratios against baselines measured in
  * the same run. Not tests: nothing here fails on timing.
  *   npm run bench              all benchmarks
- *   npm run bench -- validator only the validator (also: handlers, local-mode, web)
+ *   npm run bench -- validator only the validator (also: handlers, local-mode, web, workspace)
  */
 import { runHandlersBench } from './handlers';
 import { runLocalModeBench } from './local-mode';
 import { runValidatorBench } from './validator';
 import { runWebBench } from './web';
+import { runWorkspaceBench } from './workspace';
 
 const only = process.argv.slice(2);
 const want = (name: string) => only.length === 0 || only.includes(name);
@@ -16,3 +17,4 @@ if (want('validator')) await runValidatorBench(Number(process.env.BENCH_ROUNDS ?
 if (want('handlers')) await runHandlersBench();
 if (want('local-mode')) await runLocalModeBench();
 if (want('web')) await runWebBench();
+if (want('workspace')) await runWorkspaceBench();

@@ -124,7 +124,7 @@ async function readState(file: string): Promise<LocalStackFile | undefined> {
 }
 
 /** The checkout holding this file: cli/local-stack.ts from the sources, dist/k2p-web.mjs once bundled; both sit one level below it. */
-function packageRoot(): string {
+export function packageRoot(): string {
   return dirname(dirname(fileURLToPath(import.meta.url)));
 }
 

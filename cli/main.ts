@@ -22,6 +22,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'status', load: async () => (await import('./commands/status')).statusCommand },
   { name: 'dev', load: async () => (await import('./commands/dev')).devCommand },
   { name: 'cancel', load: async () => (await import('./commands/cancel')).cancelCommand },
+  { name: 'delete', load: async () => (await import('./commands/delete')).deleteCommand },
 ];
 
 async function overview(): Promise<string> {
@@ -35,7 +36,7 @@ Turn KNIME workflows into Python with k2p-web.
 Commands:
 ${lines.join('\n')}
 
-Run \`k2p-web <command> --help\` for a command's options.
+Run \`k2p-web <command> --help\` for a command's options; \`k2p-web --version\` for the versions.
 `;
 }
 
@@ -45,6 +46,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
     io.stdout.write(await overview());
     return name === undefined ? EXIT.usage : EXIT.ok;
   }
+  if (name === '--version' || name === '-V') return (await import('./version')).printVersion(args, io);
   const entry = COMMANDS.find((c) => c.name === name);
   if (!entry) {
     io.stderr.write(`k2p-web: unknown command "${name}"\n\n${await overview()}`);

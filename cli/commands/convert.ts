@@ -1,19 +1,17 @@
-import { readFile, stat } from 'node:fs/promises';
-import { basename, resolve } from 'node:path';
+import { mkdir, stat } from 'node:fs/promises';
+import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
 import type { UploadTicket } from '../../core/api-schemas';
 import { GraphOptionSchema, WorkbookOptionSchema, type JobView } from '../../core/api-schemas';
-import { backoffDelay, isCapacityError, type ApiClient, type Clock } from '../../core/api-client';
-import { buildBundle, type BundlerError } from '../../core/bundler';
+import { isCapacityError, type ApiClient, type Clock } from '../../core/api-client';
+import type { BundlerError } from '../../core/bundler';
 import { formatBytes, plural } from '../../core/format';
 import { ERRORS, isErrorCode } from '../../core/errors';
-import { bundleLimitsFromEnv, type BundleLimits } from '../../core/limits';
-import { openBundleSource } from '../../core/node/bundle-source';
-import { uploadToPresignedPost, UploadError } from '../../core/node/upload';
-import { validateBundleFile } from '../../core/node/validate-bundle';
+import { bundleLimitsFromEnv } from '../../core/limits';
 import type { ManifestWarning, ValidationFailure } from '../../core/types';
-import { ZipReadError } from '../../core/zip-read';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
+import { abandonJob, CAPACITY_WAIT_MS, createJobWaitingForCapacity, makeBundle, uploadBundle, type BundleOutcome } from '../conversion';
+import { convertWorkspace, DEFAULT_CONCURRENCY, MAX_CONCURRENCY } from '../convert-workspace';
 import { capacityWaitPrinter, errorLines, field, resultLines, StageDisplay, UploadProgressDisplay, type Output } from '../job-display';
 import {
   connect,
@@ -30,15 +28,12 @@ import {
   type Downloaded,
   type RemoteDeps,
 } from '../remote';
-
-/** Longest total wait for capacity (SERVER_BUSY / RATE_LIMITED) before giving up. */
-const CAPACITY_WAIT_MS = 10 * 60_000;
-const UPLOAD_ATTEMPTS = 3;
-/** Time allowed to delete a job whose upload was abandoned (frees its capacity slot at once). */
-const CLEANUP_TIMEOUT_MS = 5000;
+import { progressStream } from '../terminal';
+import { discoverWorkflows } from '../workspace';
 
 const HELP = `Usage: k2p-web convert <folder|.knwf|.zip> [--api URL] [--key KEY] [-o out.zip] [--json]
                        [--workbook py|ipynb|both] [--graph json|dot|off|both] [--root <path>]
+       k2p-web convert <input>... [--out DIR] [--concurrency N] [--json] [...]
 
 Converts a KNIME workflow to Python with a k2p-web service: bundles the
 workflow (workflow.knime + settings.xml files only; a .zip that already is a
@@ -46,32 +41,51 @@ valid bundle is uploaded as it is), creates a job, uploads the bundle, follows
 the job (Uploading → Validating → Queued → Converting → Done) and downloads
 result.zip (scripts, notebooks, graphs, report.json).
 
+Several inputs, or a folder holding several workflows (a KNIME workspace),
+convert every workflow found: each folder with a workflow.knime that is not
+inside another workflow's folder (metanodes and components belong to their
+workflow), and each .knwf export. They run a few at a time; each result is
+written to the --out folder as <Workflow>-k2p.zip (-2, -3… when two workflows
+share a name), then a summary table is printed: workflow, state, code, nodes,
+nodes not converted, time.
+
 Options:
   --api <url>          the API's base URL (default: $K2P_API_URL, else the running local stack)
   --key <key>          the API key (default: $K2P_API_KEY, else the local stack's CLI key)
   -o, --output <file>  where to write result.zip (a folder: the default name inside it)
                        (default: <Workflow>-k2p.zip in the current folder)
+  --out <dir>          the folder for the results (default: the current folder)
+  --concurrency <n>    workflows converted at once (default ${DEFAULT_CONCURRENCY}; lowered to the API key's
+                       in-flight limit when the service names it)
   --workbook <kind>    py, ipynb or both (default both)
   --graph <kind>       json, dot, off or both (default both)
   --root <path>        the workflow folder to bundle when the input holds several
-  --json               print one JSON object {ok, input, output?, job?, error?} at the end
-                       (progress goes to stderr)
+                       (converts only that one)
+  --json               one workflow: print one JSON object {ok, input, output?, job?, error?} at the end;
+                       several: one JSON object per workflow, one per line, instead of the table
   -h, --help           show this help
 
+Progress goes to stderr: live lines on a terminal, one plain line per event
+when stderr is not a terminal or TERM=dumb (NO_COLOR turns colours off).
 When the service is busy (SERVER_BUSY, RATE_LIMITED) the command waits the
-time the service asks for, counting down, for up to 10 minutes.
+time the service asks for, counting down, for up to 10 minutes per workflow.
 Ctrl-C while the job runs stops waiting, leaves the job running and tells you
-how to check it later (\`k2p-web status <id>\`).
+how to check it later (\`k2p-web status <id>\`); with several workflows it
+starts no more of them and lists the ones in flight.
 
-Exit status: 0 SUCCEEDED, 1 the bundle or job failed (REJECTED, FAILED,
-TIMED_OUT, EXPIRED) or the service could not be used, 2 usage error,
+Exit status: 0 every workflow SUCCEEDED, 1 a bundle or job failed (REJECTED,
+FAILED, TIMED_OUT, EXPIRED) or the service could not be used, 2 usage error,
 130 interrupted.`;
 
 interface ConvertOptions {
+  /** The first input (the one of today's single-workflow form). */
   input: string;
+  inputs: string[];
   api?: string;
   key?: string;
   output?: string;
+  outDir?: string;
+  concurrency: number;
   json: boolean;
   workbook: 'py' | 'ipynb' | 'both';
   graph: 'json' | 'dot' | 'off' | 'both';
@@ -81,26 +95,51 @@ interface ConvertOptions {
 export function createConvertCommand(deps: RemoteDeps = {}): Command {
   return {
     name: 'convert',
-    summary: 'convert a workflow folder, .knwf or bundle with a k2p-web service and download the Python result',
+    summary: 'convert workflow folders, .knwf exports or bundles (or a whole workspace) with a k2p-web service',
     help: HELP,
     async run(args, io) {
       const options = parseOptions(args);
-      const input = resolve(io.cwd, options.input);
-      if (!(await stat(input).catch(() => undefined))) throw new UsageError(`cannot find ${options.input}`);
-      const connection = await connect(options, io, deps);
-      const out = progressOutput(io, options.json);
-      out.write(`${targetLine(connection.target)}\n`);
-      const bundle = await prepareBundle(input, options, io, out);
-      if (!bundle.ok) {
-        if (options.json) printJson(io, { ok: false, input: options.input, errors: bundle.errors });
-        return EXIT.failed;
+      for (const given of options.inputs)
+        if (!(await stat(resolve(io.cwd, given)).catch(() => undefined))) throw new UsageError(`cannot find ${given}`);
+      // --root names one workflow of one input: that is the single-workflow form, whatever the input holds.
+      const workflows = options.root === undefined ? await discoverWorkflows(options.inputs, io.cwd) : [];
+      if (options.inputs.length > 1 || workflows.length > 1) {
+        if (options.output !== undefined) throw new UsageError('-o names one result file; give --out <folder> for several workflows');
+        const connection = await connect(options, io, deps);
+        const out = progressStream(io);
+        out.write(`${targetLine(connection.target)}\n`);
+        return withInterrupt(deps, (signal) =>
+          convertWorkspace(connection, workflows, { ...options, outDir: resolve(io.cwd, options.outDir ?? '.') }, io, deps, signal),
+        );
       }
-      return withInterrupt(deps, (signal) => new Conversion(connection, bundle, options, io, out, deps, signal).run());
+      const only = workflows[0];
+      // One workflow found below the input (e.g. the one export in a folder): convert that one.
+      if (only && (only.path !== resolve(io.cwd, options.input) || only.root !== undefined))
+        return convertOne({ ...options, input: only.label, ...(only.root !== undefined ? { root: only.root } : {}) }, io, deps);
+      return convertOne(options, io, deps);
     },
   };
 }
 
 export const convertCommand = createConvertCommand();
+
+async function convertOne(options: ConvertOptions, io: CliIO, deps: RemoteDeps): Promise<number> {
+  const input = resolve(io.cwd, options.input);
+  if (options.outDir !== undefined && options.output === undefined) {
+    // --out names a folder: the result goes inside it under its usual name.
+    await mkdir(resolve(io.cwd, options.outDir), { recursive: true });
+    options = { ...options, output: options.outDir };
+  }
+  const connection = await connect(options, io, deps);
+  const out = progressStream(io);
+  out.write(`${targetLine(connection.target)}\n`);
+  const bundle = await prepareBundle(input, options, io, out);
+  if (!bundle.ok) {
+    if (options.json) printJson(io, { ok: false, input: options.input, errors: bundle.errors });
+    return EXIT.failed;
+  }
+  return withInterrupt(deps, (signal) => new Conversion(connection, bundle, options, io, out, deps, signal).run());
+}
 
 function parseOptions(args: string[]): ConvertOptions {
   const { values, positionals } = parseArgs({
@@ -108,6 +147,8 @@ function parseOptions(args: string[]): ConvertOptions {
     options: {
       ...REMOTE_FLAGS,
       output: { type: 'string', short: 'o' },
+      out: { type: 'string' },
+      concurrency: { type: 'string' },
       workbook: { type: 'string', default: 'both' },
       graph: { type: 'string', default: 'both' },
       root: { type: 'string' },
@@ -115,88 +156,62 @@ function parseOptions(args: string[]): ConvertOptions {
     allowPositionals: true,
     strict: true,
   });
-  if (positionals.length !== 1) throw new UsageError('give exactly one workflow folder, .knwf or bundle .zip to convert');
+  if (positionals.length === 0)
+    throw new UsageError('give a workflow folder, .knwf or bundle .zip to convert (or several, or a folder of workflows)');
+  if (values.root !== undefined && positionals.length > 1) throw new UsageError('--root picks a workflow inside one input; give only one');
   const workbook = WorkbookOptionSchema.safeParse(values.workbook);
   if (!workbook.success) throw new UsageError(`--workbook must be py, ipynb or both (got "${values.workbook}")`);
   const graph = GraphOptionSchema.safeParse(values.graph);
   if (!graph.success) throw new UsageError(`--graph must be json, dot, off or both (got "${values.graph}")`);
   if (values.output === '') throw new UsageError('-o needs a file name');
+  if (values.out === '') throw new UsageError('--out needs a folder');
   return {
     input: positionals[0]!,
+    inputs: positionals,
     json: values.json ?? false,
     workbook: workbook.data,
     graph: graph.data,
+    concurrency: parseConcurrency(values.concurrency),
     ...(values.api !== undefined ? { api: values.api } : {}),
     ...(values.key !== undefined ? { key: values.key } : {}),
     ...(values.output !== undefined ? { output: values.output } : {}),
+    ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(values.root !== undefined ? { root: values.root } : {}),
   };
 }
 
-/** Progress and "using …" lines: stdout normally; stderr with --json, whose stdout holds only the final object. */
-function progressOutput(io: CliIO, json: boolean): Output {
-  return json ? (io.stderr as Output) : io.stdout;
+function parseConcurrency(value: string | undefined): number {
+  if (value === undefined) return DEFAULT_CONCURRENCY;
+  const n = Number(value);
+  if (!/^\d+$/.test(value) || n < 1 || n > MAX_CONCURRENCY)
+    throw new UsageError(`--concurrency must be a whole number from 1 to ${MAX_CONCURRENCY} (got "${value}")`);
+  return n;
 }
 
 function printJson(io: CliIO, value: unknown): void {
   io.stdout.write(`${JSON.stringify(value)}\n`);
 }
 
-type PreparedBundle =
-  | { ok: true; bytes: Uint8Array; filename: string; asIs: boolean; files: number; nodes: number }
-  | { ok: false; errors: { code: string; message: string; path?: string }[] };
+type PreparedBundle = BundleOutcome;
 
-/** The bytes to upload: a valid bundle .zip as it is, anything else through the bundler. */
+/** The bytes to upload, saying what went in (or why nothing can). */
 async function prepareBundle(input: string, options: ConvertOptions, io: CliIO, out: Output): Promise<PreparedBundle> {
-  const limits = bundleLimitsFromEnv(io.env);
-  const info = await stat(input);
-  let verdict: ValidationFailure | undefined;
-  if (info.isFile() && /\.zip$/i.test(input) && options.root === undefined) {
-    const checked = await validateBundleFile(input, limits);
-    if (checked.ok) {
-      out.write(
-        `Bundle ${options.input}: valid as it is (${plural(checked.stats.files, 'file')}, ${plural(checked.stats.nodes, 'node')}, ${formatBytes(checked.stats.zipBytes)})\n`,
-      );
-      const bytes = new Uint8Array(await readFile(input));
-      return { ok: true, bytes, filename: basename(input), asIs: true, files: checked.stats.files, nodes: checked.stats.nodes };
-    }
-    // Not a bundle as it stands (e.g. a zipped workflow folder with data): bundle what it holds.
-    verdict = checked;
+  const bundle = await makeBundle(input, {
+    limits: bundleLimitsFromEnv(io.env),
+    ...(options.root !== undefined ? { root: options.root } : {}),
+  });
+  if (!bundle.ok) return bundleFailed(io, options.input, bundle.errors, bundle.verdict);
+  if (bundle.asIs) {
+    const bytes = formatBytes(bundle.bytes.length);
+    out.write(`Bundle ${options.input}: valid as it is (${plural(bundle.files, 'file')}, ${plural(bundle.nodes, 'node')}, ${bytes})\n`);
+    return bundle;
   }
-  return bundleWorkflow(input, options, limits, io, verdict);
-}
-
-async function bundleWorkflow(
-  input: string,
-  options: ConvertOptions,
-  limits: BundleLimits,
-  io: CliIO,
-  verdict?: ValidationFailure,
-): Promise<PreparedBundle> {
-  let source;
-  try {
-    source = await openBundleSource(input, { limits });
-  } catch (error) {
-    if (!(error instanceof ZipReadError)) throw error;
-    return bundleFailed(io, options.input, [{ code: error.code, message: error.message }], verdict);
-  }
-  try {
-    const result = await buildBundle(source.files, {
-      limits,
-      sourceName: source.name,
-      ...(options.root !== undefined ? { root: options.root } : {}),
-    });
-    if (!result.ok) return bundleFailed(io, options.input, result.errors, verdict);
-    const out = progressOutput(io, options.json);
-    const t = result.manifest.totals;
-    out.write(
-      `Bundled ${result.manifest.workflowName}: ${plural(t.present, 'file')}, ${plural(t.nodes, 'node')}, ${formatBytes(result.zip.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`,
-    );
-    printWarnings(io, result.manifest.warnings);
-    return { ok: true, bytes: result.zip, filename: result.manifest.workflowName, asIs: false, files: t.present, nodes: t.nodes };
-  } finally {
-    await source.close();
-  }
+  const verdict = bundle.verdict;
+  out.write(
+    `Bundled ${bundle.workflowName}: ${plural(bundle.files, 'file')}, ${plural(bundle.nodes, 'node')}, ${formatBytes(bundle.bytes.length)}${verdict ? ` (${options.input} is not a bundle as it is: ${verdict.code})` : ''}\n`,
+  );
+  printWarnings(io, bundle.warnings);
+  return bundle;
 }
 
 function printWarnings(io: CliIO, warnings: ManifestWarning[]): void {
@@ -206,7 +221,7 @@ function printWarnings(io: CliIO, warnings: ManifestWarning[]): void {
 function bundleFailed(
   io: CliIO,
   input: string,
-  errors: BundlerError[] | { code: string; message: string }[],
+  errors: (BundlerError | { code: string; message: string })[],
   verdict?: ValidationFailure,
 ): PreparedBundle {
   io.stderr.write(`k2p-web convert: cannot bundle ${input}; nothing was uploaded:\n`);
@@ -267,19 +282,8 @@ class Conversion {
     }
   }
 
-  /** POST /jobs, waiting out SERVER_BUSY/RATE_LIMITED; one Idempotency-Key for every try, so at most one job exists. */
   private async create() {
-    const idempotencyKey = `k2p-cli-${crypto.randomUUID()}`;
-    const request = {
-      filename: this.bundle.filename,
-      sizeBytes: this.bundle.bytes.length,
-      options: { workbook: this.options.workbook, graph: this.options.graph },
-    };
-    const created = await this.client.withCapacityRetry(() => this.client.createJob(request, { idempotencyKey, signal: this.signal }), {
-      onWait: capacityWaitPrinter(this.out),
-      signal: this.signal,
-      maxWaitMs: CAPACITY_WAIT_MS,
-    });
+    const created = await createJobWaitingForCapacity(this.client, this.bundle, this.options, this.signal, capacityWaitPrinter(this.out));
     this.job = created.job;
     this.out.write(`Job ${created.job.jobId} (${created.job.workflowName})${created.replayed ? ' — resumed' : ''}\n`);
     return created;
@@ -290,23 +294,20 @@ class Conversion {
     const progress = new UploadProgressDisplay(this.out, this.clock);
     const started = this.clock.now();
     progress.start(this.bundle.bytes.length);
-    for (let attempt = 1; ; attempt++) {
-      try {
-        await uploadToPresignedPost({ ...ticket }, this.bundle.bytes, {
-          signal: this.signal,
-          filename: `${this.bundle.filename.replace(/\.zip$/i, '')}.zip`,
-          onProgress: ({ loaded, total }) => progress.update(loaded, total),
-        });
-        break;
-      } catch (error) {
-        progress.clear();
-        if (this.signal.aborted || !(error instanceof UploadError) || !error.isNetwork || attempt >= UPLOAD_ATTEMPTS) throw error;
-        const delay = backoffDelay(attempt, 1000, 8000, this.deps.random);
-        this.out.write(`! ${error.message} Retrying in ${Math.round(delay / 1000)} s.\n`);
-        await this.clock.sleep(delay, this.signal);
-      }
+    try {
+      await uploadBundle(ticket, this.bundle, {
+        signal: this.signal,
+        clock: this.clock,
+        ...(this.deps.random ? { random: this.deps.random } : {}),
+        onProgress: (loaded, total) => progress.update(loaded, total),
+        onRetry: (error, delay) => {
+          progress.clear();
+          this.out.write(`! ${error.message} Retrying in ${Math.round(delay / 1000)} s.\n`);
+        },
+      });
+    } finally {
+      progress.clear();
     }
-    progress.clear();
     this.stages.uploadDone(this.bundle.bytes.length, this.clock.now() - started);
   }
 
@@ -385,14 +386,7 @@ class Conversion {
     return EXIT_INTERRUPTED;
   }
 
-  /** A job whose bundle never arrives holds a capacity slot until its upload window ends: free it now. */
-  private async abandonJob(): Promise<string> {
-    const id = this.job!.jobId;
-    try {
-      await this.client.deleteJob(id, { signal: AbortSignal.timeout(CLEANUP_TIMEOUT_MS) });
-      return `Job ${id} was deleted (nothing was converted).`;
-    } catch {
-      return `Job ${id} could not be deleted; it expires on its own when its upload window ends.`;
-    }
+  private abandonJob(): Promise<string> {
+    return abandonJob(this.client, this.job!.jobId);
   }
 }

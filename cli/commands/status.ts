@@ -2,6 +2,7 @@ import { parseArgs } from 'node:util';
 import { JOB_ID_PATTERN, type JobView } from '../../core/api-schemas';
 import { formatBytes, plural, statusLabel } from '../../core/format';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
+import { progressStream } from '../terminal';
 import { durationsLine, errorLines, formatAge, resultLines, StageDisplay } from '../job-display';
 import {
   connect,
@@ -120,7 +121,7 @@ async function showStatus(
 }
 
 function follow(connection: Connection, job: JobView, options: StatusOptions, io: CliIO, signal: AbortSignal): Promise<JobView> {
-  const out = options.json ? io.stderr : io.stdout;
+  const out = progressStream(io);
   const stages = new StageDisplay(out, connection.clock, { startStatus: job.status, startedAt: Date.parse(job.createdAt) });
   stages.update(job);
   return connection.client

@@ -49,7 +49,7 @@ export interface JobsApiDouble {
   jobs: Map<string, DoubleJob>;
   requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string }[];
   /** Answers to POST /jobs refused for capacity, used in order. */
-  refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number }[];
+  refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number; details?: Record<string, unknown> }[];
   /** Outcomes of the next jobs created, in order (default SUCCEEDED). */
   outcomes: Outcome[];
   faults: Fault[];
@@ -186,7 +186,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       );
     }
     const refusal = state.refusals.shift();
-    if (refusal) return apiError(res, 'POST', '/jobs', refusal.code, undefined, undefined, refusal.retryAfter);
+    if (refusal) return apiError(res, 'POST', '/jobs', refusal.code, undefined, refusal.details, refusal.retryAfter);
     const jobId = `job${String(++sequence).padStart(4, '0')}${randomBytes(4).toString('hex')}`;
     const created = iso(now() + sequence); // distinct createdAt, so "newest first" is well defined
     const view: JobView = {

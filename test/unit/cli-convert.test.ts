@@ -78,12 +78,15 @@ function capture(options: { tty?: boolean; env?: Record<string, string>; cwd?: s
     }),
     { isTTY: options.tty ?? false },
   );
-  const stderr = new Writable({
-    write(chunk, _encoding, done) {
-      err += String(chunk);
-      done();
-    },
-  });
+  const stderr = Object.assign(
+    new Writable({
+      write(chunk, _encoding, done) {
+        err += String(chunk);
+        done();
+      },
+    }),
+    { isTTY: options.tty ?? false },
+  );
   const cwd = options.cwd ?? join(scratch, `run-${++run}`);
   mkdirSync(cwd, { recursive: true });
   return { io: { stdout, stderr, env: options.env ?? {}, cwd }, stdout: () => out, stderr: () => err };
@@ -116,13 +119,15 @@ describe('k2p-web convert', () => {
   it('bundles a workflow folder, uploads it, follows the stages and downloads <Workflow>-k2p.zip', async () => {
     const c = capture();
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
-    expect(c.stderr()).toBe('');
     expect(code).toBe(0);
+    // Progress on stderr, the result on stdout.
+    const err = c.stderr();
     const out = c.stdout();
-    expect(out).toContain(`API ${api.url} (flag), key ${maskKey(DOUBLE_KEY)}`);
-    expect(out).toMatch(/Bundled KNIME_single_csv: \d+ files, 1 node,/);
-    for (const stage of ['Uploading', 'Validating', 'Queued', 'Converting']) expect(out).toMatch(new RegExp(`✔ ${stage} +\\d`));
-    expect(out).toContain('✔ Done        SUCCEEDED in 3.4 s');
+    expect(err).toContain(`API ${api.url} (flag), key ${maskKey(DOUBLE_KEY)}`);
+    expect(err).toMatch(/Bundled KNIME_single_csv: \d+ files, 1 node,/);
+    for (const stage of ['Uploading', 'Validating', 'Queued', 'Converting']) expect(err).toMatch(new RegExp(`✔ ${stage} +\\d`));
+    expect(err).toContain('✔ Done        SUCCEEDED in 3.4 s');
+    expect(out).not.toMatch(/API |Bundled|✔ Uploading|✔ Done/);
     expect(out).toMatch(/✔ Wrote KNIME_single_csv-k2p\.zip \(\d/);
     expect(out).toContain('Components      1');
     const zip = unzipSync(new Uint8Array(readFileSync(join(c.io.cwd, 'KNIME_single_csv-k2p.zip'))));
@@ -186,7 +191,7 @@ describe('k2p-web convert', () => {
     writeFileSync(join(c.io.cwd, 'my-bundle.zip'), bundle);
     const code = await createConvertCommand(deps()).run(['my-bundle.zip', ...target()], c.io);
     expect(code).toBe(0);
-    expect(c.stdout()).toMatch(/Bundle my-bundle\.zip: valid as it is \(\d+ files, 2 nodes/);
+    expect(c.stderr()).toMatch(/Bundle my-bundle\.zip: valid as it is \(\d+ files, 2 nodes/);
     const job = [...api.jobs.values()].at(-1)!;
     expect(Buffer.from(bundle).equals(job.bundle!)).toBe(true);
     expect(job.view.filename).toBe('my-bundle.zip');
@@ -198,7 +203,7 @@ describe('k2p-web convert', () => {
     writeFileSync(join(c.io.cwd, 'export.zip'), bundleWithDataFile());
     const code = await createConvertCommand(deps()).run(['export.zip', ...target()], c.io);
     expect(code).toBe(0);
-    expect(c.stdout()).toContain('(export.zip is not a bundle as it is: ZIP_DISALLOWED_FILE)');
+    expect(c.stderr()).toContain('(export.zip is not a bundle as it is: ZIP_DISALLOWED_FILE)');
     const uploaded = unzipSync(new Uint8Array([...api.jobs.values()].at(-1)!.bundle!));
     expect(Object.keys(uploaded).sort()).toEqual(['CSV Reader (#1)/settings.xml', 'workflow.knime']);
   });
@@ -246,7 +251,7 @@ describe('k2p-web convert', () => {
     expect(err).toContain('is missing.');
     expect(err).toContain('missing file: Row Filter (#3)/settings.xml');
     expect(err).toContain('what to do: Include every node folder');
-    expect(c.stdout()).toMatch(/✖ Validating +REJECTED after/);
+    expect(c.stderr()).toMatch(/✖ Validating +REJECTED after/);
     expect(existsSync(join(c.io.cwd, 'KNIME_single_csv-k2p.zip'))).toBe(false);
   });
 
@@ -268,7 +273,7 @@ describe('k2p-web convert', () => {
     const c = capture();
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
     expect(code).toBe(0);
-    expect(c.stdout()).toContain('⏳ SERVER_BUSY: The service is at capacity. Retrying in 3 s…');
+    expect(c.stderr()).toContain('⏳ SERVER_BUSY: The service is at capacity. Retrying in 3 s…');
     const posts = api.requests.filter((r) => r.method === 'POST' && r.path === '/jobs').slice(-2);
     expect(posts[0]!.idempotencyKey).toBe(posts[1]!.idempotencyKey);
   });
@@ -278,11 +283,20 @@ describe('k2p-web convert', () => {
     const c = capture({ tty: true });
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
     expect(code).toBe(0);
-    const out = c.stdout();
+    const out = c.stderr();
     expect(out).toContain('\r\x1b[2K⏳ RATE_LIMITED');
     expect(out).toContain('Retrying in 1 s…\n');
     expect(out).toMatch(new RegExp(`${ESC}\\[2K↑ Uploading +█+ 100%`));
     expect(out).toContain('\r\x1b[2K⠿ Validating');
+  });
+
+  it('prints plain progress lines on a terminal with TERM=dumb, and never progress on stdout', async () => {
+    const c = capture({ tty: true, env: { TERM: 'dumb' } });
+    const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), ...target()], c.io);
+    expect(code).toBe(0);
+    expect(c.stderr()).not.toContain(ESC);
+    expect(c.stderr()).toContain('… Validating\n');
+    expect(c.stdout()).not.toContain('Validating');
   });
 
   it('gives up when the service stays busy for longer than it will wait (exit 1)', async () => {
@@ -380,7 +394,7 @@ describe('k2p-web convert', () => {
   it('never prints the API key in full', async () => {
     const c = capture({ env: { K2P_API_URL: api.url, K2P_API_KEY: DOUBLE_KEY } });
     expect(await createConvertCommand(deps()).run([sample('KNIME_single_csv')], c.io)).toBe(0);
-    expect(c.stdout()).toContain(`(env), key ${maskKey(DOUBLE_KEY)}`);
+    expect(c.stderr()).toContain(`(env), key ${maskKey(DOUBLE_KEY)}`);
     expect(c.stdout() + c.stderr()).not.toContain(DOUBLE_KEY);
   });
 
@@ -470,7 +484,7 @@ describe('k2p-web status', () => {
     expect((await fetch(upload.url, { method: 'POST', body: form })).status).toBe(204);
     const code = await createStatusCommand(deps()).run([job.jobId, ...target(), '--wait', '-o', 'got.zip'], c0.io);
     expect(code).toBe(0);
-    expect(c0.stdout()).toContain('✔ Converting');
+    expect(c0.stderr()).toContain('✔ Converting');
     expect(c0.stdout()).toContain('Status      SUCCEEDED');
     expect(c0.stdout()).toContain('✔ Wrote got.zip (');
     expect(existsSync(join(c0.io.cwd, 'got.zip'))).toBe(true);
