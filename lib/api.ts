@@ -12,7 +12,13 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
-import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER } from '../core/api-schemas';
+import {
+  CreateJobRequestSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAY_HEADER,
+  JOB_WAIT_HEADER,
+  MAX_JOB_WAIT_SECONDS,
+} from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
@@ -67,6 +73,11 @@ export interface JobsApiProps {
   readonly stageName?: string;
 }
 
+/** API Gateway ends every integration after 29 s (REST API default and usual quota). */
+export const INTEGRATION_TIMEOUT_SECONDS = 29;
+/** get-job holds a long poll up to MAX_JOB_WAIT_SECONDS, then answers: its timeout must exceed the wait and stay under the gateway's. */
+const GET_JOB_TIMEOUT = Duration.seconds(MAX_JOB_WAIT_SECONDS + 5);
+
 export class JobsApi extends Construct {
   readonly api: apigw.RestApi;
   readonly functions: Readonly<Record<ApiHandlerName, ServiceFunction>>;
@@ -103,7 +114,7 @@ export class JobsApi extends Construct {
         allowOrigins: corsOrigins,
         allowMethods: ['GET', 'POST', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'X-Api-Key', IDEMPOTENCY_KEY_HEADER],
-        exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER],
+        exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER, JOB_WAIT_HEADER],
         maxAge: Duration.hours(1),
       },
       // API Gateway needs an account-level role to write execution logs (ERROR level below).
@@ -183,12 +194,12 @@ export class JobsApi extends Construct {
 
   private createFunctions(props: JobsApiProps): Record<ApiHandlerName, ServiceFunction> {
     const environment = { [LAMBDA_ENV.CORS_ALLOW_ORIGINS]: [props.siteOrigin, ...(props.devOrigins ?? [])].join(',') };
-    const make = (handler: ApiHandlerName, id: string, description: string) =>
-      new ServiceFunction(this, id, { handler, defaults: props.functions, description, environment, memorySize: 512 });
+    const make = (handler: ApiHandlerName, id: string, description: string, timeout?: Duration) =>
+      new ServiceFunction(this, id, { handler, defaults: props.functions, description, environment, memorySize: 512, timeout });
     return {
       createJob: make('createJob', 'CreateJob', 'POST /jobs: admission control and the presigned upload'),
       listJobs: make('listJobs', 'ListJobs', "GET /jobs: the caller's jobs, newest first"),
-      getJob: make('getJob', 'GetJob', 'GET /jobs/{id}: one job as the client sees it'),
+      getJob: make('getJob', 'GetJob', 'GET /jobs/{id}: one job as the client sees it', GET_JOB_TIMEOUT),
       deleteJob: make('deleteJob', 'DeleteJob', 'DELETE /jobs/{id}: delete data now, release the slot'),
       getResult: make('getResult', 'GetResult', 'GET /jobs/{id}/result: presigned download of result.zip'),
       health: make('health', 'Health', 'GET /health: service and converter versions'),

@@ -22,15 +22,18 @@ import {
   ErrorCodeSchema,
   ErrorEnvelopeSchema,
   ErrorViewSchema,
+  GetJobQuerySchema,
   HealthResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_REPLAY_HEADER,
   IdempotencyKeySchema,
+  JOB_WAIT_HEADER,
   JobIdSchema,
   JobStatusSchema,
   JobViewSchema,
   ListJobsQuerySchema,
   ListJobsResponseSchema,
+  MAX_JOB_WAIT_SECONDS,
   ResultLinkSchema,
   ResultQuerySchema,
   ResultSummaryViewSchema,
@@ -370,16 +373,27 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
   getJob: {
     tags: ['jobs'],
     summary: "The job's status, timings, bundle stats, error and result summary.",
-    description:
+    description: [
       'Poll until `terminal` is true, waiting `Retry-After` seconds between requests. A REJECTED, FAILED or TIMED_OUT job has an `error` with its code, message, hint and details.',
-    requestParams: jobIdPath,
+      '',
+      `Or long-poll: with \`waitSeconds\` (at most ${MAX_JOB_WAIT_SECONDS}) the answer comes as soon as the status changes, and the next request can follow at once;`,
+      `the answer then carries \`${JOB_WAIT_HEADER}\` (a server without it did not wait: fall back to \`Retry-After\`).`,
+    ].join('\n'),
+    requestParams: { ...jobIdPath, query: GetJobQuerySchema },
     responses: {
       '200': {
         description: 'The job. While it is not terminal, `Retry-After` (and `retryAfterSeconds`) say when to poll again.',
-        headers: retryAfterHeader(false),
+        headers: {
+          ...retryAfterHeader(false),
+          [JOB_WAIT_HEADER]: {
+            description: 'Sent when the request asked for `waitSeconds`: the longest the server held it (seconds, ≤ `waitSeconds`).',
+            required: false,
+            schema: { type: 'integer' as const, minimum: 0, maximum: MAX_JOB_WAIT_SECONDS },
+          },
+        },
         content: json(JobViewSchema, EXAMPLE_SUCCEEDED),
       },
-      ...errors([404, ...KEYED]),
+      ...errors([400, 404, ...KEYED]),
     },
   },
   deleteJob: {

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
 import { zipSync } from 'fflate';
-import { CreateJobRequestSchema, resultFilename, workflowNameFromFilename, type JobView } from '../../core/api-schemas';
+import { CreateJobRequestSchema, JOB_WAIT_HEADER, resultFilename, workflowNameFromFilename, type JobView } from '../../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../../core/errors';
 import type { JobStatus } from '../../core/job-states';
 import type { ComponentSummary } from '../../core/types';
@@ -47,7 +47,7 @@ export interface JobsApiDouble {
   /** API keys it accepts (each is its own owner). */
   keys: string[];
   jobs: Map<string, DoubleJob>;
-  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string }[];
+  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string; waitSeconds?: string }[];
   /** Answers to POST /jobs refused for capacity, used in order. */
   refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number }[];
   /** Outcomes of the next jobs created, in order (default SUCCEEDED). */
@@ -59,6 +59,10 @@ export interface JobsApiDouble {
   pollAfterSeconds: number;
   /** Contract problems found in the responses it sent. */
   violations: string[];
+  /** Honour GET /jobs/{id}?waitSeconds (answer with K2p-Waited-Seconds) like the service; false: a server from before the long poll. */
+  longPoll: boolean;
+  /** While true, GET /jobs/{id} does not move jobs on (a held poll then ends without news). */
+  frozen: boolean;
   /** Called before each GET /jobs/{id} is answered. */
   onPoll?: (job: DoubleJob) => void;
   /** Called when any request arrives, before faults and routing. */
@@ -84,6 +88,8 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     faults: [],
     maxBytes: 50 * 1024 * 1024,
     pollAfterSeconds: 1,
+    longPoll: false,
+    frozen: false,
     violations: [],
     close: async () => {},
   };
@@ -107,6 +113,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       path: url.pathname,
       apiKey: header(req, 'x-api-key'),
       idempotencyKey: header(req, 'idempotency-key'),
+      ...(url.searchParams.has('waitSeconds') ? { waitSeconds: url.searchParams.get('waitSeconds')! } : {}),
     });
     state.onRequest?.(method, url.pathname);
     const fault = takeFault(method, url.pathname);
@@ -145,7 +152,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     const template = match[2] ? '/jobs/{id}/result' : '/jobs/{id}';
     if (!job || job.owner !== owner) return apiError(res, method, template, 'NOT_FOUND');
     if (match[2] && method === 'GET') return result(res, url, job);
-    if (method === 'GET') return getJob(res, job);
+    if (method === 'GET') return getJob(res, job, url.searchParams.get('waitSeconds'));
     if (method === 'DELETE') return deleteJob(res, job);
     return apiError(res, method, template, 'NOT_FOUND', 'No such route: check the method and the path.');
   }
@@ -221,11 +228,12 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     };
   }
 
-  function getJob(res: ServerResponse, job: DoubleJob): void {
+  function getJob(res: ServerResponse, job: DoubleJob, waitSeconds: string | null): void {
     state.onPoll?.(job);
     job.polls += 1;
-    advance(job);
+    if (!state.frozen) advance(job);
     const headers: Record<string, string> = job.view.terminal ? {} : { 'Retry-After': String(state.pollAfterSeconds) };
+    if (state.longPoll && waitSeconds !== null) headers[JOB_WAIT_HEADER] = waitSeconds;
     api(res, 'GET', '/jobs/{id}', 200, job.view, headers);
   }
 

@@ -1,8 +1,8 @@
 import { describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
-import { ErrorEnvelopeSchema } from '../../core/api-schemas';
+import { ErrorEnvelopeSchema, MAX_JOB_WAIT_SECONDS } from '../../core/api-schemas';
 import { ERRORS } from '../../core/errors';
-import { API_ROUTES, GATEWAY_RESPONSES, JobsApi } from '../../lib/api';
+import { API_ROUTES, GATEWAY_RESPONSES, INTEGRATION_TIMEOUT_SECONDS, JobsApi } from '../../lib/api';
 import { JobTable } from '../../lib/job-table';
 import { Storage } from '../../lib/storage';
 import { flatten, functionDefaults, logicalIdOf, newStack, resourcesOf, statementsOfRole } from './fixtures';
@@ -217,6 +217,19 @@ describe('JobsApi', () => {
     expect(
       statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb')),
     ).toBe(false);
+  });
+
+  it('lets get-job hold a long poll: its timeout exceeds the longest wait and ends before the gateway’s 29 s', () => {
+    const timeoutOf = (handler: (typeof API_ROUTES)[number]['handler']) =>
+      template.toJSON().Resources[logicalIdOf(stack, api.functions[handler].fn)].Properties.Timeout as number;
+    expect(timeoutOf('getJob')).toBeGreaterThan(MAX_JOB_WAIT_SECONDS);
+    expect(timeoutOf('getJob')).toBeLessThan(INTEGRATION_TIMEOUT_SECONDS);
+    // No method shortens the gateway's integration timeout below the wait.
+    for (const method of Object.values(methods)) {
+      const timeout = method.Integration?.TimeoutInMillis as number | undefined;
+      expect(timeout === undefined || timeout >= (MAX_JOB_WAIT_SECONDS + 5) * 1000).toBe(true);
+    }
+    expect(timeoutOf('listJobs')).toBe(10);
   });
 
   it('tells the functions which browser origin may read their responses', () => {

@@ -221,6 +221,14 @@ describe('successes', () => {
     expect(done.headers['retry-after']).toBeUndefined();
   });
 
+  it('GET /jobs/{id}?waitSeconds: 200 after the wait, with K2p-Waited-Seconds', async () => {
+    const { job } = await createJob();
+    const held = await call('getJob', { id: job.jobId, query: { waitSeconds: '1' } });
+    expect(held.status).toBe(200);
+    expect(held.json.status).toBe('AWAITING_UPLOAD');
+    expect(held.headers['k2p-waited-seconds']).toBe('1');
+  });
+
   it('GET /jobs/{id}/result: 302 to a download that works, 200 with the link for redirect=false', async () => {
     const jobId = await succeededJob();
     const redirect = await call('getResult', { id: jobId });
@@ -254,6 +262,7 @@ describe('errors of the handlers', () => {
       await call('listJobs', { query: { limit: '0' } }),
       await call('listJobs', { query: { nextToken: 'not-a-token' } }),
       await call('getResult', { id: job.jobId, query: { redirect: 'maybe' } }),
+      await call('getJob', { id: job.jobId, query: { waitSeconds: '21' } }),
     ];
     for (const response of bad) expect([response.status, response.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
   });

@@ -41,6 +41,7 @@ afterEach(() => {
   api.outcomes.length = 0;
   api.onPoll = undefined;
   api.onRequest = undefined;
+  api.longPoll = false;
 });
 afterAll(async () => {
   expect(api.violations).toEqual([]);
@@ -138,6 +139,20 @@ describe('k2p-web convert', () => {
       options: { workbook: 'both', graph: 'both' },
     });
     expect(job.uploadFields!.map(([name]) => name)).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature']);
+  });
+
+  it('follows the job with the long poll: every GET asks to wait 20 s and, when honoured, the next one goes at once', async () => {
+    api.longPoll = true;
+    const clock = fakeClock();
+    const sleeps: number[] = [];
+    const code = await createConvertCommand({
+      ...deps(),
+      clock: { now: clock.now, sleep: (ms, signal) => (sleeps.push(ms), clock.sleep(ms, signal)) },
+    }).run([sample('KNIME_single_csv'), ...target()], capture().io);
+    expect(code).toBe(0);
+    const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${lastJob().jobId}`);
+    expect(polls.map((r) => r.waitSeconds)).toEqual(['20', '20', '20']);
+    expect(sleeps).toEqual([]);
   });
 
   it('prints the report: components, node counts and the nodes not implemented, by name', async () => {
