@@ -19,6 +19,7 @@ export const API_ROUTES = [
   { handler: 'deleteJob', method: 'DELETE', path: '/jobs/{id}', id: 'DeleteJob' },
   { handler: 'getResult', method: 'GET', path: '/jobs/{id}/result', id: 'GetResult' },
   { handler: 'health', method: 'GET', path: '/health', id: 'Health' },
+  { handler: 'getLogs', method: 'GET', path: '/jobs/{id}/logs', id: 'GetLogs' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];

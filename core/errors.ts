@@ -130,6 +130,11 @@ export const ERRORS = {
   ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),
+  LOG_NOT_AVAILABLE: api(
+    409,
+    'The job has no conversion log (it has not run yet, was rejected before running, or its data was deleted or expired).',
+    'A log exists once the conversion ran; follow the job status until it is terminal.',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -203,6 +203,7 @@ export class JobsApi extends Construct {
       deleteJob: make('deleteJob', 'DeleteJob', 'DELETE /jobs/{id}: delete data now, release the slot'),
       getResult: make('getResult', 'GetResult', 'GET /jobs/{id}/result: presigned download of result.zip'),
       health: make('health', 'Health', 'GET /health: service and converter versions'),
+      getLogs: make('getLogs', 'GetLogs', "GET /jobs/{id}/logs: the conversion's log.txt as text"),
     };
   }
 
@@ -252,6 +253,8 @@ export class JobsApi extends Construct {
     props.jobTable.grantReadWrite(fn('deleteJob'));
     props.storage.grantDeleteBundles(fn('deleteJob'));
     props.storage.grantDeleteResults(fn('deleteJob'));
+    props.jobTable.grantRead(fn('getLogs'));
+    props.storage.grantReadResults(fn('getLogs'));
   }
 
   /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */

@@ -284,6 +284,21 @@ const ERROR_RESPONSES = {
 
 type ErrorStatus = keyof typeof ERROR_RESPONSES;
 
+/** Error responses sharing a status with one above but carrying other codes, by the status they answer with. */
+const MORE_ERROR_RESPONSES: readonly { status: number; spec: ErrorResponseSpec }[] = [
+  {
+    status: 409,
+    spec: {
+      name: 'LogNotAvailable',
+      codes: ['LOG_NOT_AVAILABLE'],
+      description:
+        '`LOG_NOT_AVAILABLE`: the job has no log — it has not run yet (`Retry-After` while it runs), was rejected before running, or its data was deleted or expired; `details.status` is its status.',
+      retryAfter: 'optional',
+      example: errorExample('LOG_NOT_AVAILABLE', ERRORS.LOG_NOT_AVAILABLE.message, { status: 'QUEUED' }),
+    },
+  },
+];
+
 /** Gateway failures any route can meet, and its throttling. */
 const GATEWAY_FAILURES = [429, 502, 504] as const satisfies readonly ErrorStatus[];
 /** Every key-protected route: the gateway's key check, the function's own check, the function failing. */
@@ -430,6 +445,30 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors(GATEWAY_FAILURES),
     },
   },
+  getLogs: {
+    tags: ['jobs'],
+    summary: "The conversion's log: what the runner and knime2py said, as text.",
+    description: [
+      'The runner keeps the converter command, its standard error and output and its own log lines, scrubbed of secrets',
+      '(presigned URL signatures, `Authorization`/`x-api-key` values, AWS key ids) and with scratch paths rewritten, and',
+      'uploads them as `log.txt` beside the report: at most 1 MiB, the beginning and the end kept around a marker when the',
+      'run said more. It lives as long as the result (the same retention; deleted with the job).',
+    ].join('\n'),
+    requestParams: jobIdPath,
+    responses: {
+      '200': {
+        description: 'The log.',
+        content: {
+          'text/plain; charset=utf-8': {
+            schema: z.string(),
+            example: `$ k2p 'Customer Churn' --out .\n== knime2py stderr (0 bytes) ==\n== knime2py stdout (412 bytes) ==\n{"workflow": "Customer Churn/workflow.knime", …}\n`,
+          },
+        },
+      },
+      '409': responseRef('LogNotAvailable'),
+      ...errors([404, ...KEYED]),
+    },
+  },
 };
 
 // ---------------------------------------------------------------- document
@@ -437,7 +476,10 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
 /** Where each code can be met: the HTTP statuses that carry it, and the job states whose `error` holds it. */
 function errorCodesTable(): string {
   const rows = ERROR_CODES.map((code) => {
-    const statuses = Object.entries(ERROR_RESPONSES)
+    const statuses = [
+      ...Object.entries(ERROR_RESPONSES),
+      ...MORE_ERROR_RESPONSES.map(({ status, spec }) => [String(status), spec] as const),
+    ]
       .filter(([, spec]) => (spec.codes as readonly ErrorCode[]).includes(code))
       .map(([status]) => status);
     const { family, message } = ERRORS[code];
@@ -541,7 +583,12 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
             description: 'An API key of the deployment (`k2p-web` finds the local one itself).',
           },
         },
-        responses: Object.fromEntries(Object.values(ERROR_RESPONSES).map((spec) => [spec.name, errorResponse(spec)])),
+        responses: Object.fromEntries(
+          [...Object.values(ERROR_RESPONSES), ...MORE_ERROR_RESPONSES.map((more) => more.spec)].map((spec) => [
+            spec.name,
+            errorResponse(spec),
+          ]),
+        ),
       },
     },
     { override: tidySchema },

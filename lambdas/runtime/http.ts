@@ -54,6 +54,11 @@ export function json(statusCode: number, body: unknown, headers: Record<string, 
   return { statusCode, headers: { ...baseHeaders(), ...headers }, body: JSON.stringify(body) };
 }
 
+/** A plain-text answer (UTF-8). */
+export function text(statusCode: number, body: string): ApiResult {
+  return { statusCode, headers: { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8' }, body };
+}
+
 export function redirect(location: string): ApiResult {
   const { 'Content-Type': _json, ...headers } = baseHeaders();
   return { statusCode: 302, headers: { ...headers, Location: location }, body: '' };

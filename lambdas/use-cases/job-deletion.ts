@@ -36,7 +36,7 @@ export async function deleteJob(deps: DeleteJobDeps, owner: string, jobId: strin
       logger.info('Job deleted', { previousStatus });
     }
   }
-  await deps.objects.delete(jobId, ['bundle', 'result', 'report']);
+  await deps.objects.delete(jobId, ['bundle', 'result', 'report', 'log']);
   await deps.capacity.release(jobId, owner);
   return job;
 }

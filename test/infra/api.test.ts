@@ -207,6 +207,8 @@ describe('JobsApi', () => {
     expect(s3('getJob')).toEqual([]);
     expect(s3('listJobs')).toEqual([]);
     expect(s3('health')).toEqual([]);
+    expect(s3('getLogs')).toEqual(['s3:GetObject <bucket>/results/*']);
+    expect(writesTable('getLogs')).toBe(false);
     expect([writesTable('createJob'), writesTable('deleteJob')]).toEqual([true, true]);
     expect([writesTable('getJob'), writesTable('listJobs'), writesTable('getResult'), writesTable('health')]).toEqual([
       false,
