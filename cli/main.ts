@@ -21,6 +21,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'jobs', load: async () => (await import('./commands/jobs')).jobsCommand },
   { name: 'status', load: async () => (await import('./commands/status')).statusCommand },
   { name: 'dev', load: async () => (await import('./commands/dev')).devCommand },
+  { name: 'logs', load: async () => (await import('./commands/logs')).logsCommand },
 ];
 
 async function overview(): Promise<string> {

@@ -284,6 +284,8 @@ interface RawResponse {
   status: number;
   headers: Headers;
   body: unknown;
+  /** The body as it came. */
+  text: string;
 }
 
 interface SendOptions {
@@ -297,6 +299,8 @@ interface SendOptions {
   signal?: AbortSignal;
   /** Overrides the policy's attempts (followJob retries itself, so it asks for 1). */
   attempts?: number;
+  /** @default application/json */
+  accept?: string;
 }
 
 /** A schema of api-schemas.ts (zod/mini): only safeParse is needed here. */
@@ -390,6 +394,19 @@ export class ApiClient {
   async deleteJob(jobId: string, options: RequestOptions = {}): Promise<JobView> {
     const raw = await this.send({ method: 'DELETE', path: jobPath(jobId), signal: options.signal });
     return this.parse(JobViewSchema, raw, 'DELETE /jobs/{id}');
+  }
+
+  /** GET /jobs/{id}/logs: the conversion's log as text (409 LOG_NOT_AVAILABLE when the job has none). */
+  async getJobLog(jobId: string, options: RequestOptions = {}): Promise<string> {
+    const raw = await this.send({ method: 'GET', path: `${jobPath(jobId)}/logs`, signal: options.signal, accept: 'text/plain' });
+    const type = raw.headers.get('content-type') ?? '';
+    if (!type.startsWith('text/plain')) {
+      throw new ResponseFormatError(
+        `GET /jobs/{id}/logs at ${this.baseUrl} answered ${raw.status} with ${type || 'no content type'}, not text/plain. Is the server up to date?`,
+        raw.status,
+      );
+    }
+    return raw.text;
   }
 
   /**
@@ -518,11 +535,11 @@ export class ApiClient {
       throw networkError(error, timeout.aborted, this.requestTimeoutMs, `${options.method} ${this.baseUrl}${options.path}`);
     }
     if (response.status < 200 || response.status > 299) throw this.toApiError(response, text);
-    return { status: response.status, headers: response.headers, body: parseJsonOrText(text) };
+    return { status: response.status, headers: response.headers, body: parseJsonOrText(text), text };
   }
 
   private requestInit(options: SendOptions): RequestInit {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...options.headers };
     if (options.withKey !== false && this.apiKey !== undefined) headers['x-api-key'] = this.apiKey;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     return {

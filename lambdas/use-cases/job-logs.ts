@@ -20,7 +20,8 @@ export async function readJobLog(store: JobStore, objects: JobObjects, jobId: st
   const notAvailable = () =>
     new DomainError('LOG_NOT_AVAILABLE', undefined, {
       details: { status: job.status },
-      retryAfterSeconds: job.status === 'RUNNING' ? pollAfterSeconds(job.status) : undefined,
+      // While the job moves it may still get a log; a terminal job without one never will.
+      retryAfterSeconds: pollAfterSeconds(job.status),
     });
   if (NO_LOG.has(job.status)) throw notAvailable();
   // RUNNING: the runner uploads the log as it ends; terminal: a job that never ran (REJECTED) has none.

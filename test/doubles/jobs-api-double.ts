@@ -146,11 +146,12 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     if (!owner) return apiError(res, method, templateOf(path), 'FORBIDDEN', 'The API key is missing or not valid for this request.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
-    const match = /^\/jobs\/([^/]+)(\/result)?$/.exec(path);
+    const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);
     if (!match) return apiError(res, method, '/jobs/{id}', 'NOT_FOUND', 'No such route: check the method and the path.');
     const job = state.jobs.get(decodeURIComponent(match[1]!));
-    const template = match[2] ? '/jobs/{id}/result' : '/jobs/{id}';
+    const template = match[2] ? `/jobs/{id}${match[2]}` : '/jobs/{id}';
     if (!job || job.owner !== owner) return apiError(res, method, template, 'NOT_FOUND');
+    if (match[2] === '/logs' && method === 'GET') return logs(res, job);
     if (match[2] && method === 'GET') return result(res, url, job);
     if (method === 'GET') return getJob(res, job, url.searchParams.get('waitSeconds'));
     if (method === 'DELETE') return deleteJob(res, job);
@@ -413,6 +414,37 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     res.end();
   }
 
+  /** A job that ran has a log (a short one, in the service's layout); any other is LOG_NOT_AVAILABLE. */
+  function logs(res: ServerResponse, job: DoubleJob): void {
+    const view = job.view;
+    if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT'].includes(view.status)) {
+      return apiError(
+        res,
+        'GET',
+        '/jobs/{id}/logs',
+        'LOG_NOT_AVAILABLE',
+        undefined,
+        { status: view.status },
+        view.terminal ? undefined : state.pollAfterSeconds,
+      );
+    }
+    const text = [
+      `k2p-web conversion log: job ${view.jobId}, workflow ${view.workflowName}`,
+      `$ k2p ${view.workflowName} --out .`,
+      '== knime2py stderr (0 bytes) ==',
+      '== knime2py stdout (27 bytes) ==',
+      `{"workflow": "${view.workflowName}"}`,
+      `== knime2py exited with code ${view.status === 'SUCCEEDED' ? 0 : 1} after 2300 ms ==`,
+      '',
+    ].join('\n');
+    const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+    for (const problem of checkResponse(openapi, 'GET', '/jobs/{id}/logs', { statusCode: 200, headers, body: text })) {
+      state.violations.push(`GET /jobs/{id}/logs 200: ${problem}`);
+    }
+    res.writeHead(200, headers);
+    res.end(text);
+  }
+
   function api(
     res: ServerResponse,
     method: string,
@@ -461,7 +493,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
 
   function templateOf(path: string): string {
     if (path === '/jobs') return '/jobs';
-    return path.endsWith('/result') ? '/jobs/{id}/result' : '/jobs/{id}';
+    return path.endsWith('/result') ? '/jobs/{id}/result' : path.endsWith('/logs') ? '/jobs/{id}/logs' : '/jobs/{id}';
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -21,6 +21,7 @@ import { folderSource } from '../../core/node/bundle-source';
 import { UsageError, type CliIO } from '../../cli/command';
 import { createConvertCommand } from '../../cli/commands/convert';
 import { createJobsCommand } from '../../cli/commands/jobs';
+import { createLogsCommand } from '../../cli/commands/logs';
 import { createStatusCommand } from '../../cli/commands/status';
 import { maskKey } from '../../cli/local-stack';
 import { InterruptedError, type RemoteDeps } from '../../cli/remote';
@@ -506,6 +507,32 @@ describe('k2p-web status', () => {
     expect(await createStatusCommand(deps()).run(['nosuchjob123', ...target()], c.io)).toBe(1);
     expect(c.stderr()).toContain('✖ NOT_FOUND (HTTP 404): No such job.');
     await expect(createStatusCommand(deps()).run(['../etc', ...target()], c.io)).rejects.toThrow(/is not a job id/);
+  });
+});
+
+describe('k2p-web logs', () => {
+  it('writes a finished job’s log to stdout as it is', async () => {
+    const done = [...api.jobs.values()].find((j) => j.view.status === 'SUCCEEDED')!.view;
+    const c = capture();
+    expect(await createLogsCommand(deps()).run([done.jobId, ...target()], c.io)).toBe(0);
+    expect(c.stdout()).toMatch(new RegExp(`^k2p-web conversion log: job ${done.jobId}, workflow ${done.workflowName}\n`));
+    expect(c.stdout()).toContain('== knime2py exited with code 0');
+    expect(c.stderr()).toBe('');
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: `/jobs/${done.jobId}/logs` });
+  });
+
+  it('explains LOG_NOT_AVAILABLE and NOT_FOUND on stderr (exit 1), and a malformed id as a usage error', async () => {
+    const rejected = [...api.jobs.values()].find((j) => j.view.status === 'REJECTED')!.view;
+    const c = capture();
+    expect(await createLogsCommand(deps()).run([rejected.jobId, ...target()], c.io)).toBe(1);
+    expect(c.stdout()).toBe('');
+    expect(c.stderr()).toContain('✖ LOG_NOT_AVAILABLE (HTTP 409)');
+    expect(c.stderr()).toContain('what to do:');
+    const unknown = capture();
+    expect(await createLogsCommand(deps()).run(['nosuchjob123', ...target()], unknown.io)).toBe(1);
+    expect(unknown.stderr()).toContain('✖ NOT_FOUND (HTTP 404)');
+    await expect(createLogsCommand(deps()).run(['../etc', ...target()], c.io)).rejects.toThrow(/is not a job id/);
+    await expect(createLogsCommand(deps()).run([...target()], c.io)).rejects.toThrow(UsageError);
   });
 });
 
