@@ -2,10 +2,11 @@
  * `npm run bench`: benchmarks that print ratios against baselines measured in
  * the same run. Not tests: nothing here fails on timing.
  *   npm run bench              all benchmarks
- *   npm run bench -- validator only the validator (also: handlers, local-mode, web)
+ *   npm run bench -- validator only the validator (also: handlers, local-mode, web, stages)
  */
 import { runHandlersBench } from './handlers';
 import { runLocalModeBench } from './local-mode';
+import { runStagesBench } from './stages';
 import { runValidatorBench } from './validator';
 import { runWebBench } from './web';
 
@@ -16,3 +17,4 @@ if (want('validator')) await runValidatorBench(Number(process.env.BENCH_ROUNDS ?
 if (want('handlers')) await runHandlersBench();
 if (want('local-mode')) await runLocalModeBench();
 if (want('web')) await runWebBench();
+if (want('stages')) await runStagesBench();
