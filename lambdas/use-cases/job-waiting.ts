@@ -17,13 +17,15 @@ import { requireOwnedJob } from './job-queries';
  */
 export const JOB_WAIT_INTERVAL_MS = 250;
 
+/** Time for the wait only (the record's expiry is read against the wall clock). */
 export interface WaitClock {
+  /** Monotonic ms: a wall clock set back (local mode moves it) must not stretch a wait. */
   now(): number;
   sleep(ms: number): Promise<void>;
 }
 
 const realClock: WaitClock = {
-  now: () => Date.now(),
+  now: () => performance.now(),
   sleep: (ms) => new Promise((resolve) => setTimeout(resolve, ms)),
 };
 
@@ -38,13 +40,13 @@ export interface JobWait {
 export async function waitForJobChange(store: JobStore, jobId: string, owner: string, wait: JobWait): Promise<StoredJob> {
   const clock = wait.clock ?? realClock;
   const interval = wait.intervalMs ?? JOB_WAIT_INTERVAL_MS;
-  const first = await requireOwnedJob(store, jobId, owner, clock.now());
+  const first = await requireOwnedJob(store, jobId, owner);
   if (wait.waitMs <= 0 || isTerminal(first.status)) return first;
   const deadline = clock.now() + wait.waitMs;
   let job = first;
   for (let left = wait.waitMs; left > 0; left = deadline - clock.now()) {
     await clock.sleep(Math.min(interval, left));
-    job = await requireOwnedJob(store, jobId, owner, clock.now());
+    job = await requireOwnedJob(store, jobId, owner);
     if (job.status !== first.status) return job;
   }
   return job;
