@@ -20,6 +20,7 @@ describe('K2pWebStack', () => {
     prepareRun: stack.conversion.prepareRun,
     recordOutcome: stack.conversion.recordOutcome,
     reaper: stack.reaper.function,
+    getLogs: stack.api.functions.getLogs,
   };
 
   it('creates one function per handler', () => {

@@ -4,12 +4,13 @@
  * response is also checked against docs/openapi.yaml.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { ApiClient } from '../../core/api-client';
 import { CreateJobResponseSchema, ErrorEnvelopeSchema, JobViewSchema, ListJobsResponseSchema } from '../../core/api-schemas';
+import type { JobStatus } from '../../core/job-states';
 import { s3Keys } from '../../core/service-env';
 import { JobStore } from '../../lambdas/storage/job-store';
 import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/storage/table-keys';
@@ -27,7 +28,7 @@ import {
 import { startLocalAws, type LocalAws } from '../support/local-aws';
 import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
 
-const API_HANDLERS = ['createJob', 'getJob', 'listJobs', 'getResult', 'deleteJob', 'health', 'validateUpload'] as const;
+const API_HANDLERS = ['createJob', 'getJob', 'listJobs', 'getResult', 'deleteJob', 'health', 'validateUpload', 'getLogs'] as const;
 type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
 
 const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; handler: keyof Handlers }> = {
@@ -37,6 +38,7 @@ const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; h
   deleteJob: { method: 'DELETE', resource: '/jobs/{id}', handler: 'deleteJob' },
   getResult: { method: 'GET', resource: '/jobs/{id}/result', handler: 'getResult' },
   health: { method: 'GET', resource: '/health', handler: 'health' },
+  getLogs: { method: 'GET', resource: '/jobs/{id}/logs', handler: 'getLogs' },
 };
 
 const KEY_A = 'key-a-0001';
@@ -377,6 +379,48 @@ describe('GET /jobs/{id}?waitSeconds (long poll)', () => {
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }
+  });
+});
+
+describe('GET /jobs/{id}/logs', () => {
+  /** A job moved on to `to` through the legal steps, as the pipeline would. */
+  async function jobThatRan(to: 'RUNNING' | 'FAILED') {
+    const { job } = await createJob();
+    const store = new JobStore(aws.ddb, aws.tableName);
+    const steps: JobStatus[] = ['VALIDATING', 'QUEUED', 'RUNNING', ...(to === 'FAILED' ? (['FAILED'] as const) : [])];
+    for (const status of steps) {
+      expect((await store.transition(job.jobId, status)).ok).toBe(true);
+    }
+    return job.jobId;
+  }
+
+  it('answers the log as UTF-8 text to its owner only', async () => {
+    const jobId = await jobThatRan('FAILED');
+    const text = 'k2p-web conversion log: job x, workflow Übersicht\n== knime2py exited with code 3 after 12 ms ==\n';
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: s3Keys.log(jobId), Body: text, ContentType: 'text/plain; charset=utf-8' }),
+    );
+    const response = await api('getLogs', { id: jobId });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['Content-Type']).toBe('text/plain; charset=utf-8');
+    expect(response.body).toBe(text);
+    const foreign = await api('getLogs', { id: jobId, apiKeyId: KEY_B });
+    expect([foreign.statusCode, foreign.json.error.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('is 409 LOG_NOT_AVAILABLE before the job ran (Retry-After), while it runs, and for a job that ended without one', async () => {
+    const { job } = await createJob();
+    const waiting = await api('getLogs', { id: job.jobId });
+    expect([waiting.statusCode, waiting.json.error.code, waiting.json.error.details]).toEqual([
+      409,
+      'LOG_NOT_AVAILABLE',
+      { status: 'AWAITING_UPLOAD' },
+    ]);
+    expect(waiting.headers['Retry-After']).toBe('5');
+    const running = await api('getLogs', { id: await jobThatRan('RUNNING') });
+    expect([running.statusCode, running.json.error.details, running.headers['Retry-After']]).toEqual([409, { status: 'RUNNING' }, '5']);
+    const ended = await api('getLogs', { id: await jobThatRan('FAILED') });
+    expect([ended.statusCode, ended.json.error.code, ended.headers['Retry-After']]).toEqual([409, 'LOG_NOT_AVAILABLE', undefined]);
   });
 });
 

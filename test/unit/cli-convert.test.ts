@@ -490,6 +490,9 @@ describe('k2p-web status', () => {
     expect(c0.stdout()).toContain('Status      SUCCEEDED');
     expect(c0.stdout()).toContain('✔ Wrote got.zip (');
     expect(existsSync(join(c0.io.cwd, 'got.zip'))).toBe(true);
+    // --wait follows with the long poll.
+    const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${job.jobId}`);
+    expect(polls.slice(1).every((r) => r.waitSeconds === '20')).toBe(true);
   });
 
   it('--wait exits 1 when the job does not succeed; --json gives {ok, job}', async () => {

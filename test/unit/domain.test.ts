@@ -95,6 +95,7 @@ describe('error codes', () => {
       'RATE_LIMITED',
       'RESULT_NOT_READY',
       'RESULT_GONE',
+      'LOG_NOT_AVAILABLE',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {

@@ -39,7 +39,7 @@ describe('the stack model, read from a real synthesis', () => {
 
   it('answers CORS preflight for the local web origin on every resource (MOCK methods)', () => {
     const preflights = model.api.routes.filter((r) => r.method === 'OPTIONS');
-    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/result']);
+    expect(preflights.map((r) => r.path).sort()).toEqual(['/', '/health', '/jobs', '/jobs/{id}', '/jobs/{id}/logs', '/jobs/{id}/result']);
     for (const route of preflights) {
       expect(route.mock?.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
       expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('X-Api-Key');
