@@ -429,11 +429,13 @@ export class ApiClient {
       let delay: number;
       try {
         const asked = this.clock.now();
-        const wait = deadline === undefined ? waitSeconds : Math.min(waitSeconds, Math.floor((deadline - asked) / 1000));
+        // The first poll asks for no wait (the server waits for a change from the status it finds, which the caller has
+        // not seen yet); its answer also tells whether the server long-polls at all.
+        const wait = polls === 0 ? 0 : deadline === undefined ? waitSeconds : Math.min(waitSeconds, Math.floor((deadline - asked) / 1000));
         const { job, retryAfterSeconds, waitedSeconds } = await this.pollJob(jobId, {
           signal: options.signal,
           attempts: 1,
-          waitSeconds: wait > 0 ? wait : undefined,
+          waitSeconds: waitSeconds > 0 && (wait > 0 || polls === 0) ? wait : undefined,
         });
         failures = 0;
         polls += 1;
@@ -443,7 +445,8 @@ export class ApiClient {
         if (job.terminal) return job;
         // The server held the request until news or the end of its wait: ask again at once. A quick answer
         // without news would be a server that only claims to wait, and gets the pauses instead of a tight loop.
-        if (waitedSeconds !== undefined && waitedSeconds > 0 && (changed || this.clock.now() - asked >= (waitedSeconds * 1000) / 2)) {
+        const heldOrNews = changed || this.clock.now() - asked >= ((waitedSeconds ?? 0) * 1000) / 2;
+        if (waitedSeconds !== undefined && (polls === 1 || (waitedSeconds > 0 && heldOrNews))) {
           await this.pauseUntilNextPoll(0, deadline, jobId, last, options);
           continue;
         }

@@ -370,12 +370,13 @@ describe('GET /jobs/{id}?waitSeconds (long poll)', () => {
       }
       const final = await following;
       expect(final.status).toBe('FAILED');
-      // The first request was held from AWAITING_UPLOAD on: one request per change, each answered by it.
-      expect(seen.map((s) => s.status)).toEqual(['VALIDATING', 'QUEUED', 'RUNNING', 'FAILED']);
-      expect(requests).toEqual(Array(4).fill('?waitSeconds=20'));
+      // A first request for the state as it is, then one held request per change, each answered by it.
+      expect(seen.map((s) => s.status)).toEqual(['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED', 'RUNNING', 'FAILED']);
+      expect(requests).toEqual(['?waitSeconds=0', ...Array(4).fill('?waitSeconds=20')]);
       // Each change was seen before the next one was made (700 ms later).
-      seen.forEach((update, i) => expect(update.at).toBeGreaterThan(changes[i]!));
-      seen.slice(0, -1).forEach((update, i) => expect(update.at).toBeLessThan(changes[i + 1]!));
+      const noticed = seen.slice(1);
+      noticed.forEach((update, i) => expect(update.at).toBeGreaterThan(changes[i]!));
+      noticed.slice(0, -1).forEach((update, i) => expect(update.at).toBeLessThan(changes[i + 1]!));
     } finally {
       await new Promise((resolve) => server.close(resolve));
     }

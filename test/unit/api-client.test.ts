@@ -399,7 +399,7 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     return api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${jobId}`);
   }
 
-  it('asks every poll to wait 20 s and, when the server honours it, asks again at once: one request per change, no pauses', async () => {
+  it('asks the first poll for no wait, then every poll for 20 s and, when the server honours it, asks again at once: no pauses', async () => {
     api.longPoll = true;
     const clock = fakeClock();
     const c = client({ clock });
@@ -408,7 +408,7 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     const final = await c.followJob(job.jobId, { onUpdate: (j) => seen.push(j.status) });
     expect(final.status).toBe('SUCCEEDED');
     expect(seen).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
-    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['20', '20', '20']);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
     expect(clock.sleeps).toEqual([]);
   });
 
@@ -421,9 +421,9 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     let polls = 0;
     api.onPoll = () => {
       polls += 1;
-      // 1st: the server held the whole 20 s without news; 2nd: answered at once without news; then the job moves.
-      api.frozen = polls <= 2;
-      if (polls === 1) clock.advance(20_000);
+      // 1st: the plain first poll; 2nd: held the whole 20 s without news; 3rd: answered at once without news; then the job moves.
+      api.frozen = polls <= 3;
+      if (polls === 2) clock.advance(20_000);
     };
     const sleepsBefore = clock.sleeps.length;
     const final = await c.followJob(job.jobId, { waitSeconds: 20 });
@@ -434,7 +434,7 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
       pollsOf(job.jobId)
         .slice(1)
         .map((r) => r.waitSeconds),
-    ).toEqual(['20', '20', '20', '20']);
+    ).toEqual(['0', '20', '20', '20', '20']);
   });
 
   it('falls back to Retry-After and back-off against a server that does not wait (no K2p-Waited-Seconds)', async () => {
@@ -442,7 +442,8 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     const c = client({ clock });
     const job = await uploadedJob(c);
     await c.followJob(job.jobId);
-    expect(pollsOf(job.jobId).every((r) => r.waitSeconds === '20')).toBe(true);
+    // The first poll asks for no wait and learns the server does not long-poll; the later ones still ask.
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
     expect(clock.sleeps).toEqual([1000, 1000]);
   });
 
@@ -468,7 +469,7 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     });
     const final = await c.followJob(job.jobId);
     expect(final.terminal).toBe(true);
-    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['20', undefined, undefined, undefined]);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', undefined, undefined, undefined]);
     const other = await uploadedJob(c);
     await c.followJob(other.jobId, { waitSeconds: 0 });
     expect(pollsOf(other.jobId).every((r) => r.waitSeconds === undefined)).toBe(true);
@@ -479,7 +480,7 @@ describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
     const c = new ApiClient({ baseUrl: api.url, apiKey: DOUBLE_KEY, clock: fakeClock(), requestTimeoutMs: 12_000 });
     const job = await uploadedJob(c);
     await c.followJob(job.jobId);
-    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['7', '7', '7']);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '7', '7']);
   });
 });
 

@@ -152,7 +152,7 @@ describe('k2p-web convert', () => {
     }).run([sample('KNIME_single_csv'), ...target()], capture().io);
     expect(code).toBe(0);
     const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${lastJob().jobId}`);
-    expect(polls.map((r) => r.waitSeconds)).toEqual(['20', '20', '20']);
+    expect(polls.map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
     expect(sleeps).toEqual([]);
   });
 
@@ -492,7 +492,7 @@ describe('k2p-web status', () => {
     expect(existsSync(join(c0.io.cwd, 'got.zip'))).toBe(true);
     // --wait follows with the long poll.
     const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${job.jobId}`);
-    expect(polls.slice(1).every((r) => r.waitSeconds === '20')).toBe(true);
+    expect(polls.slice(2).every((r) => r.waitSeconds === '20')).toBe(true);
   });
 
   it('--wait exits 1 when the job does not succeed; --json gives {ok, job}', async () => {
