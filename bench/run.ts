@@ -2,10 +2,11 @@
  * `npm run bench`: benchmarks that print ratios against baselines measured in
  * the same run. Not tests: nothing here fails on timing.
  *   npm run bench              all benchmarks
- *   npm run bench -- validator only the validator (also: handlers, local-mode, web, workspace)
+ *   npm run bench -- validator only the validator (also: handlers, local-mode, web, workspace, stages)
  */
 import { runHandlersBench } from './handlers';
 import { runLocalModeBench } from './local-mode';
+import { runStagesBench } from './stages';
 import { runValidatorBench } from './validator';
 import { runWebBench } from './web';
 import { runWorkspaceBench } from './workspace';
@@ -18,3 +19,4 @@ if (want('handlers')) await runHandlersBench();
 if (want('local-mode')) await runLocalModeBench();
 if (want('web')) await runWebBench();
 if (want('workspace')) await runWorkspaceBench();
+if (want('stages')) await runStagesBench();

@@ -23,6 +23,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'dev', load: async () => (await import('./commands/dev')).devCommand },
   { name: 'cancel', load: async () => (await import('./commands/cancel')).cancelCommand },
   { name: 'delete', load: async () => (await import('./commands/delete')).deleteCommand },
+  { name: 'logs', load: async () => (await import('./commands/logs')).logsCommand },
 ];
 
 async function overview(): Promise<string> {

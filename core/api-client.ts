@@ -17,7 +17,9 @@ import {
   HealthResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_REPLAY_HEADER,
+  JOB_WAIT_HEADER,
   JobViewSchema,
+  MAX_JOB_WAIT_SECONDS,
   ListJobsResponseSchema,
   ResultLinkSchema,
   type CreateJobRequest,
@@ -107,6 +109,13 @@ export interface FollowOptions {
   maxConsecutiveFailures?: number;
   /** Give up (FollowTimeoutError) when the job is not terminal after this long. @default - never: every job ends */
   timeoutMs?: number;
+  /**
+   * Long poll: each GET /jobs/{id} asks the server to hold the answer up to this many seconds until the status
+   * changes, and the next one is sent at once. A server that does not honour it (no `K2p-Waited-Seconds`
+   * answer header) and failed polls fall back to the pauses above. 0 turns it off.
+   * @default 20 (MAX_JOB_WAIT_SECONDS; lowered to fit requestTimeoutMs)
+   */
+  waitSeconds?: number;
 }
 
 export interface CapacityWait {
@@ -275,6 +284,8 @@ interface RawResponse {
   status: number;
   headers: Headers;
   body: unknown;
+  /** The body as it came. */
+  text: string;
 }
 
 interface SendOptions {
@@ -288,6 +299,8 @@ interface SendOptions {
   signal?: AbortSignal;
   /** Overrides the policy's attempts (followJob retries itself, so it asks for 1). */
   attempts?: number;
+  /** @default application/json */
+  accept?: string;
 }
 
 /** A schema of api-schemas.ts (zod/mini): only safeParse is needed here. */
@@ -389,6 +402,19 @@ export class ApiClient {
     return this.parse(JobViewSchema, raw, 'DELETE /jobs/{id}');
   }
 
+  /** GET /jobs/{id}/logs: the conversion's log as text (409 LOG_NOT_AVAILABLE when the job has none). */
+  async getJobLog(jobId: string, options: RequestOptions = {}): Promise<string> {
+    const raw = await this.send({ method: 'GET', path: `${jobPath(jobId)}/logs`, signal: options.signal, accept: 'text/plain' });
+    const type = raw.headers.get('content-type') ?? '';
+    if (!type.startsWith('text/plain')) {
+      throw new ResponseFormatError(
+        `GET /jobs/{id}/logs at ${this.baseUrl} answered ${raw.status} with ${type || 'no content type'}, not text/plain. Is the server up to date?`,
+        raw.status,
+      );
+    }
+    return raw.text;
+  }
+
   /**
    * Polls GET /jobs/{id} until the job is terminal and returns it. The pause
    * is the server's Retry-After (bounded by min/maxPollMs), else a growing
@@ -400,6 +426,7 @@ export class ApiClient {
     const maxPoll = Math.max(minPoll, options.maxPollMs ?? 30_000);
     const maxFailures = options.maxConsecutiveFailures ?? 8;
     const deadline = options.timeoutMs === undefined ? undefined : this.clock.now() + options.timeoutMs;
+    let waitSeconds = this.longPollSeconds(options.waitSeconds);
     let failures = 0;
     let polls = 0;
     let last: JobView | undefined;
@@ -407,25 +434,61 @@ export class ApiClient {
       options.signal?.throwIfAborted();
       let delay: number;
       try {
-        const { job, retryAfterSeconds } = await this.pollJob(jobId, { signal: options.signal, attempts: 1 });
+        const asked = this.clock.now();
+        // The first poll asks for no wait (the server waits for a change from the status it finds, which the caller has
+        // not seen yet); its answer also tells whether the server long-polls at all.
+        const wait = polls === 0 ? 0 : deadline === undefined ? waitSeconds : Math.min(waitSeconds, Math.floor((deadline - asked) / 1000));
+        const { job, retryAfterSeconds, waitedSeconds } = await this.pollJob(jobId, {
+          signal: options.signal,
+          attempts: 1,
+          waitSeconds: waitSeconds > 0 && (wait > 0 || polls === 0) ? wait : undefined,
+        });
         failures = 0;
         polls += 1;
+        const changed = last?.status !== job.status;
         last = job;
         options.onUpdate?.(job);
         if (job.terminal) return job;
+        // The server held the request until news or the end of its wait: ask again at once. A quick answer
+        // without news would be a server that only claims to wait, and gets the pauses instead of a tight loop.
+        const heldOrNews = changed || this.clock.now() - asked >= ((waitedSeconds ?? 0) * 1000) / 2;
+        if (waitedSeconds !== undefined && (polls === 1 || (waitedSeconds > 0 && heldOrNews))) {
+          await this.pauseUntilNextPoll(0, deadline, jobId, last, options);
+          continue;
+        }
         const hinted = retryAfterSeconds ?? job.retryAfterSeconds;
         delay = hinted !== undefined ? hinted * 1000 : backoffDelay(polls, minPoll, maxPoll, this.random);
       } catch (error) {
+        if (waitSeconds > 0 && isWaitRefused(error)) {
+          // A server with other bounds (or none) for waitSeconds: follow it the plain way.
+          waitSeconds = 0;
+          continue;
+        }
         if (options.signal?.aborted || !(isTransient(error) || isCapacityError(error))) throw error;
         failures += 1;
         if (failures >= maxFailures) throw error;
         delay = Math.max(backoffDelay(failures, minPoll, maxPoll, this.random), retryAfterMs(error));
         options.onRetry?.({ error: error as Error, attempt: failures, delayMs: clamp(delay, minPoll, maxPoll) });
       }
-      delay = clamp(delay, minPoll, maxPoll);
-      if (deadline !== undefined && this.clock.now() + delay > deadline) throw new FollowTimeoutError(jobId, last, options.timeoutMs!);
-      await this.clock.sleep(delay, options.signal);
+      await this.pauseUntilNextPoll(clamp(delay, minPoll, maxPoll), deadline, jobId, last, options);
     }
+  }
+
+  private async pauseUntilNextPoll(
+    delay: number,
+    deadline: number | undefined,
+    jobId: string,
+    last: JobView | undefined,
+    options: FollowOptions,
+  ): Promise<void> {
+    if (deadline !== undefined && this.clock.now() + delay > deadline) throw new FollowTimeoutError(jobId, last, options.timeoutMs!);
+    if (delay > 0) await this.clock.sleep(delay, options.signal);
+  }
+
+  /** The long-poll wait to ask for: the caller's (default the API's maximum), leaving 5 s of the request timeout for the answer. */
+  private longPollSeconds(requested: number | undefined): number {
+    const fits = Math.floor((this.requestTimeoutMs - 5000) / 1000);
+    return Math.max(0, Math.min(Math.floor(requested ?? MAX_JOB_WAIT_SECONDS), MAX_JOB_WAIT_SECONDS, fits));
   }
 
   /** withCapacityRetry with this client's clock. */
@@ -435,11 +498,22 @@ export class ApiClient {
 
   private async pollJob(
     jobId: string,
-    options: { signal?: AbortSignal; attempts?: number },
-  ): Promise<{ job: JobView; retryAfterSeconds?: number }> {
-    const raw = await this.send({ method: 'GET', path: jobPath(jobId), signal: options.signal, attempts: options.attempts });
+    options: { signal?: AbortSignal; attempts?: number; waitSeconds?: number },
+  ): Promise<{ job: JobView; retryAfterSeconds?: number; waitedSeconds?: number }> {
+    const raw = await this.send({
+      method: 'GET',
+      path: jobPath(jobId),
+      query: { waitSeconds: options.waitSeconds },
+      signal: options.signal,
+      attempts: options.attempts,
+    });
     const job = this.parse(JobViewSchema, raw, 'GET /jobs/{id}');
-    return { job, retryAfterSeconds: parseRetryAfter(raw.headers.get('retry-after'), this.clock.now()) };
+    const waited = raw.headers.get(JOB_WAIT_HEADER);
+    return {
+      job,
+      retryAfterSeconds: parseRetryAfter(raw.headers.get('retry-after'), this.clock.now()),
+      ...(waited !== null && /^\d+$/.test(waited) ? { waitedSeconds: Number(waited) } : {}),
+    };
   }
 
   /** One request with the retry policy for transient failures. */
@@ -470,11 +544,11 @@ export class ApiClient {
       throw networkError(error, timeout.aborted, this.requestTimeoutMs, `${options.method} ${this.baseUrl}${options.path}`);
     }
     if (response.status < 200 || response.status > 299) throw this.toApiError(response, text);
-    return { status: response.status, headers: response.headers, body: parseJsonOrText(text) };
+    return { status: response.status, headers: response.headers, body: parseJsonOrText(text), text };
   }
 
   private requestInit(options: SendOptions): RequestInit {
-    const headers: Record<string, string> = { accept: 'application/json', ...options.headers };
+    const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...options.headers };
     if (options.withKey !== false && this.apiKey !== undefined) headers['x-api-key'] = this.apiKey;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     return {
@@ -547,6 +621,11 @@ function jobPath(jobId: string): string {
 
 function clamp(value: number, min: number, max: number): number {
   return Math.min(max, Math.max(min, value));
+}
+
+/** A 400 about the waitSeconds parameter: the server does not take the long poll as asked. */
+function isWaitRefused(error: unknown): boolean {
+  return error instanceof ApiError && error.status === 400 && JSON.stringify(error.details ?? {}).includes('waitSeconds');
 }
 
 function retryAfterMs(error: unknown): number {

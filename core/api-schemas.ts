@@ -72,6 +72,21 @@ export const ListJobsQuerySchema = z.strictObject({
     .check(z.describe('Opaque token from the previous page (its `nextToken`).')),
 });
 
+/** Longest hold of GET /jobs/{id}?waitSeconds, seconds: well below API Gateway's 29-s integration timeout. */
+export const MAX_JOB_WAIT_SECONDS = 20;
+/** Response header of GET /jobs/{id}: present when the server honoured `waitSeconds` (its value is the bound it used). */
+export const JOB_WAIT_HEADER = 'K2p-Waited-Seconds';
+
+export const GetJobQuerySchema = z.strictObject({
+  waitSeconds: z
+    .optional(z.coerce.number().check(z.int(), z.minimum(0), z.maximum(MAX_JOB_WAIT_SECONDS)))
+    .check(
+      z.describe(
+        `Long poll: while the job is not terminal, hold the answer until its status differs from the one it had when the request arrived, or this many seconds (0–${MAX_JOB_WAIT_SECONDS}) pass; then answer as usual. A terminal job is answered at once.`,
+      ),
+    ),
+});
+
 export const ResultQuerySchema = z.strictObject({
   redirect: z
     .optional(z.enum(['true', 'false']))

@@ -145,6 +145,11 @@ export const ERRORS = {
     'The job has already ended, so it cannot be cancelled.',
     'See details.status for how it ended; delete the job if you no longer want it.',
   ),
+  LOG_NOT_AVAILABLE: api(
+    409,
+    'The job has no conversion log (it has not run yet, was rejected before running, or its data was deleted or expired).',
+    'A log exists once the conversion ran; follow the job status until it is terminal.',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

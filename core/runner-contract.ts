@@ -16,6 +16,9 @@ export const RUNNER_LOCAL_ENV = {
   HTTP_TIMEOUT_SECONDS: 'RUNNER_HTTP_TIMEOUT_SECONDS',
 } as const;
 
+/** Largest log.txt the runner uploads (head and tail kept around a marker when the run said more); get-logs reads at most this. */
+export const MAX_JOB_LOG_BYTES = 1024 * 1024;
+
 /** The knime2py release k2p-web is built and tested against (runner/Dockerfile's KNIME2PY_VERSION default, local mode's provisioned copy). */
 export const KNIME2PY_VERSION = '0.1.11';
 

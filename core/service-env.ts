@@ -33,6 +33,8 @@ export const RUNNER_ENV = {
   K2P_COMMAND: 'K2P_COMMAND',
   SCRATCH_DIR: 'SCRATCH_DIR',
   CONVERTER_IMAGE: 'CONVERTER_IMAGE',
+  /** Presigned PUT of log.txt (the conversion log, bounded and scrubbed). */
+  LOG_URL: 'LOG_URL',
 } as const;
 
 /** Where the runner's scratch volume is mounted (Dockerfile VOLUME and the task's bind mount). */
@@ -46,6 +48,7 @@ export const s3Keys = {
   bundle: (jobId: string) => `${BUNDLE_PREFIX}${jobId}/bundle.zip`,
   result: (jobId: string) => `${RESULT_PREFIX}${jobId}/result.zip`,
   report: (jobId: string) => `${RESULT_PREFIX}${jobId}/report.json`,
+  log: (jobId: string) => `${RESULT_PREFIX}${jobId}/log.txt`,
 };
 
 /** Parses a bundle key back to its job id; undefined for keys outside the expected layout. */
@@ -75,6 +78,7 @@ export const HANDLERS = {
   getResult: 'lambdas/api/get-result.ts',
   deleteJob: 'lambdas/api/delete-job.ts',
   health: 'lambdas/api/health.ts',
+  getLogs: 'lambdas/api/get-logs.ts',
   validateUpload: 'lambdas/s3-events/validate-upload.ts',
   prepareRun: 'lambdas/steps/prepare-run.ts',
   recordOutcome: 'lambdas/steps/record-outcome.ts',

@@ -13,7 +13,14 @@ import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
 import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
-import { CreateJobRequestSchema, IDEMPOTENCY_KEY_HEADER, IDEMPOTENT_REPLAY_HEADER, PutWebhookRequestSchema } from '../core/api-schemas';
+import {
+  CreateJobRequestSchema,
+  IDEMPOTENCY_KEY_HEADER,
+  IDEMPOTENT_REPLAY_HEADER,
+  JOB_WAIT_HEADER,
+  MAX_JOB_WAIT_SECONDS,
+  PutWebhookRequestSchema,
+} from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
@@ -73,6 +80,11 @@ export interface JobsApiProps {
   readonly stageName?: string;
 }
 
+/** API Gateway ends every integration after 29 s (REST API default and usual quota). */
+export const INTEGRATION_TIMEOUT_SECONDS = 29;
+/** get-job holds a long poll up to MAX_JOB_WAIT_SECONDS, then answers: its timeout must exceed the wait and stay under the gateway's. */
+const GET_JOB_TIMEOUT = Duration.seconds(MAX_JOB_WAIT_SECONDS + 5);
+
 export class JobsApi extends Construct {
   readonly api: apigw.RestApi;
   readonly functions: Readonly<Record<ApiHandlerName, ServiceFunction>>;
@@ -109,7 +121,7 @@ export class JobsApi extends Construct {
         allowOrigins: corsOrigins,
         allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
         allowHeaders: ['Content-Type', 'X-Api-Key', IDEMPOTENCY_KEY_HEADER],
-        exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER],
+        exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER, JOB_WAIT_HEADER],
         maxAge: Duration.hours(1),
       },
       // API Gateway needs an account-level role to write execution logs (ERROR level below).
@@ -193,12 +205,12 @@ export class JobsApi extends Construct {
 
   private createFunctions(props: JobsApiProps): Record<ApiHandlerName, ServiceFunction> {
     const environment = { [LAMBDA_ENV.CORS_ALLOW_ORIGINS]: [props.siteOrigin, ...(props.devOrigins ?? [])].join(',') };
-    const make = (handler: ApiHandlerName, id: string, description: string) =>
-      new ServiceFunction(this, id, { handler, defaults: props.functions, description, environment, memorySize: 512 });
+    const make = (handler: ApiHandlerName, id: string, description: string, timeout?: Duration) =>
+      new ServiceFunction(this, id, { handler, defaults: props.functions, description, environment, memorySize: 512, timeout });
     return {
       createJob: make('createJob', 'CreateJob', 'POST /jobs: admission control and the presigned upload'),
       listJobs: make('listJobs', 'ListJobs', "GET /jobs: the caller's jobs, newest first"),
-      getJob: make('getJob', 'GetJob', 'GET /jobs/{id}: one job as the client sees it'),
+      getJob: make('getJob', 'GetJob', 'GET /jobs/{id}: one job as the client sees it', GET_JOB_TIMEOUT),
       deleteJob: make('deleteJob', 'DeleteJob', 'DELETE /jobs/{id}: delete data now, release the slot'),
       getResult: make('getResult', 'GetResult', 'GET /jobs/{id}/result: presigned download of result.zip'),
       health: make('health', 'Health', 'GET /health: service and converter versions'),
@@ -206,6 +218,7 @@ export class JobsApi extends Construct {
       putWebhook: make('putWebhook', 'PutWebhook', "PUT /webhook: set or clear the caller's default callback URL"),
       rotateWebhookSecret: make('rotateWebhookSecret', 'RotateWebhookSecret', 'POST /webhook/secret: create or rotate the signing secret'),
       cancelJob: make('cancelJob', 'CancelJob', 'POST /jobs/{id}/cancel: stop the task; the slot is freed once it has stopped'),
+      getLogs: make('getLogs', 'GetLogs', "GET /jobs/{id}/logs: the conversion's log.txt as text"),
     };
   }
 
@@ -277,6 +290,8 @@ export class JobsApi extends Construct {
         'states:StopExecution on executions of the conversion state machine only; execution names are job ids, known only at run time.',
       );
     }
+    props.jobTable.grantRead(fn('getLogs'));
+    props.storage.grantReadResults(fn('getLogs'));
   }
 
   /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */

@@ -60,6 +60,7 @@ export const RUN_OVERRIDES: Readonly<Record<string, string>> = {
   [RUNNER_ENV.WORKFLOW_NAME]: `${RUN_PATH}.workflowName`,
   [RUNNER_ENV.K2P_WORKBOOK]: `${RUN_PATH}.workbook`,
   [RUNNER_ENV.K2P_GRAPH]: `${RUN_PATH}.graph`,
+  [RUNNER_ENV.LOG_URL]: `${RUN_PATH}.logUrl`,
 };
 
 export interface ConversionProps {

@@ -14,6 +14,8 @@ export interface RunnerConfig {
   inputSha256: string;
   resultUrl: string;
   reportUrl: string;
+  /** Presigned PUT of log.txt. */
+  logUrl: string;
   /** Safe folder name derived from WORKFLOW_NAME (also the base of knime2py's output names). */
   workflowName: string;
   options: ConversionOptions;
@@ -121,6 +123,7 @@ export function readConfig(env: Env): RunnerConfig {
     inputSha256: sha,
     resultUrl: url(env, RUNNER_ENV.RESULT_URL, problems),
     reportUrl: url(env, RUNNER_ENV.REPORT_URL, problems),
+    logUrl: url(env, RUNNER_ENV.LOG_URL, problems),
     workflowName: safeWorkflowName(env[RUNNER_ENV.WORKFLOW_NAME]),
     options: {
       workbook: choice(env, RUNNER_ENV.K2P_WORKBOOK, WORKBOOK, problems),

@@ -27,6 +27,8 @@ export interface ConverterLimits {
   maxStderrTailBytes?: number;
   /** Aborting stops the converter like a time-out does (the runner itself is being stopped). */
   signal?: AbortSignal;
+  /** Sees every chunk of stderr as it comes (the job's log keeps more of it than the tail). */
+  onStderr?: (chunk: Buffer) => void;
 }
 
 export interface ConverterRun {
@@ -147,7 +149,10 @@ export async function runConverter(
   const stdout = headCollector(limits.maxStdoutBytes ?? MAX_STDOUT_BYTES, () => stop('stdout-limit'));
   const stderr = tailCollector(limits.maxStderrTailBytes ?? MAX_STDERR_TAIL_BYTES);
   child.stdout?.on('data', (chunk: Buffer) => stdout.push(chunk));
-  child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk));
+  child.stderr?.on('data', (chunk: Buffer) => {
+    stderr.push(chunk);
+    limits.onStderr?.(chunk);
+  });
 
   const timeout = setTimeout(() => stop('timeout'), limits.timeoutMs);
   const onAbort = () => stop('cancelled');

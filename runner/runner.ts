@@ -18,6 +18,7 @@ import { validateBundle } from '../core/node/validate-bundle';
 import { ConfigError, readConfig, safeWorkflowName, type RunnerConfig } from './config';
 import { converterArgv, converterEnv, runConverter, type ConverterRun } from './convert';
 import { downloadCapped, putBytes, TooLargeError } from './http';
+import { headTailCollector, renderJobLog } from './job-log';
 import { createLogger, redactUrl, stderrSink, type Logger, type LogSink } from './log';
 import { assertNoScratchPaths, collectOutputs, componentsFromStdout, flagStrays, resultEntries } from './package-result';
 import { serializeReport, summarize } from './report';
@@ -52,6 +53,12 @@ interface RunState {
   resultBytes?: number;
   ws?: Workspace;
   rewriter?: ScratchRewriter;
+  /** What goes into log.txt: the runner's lines, the converter's stderr as it comes, then how it ended. */
+  log: {
+    runner: ReturnType<typeof headTailCollector>;
+    stderr: ReturnType<typeof headTailCollector>;
+    run?: ConverterRun;
+  };
 }
 
 async function timed<T>(state: RunState, step: keyof RunState['durations'], work: () => Promise<T>): Promise<T> {
@@ -141,7 +148,9 @@ async function convert(state: RunState, config: RunnerConfig, ws: Workspace, log
     killGraceMs: config.killGraceMs,
     maxOutputBytes: config.serviceLimits.maxOutputBytes,
     signal,
+    onStderr: (chunk) => state.log.stderr.push(chunk),
   });
+  state.log.run = run;
   state.exitCode = run.exitCode;
   state.stderrTail = run.stderrTail;
   log.info('converter finished', {
@@ -236,7 +245,11 @@ export async function runJob(env: Env, options: RunOptions = {}): Promise<number
     if (!(err instanceof ConfigError)) throw err;
     return reportMisconfiguration(env, err, createLogger(env[RUNNER_ENV.JOB_ID], sink));
   }
-  const log = createLogger(config.jobId, sink);
+  const runnerLines = headTailCollector();
+  const log = createLogger(config.jobId, (line) => {
+    runnerLines.push(`${line}\n`);
+    sink(line);
+  });
   log.info('runner started', { workflow: config.workflowName, options: config.options, image: config.converterImage });
   const state: RunState = {
     env,
@@ -246,6 +259,7 @@ export async function runJob(env: Env, options: RunOptions = {}): Promise<number
     exitCode: null,
     components: [],
     files: [],
+    log: { runner: runnerLines, stderr: headTailCollector() },
   };
 
   let error: ErrorInfo | undefined;
@@ -268,6 +282,10 @@ async function finish(state: RunState, config: RunnerConfig, log: Logger, error:
   const report = buildReport(state, config, await state.version, error);
   log.info('job finished', { outcome: report.outcome, code: error?.code ?? null, durationsMs: report.durationsMs });
   if (state.ws) await removeWorkspace(state.ws).catch((err) => log.warn('scratch cleanup failed', { error: (err as Error).message }));
+  // Before the report: once RecordOutcome has read the report, the job's log is already there.
+  await upload(config.logUrl, jobLog(state, config), 'text/plain; charset=utf-8', config, 'log.txt', log).catch((err) =>
+    log.warn('could not upload log.txt', { error: (err as Error).message }),
+  );
   try {
     await upload(config.reportUrl, serializeReport(report), 'application/json', config, 'report.json', log);
     return 0;
@@ -275,6 +293,36 @@ async function finish(state: RunState, config: RunnerConfig, log: Logger, error:
     log.error('could not upload report.json', { error: (err as Error).message });
     return 1;
   }
+}
+
+function jobLog(state: RunState, config: RunnerConfig): Uint8Array {
+  const run = state.log.run;
+  return renderJobLog(
+    {
+      jobId: config.jobId,
+      workflowName: config.workflowName,
+      runner: state.log.runner.text(),
+      ...(run
+        ? {
+            argv: run.argv,
+            stderr: state.log.stderr.text(),
+            stderrBytes: run.stderrBytes,
+            stdout: run.stdout,
+            stdoutBytes: run.stdoutBytes,
+            ending: converterEnding(run),
+          }
+        : {}),
+    },
+    (text) => (state.rewriter ? state.rewriter.text(text) : text),
+  );
+}
+
+/** How the converter ended, in words, for the log. */
+function converterEnding(run: ConverterRun): string {
+  const after = `after ${run.durationMs} ms`;
+  if (run.spawnError) return `could not be started (${run.spawnError})`;
+  if (run.stopped) return `was stopped (${run.stopped}) ${after}`;
+  return run.exitCode === null ? `was terminated by ${run.signal ?? 'a signal'} ${after}` : `exited with code ${run.exitCode} ${after}`;
 }
 
 /** A broken environment still deserves a report when there is somewhere to send it. */

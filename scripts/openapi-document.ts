@@ -22,10 +22,12 @@ import {
   ErrorCodeSchema,
   ErrorEnvelopeSchema,
   ErrorViewSchema,
+  GetJobQuerySchema,
   HealthResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_REPLAY_HEADER,
   IdempotencyKeySchema,
+  JOB_WAIT_HEADER,
   JobIdSchema,
   JobStatusSchema,
   JobViewSchema,
@@ -39,6 +41,7 @@ import {
   WebhookEventSchema,
   WebhookSecretSchema,
   WebhookSettingsSchema,
+  MAX_JOB_WAIT_SECONDS,
   ResultLinkSchema,
   ResultQuerySchema,
   ResultSummaryViewSchema,
@@ -392,6 +395,15 @@ const ROUTE_ERROR_RESPONSES = {
       status: 'SUCCEEDED',
     }),
   },
+  logNotAvailable: {
+    status: 409,
+    name: 'LogNotAvailable',
+    codes: ['LOG_NOT_AVAILABLE'],
+    description:
+      '`LOG_NOT_AVAILABLE`: the job has no log — it has not run yet (`Retry-After` while it runs), was rejected before running, or its data was deleted or expired; `details.status` is its status.',
+    retryAfter: 'optional',
+    example: errorExample('LOG_NOT_AVAILABLE', ERRORS.LOG_NOT_AVAILABLE.message, { status: 'QUEUED' }),
+  },
 } as const satisfies Record<string, ErrorResponseSpec & { status: number }>;
 
 function routeErrors(...names: (keyof typeof ROUTE_ERROR_RESPONSES)[]): Record<string, { $ref: string }> {
@@ -490,16 +502,27 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
   getJob: {
     tags: ['jobs'],
     summary: "The job's status, timings, bundle stats, error and result summary.",
-    description:
+    description: [
       'Poll until `terminal` is true, waiting `Retry-After` seconds between requests. A REJECTED, FAILED or TIMED_OUT job has an `error` with its code, message, hint and details.',
-    requestParams: jobIdPath,
+      '',
+      `Or long-poll: with \`waitSeconds\` (at most ${MAX_JOB_WAIT_SECONDS}) the answer comes as soon as the status changes, and the next request can follow at once;`,
+      `the answer then carries \`${JOB_WAIT_HEADER}\` (a server without it did not wait: fall back to \`Retry-After\`).`,
+    ].join('\n'),
+    requestParams: { ...jobIdPath, query: GetJobQuerySchema },
     responses: {
       '200': {
         description: 'The job. While it is not terminal, `Retry-After` (and `retryAfterSeconds`) say when to poll again.',
-        headers: retryAfterHeader(false),
+        headers: {
+          ...retryAfterHeader(false),
+          [JOB_WAIT_HEADER]: {
+            description: 'Sent when the request asked for `waitSeconds`: the longest the server held it (seconds, ≤ `waitSeconds`).',
+            required: false,
+            schema: { type: 'integer' as const, minimum: 0, maximum: MAX_JOB_WAIT_SECONDS },
+          },
+        },
         content: json(JobViewSchema, EXAMPLE_SUCCEEDED),
       },
-      ...errors([404, ...KEYED]),
+      ...errors([400, 404, ...KEYED]),
     },
   },
   deleteJob: {
@@ -597,6 +620,30 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
     responses: {
       '201': { description: 'The new secret (store it now).', content: json(WebhookSecretSchema, EXAMPLE_SECRET) },
       ...errors(KEYED),
+    },
+  },
+  getLogs: {
+    tags: ['jobs'],
+    summary: "The conversion's log: what the runner and knime2py said, as text.",
+    description: [
+      'The runner keeps the converter command, its standard error and output and its own log lines, scrubbed of secrets',
+      '(presigned URL signatures, `Authorization`/`x-api-key` values, AWS key ids) and with scratch paths rewritten, and',
+      'uploads them as `log.txt` beside the report: at most 1 MiB, the beginning and the end kept around a marker when the',
+      'run said more. It lives as long as the result (the same retention; deleted with the job).',
+    ].join('\n'),
+    requestParams: jobIdPath,
+    responses: {
+      '200': {
+        description: 'The log.',
+        content: {
+          'text/plain; charset=utf-8': {
+            schema: z.string(),
+            example: `$ k2p 'Customer Churn' --out .\n== knime2py stderr (0 bytes) ==\n== knime2py stdout (412 bytes) ==\n{"workflow": "Customer Churn/workflow.knime", …}\n`,
+          },
+        },
+      },
+      '409': responseRef('LogNotAvailable'),
+      ...errors([404, ...KEYED]),
     },
   },
 };

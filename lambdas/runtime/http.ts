@@ -10,7 +10,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { JOB_ID_PATTERN } from '../../core/api-schemas';
+import { JOB_ID_PATTERN, JOB_WAIT_HEADER } from '../../core/api-schemas';
 import { DomainError, ERRORS, type ErrorCode } from '../../core/errors';
 import { LAMBDA_ENV } from '../../core/service-env';
 import { flushMetrics, logger } from './observability';
@@ -43,7 +43,7 @@ function cors(): MiddlewareObj<ApiEvent, ApiResult> {
     request.response.headers = {
       ...request.response.headers,
       'Access-Control-Allow-Origin': origin,
-      'Access-Control-Expose-Headers': 'Retry-After, Location, Idempotent-Replayed',
+      'Access-Control-Expose-Headers': `Retry-After, Location, Idempotent-Replayed, ${JOB_WAIT_HEADER}`,
       Vary: 'Origin',
     };
   };
@@ -52,6 +52,11 @@ function cors(): MiddlewareObj<ApiEvent, ApiResult> {
 
 export function json(statusCode: number, body: unknown, headers: Record<string, string> = {}): ApiResult {
   return { statusCode, headers: { ...baseHeaders(), ...headers }, body: JSON.stringify(body) };
+}
+
+/** A plain-text answer (UTF-8). */
+export function text(statusCode: number, body: string): ApiResult {
+  return { statusCode, headers: { ...baseHeaders(), 'Content-Type': 'text/plain; charset=utf-8' }, body };
 }
 
 export function redirect(location: string): ApiResult {

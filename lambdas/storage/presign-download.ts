@@ -32,15 +32,17 @@ export interface RunnerUrls {
   inputUrl: string;
   resultUrl: string;
   reportUrl: string;
+  logUrl: string;
 }
 
-/** GET of the bundle, PUT of result.zip and report.json (no headers are signed besides host: a plain PUT works). */
+/** GET of the bundle, PUT of result.zip, report.json and log.txt (no headers are signed besides host: a plain PUT works). */
 export async function runnerUrls(s3: S3Client, bucket: string, jobId: string, expiresInSeconds: number): Promise<RunnerUrls> {
   const expiresIn = Math.max(1, Math.floor(expiresInSeconds));
-  const [inputUrl, resultUrl, reportUrl] = await Promise.all([
+  const [inputUrl, resultUrl, reportUrl, logUrl] = await Promise.all([
     getSignedUrl(s3, new GetObjectCommand({ Bucket: bucket, Key: s3Keys.bundle(jobId) }), { expiresIn }),
     getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: s3Keys.result(jobId) }), { expiresIn }),
     getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: s3Keys.report(jobId) }), { expiresIn }),
+    getSignedUrl(s3, new PutObjectCommand({ Bucket: bucket, Key: s3Keys.log(jobId) }), { expiresIn }),
   ]);
-  return { inputUrl, resultUrl, reportUrl };
+  return { inputUrl, resultUrl, reportUrl, logUrl };
 }

@@ -40,13 +40,25 @@ export interface PrepareRunOutput {
   inputSha256: string;
   resultUrl: string;
   reportUrl: string;
+  logUrl: string;
   workflowName: string;
   workbook: ConversionOptions['workbook'] | '';
   graph: ConversionOptions['graph'] | '';
 }
 
 function skipped(jobId: string): PrepareRunOutput {
-  return { jobId, skip: true, inputUrl: '', inputSha256: '', resultUrl: '', reportUrl: '', workflowName: '', workbook: '', graph: '' };
+  return {
+    jobId,
+    skip: true,
+    inputUrl: '',
+    inputSha256: '',
+    resultUrl: '',
+    reportUrl: '',
+    logUrl: '',
+    workflowName: '',
+    workbook: '',
+    graph: '',
+  };
 }
 
 export async function prepareRun(deps: PrepareRunDeps, jobId: string): Promise<PrepareRunOutput> {
@@ -154,7 +166,7 @@ async function settleEnded(deps: RecordOutcomeDeps, job: StoredJob): Promise<Rec
   }
   await deps.capacity.release(job.jobId, job.owner);
   if (job.status === 'DELETED' || job.status === 'EXPIRED' || job.status === 'CANCELLED')
-    await deps.objects.delete(job.jobId, ['bundle', 'result', 'report']);
+    await deps.objects.delete(job.jobId, ['bundle', 'result', 'report', 'log']);
   logger.info('Outcome for a job that had already ended', { status: job.status });
   return { jobId: job.jobId, status: job.status };
 }

@@ -130,7 +130,7 @@ export async function finishCancel(deps: FinishCancelDeps, job: StoredJob, nowMs
       now: nowMs,
       expected: { deleteRequested: current.deleteRequested ? true : null },
       set: to === 'DELETED' ? { deletedAt: new Date(nowMs).toISOString() } : {},
-      deleteObjects: ['bundle', 'result', 'report'],
+      deleteObjects: ['bundle', 'result', 'report', 'log'],
     });
     if (moved.ok) {
       countMetric(to === 'DELETED' ? METRIC.jobsDeleted : METRIC.jobsCancelled);

@@ -71,7 +71,7 @@ export async function deleteJob(deps: DeleteJobDeps, owner: string, jobId: strin
   }
   if (!job) throw new Error('The job vanished while being deleted');
   if (job.status !== 'DELETED') throw new Error(`Delete kept losing races (status ${job.status})`);
-  await deps.objects.delete(jobId, ['bundle', 'result', 'report']);
+  await deps.objects.delete(jobId, ['bundle', 'result', 'report', 'log']);
   await deps.capacity.release(jobId, owner);
   return { job, stopping: false };
 }

@@ -109,7 +109,7 @@ async function reapJob(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
       from: ['SUCCEEDED'],
       now: nowMs,
       set: { expiredReason: 'RESULT_RETENTION', finishedAt: job.finishedAt },
-      deleteObjects: ['result', 'report', 'bundle'],
+      deleteObjects: ['result', 'report', 'bundle', 'log'],
     });
     return moved.ok ? 'expiredResults' : 'none';
   }

@@ -14,7 +14,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import busboy from 'busboy';
 import { zipSync } from 'fflate';
-import { CreateJobRequestSchema, resultFilename, workflowNameFromFilename, type JobView } from '../../core/api-schemas';
+import { CreateJobRequestSchema, JOB_WAIT_HEADER, resultFilename, workflowNameFromFilename, type JobView } from '../../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../../core/errors';
 import type { JobStatus } from '../../core/job-states';
 import type { ComponentSummary } from '../../core/types';
@@ -47,7 +47,7 @@ export interface JobsApiDouble {
   /** API keys it accepts (each is its own owner). */
   keys: string[];
   jobs: Map<string, DoubleJob>;
-  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string }[];
+  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string; waitSeconds?: string }[];
   /** Answers to POST /jobs refused for capacity, used in order. */
   refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number; details?: Record<string, unknown> }[];
   /** Outcomes of the next jobs created, in order (default SUCCEEDED). */
@@ -59,6 +59,10 @@ export interface JobsApiDouble {
   pollAfterSeconds: number;
   /** Contract problems found in the responses it sent. */
   violations: string[];
+  /** Honour GET /jobs/{id}?waitSeconds (answer with K2p-Waited-Seconds) like the service; false: a server from before the long poll. */
+  longPoll: boolean;
+  /** While true, GET /jobs/{id} does not move jobs on (a held poll then ends without news). */
+  frozen: boolean;
   /** Called before each GET /jobs/{id} is answered. */
   onPoll?: (job: DoubleJob) => void;
   /** Called when any request arrives, before faults and routing. */
@@ -84,6 +88,8 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     faults: [],
     maxBytes: 50 * 1024 * 1024,
     pollAfterSeconds: 1,
+    longPoll: false,
+    frozen: false,
     violations: [],
     close: async () => {},
   };
@@ -107,6 +113,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       path: url.pathname,
       apiKey: header(req, 'x-api-key'),
       idempotencyKey: header(req, 'idempotency-key'),
+      ...(url.searchParams.has('waitSeconds') ? { waitSeconds: url.searchParams.get('waitSeconds')! } : {}),
     });
     state.onRequest?.(method, url.pathname);
     const fault = takeFault(method, url.pathname);
@@ -139,13 +146,14 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     if (!owner) return apiError(res, method, templateOf(path), 'FORBIDDEN', 'The API key is missing or not valid for this request.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
-    const match = /^\/jobs\/([^/]+)(\/result)?$/.exec(path);
+    const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);
     if (!match) return apiError(res, method, '/jobs/{id}', 'NOT_FOUND', 'No such route: check the method and the path.');
     const job = state.jobs.get(decodeURIComponent(match[1]!));
-    const template = match[2] ? '/jobs/{id}/result' : '/jobs/{id}';
+    const template = match[2] ? `/jobs/{id}${match[2]}` : '/jobs/{id}';
     if (!job || job.owner !== owner) return apiError(res, method, template, 'NOT_FOUND');
+    if (match[2] === '/logs' && method === 'GET') return logs(res, job);
     if (match[2] && method === 'GET') return result(res, url, job);
-    if (method === 'GET') return getJob(res, job);
+    if (method === 'GET') return getJob(res, job, url.searchParams.get('waitSeconds'));
     if (method === 'DELETE') return deleteJob(res, job);
     return apiError(res, method, template, 'NOT_FOUND', 'No such route: check the method and the path.');
   }
@@ -221,11 +229,12 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     };
   }
 
-  function getJob(res: ServerResponse, job: DoubleJob): void {
+  function getJob(res: ServerResponse, job: DoubleJob, waitSeconds: string | null): void {
     state.onPoll?.(job);
     job.polls += 1;
-    advance(job);
+    if (!state.frozen) advance(job);
     const headers: Record<string, string> = job.view.terminal ? {} : { 'Retry-After': String(state.pollAfterSeconds) };
+    if (state.longPoll && waitSeconds !== null) headers[JOB_WAIT_HEADER] = waitSeconds;
     api(res, 'GET', '/jobs/{id}', 200, job.view, headers);
   }
 
@@ -405,6 +414,37 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     res.end();
   }
 
+  /** A job that ran has a log (a short one, in the service's layout); any other is LOG_NOT_AVAILABLE. */
+  function logs(res: ServerResponse, job: DoubleJob): void {
+    const view = job.view;
+    if (!['SUCCEEDED', 'FAILED', 'TIMED_OUT'].includes(view.status)) {
+      return apiError(
+        res,
+        'GET',
+        '/jobs/{id}/logs',
+        'LOG_NOT_AVAILABLE',
+        undefined,
+        { status: view.status },
+        view.terminal ? undefined : state.pollAfterSeconds,
+      );
+    }
+    const text = [
+      `k2p-web conversion log: job ${view.jobId}, workflow ${view.workflowName}`,
+      `$ k2p ${view.workflowName} --out .`,
+      '== knime2py stderr (0 bytes) ==',
+      '== knime2py stdout (27 bytes) ==',
+      `{"workflow": "${view.workflowName}"}`,
+      `== knime2py exited with code ${view.status === 'SUCCEEDED' ? 0 : 1} after 2300 ms ==`,
+      '',
+    ].join('\n');
+    const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
+    for (const problem of checkResponse(openapi, 'GET', '/jobs/{id}/logs', { statusCode: 200, headers, body: text })) {
+      state.violations.push(`GET /jobs/{id}/logs 200: ${problem}`);
+    }
+    res.writeHead(200, headers);
+    res.end(text);
+  }
+
   function api(
     res: ServerResponse,
     method: string,
@@ -453,7 +493,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
 
   function templateOf(path: string): string {
     if (path === '/jobs') return '/jobs';
-    return path.endsWith('/result') ? '/jobs/{id}/result' : '/jobs/{id}';
+    return path.endsWith('/result') ? '/jobs/{id}/result' : path.endsWith('/logs') ? '/jobs/{id}/logs' : '/jobs/{id}';
   }
 
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));

@@ -85,6 +85,30 @@ describeWithRealConverter('local mode end to end with the real knime2py', real, 
       matched.push(sample);
     });
 
+    it('keeps the conversion’s log: knime2py’s command, its JSON summary and its ending, scrubbed and without scratch paths', async () => {
+      const { jobId, job } = await submit(e2e, await bundleOf('KNIME_traverse_order'), 'KNIME_traverse_order.zip');
+      expect(job.status).toBe('SUCCEEDED');
+      const log = await e2e.client.getJobLog(jobId);
+      expect(log).toContain(`k2p-web conversion log: job ${jobId}, workflow KNIME_traverse_order`);
+      expect(log).toMatch(/^\$ .+ KNIME_traverse_order --out \.$/m);
+      expect(log).toMatch(/== knime2py stdout \(\d+ bytes\) ==\n\{/);
+      // knime2py's own summary: the component and the node it could not convert.
+      expect(log).toContain('"workflow"');
+      expect(log).toContain('KNIME_traverse_order__g01_workbook.py');
+      expect(log).toContain('Normalizer');
+      expect(log).toMatch(/== knime2py exited with code 0 after \d+ ms ==/);
+      expect(log).toContain('"message":"job finished"');
+      expect(log).not.toMatch(/run-[0-9A-Za-z]{6}|X-Amz-Signature/);
+      // A job that never ran has none.
+      const rejected = await submit(
+        e2e,
+        buildZip({ entries: [...minimalBundle(), { name: 'data/secrets.csv', data: 'a,b' }] }),
+        'rejected.zip',
+      );
+      expect(rejected.job.status).toBe('REJECTED');
+      expect((await expectApiError(e2e.client.getJobLog(rejected.jobId))).code).toBe('LOG_NOT_AVAILABLE');
+    });
+
     it('names the download after the workflow', async () => {
       const { jobId } = await submit(e2e, await bundleOf('discounts'), 'discounts.knwf');
       const link = await e2e.client.getResultUrl(jobId);
@@ -221,6 +245,7 @@ describeWithRealConverter('local mode end to end with the real knime2py', real, 
       expect((await e2e.client.deleteJob(jobId)).status).toBe('DELETED');
       expect((await expectApiError(e2e.client.getResultUrl(jobId))).code).toBe('RESULT_GONE');
       expect((await fetch(link.url)).status).toBe(404);
+      expect((await expectApiError(e2e.client.getJobLog(jobId))).code).toBe('LOG_NOT_AVAILABLE');
     });
 
     it('hides a job from another API key (404), and requires a key', async () => {

@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
-import { ErrorEnvelopeSchema } from '../../core/api-schemas';
+import { ErrorEnvelopeSchema, MAX_JOB_WAIT_SECONDS } from '../../core/api-schemas';
 import { ERRORS } from '../../core/errors';
-import { API_ROUTES, GATEWAY_RESPONSES, JobsApi } from '../../lib/api';
+import { API_ROUTES, GATEWAY_RESPONSES, INTEGRATION_TIMEOUT_SECONDS, JobsApi } from '../../lib/api';
 import { JobTable } from '../../lib/job-table';
 import { Storage } from '../../lib/storage';
 import { flatten, functionDefaults, logicalIdOf, newStack, resourcesOf, statementsOfRole } from './fixtures';
@@ -216,6 +216,8 @@ describe('JobsApi', () => {
     expect(s3('getJob')).toEqual([]);
     expect(s3('listJobs')).toEqual([]);
     expect(s3('health')).toEqual([]);
+    expect(s3('getLogs')).toEqual(['s3:GetObject <bucket>/results/*']);
+    expect(writesTable('getLogs')).toBe(false);
     expect([writesTable('createJob'), writesTable('deleteJob')]).toEqual([true, true]);
     expect([writesTable('getJob'), writesTable('listJobs'), writesTable('getResult'), writesTable('health')]).toEqual([
       false,
@@ -226,6 +228,19 @@ describe('JobsApi', () => {
     expect(
       statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb')),
     ).toBe(false);
+  });
+
+  it('lets get-job hold a long poll: its timeout exceeds the longest wait and ends before the gateway’s 29 s', () => {
+    const timeoutOf = (handler: (typeof API_ROUTES)[number]['handler']) =>
+      template.toJSON().Resources[logicalIdOf(stack, api.functions[handler].fn)].Properties.Timeout as number;
+    expect(timeoutOf('getJob')).toBeGreaterThan(MAX_JOB_WAIT_SECONDS);
+    expect(timeoutOf('getJob')).toBeLessThan(INTEGRATION_TIMEOUT_SECONDS);
+    // No method shortens the gateway's integration timeout below the wait.
+    for (const method of Object.values(methods)) {
+      const timeout = method.Integration?.TimeoutInMillis as number | undefined;
+      expect(timeout === undefined || timeout >= (MAX_JOB_WAIT_SECONDS + 5) * 1000).toBe(true);
+    }
+    expect(timeoutOf('listJobs')).toBe(10);
   });
 
   it('tells the functions which browser origin may read their responses', () => {

@@ -203,6 +203,7 @@ describe('Conversion: the state machine', () => {
       { Name: 'WORKFLOW_NAME', 'Value.$': '$.run.workflowName' },
       { Name: 'K2P_WORKBOOK', 'Value.$': '$.run.workbook' },
       { Name: 'K2P_GRAPH', 'Value.$': '$.run.graph' },
+      { Name: 'LOG_URL', 'Value.$': '$.run.logUrl' },
     ]);
   });
 

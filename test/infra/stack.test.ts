@@ -26,6 +26,7 @@ describe('K2pWebStack', () => {
     putWebhook: stack.api.functions.putWebhook,
     rotateWebhookSecret: stack.api.functions.rotateWebhookSecret,
     deliverWebhooks: stack.webhooks.sender,
+    getLogs: stack.api.functions.getLogs,
   };
 
   it('creates one function per handler', () => {

@@ -7,6 +7,7 @@
  * stand-in. Only 401 is called on the handlers directly: the gateway answers
  * 403 before a request without a key could reach them.
  */
+import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
@@ -146,6 +147,7 @@ async function succeededJob(): Promise<string> {
   const run = (await pipeline.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
   await putObject(run.resultUrl, resultZip('KNIME two graphs'));
   await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0, workflow: 'KNIME two graphs' })));
+  await putObject(run.logUrl, `k2p-web conversion log: job ${jobId}, workflow KNIME two graphs\n`);
   await pipeline.recordOutcome({ jobId }, lambdaContext());
   return jobId;
 }
@@ -232,6 +234,14 @@ describe('successes', () => {
     expect(done.headers['retry-after']).toBeUndefined();
   });
 
+  it('GET /jobs/{id}?waitSeconds: 200 after the wait, with K2p-Waited-Seconds', async () => {
+    const { job } = await createJob();
+    const held = await call('getJob', { id: job.jobId, query: { waitSeconds: '1' } });
+    expect(held.status).toBe(200);
+    expect(held.json.status).toBe('AWAITING_UPLOAD');
+    expect(held.headers['k2p-waited-seconds']).toBe('1');
+  });
+
   it('GET /jobs/{id}/result: 302 to a download that works, 200 with the link for redirect=false', async () => {
     const jobId = await succeededJob();
     const redirect = await call('getResult', { id: jobId });
@@ -257,6 +267,20 @@ describe('successes', () => {
     expect(job.webhook).toMatchObject({ url: 'http://127.0.0.1:9/k2p', status: 'PENDING', attempts: 0 });
     expect((await call('getJob', { id: job.jobId })).json.webhook).toMatchObject({ status: 'PENDING' });
     expect((await call('putWebhook', { body: { url: null } })).json.url).toBeNull();
+  });
+
+  it('GET /jobs/{id}/logs: 200 with the log as UTF-8 text', async () => {
+    const jobId = await succeededJob();
+    const log = await call('getLogs', { id: jobId });
+    expect(log.status).toBe(200);
+    expect(log.headers['content-type']).toBe('text/plain; charset=utf-8');
+    expect(log.text).toBe(`k2p-web conversion log: job ${jobId}, workflow KNIME two graphs\n`);
+    // Deleted with the job, like the report.
+    await call('deleteJob', { id: jobId });
+    expect((await call('getLogs', { id: jobId })).status).toBe(409);
+    await expect(aws.s3.send(new HeadObjectCommand({ Bucket: aws.bucket, Key: s3Keys.log(jobId) }))).rejects.toMatchObject({
+      name: 'NotFound',
+    });
   });
 
   it('DELETE /jobs/{id}: 200 with the DELETED job, twice; 202 CANCELLING for a running job', async () => {
@@ -306,13 +330,14 @@ describe('errors of the handlers', () => {
       await call('getResult', { id: job.jobId, query: { redirect: 'maybe' } }),
       await call('putWebhook', { body: { url: 'https://hooks.example.com/k2p', extra: true } }),
       await call('putWebhook', { body: {} }),
+      await call('getJob', { id: job.jobId, query: { waitSeconds: '21' } }),
     ];
     for (const response of bad) expect([response.status, response.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
   });
 
   it('404 NOT_FOUND: an unknown id, a malformed id, another key’s job', async () => {
     const { job } = await createJob({}, webKey);
-    for (const handler of ['getJob', 'deleteJob', 'getResult', 'cancelJob'] as const) {
+    for (const handler of ['getJob', 'deleteJob', 'getResult', 'cancelJob', 'getLogs'] as const) {
       for (const id of [UNKNOWN_ID, 'no', job.jobId]) {
         const response = await call(handler, { id });
         expect([response.status, response.json.error.code]).toEqual([404, 'NOT_FOUND']);
@@ -340,6 +365,20 @@ describe('errors of the handlers', () => {
       'JOB_ALREADY_ENDED',
       { status: 'SUCCEEDED' },
     ]);
+  });
+
+  it('409 LOG_NOT_AVAILABLE for a job that has not run, with Retry-After only while it could still get one', async () => {
+    const { job } = await createJob();
+    const waiting = await call('getLogs', { id: job.jobId });
+    expect([waiting.status, waiting.json.error.code, waiting.json.error.details]).toEqual([
+      409,
+      'LOG_NOT_AVAILABLE',
+      { status: 'AWAITING_UPLOAD' },
+    ]);
+    expect(Number(waiting.headers['retry-after'])).toBeGreaterThan(0);
+    await call('deleteJob', { id: job.jobId });
+    const deleted = await call('getLogs', { id: job.jobId });
+    expect([deleted.status, deleted.json.error.code, deleted.headers['retry-after']]).toEqual([409, 'LOG_NOT_AVAILABLE', undefined]);
   });
 
   it('422 BUNDLE_TOO_LARGE for a declared size over the upload limit', async () => {

@@ -4,10 +4,15 @@
  * response is also checked against docs/openapi.yaml.
  */
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
-import { HeadObjectCommand } from '@aws-sdk/client-s3';
+import { HeadObjectCommand, PutObjectCommand } from '@aws-sdk/client-s3';
+import { createServer } from 'node:http';
+import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ApiClient } from '../../core/api-client';
 import { CreateJobResponseSchema, ErrorEnvelopeSchema, JobViewSchema, ListJobsResponseSchema } from '../../core/api-schemas';
+import type { JobStatus } from '../../core/job-states';
 import { s3Keys } from '../../core/service-env';
+import { JobStore } from '../../lambdas/storage/job-store';
 import { globalCapacityPk, ownerCapacityPk } from '../../lambdas/storage/table-keys';
 import { sampleBundle, uploadBundle } from '../support/job-fixtures';
 import {
@@ -35,6 +40,7 @@ const API_HANDLERS = [
   'putWebhook',
   'rotateWebhookSecret',
   'cancelJob',
+  'getLogs',
   'prepareRun',
 ] as const;
 type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
@@ -50,6 +56,7 @@ const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; h
   putWebhook: { method: 'PUT', resource: '/webhook', handler: 'putWebhook' },
   rotateWebhookSecret: { method: 'POST', resource: '/webhook/secret', handler: 'rotateWebhookSecret' },
   cancelJob: { method: 'POST', resource: '/jobs/{id}/cancel', handler: 'cancelJob' },
+  getLogs: { method: 'GET', resource: '/jobs/{id}/logs', handler: 'getLogs' },
 };
 
 const KEY_A = 'key-a-0001';
@@ -289,6 +296,150 @@ describe('GET /jobs/{id}', () => {
       expect(response.json.error.code).toBe('NOT_FOUND');
     }
     expect(foreign.json.error.message).toBe(unknown.json.error.message);
+  });
+});
+
+describe('GET /jobs/{id}?waitSeconds (long poll)', () => {
+  const store = () => new JobStore(aws.ddb, aws.tableName);
+
+  async function timedGet(id: string, waitSeconds: string) {
+    const started = performance.now();
+    const response = await api('getJob', { id, query: { waitSeconds } });
+    return { response, ms: performance.now() - started };
+  }
+
+  it('answers as soon as the status changes during the wait (measured), not at the end of it', async () => {
+    const { job } = await createJob();
+    const change = new Promise((resolve) => setTimeout(resolve, 1000)).then(() => store().transition(job.jobId, 'VALIDATING'));
+    const { response, ms } = await timedGet(job.jobId, '15');
+    expect((await change).ok).toBe(true);
+    expect(response.statusCode).toBe(200);
+    expect(response.json).toMatchObject({ status: 'VALIDATING', retryAfterSeconds: 2 });
+    expect(response.headers['Retry-After']).toBe('2');
+    expect(response.headers['K2p-Waited-Seconds']).toBe('15');
+    expect(ms).toBeGreaterThanOrEqual(900);
+    expect(ms).toBeLessThan(8000);
+  });
+
+  it('without a change answers after the wait with the same state', async () => {
+    const { job } = await createJob();
+    const { response, ms } = await timedGet(job.jobId, '2');
+    expect(response.json).toMatchObject({ status: 'AWAITING_UPLOAD' });
+    expect(response.headers['Retry-After']).toBe('5');
+    expect(ms).toBeGreaterThanOrEqual(1950);
+    expect(ms).toBeLessThan(8000);
+  });
+
+  it('answers a terminal job at once, and waitSeconds=0 like a plain GET', async () => {
+    const { job } = await createJob();
+    expect((await api('deleteJob', { id: job.jobId })).statusCode).toBe(200);
+    const terminal = await timedGet(job.jobId, '20');
+    expect(terminal.response.json).toMatchObject({ status: 'DELETED', terminal: true });
+    expect(terminal.response.headers['Retry-After']).toBeUndefined();
+    expect(terminal.ms).toBeLessThan(5000);
+    const { job: moving } = await createJob();
+    const zero = await timedGet(moving.jobId, '0');
+    expect(zero.response.json).toMatchObject({ status: 'AWAITING_UPLOAD' });
+    expect(zero.ms).toBeLessThan(5000);
+  });
+
+  it('refuses a wait that is not a whole number of seconds from 0 to 20 with 400 INVALID_REQUEST, and 404s other keys’ jobs', async () => {
+    const { job } = await createJob();
+    for (const waitSeconds of ['abc', '-1', '21', '1.5', '1e9']) {
+      const response = await api('getJob', { id: job.jobId, query: { waitSeconds } });
+      expect(response.statusCode, waitSeconds).toBe(400);
+      expect(response.json.error.code).toBe('INVALID_REQUEST');
+      expect(JSON.stringify(response.json.error.details)).toContain('waitSeconds');
+    }
+    expect((await api('getJob', { id: job.jobId, query: { wait: '5' } })).statusCode).toBe(400);
+    const foreign = await api('getJob', { id: job.jobId, apiKeyId: KEY_B, query: { waitSeconds: '5' } });
+    expect(foreign.statusCode).toBe(404);
+  });
+
+  it('lets ApiClient.followJob notice a change within a fraction of a second, in one held request per change', async () => {
+    const { job } = await createJob();
+    const requests: string[] = [];
+    const server = createServer((req, res) => {
+      const url = new URL(req.url ?? '/', 'http://local');
+      requests.push(url.search);
+      const id = decodeURIComponent(url.pathname.split('/').pop() ?? '');
+      callApi(h.getJob, {
+        method: 'GET',
+        resource: '/jobs/{id}',
+        pathParameters: { id },
+        query: Object.fromEntries(url.searchParams),
+        apiKeyId: KEY_A,
+      }).then(
+        (answer) => res.writeHead(answer.statusCode, answer.headers).end(answer.body),
+        (error: Error) => res.writeHead(500).end(error.message),
+      );
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const client = new ApiClient({ baseUrl: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, apiKey: 'unused' });
+      const seen: { status: string; at: number }[] = [];
+      const following = client.followJob(job.jobId, { onUpdate: (j) => seen.push({ status: j.status, at: performance.now() }) });
+      await new Promise((resolve) => setTimeout(resolve, 500));
+      const changes: number[] = [];
+      for (const to of ['VALIDATING', 'QUEUED', 'RUNNING', 'FAILED'] as const) {
+        await new Promise((resolve) => setTimeout(resolve, 700));
+        changes.push(performance.now());
+        expect((await store().transition(job.jobId, to)).ok).toBe(true);
+      }
+      const final = await following;
+      expect(final.status).toBe('FAILED');
+      // A first request for the state as it is, then one held request per change, each answered by it.
+      expect(seen.map((s) => s.status)).toEqual(['AWAITING_UPLOAD', 'VALIDATING', 'QUEUED', 'RUNNING', 'FAILED']);
+      expect(requests).toEqual(['?waitSeconds=0', ...Array(4).fill('?waitSeconds=20')]);
+      // Each change was seen before the next one was made (700 ms later).
+      const noticed = seen.slice(1);
+      noticed.forEach((update, i) => expect(update.at).toBeGreaterThan(changes[i]!));
+      noticed.slice(0, -1).forEach((update, i) => expect(update.at).toBeLessThan(changes[i + 1]!));
+    } finally {
+      await new Promise((resolve) => server.close(resolve));
+    }
+  });
+});
+
+describe('GET /jobs/{id}/logs', () => {
+  /** A job moved on to `to` through the legal steps, as the pipeline would. */
+  async function jobThatRan(to: 'RUNNING' | 'FAILED') {
+    const { job } = await createJob();
+    const store = new JobStore(aws.ddb, aws.tableName);
+    const steps: JobStatus[] = ['VALIDATING', 'QUEUED', 'RUNNING', ...(to === 'FAILED' ? (['FAILED'] as const) : [])];
+    for (const status of steps) {
+      expect((await store.transition(job.jobId, status)).ok).toBe(true);
+    }
+    return job.jobId;
+  }
+
+  it('answers the log as UTF-8 text to its owner only', async () => {
+    const jobId = await jobThatRan('FAILED');
+    const text = 'k2p-web conversion log: job x, workflow Übersicht\n== knime2py exited with code 3 after 12 ms ==\n';
+    await aws.s3.send(
+      new PutObjectCommand({ Bucket: aws.bucket, Key: s3Keys.log(jobId), Body: text, ContentType: 'text/plain; charset=utf-8' }),
+    );
+    const response = await api('getLogs', { id: jobId });
+    expect(response.statusCode).toBe(200);
+    expect(response.headers['Content-Type']).toBe('text/plain; charset=utf-8');
+    expect(response.body).toBe(text);
+    const foreign = await api('getLogs', { id: jobId, apiKeyId: KEY_B });
+    expect([foreign.statusCode, foreign.json.error.code]).toEqual([404, 'NOT_FOUND']);
+  });
+
+  it('is 409 LOG_NOT_AVAILABLE before the job ran (Retry-After), while it runs, and for a job that ended without one', async () => {
+    const { job } = await createJob();
+    const waiting = await api('getLogs', { id: job.jobId });
+    expect([waiting.statusCode, waiting.json.error.code, waiting.json.error.details]).toEqual([
+      409,
+      'LOG_NOT_AVAILABLE',
+      { status: 'AWAITING_UPLOAD' },
+    ]);
+    expect(waiting.headers['Retry-After']).toBe('5');
+    const running = await api('getLogs', { id: await jobThatRan('RUNNING') });
+    expect([running.statusCode, running.json.error.details, running.headers['Retry-After']]).toEqual([409, { status: 'RUNNING' }, '5']);
+    const ended = await api('getLogs', { id: await jobThatRan('FAILED') });
+    expect([ended.statusCode, ended.json.error.code, ended.headers['Retry-After']]).toEqual([409, 'LOG_NOT_AVAILABLE', undefined]);
   });
 });
 
@@ -589,6 +740,7 @@ describe('CORS', () => {
     expect(allowed.statusCode).toBe(404);
     expect(allowed.headers['Access-Control-Allow-Origin']).toBe('http://127.0.0.1:5173');
     expect(allowed.headers['Access-Control-Expose-Headers']).toContain('Retry-After');
+    expect(allowed.headers['Access-Control-Expose-Headers']).toContain('K2p-Waited-Seconds');
     const other = await call(withCors.getJob, 'https://evil.example');
     expect(other.headers['Access-Control-Allow-Origin']).toBeUndefined();
     const healthy = await callApi(withCors.health, {

@@ -368,9 +368,11 @@ describe('RecordOutcome', () => {
     await callApi(h.deleteJob, { method: 'DELETE', resource: '/jobs/{id}', pathParameters: { id: jobId }, apiKeyId: OWNER });
     await putObject(run.resultUrl, resultZip());
     await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0 })));
+    await putObject(run.logUrl, 'k2p-web conversion log\n');
     expect(await h.recordOutcome({ jobId }, lambdaContext())).toEqual({ jobId, status: 'DELETED' });
     expect(await exists(s3Keys.result(jobId))).toBe(false);
     expect(await exists(s3Keys.report(jobId))).toBe(false);
+    expect(await exists(s3Keys.log(jobId))).toBe(false);
   });
 });
 

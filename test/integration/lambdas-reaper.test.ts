@@ -194,11 +194,14 @@ describe('reaper: stuck jobs', () => {
     const { jobId, run } = await running();
     await putObject(run.resultUrl, resultZip());
     await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'SUCCEEDED', exitCode: 0 })));
+    await putObject(run.logUrl, 'k2p-web conversion log\n');
     await h.recordOutcome({ jobId }, lambdaContext());
     expect((await reapAfter(6 * 24 * 60 * MINUTE)).expiredResults).toBe(0);
     expect((await reapAfter(7 * 24 * 60 * MINUTE + MINUTE)).expiredResults).toBe(1);
     expect(await stored(jobId)).toMatchObject({ status: 'EXPIRED', expiredReason: 'RESULT_RETENTION' });
     expect(await exists(s3Keys.result(jobId))).toBe(false);
+    // The log goes with the result (same retention).
+    expect(await exists(s3Keys.log(jobId))).toBe(false);
     const download = await callApi(h.getResult, {
       method: 'GET',
       resource: '/jobs/{id}/result',

@@ -40,6 +40,7 @@ function startRunner(id: string, sample: string, extraEnv: Record<string, string
     INPUT_SHA256: sha256(bundle),
     RESULT_URL: server.url(`results/${id}/result.zip`),
     REPORT_URL: server.url(`results/${id}/report.json`),
+    LOG_URL: server.url(`results/${id}/log.txt`),
     WORKFLOW_NAME: sample,
     K2P_COMMAND: DOUBLE,
     K2P_VERSION_COMMAND: 'node -e "console.log(\'0.1.11\')"',

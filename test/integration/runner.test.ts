@@ -43,6 +43,8 @@ interface JobRun {
   scratch: string;
   elapsedMs: number;
   resultKey: string;
+  /** log.txt as uploaded. */
+  log?: string;
 }
 
 /** Runs one job on a bundle; env entries override the defaults (undefined removes one). */
@@ -58,6 +60,7 @@ async function runBundle(bundle: Uint8Array, workflow: string, env: Record<strin
     INPUT_SHA256: sha256(bundle),
     RESULT_URL: server.url(`results/${id}/result.zip`),
     REPORT_URL: server.url(`results/${id}/report.json`),
+    LOG_URL: server.url(`results/${id}/log.txt`),
     WORKFLOW_NAME: workflow,
     K2P_COMMAND: DOUBLE,
     K2P_VERSION_COMMAND: `node -e "console.log('0.1.11')"`,
@@ -70,7 +73,9 @@ async function runBundle(bundle: Uint8Array, workflow: string, env: Record<strin
   const elapsedMs = Date.now() - started;
   const reportObject = server.objects.get(`results/${id}/report.json`);
   const zip = server.objects.get(`results/${id}/result.zip`)?.body;
+  const logObject = server.objects.get(`results/${id}/log.txt`);
   return {
+    ...(logObject ? { log: logObject.body.toString('utf8') } : {}),
     exitCode,
     report: reportObject ? JSON.parse(reportObject.body.toString('utf8')) : undefined,
     zip,
@@ -149,6 +154,24 @@ describeWithRealConverter('runner with the real knime2py', real, (converter) => 
     expect(readme).toContain('Normalizer _Apply_');
     expect(readme).toMatch(/pip install .*pandas/);
     expect(readme).toContain('scikit-learn');
+  });
+
+  it('uploads log.txt with knime2py’s command, output and ending, and the runner’s lines, without scratch paths or signatures', async () => {
+    const run = await sample('KNIME_single_csv', realEnv(converter));
+    const log = run.log ?? '';
+    expect(log).toContain(`k2p-web conversion log: job ${run.report?.jobId}, workflow KNIME_single_csv`);
+    expect(log).toMatch(/^\$ .+ KNIME_single_csv --out \.$/m);
+    // knime2py's JSON summary on stdout, as it printed it.
+    expect(log).toMatch(/== knime2py stdout \(\d+ bytes\) ==\n\{/);
+    expect(log).toContain('"workflow"');
+    expect(log).toContain('KNIME_single_csv__g01_workbook.py');
+    expect(log).toMatch(/== knime2py exited with code 0 after \d+ ms ==/);
+    expect(log).toContain('"message":"job finished"');
+    expect(log).not.toContain(scratchRoot);
+    expect(log).not.toMatch(/run-[A-Za-z0-9]{6}/);
+    expect(log).not.toContain(FAKE_SIGNATURE);
+    const id = run.resultKey.split('/')[1];
+    expect(server.objects.get(`results/${id}/log.txt`)?.headers['content-type']).toBe('text/plain; charset=utf-8');
   });
 
   it('uploads with the right content types and lengths', async () => {
@@ -324,7 +347,8 @@ describe('runner: converter failures (contract double)', () => {
     const run = await sample('KNIME_io_csv', { K2P_COMMAND: dumpEnv });
     const seen = JSON.parse(run.report?.stderrTail ?? '{}');
     expect(Object.keys(seen)).not.toEqual(expect.arrayContaining(['INPUT_URL']));
-    for (const name of ['INPUT_URL', 'RESULT_URL', 'REPORT_URL', 'INPUT_SHA256', 'JOB_ID']) expect(seen).not.toHaveProperty(name);
+    for (const name of ['INPUT_URL', 'RESULT_URL', 'REPORT_URL', 'INPUT_SHA256', 'JOB_ID', 'LOG_URL'])
+      expect(seen).not.toHaveProperty(name);
     expect(seen).toMatchObject({ TMPDIR: 'tmp', HOME: 'home' }); // rewritten from the run directory
     expect(run.report?.stderrTail).not.toContain(FAKE_SIGNATURE);
   });
@@ -360,6 +384,37 @@ describe('runner: reporting (contract double)', () => {
     expect(run.report?.error?.details?.problems).toHaveLength(2);
     const unreported = await sample('KNIME_io_csv', { INPUT_URL: undefined, REPORT_URL: undefined });
     expect(unreported.exitCode).toBe(1);
+  });
+
+  it('still reports, and exits 0, when log.txt cannot be uploaded', async () => {
+    const key = 'results/unwritable/log.txt';
+    server.fail(key, 403);
+    const run = await sample('KNIME_io_csv', { LOG_URL: server.url(key) });
+    expect(run.exitCode).toBe(0);
+    expect(run.report).toBeDefined();
+    expect(run.logs.some((l) => l.includes('could not upload log.txt'))).toBe(true);
+  });
+
+  it('bounds log.txt at 1 MiB, head and tail kept, and scrubs what a converter printed of secrets', async () => {
+    // A stand-in converter command (not knime2py, not the contract double): secrets, then 3 MiB of stderr, then an end line.
+    const script = [
+      "const s = 'https://b.s3.amazonaws.com/k?X-Amz-Credential=AKIAIOSFODNN7EXAMPLE%2F1&X-Amz-Signature=deadbeef';",
+      "console.error('url ' + s); console.error('Authorization: AWS4-HMAC-SHA256 Credential=AKIAIOSFODNN7EXAMPLE/x, Signature=cafe');",
+      "console.error('x-api-key: k2p-secret-key-value'); console.error('key ASIAIOSFODNN7EXAMPLE in a line');",
+      "process.stderr.write('x'.repeat(3 * 1024 * 1024) + '\\nTHE END\\n', () => process.exit(1));",
+    ].join(' ');
+    const run = await sample('KNIME_io_csv', { K2P_COMMAND: `node -e "${script}"` });
+    const log = run.log ?? '';
+    expect(Buffer.byteLength(log)).toBeLessThanOrEqual(1024 * 1024);
+    expect(log).toMatch(/\[k2p-web: \d+ bytes of the log left out here\]/);
+    expect(log).toContain('THE END');
+    expect(log).toContain('url https://b.s3.amazonaws.com/k?<redacted>');
+    expect(log).toContain('Authorization: <redacted>');
+    expect(log).toContain('x-api-key: <redacted>');
+    expect(log).toContain('key <redacted AWS key id> in a line');
+    for (const secret of ['deadbeef', 'cafe', 'k2p-secret-key-value', 'AKIAIOSFODNN7EXAMPLE', 'ASIAIOSFODNN7EXAMPLE'])
+      expect(log).not.toContain(secret);
+    expect(log).toMatch(/== knime2py exited with code 1 after \d+ ms ==/);
   });
 
   it('logs JSON lines with the job id, never signatures or settings contents', async () => {

@@ -132,12 +132,13 @@ export interface ApiResponse<T = any> extends APIGatewayProxyResult {
   headers: Record<string, string>;
 }
 
-/** Calls an API handler and parses its JSON body. */
+/** Calls an API handler and parses its JSON body (a text answer is left in `body`). */
 // eslint-disable-next-line @typescript-eslint/no-explicit-any
 export async function callApi<T = any>(handler: AnyHandler, request: ApiRequest): Promise<ApiResponse<T>> {
   const result = (await handler(apiEvent(request), lambdaContext())) as APIGatewayProxyResult;
   const headers = Object.fromEntries(Object.entries(result.headers ?? {}).map(([k, v]) => [k, String(v)]));
-  return { ...result, headers, json: result.body ? (JSON.parse(result.body) as T) : (undefined as T) };
+  const isJson = !headers['Content-Type'] || headers['Content-Type'].startsWith('application/json');
+  return { ...result, headers, json: result.body && isJson ? (JSON.parse(result.body) as T) : (undefined as T) };
 }
 
 /** An S3 event with one record for `key` (shape as AWS sends it; for cases s3rver cannot produce). */

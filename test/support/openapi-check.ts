@@ -113,6 +113,8 @@ export function checkResponse(doc: Json, method: string, pathTemplate: string, r
     const schemaPointer = `${header.pointer}/schema`;
     errors.push(...problems(schemaAt(doc, schemaPointer), typedHeader(resolve(doc, schemaPointer).node, value), `header ${name}`));
   }
+  const textType = Object.keys(spec.content ?? {}).find((type) => type.startsWith('text/'));
+  if (textType && headers['content-type'] !== textType) errors.push(`content-type is ${headers['content-type']}, not ${textType}`);
   if (spec.content?.['application/json']?.schema) {
     if (!headers['content-type']?.startsWith('application/json')) errors.push(`content-type is ${headers['content-type']}`);
     let body: unknown;

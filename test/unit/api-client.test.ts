@@ -25,6 +25,8 @@ import { uploadToPresignedPost } from '../../core/node/upload';
 
 interface FakeClock extends Clock {
   sleeps: number[];
+  /** Moves time on without a sleep of the code under test (a server holding a request). */
+  advance(ms: number): void;
 }
 
 /** Time that moves only when the code under test sleeps. */
@@ -33,6 +35,9 @@ function fakeClock(start = Date.parse('2024-05-01T12:00:00Z')): FakeClock {
   const sleeps: number[] = [];
   return {
     sleeps,
+    advance: (ms) => {
+      now += ms;
+    },
     now: () => now,
     sleep: async (ms, signal) => {
       signal?.throwIfAborted();
@@ -51,6 +56,8 @@ afterEach(() => {
   api.refusals.length = 0;
   api.outcomes.length = 0;
   api.onPoll = undefined;
+  api.longPoll = false;
+  api.frozen = false;
 });
 afterAll(async () => {
   // The double checks every answer it gave against docs/openapi.yaml.
@@ -384,6 +391,96 @@ describe('followJob', () => {
     const created = await c.createJob();
     const error = await c.followJob(created.job.jobId, { timeoutMs: 3000 }).catch((e: unknown) => e);
     expect(error).toMatchObject({ name: 'FollowTimeoutError', jobId: created.job.jobId });
+  });
+});
+
+describe('followJob with the long poll (GET /jobs/{id}?waitSeconds)', () => {
+  function pollsOf(jobId: string) {
+    return api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${jobId}`);
+  }
+
+  it('asks the first poll for no wait, then every poll for 20 s and, when the server honours it, asks again at once: no pauses', async () => {
+    api.longPoll = true;
+    const clock = fakeClock();
+    const c = client({ clock });
+    const job = await uploadedJob(c);
+    const seen: string[] = [];
+    const final = await c.followJob(job.jobId, { onUpdate: (j) => seen.push(j.status) });
+    expect(final.status).toBe('SUCCEEDED');
+    expect(seen).toEqual(['QUEUED', 'RUNNING', 'SUCCEEDED']);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
+    expect(clock.sleeps).toEqual([]);
+  });
+
+  it('follows a held poll that ran out without news at once, but pauses after a quick answer without news', async () => {
+    api.longPoll = true;
+    const clock = fakeClock();
+    const c = client({ clock, random: () => 0 });
+    const job = await uploadedJob(c);
+    await c.getJob(job.jobId); // VALIDATING → QUEUED
+    let polls = 0;
+    api.onPoll = () => {
+      polls += 1;
+      // 1st: the plain first poll; 2nd: held the whole 20 s without news; 3rd: answered at once without news; then the job moves.
+      api.frozen = polls <= 3;
+      if (polls === 2) clock.advance(20_000);
+    };
+    const sleepsBefore = clock.sleeps.length;
+    const final = await c.followJob(job.jobId, { waitSeconds: 20 });
+    expect(final.terminal).toBe(true);
+    // Only the quick answer without news was followed by a pause (Retry-After 1 s); the held one was not.
+    expect(clock.sleeps.slice(sleepsBefore)).toEqual([1000]);
+    expect(
+      pollsOf(job.jobId)
+        .slice(1)
+        .map((r) => r.waitSeconds),
+    ).toEqual(['0', '20', '20', '20', '20']);
+  });
+
+  it('falls back to Retry-After and back-off against a server that does not wait (no K2p-Waited-Seconds)', async () => {
+    const clock = fakeClock();
+    const c = client({ clock });
+    const job = await uploadedJob(c);
+    await c.followJob(job.jobId);
+    // The first poll asks for no wait and learns the server does not long-poll; the later ones still ask.
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
+    expect(clock.sleeps).toEqual([1000, 1000]);
+  });
+
+  it('drops the wait when the server refuses the parameter, and sends none with waitSeconds 0', async () => {
+    const clock = fakeClock();
+    const c = client({ clock });
+    const job = await uploadedJob(c);
+    api.faults.push({
+      method: 'GET',
+      path: /^\/jobs\/[^/]+$/,
+      kind: {
+        status: 400,
+        headers: { 'Content-Type': 'application/json' },
+        body: JSON.stringify({
+          error: {
+            code: 'INVALID_REQUEST',
+            message: 'bad',
+            details: { issues: [{ path: 'waitSeconds', message: 'too big' }] },
+            requestId: 'r',
+          },
+        }),
+      },
+    });
+    const final = await c.followJob(job.jobId);
+    expect(final.terminal).toBe(true);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', undefined, undefined, undefined]);
+    const other = await uploadedJob(c);
+    await c.followJob(other.jobId, { waitSeconds: 0 });
+    expect(pollsOf(other.jobId).every((r) => r.waitSeconds === undefined)).toBe(true);
+  });
+
+  it('keeps the wait inside the request timeout', async () => {
+    api.longPoll = true;
+    const c = new ApiClient({ baseUrl: api.url, apiKey: DOUBLE_KEY, clock: fakeClock(), requestTimeoutMs: 12_000 });
+    const job = await uploadedJob(c);
+    await c.followJob(job.jobId);
+    expect(pollsOf(job.jobId).map((r) => r.waitSeconds)).toEqual(['0', '7', '7']);
   });
 });
 

@@ -21,6 +21,7 @@ import { folderSource } from '../../core/node/bundle-source';
 import { UsageError, type CliIO } from '../../cli/command';
 import { createConvertCommand } from '../../cli/commands/convert';
 import { createJobsCommand } from '../../cli/commands/jobs';
+import { createLogsCommand } from '../../cli/commands/logs';
 import { createStatusCommand } from '../../cli/commands/status';
 import { maskKey } from '../../cli/local-stack';
 import { InterruptedError, type RemoteDeps } from '../../cli/remote';
@@ -41,6 +42,7 @@ afterEach(() => {
   api.outcomes.length = 0;
   api.onPoll = undefined;
   api.onRequest = undefined;
+  api.longPoll = false;
 });
 afterAll(async () => {
   expect(api.violations).toEqual([]);
@@ -143,6 +145,20 @@ describe('k2p-web convert', () => {
       options: { workbook: 'both', graph: 'both' },
     });
     expect(job.uploadFields!.map(([name]) => name)).toEqual(['key', 'Content-Type', 'Policy', 'X-Amz-Signature']);
+  });
+
+  it('follows the job with the long poll: every GET asks to wait 20 s and, when honoured, the next one goes at once', async () => {
+    api.longPoll = true;
+    const clock = fakeClock();
+    const sleeps: number[] = [];
+    const code = await createConvertCommand({
+      ...deps(),
+      clock: { now: clock.now, sleep: (ms, signal) => (sleeps.push(ms), clock.sleep(ms, signal)) },
+    }).run([sample('KNIME_single_csv'), ...target()], capture().io);
+    expect(code).toBe(0);
+    const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${lastJob().jobId}`);
+    expect(polls.map((r) => r.waitSeconds)).toEqual(['0', '20', '20']);
+    expect(sleeps).toEqual([]);
   });
 
   it('prints the report: components, node counts and the nodes not implemented, by name', async () => {
@@ -488,6 +504,9 @@ describe('k2p-web status', () => {
     expect(c0.stdout()).toContain('Status      SUCCEEDED');
     expect(c0.stdout()).toContain('✔ Wrote got.zip (');
     expect(existsSync(join(c0.io.cwd, 'got.zip'))).toBe(true);
+    // --wait follows with the long poll.
+    const polls = api.requests.filter((r) => r.method === 'GET' && r.path === `/jobs/${job.jobId}`);
+    expect(polls.slice(2).every((r) => r.waitSeconds === '20')).toBe(true);
   });
 
   it('--wait exits 1 when the job does not succeed; --json gives {ok, job}', async () => {
@@ -505,6 +524,32 @@ describe('k2p-web status', () => {
     expect(await createStatusCommand(deps()).run(['nosuchjob123', ...target()], c.io)).toBe(1);
     expect(c.stderr()).toContain('✖ NOT_FOUND (HTTP 404): No such job.');
     await expect(createStatusCommand(deps()).run(['../etc', ...target()], c.io)).rejects.toThrow(/is not a job id/);
+  });
+});
+
+describe('k2p-web logs', () => {
+  it('writes a finished job’s log to stdout as it is', async () => {
+    const done = [...api.jobs.values()].find((j) => j.view.status === 'SUCCEEDED')!.view;
+    const c = capture();
+    expect(await createLogsCommand(deps()).run([done.jobId, ...target()], c.io)).toBe(0);
+    expect(c.stdout()).toMatch(new RegExp(`^k2p-web conversion log: job ${done.jobId}, workflow ${done.workflowName}\n`));
+    expect(c.stdout()).toContain('== knime2py exited with code 0');
+    expect(c.stderr()).toBe('');
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: `/jobs/${done.jobId}/logs` });
+  });
+
+  it('explains LOG_NOT_AVAILABLE and NOT_FOUND on stderr (exit 1), and a malformed id as a usage error', async () => {
+    const rejected = [...api.jobs.values()].find((j) => j.view.status === 'REJECTED')!.view;
+    const c = capture();
+    expect(await createLogsCommand(deps()).run([rejected.jobId, ...target()], c.io)).toBe(1);
+    expect(c.stdout()).toBe('');
+    expect(c.stderr()).toContain('✖ LOG_NOT_AVAILABLE (HTTP 409)');
+    expect(c.stderr()).toContain('what to do:');
+    const unknown = capture();
+    expect(await createLogsCommand(deps()).run(['nosuchjob123', ...target()], unknown.io)).toBe(1);
+    expect(unknown.stderr()).toContain('✖ NOT_FOUND (HTTP 404)');
+    await expect(createLogsCommand(deps()).run(['../etc', ...target()], c.io)).rejects.toThrow(/is not a job id/);
+    await expect(createLogsCommand(deps()).run([...target()], c.io)).rejects.toThrow(UsageError);
   });
 });
 

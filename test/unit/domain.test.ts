@@ -122,6 +122,7 @@ describe('error codes', () => {
       'WEBHOOK_NOT_CONFIGURED',
       'CALLBACK_URL_REFUSED',
       'JOB_ALREADY_ENDED',
+      'LOG_NOT_AVAILABLE',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {

@@ -7,6 +7,7 @@ import type { ComponentSummary, ConversionReport } from '../../core/types';
 import { DEFAULT_VERSION_COMMAND, splitCommand } from '../../core/runner-contract';
 import { ConfigError, readConfig, safeWorkflowName } from '../../runner/config';
 import { converterArgv, converterEnv, type ConverterRun } from '../../runner/convert';
+import { boundLog, headTailCollector, omissionMarker, renderJobLog, scrubSecrets } from '../../runner/job-log';
 import { redactUrl } from '../../runner/log';
 import { renderReadme, requiredPackages } from '../../runner/readme';
 import { archivedReport, summarize } from '../../runner/report';
@@ -25,6 +26,7 @@ const baseEnv = {
   INPUT_SHA256: 'a'.repeat(64),
   RESULT_URL: 'https://bucket.s3.amazonaws.com/results/job-0001/result.zip?X-Amz-Signature=def',
   REPORT_URL: 'https://bucket.s3.amazonaws.com/results/job-0001/report.json?X-Amz-Signature=ghi',
+  LOG_URL: 'https://bucket.s3.amazonaws.com/results/job-0001/log.txt?X-Amz-Signature=jkl',
   WORKFLOW_NAME: 'My Flow',
 };
 
@@ -372,5 +374,90 @@ describe('redactUrl', () => {
   it('drops the query that carries the signature', () => {
     expect(redactUrl(baseEnv.INPUT_URL)).toBe('https://bucket.s3.amazonaws.com/bundles/job-0001/bundle.zip');
     expect(redactUrl('not a url')).toBe('<invalid url>');
+  });
+});
+
+describe('job log (log.txt)', () => {
+  it('keeps a log that fits as it is, and cuts a longer one to exactly the bound, head and tail around a marker', () => {
+    expect(boundLog('short\n', 100)).toBe('short\n');
+    const long = `${'a'.repeat(5000)}${'b'.repeat(5000)}`;
+    const bounded = boundLog(long, 1000);
+    expect(Buffer.byteLength(bounded)).toBeLessThanOrEqual(1000);
+    expect(Buffer.byteLength(bounded)).toBeGreaterThan(990);
+    const [head, tail] = bounded.split(/\n… \[k2p-web: \d+ bytes of the log left out here\] …\n/);
+    expect(head).toMatch(/^a+$/);
+    expect(tail).toMatch(/^b+$/);
+    const left = Number(/(\d+) bytes of the log left out/.exec(bounded)![1]);
+    expect(head!.length + tail!.length + left).toBe(long.length);
+  });
+
+  it('never cuts a UTF-8 character in half', () => {
+    const bounded = boundLog('é'.repeat(3000), 1001);
+    expect(bounded).not.toContain('\uFFFD');
+    expect(Buffer.byteLength(bounded)).toBeLessThanOrEqual(1001);
+  });
+
+  it('collects a stream’s head and tail and counts what it left out', () => {
+    const collector = headTailCollector(10);
+    for (const chunk of ['01234', '56789', 'abcde', 'fghij', 'KLMNO']) collector.push(chunk);
+    expect(collector.total()).toBe(25);
+    expect(collector.text()).toBe(`01234${omissionMarker(15)}KLMNO`);
+    const small = headTailCollector(10);
+    small.push('0123456');
+    expect(small.text()).toBe('0123456');
+  });
+
+  it('scrubs presigned queries, X-Amz parameters, Authorization and x-api-key values and AWS keys, and nothing else', () => {
+    const cases: [string, string][] = [
+      [
+        'GET https://b.s3.eu-central-1.amazonaws.com/results/j/log.txt?X-Amz-Signature=abc&x=1 200',
+        'GET https://b.s3.eu-central-1.amazonaws.com/results/j/log.txt?<redacted> 200',
+      ],
+      [
+        'field X-Amz-Security-Token=IQoJb3JpZ2luX2VjE and X-Amz-Credential: ASIA/20250506',
+        'field X-Amz-Security-Token=<redacted> and X-Amz-Credential: <redacted>',
+      ],
+      ['Authorization: Bearer eyJhbGciOi.abc.def', 'Authorization: <redacted>'],
+      ['{"x-api-key": "k2p-live-1234"}', '{"x-api-key": "<redacted>"}'],
+      ['aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY', 'aws_secret_access_key = <redacted>'],
+      ['id AKIAIOSFODNN7EXAMPLE and ASIAY34FZKBOKMUTVV7A.', 'id <redacted AWS key id> and <redacted AWS key id>.'],
+      ['Processed 12 nodes in /tmp, see https://knime.com/docs', 'Processed 12 nodes in /tmp, see https://knime.com/docs'],
+    ];
+    for (const [input, expected] of cases) expect(scrubSecrets(input)).toBe(expected);
+  });
+
+  it('renders the sections, rewrites scratch paths first and scrubs before bounding', () => {
+    const log = Buffer.from(
+      renderJobLog(
+        {
+          jobId: 'job-0001',
+          workflowName: 'My Flow',
+          argv: ['k2p', '/scratch/run-abc123/in/My Flow', '--out', '/scratch/run-abc123/out'],
+          stderr: 'warning: AKIAIOSFODNN7EXAMPLE\n',
+          stderrBytes: 30,
+          stdout: '{"workflow": "/scratch/run-abc123/in/My Flow/workflow.knime"}',
+          stdoutBytes: 60,
+          ending: 'exited with code 0 after 12 ms',
+          runner: '{"message":"job finished"}\n',
+        },
+        (text) => text.replaceAll('/scratch/run-abc123/in/', '').replaceAll('/scratch/run-abc123/out', '.'),
+      ),
+    ).toString('utf8');
+    expect(log).toBe(
+      [
+        'k2p-web conversion log: job job-0001, workflow My Flow',
+        "$ k2p 'My Flow' --out .",
+        '== knime2py stderr (30 bytes) ==',
+        'warning: <redacted AWS key id>',
+        '== knime2py stdout (60 bytes) ==',
+        '{"workflow": "My Flow/workflow.knime"}',
+        '== knime2py exited with code 0 after 12 ms ==',
+        '== runner ==',
+        '{"message":"job finished"}',
+        '',
+      ].join('\n'),
+    );
+    const unrun = Buffer.from(renderJobLog({ jobId: 'j', workflowName: 'w', runner: 'x' })).toString('utf8');
+    expect(unrun).toContain('== knime2py did not run ==');
   });
 });

@@ -37,7 +37,7 @@ function busy(code: 'SERVER_BUSY' | 'RATE_LIMITED', seconds: number): ApiError {
 interface Harness {
   deps: FlowDeps;
   events: FlowEvent[];
-  calls: { create: string[]; deleted: string[]; uploads: number; sleeps: number[] };
+  calls: { create: string[]; deleted: string[]; uploads: number; sleeps: number[]; follows: FollowOptions[] };
 }
 
 function harness(
@@ -45,7 +45,7 @@ function harness(
 ): Harness {
   const refusals = [...(options.refusals ?? [])];
   const uploadFailures = [...(options.uploadFailures ?? [])];
-  const calls = { create: [] as string[], deleted: [] as string[], uploads: 0, sleeps: [] as number[] };
+  const calls = { create: [] as string[], deleted: [] as string[], uploads: 0, sleeps: [] as number[], follows: [] as FollowOptions[] };
   const events: FlowEvent[] = [];
   let now = 0;
   const clock = { now: () => now, sleep: async (ms: number) => void ((now += ms), calls.sleeps.push(ms)) };
@@ -62,6 +62,7 @@ function harness(
       };
     },
     async followJob(jobId: string, followOptions: FollowOptions = {}) {
+      calls.follows.push(followOptions);
       followOptions.onUpdate?.(jobView('RUNNING', { jobId }));
       const final = options.final ?? jobView('SUCCEEDED', { jobId });
       followOptions.onUpdate?.(final);
@@ -155,6 +156,12 @@ describe('follow', () => {
     const job = await follow('job_abcdefgh', deps);
     expect(job.jobId).toBe('job_abcdefgh');
     expect(events.map((e) => (e.type === 'job' ? e.job.status : e.type))).toEqual(['RUNNING', 'SUCCEEDED']);
+  });
+
+  it('follows with the long poll (the longest wait the API allows)', async () => {
+    const { deps, calls } = harness();
+    await follow('job_abcdefgh', deps);
+    expect(calls.follows.map((f) => f.waitSeconds)).toEqual([20]);
   });
 });
 

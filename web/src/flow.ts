@@ -6,7 +6,7 @@
  * tests drive it with fakes and the page with the real things.
  */
 import { backoffDelay, realClock, type ApiClient, type CapacityWait, type FollowRetry } from '../../core/api-client';
-import type { JobView, UploadTicket } from '../../core/api-schemas';
+import { MAX_JOB_WAIT_SECONDS, type JobView, type UploadTicket } from '../../core/api-schemas';
 import type { ConversionOptions } from '../../core/types';
 import { UploadFailure, type UploadOptions, type UploadProgress } from './upload';
 
@@ -115,6 +115,8 @@ export function follow(jobId: string, deps: FlowDeps): Promise<JobView> {
   return deps.api.followJob(jobId, {
     signal: deps.signal,
     maxPollMs: deps.maxPollMs ?? 10_000,
+    // Long poll: the service answers as soon as the job moves (the pauses above only for a server that does not wait).
+    waitSeconds: MAX_JOB_WAIT_SECONDS,
     onUpdate: (job) => deps.onEvent({ type: 'job', job }),
     onRetry: (retry) => deps.onEvent({ type: 'poll-retry', retry }),
   });

@@ -45,6 +45,7 @@ describe('the stack model, read from a real synthesis', () => {
       '/jobs',
       '/jobs/{id}',
       '/jobs/{id}/cancel',
+      '/jobs/{id}/logs',
       '/jobs/{id}/result',
       '/webhook',
       '/webhook/secret',

@@ -103,6 +103,7 @@ async function runProbe(
     INPUT_SHA256: sha256(bundle),
     RESULT_URL: server.url(`results/${id}/result.zip`),
     REPORT_URL: server.url(`results/${id}/report.json`),
+    LOG_URL: server.url(`results/${id}/log.txt`),
     WORKFLOW_NAME: 'KNIME_single_csv',
     ...env,
   };
