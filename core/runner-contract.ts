@@ -25,6 +25,12 @@ export const KNIME2PY_VERSION = '0.1.11';
 /** Where that release's source lives (the tag is `v` + the version). */
 export const KNIME2PY_REPOSITORY = 'https://github.com/vitalii-kaplan/knime2py';
 
+/** A converter version as printed by its package metadata (anything else is treated as unknown). */
+export function plausibleVersion(value: string | undefined | null): string | null {
+  const version = value?.trim() ?? '';
+  return /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(version) ? version : null;
+}
+
 /** What the runner asks for the converter's version when K2P_VERSION_COMMAND is not set. */
 export const DEFAULT_VERSION_COMMAND = `python3 -c "import importlib.metadata as m; print(m.version('knime2py'))"`;
 

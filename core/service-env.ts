@@ -33,6 +33,11 @@ export const RUNNER_ENV = {
   K2P_COMMAND: 'K2P_COMMAND',
   SCRATCH_DIR: 'SCRATCH_DIR',
   CONVERTER_IMAGE: 'CONVERTER_IMAGE',
+  /**
+   * The knime2py release in the image (runner/Dockerfile sets it and fails the build when the installed package
+   * differs): the runner reports it instead of starting Python to ask, which costs each job a second interpreter.
+   */
+  CONVERTER_VERSION: 'CONVERTER_VERSION',
   /** Presigned PUT of log.txt (the conversion log, bounded and scrubbed). */
   LOG_URL: 'LOG_URL',
 } as const;

@@ -4,7 +4,7 @@
  * credentials and no other input).
  */
 import { bundleLimitsFromEnv, serviceLimitsFromEnv, type BundleLimits, type ServiceLimits } from '../core/limits';
-import { DEFAULT_VERSION_COMMAND, RUNNER_LOCAL_ENV, splitCommand } from '../core/runner-contract';
+import { DEFAULT_VERSION_COMMAND, plausibleVersion, RUNNER_LOCAL_ENV, splitCommand } from '../core/runner-contract';
 import { RUNNER_ENV, RUNNER_SCRATCH_DIR } from '../core/service-env';
 import type { ConversionOptions } from '../core/types';
 
@@ -24,6 +24,8 @@ export interface RunnerConfig {
   versionCommand: string[];
   scratchDir: string;
   converterImage: string | null;
+  /** CONVERTER_VERSION when it is a plausible version; null: ask `versionCommand`. */
+  converterVersion: string | null;
   bundleLimits: BundleLimits;
   serviceLimits: ServiceLimits;
   killGraceMs: number;
@@ -133,6 +135,7 @@ export function readConfig(env: Env): RunnerConfig {
     versionCommand: command(env, RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND, DEFAULT_VERSION_COMMAND, problems),
     scratchDir: env[RUNNER_ENV.SCRATCH_DIR]?.trim() || RUNNER_SCRATCH_DIR,
     converterImage: env[RUNNER_ENV.CONVERTER_IMAGE]?.trim() || null,
+    converterVersion: plausibleVersion(env[RUNNER_ENV.CONVERTER_VERSION]),
     bundleLimits: limits(() => bundleLimitsFromEnv(env), problems),
     serviceLimits: limits(() => serviceLimitsFromEnv(env), problems),
     killGraceMs: positiveNumber(env, RUNNER_LOCAL_ENV.KILL_GRACE_SECONDS, 5, problems) * 1000,

@@ -200,7 +200,9 @@ async function produceResult(state: RunState, config: RunnerConfig, log: Logger,
   const ws = await createWorkspace(config.scratchDir, config.workflowName);
   state.ws = ws;
   state.rewriter = scratchRewriter(ws);
-  state.version = readConverterVersion(config.versionCommand, converterEnv(state.env, ws));
+  state.version = config.converterVersion
+    ? Promise.resolve(config.converterVersion)
+    : readConverterVersion(config.versionCommand, converterEnv(state.env, ws));
 
   const bytes = await timed(state, 'download', () => download(config, log));
   const files = await timed(state, 'validate', async () => {

@@ -3,16 +3,14 @@
  * --version). Best effort: a missing Python or package gives null, never a failure.
  */
 import { execFile } from 'node:child_process';
-
-const VERSION_PATTERN = /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/;
+import { plausibleVersion } from '../core/runner-contract';
 
 export function readConverterVersion(argv: string[], env: Record<string, string>, timeoutMs = 15_000): Promise<string | null> {
   const [file, ...args] = argv;
   if (!file) return Promise.resolve(null);
   return new Promise((resolve) => {
     execFile(file, args, { env, timeout: timeoutMs, maxBuffer: 4096, killSignal: 'SIGKILL' }, (err, stdout) => {
-      const version = String(stdout ?? '').trim();
-      resolve(!err && VERSION_PATTERN.test(version) ? version : null);
+      resolve(err ? null : plausibleVersion(String(stdout ?? '')));
     });
   });
 }

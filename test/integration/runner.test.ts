@@ -114,6 +114,15 @@ describeWithRealConverter('runner with the real knime2py', real, (converter) => 
     expect(run.report?.converter).toMatchObject({ command: converter.command, version: KNIME2PY_VERSION });
   });
 
+  it("records the image's CONVERTER_VERSION without asking Python, and asks only when the image declares none", async () => {
+    // The version command would say 7.7.7: the image's declared (build-verified) version wins, a junk one does not.
+    const asked = { ...realEnv(converter), K2P_VERSION_COMMAND: `node -e "console.log('7.7.7')"` };
+    const declared = await sample('KNIME_single_csv', { ...asked, CONVERTER_VERSION: KNIME2PY_VERSION });
+    expect(declared.report?.converter.version).toBe(KNIME2PY_VERSION);
+    const junk = await sample('KNIME_single_csv', { ...asked, CONVERTER_VERSION: 'not a version' });
+    expect(junk.report?.converter.version).toBe('7.7.7');
+  });
+
   it.each(sampleNames())('converts %s into result.zip matching the reference outputs', async (name) => {
     const run = await sample(name, realEnv(converter));
     expect(run.exitCode).toBe(0);

@@ -12,7 +12,7 @@
 import { execFile } from 'node:child_process';
 import { accessSync, constants, openSync, readSync, closeSync, statSync } from 'node:fs';
 import { basename, delimiter, isAbsolute, join, resolve } from 'node:path';
-import { DEFAULT_VERSION_COMMAND, splitCommand } from '../../../core/runner-contract';
+import { DEFAULT_VERSION_COMMAND, plausibleVersion, splitCommand } from '../../../core/runner-contract';
 
 export type IsolationKind = 'unshare' | 'bwrap' | 'docker' | 'none';
 
@@ -162,8 +162,7 @@ const UNKNOWN_VERSION_COMMAND = joinCommand([process.execPath, '-e', 'process.ex
 
 async function readVersion(probe: Probe, versionCommand: string): Promise<string | null> {
   const { code, stdout } = await probe.run(splitCommand(versionCommand), 30_000);
-  const version = stdout.trim();
-  return code === 0 && /^[0-9A-Za-z][0-9A-Za-z.+_-]{0,63}$/.test(version) ? version : null;
+  return code === 0 ? plausibleVersion(stdout) : null;
 }
 
 async function detectIsolation(probe: Probe, wanted: 'auto' | 'none'): Promise<Isolation> {

@@ -123,6 +123,18 @@ class EcsApiError extends Error {
   }
 }
 
+/**
+ * report.json names the image and version the converter came from: the image's own values are true only when the
+ * converter runs in that image, so they become the converter found here (its version as read at start-up; unknown:
+ * the runner asks it each job).
+ */
+function converterIdentity(env: Record<string, string>, converter: ConverterSetup): void {
+  if (converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = converter.image;
+  else delete env[RUNNER_ENV.CONVERTER_IMAGE];
+  if (converter.version) env[RUNNER_ENV.CONVERTER_VERSION] = converter.version;
+  else delete env[RUNNER_ENV.CONVERTER_VERSION];
+}
+
 function findTaskDefinition(definitions: TaskDefinitionModel[], reference: string): TaskDefinitionModel {
   // TaskDefinition may be the family, family:revision or the ARN.
   const family = reference.split('/').pop()!.replace(/:\d+$/, '');
@@ -174,9 +186,7 @@ export class EcsTaskRunner {
     for (const layer of layers) for (const [name, value] of Object.entries(layer)) env[name] = mapPaths(value, mounts);
     env[RUNNER_ENV.K2P_COMMAND] = this.options.converter.command;
     env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
-    // report.json names the image the converter came from: only true when it runs in that image.
-    if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
-    else delete env[RUNNER_ENV.CONVERTER_IMAGE];
+    converterIdentity(env, this.options.converter);
     env[TASK_MARKER_ENV] = taskId;
     // The image's PATH is not the host's: the runner needs the host's to find node, the converter and its interpreter.
     env.PATH = this.options.path ?? process.env.PATH ?? '/usr/bin:/bin';
@@ -225,8 +235,7 @@ export class EcsTaskRunner {
       Object.assign(env, layer);
     env[RUNNER_ENV.K2P_COMMAND] = joinCommand([...converterPrefix(support, resources), ...converterArgv]);
     env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
-    if (this.options.converter.image) env[RUNNER_ENV.CONVERTER_IMAGE] = this.options.converter.image;
-    else delete env[RUNNER_ENV.CONVERTER_IMAGE];
+    converterIdentity(env, this.options.converter);
     const node = realpathSync(process.execPath);
     const command = [...image.entrypoint, ...(overrides?.Command ?? image.cmd)].map((arg, index) =>
       index === 0 && arg === 'node' ? node : arg,

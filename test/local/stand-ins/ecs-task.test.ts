@@ -31,7 +31,7 @@ const converter: ConverterSetup = {
   isolation: { kind: 'unshare', description: 'x', prefix: ['unshare', '-rn'] },
 };
 
-function setUp(stopTimeoutSeconds?: number, onTaskStopped?: (event: TaskStateChangeEvent) => void) {
+function setUp(stopTimeoutSeconds?: number, onTaskStopped?: (event: TaskStateChangeEvent) => void, setup: ConverterSetup = converter) {
   const dir = tempDir('k2p-ecs-');
   writeFileSync(join(dir, 'program.mjs'), PROGRAM);
   const definition: TaskDefinitionModel = {
@@ -44,7 +44,14 @@ function setUp(stopTimeoutSeconds?: number, onTaskStopped?: (event: TaskStateCha
         environment: { SCRATCH_DIR: '/scratch', CONVERTER_IMAGE: 'img', FROM_TEMPLATE: 'yes' },
         mountPoints: [{ containerPath: '/scratch', sourceVolume: 'scratch', readOnly: false }],
         image: {
-          env: { HOME: '/scratch', TMPDIR: '/scratch/tmp', K2P_COMMAND: 'k2p', FROM_IMAGE: 'yes', FROM_TEMPLATE: 'no' },
+          env: {
+            HOME: '/scratch',
+            TMPDIR: '/scratch/tmp',
+            K2P_COMMAND: 'k2p',
+            CONVERTER_VERSION: '9.9.9',
+            FROM_IMAGE: 'yes',
+            FROM_TEMPLATE: 'no',
+          },
           entrypoint: ['node', '/opt/app/program.mjs'],
           cmd: [],
           copies: new Map([['/opt/app/program.mjs', join(dir, 'program.mjs')]]),
@@ -57,7 +64,7 @@ function setUp(stopTimeoutSeconds?: number, onTaskStopped?: (event: TaskStateCha
   };
   const runner = new EcsTaskRunner({
     taskDefinitions: [definition],
-    converter,
+    converter: setup,
     scratchRoot: join(dir, 'scratch'),
     region: 'us-east-1',
     accountId: '000000000000',
@@ -103,6 +110,12 @@ const alive = (pid: number) => {
 };
 
 describe('EcsTaskRunner', () => {
+  it("passes the version local mode read from its converter at start-up, not the image's, so the runner need not ask each job", async () => {
+    const { runner, parameters, report } = setUp(undefined, undefined, { ...converter, version: '0.1.11' });
+    await runner.run(parameters({ MODE: 'exit', CODE: '0', JOB_ID: 'job1' }), new AbortController().signal);
+    expect(report().env.CONVERTER_VERSION).toBe('0.1.11');
+  });
+
   it("starts the image's entrypoint with the container's env: image ENV, then the template, then the overrides, volumes mapped to scratch", async () => {
     const { runner, parameters, report, dir } = setUp();
     const description = (await runner.run(parameters({ MODE: 'exit', CODE: '0', JOB_ID: 'job1' }), new AbortController().signal)) as Record<
@@ -123,6 +136,8 @@ describe('EcsTaskRunner', () => {
     expect(cwd).toBe(env.SCRATCH_DIR);
     // The converter is not the pinned image here: report.json must not claim it was.
     expect(env.CONVERTER_IMAGE).toBeUndefined();
+    // Nor the image's knime2py version: this converter's is unknown, so the runner asks it.
+    expect(env.CONVERTER_VERSION).toBeUndefined();
     // The task's scratch is gone with the task.
     expect(existsSync(env.SCRATCH_DIR!)).toBe(false);
     expect(description).toMatchObject({
