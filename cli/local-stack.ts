@@ -60,8 +60,10 @@ export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}
   const key = nonEmpty(input.key) ?? nonEmpty(input.env.K2P_API_KEY);
   const apiSource: ApiTarget['source'] = nonEmpty(input.api) ? 'flag' : 'env';
   const choice = chooseProfile(input.profile, input.env);
-  // A profile named on purpose must exist even when flags override it: a typo should not pass silently.
-  const saved = choice.explicit || api === undefined || key === undefined ? await savedProfile(input, choice) : undefined;
+  // --profile must name a profile even when --api/--key override it (a typo should not pass silently);
+  // K2P_WEB_PROFILE, often set for a whole shell or CI job, is looked at only when it is needed.
+  const needed = choice.from === '--profile' || api === undefined || key === undefined;
+  const saved = needed ? await findSavedProfile(input, choice) : undefined;
   if (api !== undefined && key !== undefined) return { apiUrl: checkUrl(api), apiKey: key, source: apiSource };
   if (saved) {
     const fromProfile: ApiTarget = {
@@ -88,9 +90,9 @@ export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}
 }
 
 /** The chosen profile; the implicit "default" only when it exists, a named one or a usage error. */
-async function savedProfile(
-  input: TargetInput,
-  choice: ReturnType<typeof chooseProfile>,
+export async function findSavedProfile(
+  input: Pick<TargetInput, 'profile' | 'env' | 'cwd'>,
+  choice = chooseProfile(input.profile, input.env),
 ): Promise<{ name: string; profile: Profile } | undefined> {
   const path = findConfigPath(input.env, input.cwd);
   if (path === undefined && !choice.explicit) return undefined;

@@ -30,6 +30,7 @@ import { createLoginCommand, createLogoutCommand, createProfilesCommand } from '
 import { resolveApiTarget } from '../../cli/local-stack';
 import { findConfigPath, saveConfig } from '../../cli/profiles';
 import { readSecret } from '../../cli/secret-input';
+import { printVersion } from '../../cli/version';
 import { DOUBLE_KEY, OTHER_KEY, startJobsApiDouble, type JobsApiDouble } from '../doubles/jobs-api-double';
 
 const scratch = mkdtempSync(join(tmpdir(), 'k2p-cli-login-'));
@@ -330,6 +331,8 @@ describe('which API and key a command uses', () => {
     );
     await expect(resolve({}, { K2P_WEB_PROFILE: 'prod' })).rejects.toThrow('no profile "prod" (named by K2P_WEB_PROFILE): known profiles');
     await expect(resolve({ api: 'https://x.example', key: 'k', profile: 'prod' })).rejects.toThrow(UsageError);
+    // K2P_WEB_PROFILE (set for a whole shell or CI job) is looked at only when flags and environment leave a gap.
+    expect(await resolve({ api: 'https://x.example', key: 'k' }, { K2P_WEB_PROFILE: 'prod' })).toMatchObject({ source: 'flag' });
     await expect(resolve({ profile: '../etc' })).rejects.toThrow(/is not a profile name/);
   });
 
@@ -366,6 +369,19 @@ describe('commands with a profile, end to end against the jobs-API double', () =
     expect(status.err()).toContain(`✖ FORBIDDEN (HTTP 403)`);
     expect(status.err()).toContain('(using k2p-…89 from profile "ci")');
     for (const c of [jobs, status]) expect(c.out() + c.err()).not.toMatch(/k2p-(test|revoked)-key/);
+  });
+});
+
+describe('k2p-web --version with a profile', () => {
+  it('asks the profile’s service for its version, naming the profile', async () => {
+    const config = freshConfig();
+    await saveConfig(config, { version: 1, profiles: { ci: { api: api.url, key: DOUBLE_KEY } } });
+    const c = capture({ K2P_WEB_CONFIG: config });
+    expect(await printVersion(['--profile', 'ci'], c.io, { extraRoots: [] })).toBe(0);
+    expect(c.out()).toContain(`service: k2p-web 0.1.0 at ${api.url} (profile "ci")`);
+    const unknown = capture({ K2P_WEB_CONFIG: config });
+    expect(await printVersion(['--profile', 'nope'], unknown.io, { extraRoots: [] })).toBe(0);
+    expect(unknown.out()).toContain('service: not reachable (no profile "nope": known profiles: ci.');
   });
 });
 
