@@ -45,6 +45,11 @@ export function findConfigPath(env: Record<string, string | undefined>, cwd: str
   return home ? join(home, '.config', 'k2p-web', 'config.json') : undefined;
 }
 
+/** Is the config file's folder k2p-web's own (XDG or HOME), so it may be made private? */
+export function ownsConfigFolder(env: Record<string, string | undefined>): boolean {
+  return !env.K2P_WEB_CONFIG?.trim();
+}
+
 /** findConfigPath for the commands that manage profiles: no home is a usage error. */
 export function configPath(env: Record<string, string | undefined>, cwd: string): string {
   const path = findConfigPath(env, cwd);
@@ -93,12 +98,17 @@ export function refuseLooseConfig(loaded: LoadedConfig): void {
     );
 }
 
-/** Writes the profiles: a 0600 temporary file beside the target, flushed, then renamed over it. */
-export async function saveConfig(path: string, config: ProfileConfig): Promise<string> {
+/**
+ * Writes the profiles: a 0600 temporary file beside the target, flushed, then
+ * renamed over it. Folders it creates are 0700; `privateFolder` also narrows
+ * an existing one (the dedicated k2p-web folder, never a K2P_WEB_CONFIG's).
+ */
+export async function saveConfig(path: string, config: ProfileConfig, options: { privateFolder?: boolean } = {}): Promise<string> {
   // Through a symlink (dotfiles managers): replace the file it points to, keep the link.
   const target = await realpath(path).catch(() => path);
   const folder = dirname(target);
   await mkdir(folder, { recursive: true, mode: 0o700 });
+  if (options.privateFolder && process.platform !== 'win32') await chmod(folder, 0o700);
   const temporary = join(folder, `.${randomBytes(6).toString('hex')}.tmp`);
   const file = await open(temporary, 'wx', 0o600);
   try {

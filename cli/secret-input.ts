@@ -23,6 +23,8 @@ function readFromTerminal(input: SecretSource, prompt: NodeJS.WritableStream, qu
   input.setRawMode!(true);
   input.setEncoding('utf8');
   let typed = '';
+  // Arrow and function keys arrive as escape sequences (ESC [ … final byte): none of it is part of a key.
+  let escape: 'none' | 'start' | 'csi' = 'none';
   return new Promise<string>((resolve, reject) => {
     const finish = (error?: Error) => {
       input.off('data', onData);
@@ -37,6 +39,18 @@ function readFromTerminal(input: SecretSource, prompt: NodeJS.WritableStream, qu
     const onData = (chunk: string | Buffer) => {
       // A paste arrives as one chunk, possibly with the Enter in it: look at each character.
       for (const char of String(chunk)) {
+        if (escape === 'start') {
+          escape = char === '[' ? 'csi' : 'none';
+          continue;
+        }
+        if (escape === 'csi') {
+          if (char >= '@' && char <= '~') escape = 'none';
+          continue;
+        }
+        if (char === '\u001b') {
+          escape = 'start';
+          continue;
+        }
         if (char === '\r' || char === '\n') return finish();
         if (char === '\u0003') return finish(new InterruptedError());
         if (char === '\u0004') return typed === '' ? finish(new InterruptedError()) : finish();

@@ -8,7 +8,16 @@ import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, NetworkError } from '../../core/api-client';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
 import { checkUrl, maskKey } from '../local-stack';
-import { chooseProfile, configPath, DEFAULT_PROFILE, loadConfig, saveConfig, unknownProfileMessage, type LoadedConfig } from '../profiles';
+import {
+  chooseProfile,
+  configPath,
+  DEFAULT_PROFILE,
+  loadConfig,
+  ownsConfigFolder,
+  saveConfig,
+  unknownProfileMessage,
+  type LoadedConfig,
+} from '../profiles';
 import { EXIT_INTERRUPTED, InterruptedError } from '../remote';
 import { readSecret, type SecretSource } from '../secret-input';
 
@@ -106,7 +115,7 @@ export function createLoginCommand(deps: LoginDeps = {}): Command {
       if (!values['no-verify'] && !(await verifyKey(api, key, io, deps))) return EXIT.failed;
       warnLoose(loaded, io);
       loaded.config.profiles[choice.name] = { api, key };
-      const file = await saveConfig(loaded.path, loaded.config);
+      const file = await saveConfig(loaded.path, loaded.config, { privateFolder: ownsConfigFolder(io.env) });
       const checked = values['no-verify'] ? ' (not checked: --no-verify)' : '';
       io.stdout.write(`✔ Saved profile "${choice.name}": ${api}, key ${maskKey(key)}${checked}, in ${file}\n`);
       if (choice.name !== DEFAULT_PROFILE) io.stdout.write(`  use it with --profile ${choice.name} or K2P_WEB_PROFILE=${choice.name}\n`);
@@ -170,7 +179,7 @@ export function createLogoutCommand(): Command {
       if (!profile) throw new UsageError(unknownProfileMessage(loaded, choice.name, choice.from));
       warnLoose(loaded, io);
       delete loaded.config.profiles[choice.name];
-      const file = await saveConfig(loaded.path, loaded.config);
+      const file = await saveConfig(loaded.path, loaded.config, { privateFolder: ownsConfigFolder(io.env) });
       io.stdout.write(
         `✔ Removed profile "${choice.name}" (${profile.api}, key ${maskKey(profile.key)}) from ${file}.\n` +
           '  The key itself still works until the operator revokes it.\n',

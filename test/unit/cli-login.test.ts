@@ -165,6 +165,31 @@ describe('k2p-web login', () => {
     expect(readConfig(config).profiles.default?.key).toBe(DOUBLE_KEY);
   });
 
+  it('ignores arrow keys and other escape sequences typed at the prompt', async () => {
+    const config = freshConfig();
+    const terminal = fakeTerminal();
+    const running = login(['--api', api.url], { K2P_WEB_CONFIG: config }, terminal);
+    await new Promise((done) => setImmediate(done));
+    terminal.write(`\u001b[D${DOUBLE_KEY.slice(0, 3)}\u001b[1;5C${DOUBLE_KEY.slice(3)}\u001bb\n`);
+    expect((await running).code).toBe(0);
+    expect(readConfig(config).profiles.default?.key).toBe(DOUBLE_KEY);
+  });
+
+  it('makes an existing k2p-web folder under XDG_CONFIG_HOME private, but never a K2P_WEB_CONFIG folder', async () => {
+    const xdg = join(scratch, `xdg-${++counter}`);
+    mkdirSync(join(xdg, 'k2p-web'), { recursive: true, mode: 0o755 });
+    chmodSync(join(xdg, 'k2p-web'), 0o755);
+    expect((await login(['--api', api.url], { XDG_CONFIG_HOME: xdg, HOME: '/nonexistent' }, piped(`${DOUBLE_KEY}\n`))).code).toBe(0);
+    expect(statSync(join(xdg, 'k2p-web')).mode & 0o777).toBe(0o700);
+    expect(statSync(join(xdg, 'k2p-web', 'config.json')).mode & 0o777).toBe(0o600);
+    const shared = join(scratch, `shared-${++counter}`);
+    mkdirSync(shared, { mode: 0o755 });
+    chmodSync(shared, 0o755);
+    expect((await login(['--api', api.url], { K2P_WEB_CONFIG: join(shared, 'k.json') }, piped(`${DOUBLE_KEY}\n`))).code).toBe(0);
+    expect(statSync(shared).mode & 0o777).toBe(0o755);
+    expect(statSync(join(shared, 'k.json')).mode & 0o777).toBe(0o600);
+  });
+
   it('Ctrl-C at the prompt stores nothing, restores the terminal and exits 130', async () => {
     const config = freshConfig();
     const terminal = fakeTerminal();
