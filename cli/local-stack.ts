@@ -1,6 +1,8 @@
 /**
  * Where `k2p-web convert|jobs|status` send their requests: --api/--key flags,
- * then K2P_API_URL/K2P_API_KEY, then the running local stack (the state file
+ * then K2P_API_URL/K2P_API_KEY, then the profile saved by `k2p-web login`
+ * (--profile, else K2P_WEB_PROFILE, else the one called "default"), then the
+ * running local stack (the state file
  * `.k2p-local/stack.json` that `npm start` writes, or `$K2P_LOCAL_DATA_DIR/stack.json`
  * for a stack started with another --data-dir), else a clear error.
  */
@@ -10,19 +12,33 @@ import { fileURLToPath } from 'node:url';
 import { LOCAL_DATA_DIR, LOCAL_STACK_FILE, LocalStackFileSchema, type LocalStackFile } from '../core/local-stack-file';
 import { processIsAlive } from '../core/node/processes';
 import { UsageError } from './command';
+import {
+  chooseProfile,
+  configPath,
+  DEFAULT_PROFILE,
+  findConfigPath,
+  loadConfig,
+  refuseLooseConfig,
+  requireProfile,
+  type Profile,
+} from './profiles';
 
 export interface ApiTarget {
   apiUrl: string;
   apiKey: string;
   /** Where the URL came from, for the "using …" line. */
-  source: 'flag' | 'env' | 'local stack';
+  source: 'flag' | 'env' | 'profile' | 'local stack';
   /** The state file used, when the local stack supplied anything. */
   stateFile?: string;
+  /** The profile used, when a saved profile supplied anything. */
+  profile?: string;
 }
 
 export interface TargetInput {
   api?: string;
   key?: string;
+  /** --profile: a profile saved by `k2p-web login`. */
+  profile?: string;
   env: Record<string, string | undefined>;
   cwd: string;
 }
@@ -35,15 +51,35 @@ export interface TargetDeps {
 }
 
 const HOW_TO =
-  'Start local mode with `npm start` in the k2p-web folder, or point at a deployed API with ' +
-  '--api <url> --key <key> (or the environment variables K2P_API_URL and K2P_API_KEY).';
+  'Start local mode with `npm start` in the k2p-web folder, or sign in to a deployed API with ' +
+  '`k2p-web login --api <url>` (or pass --api <url> --key <key>, or set K2P_API_URL and K2P_API_KEY).';
 
-/** Resolves the API URL and key, field by field: flag, then environment, then the running local stack. */
+/** Resolves the API URL and key, field by field: flag, then environment, then the saved profile, then the running local stack. */
 export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}): Promise<ApiTarget> {
   const api = nonEmpty(input.api) ?? nonEmpty(input.env.K2P_API_URL);
   const key = nonEmpty(input.key) ?? nonEmpty(input.env.K2P_API_KEY);
   const apiSource: ApiTarget['source'] = nonEmpty(input.api) ? 'flag' : 'env';
+  const choice = chooseProfile(input.profile, input.env);
+  // --profile must name a profile even when --api/--key override it (a typo should not pass silently);
+  // K2P_WEB_PROFILE, often set for a whole shell or CI job, is looked at only when it is needed.
+  const needed = choice.from === '--profile' || api === undefined || key === undefined;
+  const saved = needed ? await findSavedProfile(input, choice) : undefined;
   if (api !== undefined && key !== undefined) return { apiUrl: checkUrl(api), apiKey: key, source: apiSource };
+  if (saved) {
+    const fromProfile: ApiTarget = {
+      apiUrl: checkUrl(saved.profile.api),
+      apiKey: saved.profile.key,
+      source: 'profile',
+      profile: saved.name,
+    };
+    if (api === undefined) return key === undefined ? fromProfile : { ...fromProfile, apiKey: key };
+    // The profile's key is only good for the profile's API.
+    if (sameUrl(api, saved.profile.api)) return { ...fromProfile, apiUrl: checkUrl(api), source: apiSource };
+    if (choice.explicit)
+      throw new UsageError(
+        `profile "${saved.name}" is for ${saved.profile.api}, not ${api}: drop --api/K2P_API_URL, or run \`k2p-web login --api ${api} --profile <name>\`.`,
+      );
+  }
   const local = await findLocalStack(input.cwd, deps, nonEmpty(input.env.K2P_LOCAL_DATA_DIR));
   if (api === undefined && key === undefined && local) return fromStack(local);
   if (api === undefined && local) return { ...fromStack(local), apiKey: key! };
@@ -53,15 +89,29 @@ export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}
   throw new UsageError(missingMessage(api, key, local === undefined));
 }
 
+/** The chosen profile; the implicit "default" only when it exists, a named one or a usage error. */
+export async function findSavedProfile(
+  input: Pick<TargetInput, 'profile' | 'env' | 'cwd'>,
+  choice = chooseProfile(input.profile, input.env),
+): Promise<{ name: string; profile: Profile } | undefined> {
+  const path = findConfigPath(input.env, input.cwd);
+  if (path === undefined && !choice.explicit) return undefined;
+  const loaded = await loadConfig(path ?? configPath(input.env, input.cwd));
+  if (!choice.explicit && !Object.hasOwn(loaded.config.profiles, DEFAULT_PROFILE)) return undefined;
+  refuseLooseConfig(loaded);
+  return { name: choice.name, profile: requireProfile(loaded, choice) };
+}
+
 function fromStack(local: FoundStack): ApiTarget {
   return { apiUrl: checkUrl(local.state.apiUrl), apiKey: local.state.cliApiKey, source: 'local stack', stateFile: local.file };
 }
 
 function missingMessage(api: string | undefined, key: string | undefined, noStack: boolean): string {
-  if (api !== undefined && key === undefined) return `no API key for ${api}: pass --key <key> or set K2P_API_KEY.`;
+  if (api !== undefined && key === undefined)
+    return `no API key for ${api}: run \`k2p-web login --api ${api}\` (or pass --key <key>, or set K2P_API_KEY).`;
   if (api === undefined && key !== undefined)
     return `no API URL: pass --api <url> or set K2P_API_URL. ${noStack ? 'No local stack is running. ' : ''}`;
-  return `no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, and no local stack running. ${HOW_TO}`;
+  return `no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, no profile saved by \`k2p-web login\`, and no local stack running. ${HOW_TO}`;
 }
 
 interface FoundStack {
@@ -132,7 +182,7 @@ function nonEmpty(value: string | undefined): string | undefined {
   return value === undefined || value.trim() === '' ? undefined : value.trim();
 }
 
-function checkUrl(url: string): string {
+export function checkUrl(url: string): string {
   let parsed: URL;
   try {
     parsed = new URL(url);

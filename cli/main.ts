@@ -24,6 +24,9 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'cancel', load: async () => (await import('./commands/cancel')).cancelCommand },
   { name: 'delete', load: async () => (await import('./commands/delete')).deleteCommand },
   { name: 'logs', load: async () => (await import('./commands/logs')).logsCommand },
+  { name: 'login', load: async () => (await import('./commands/login')).loginCommand },
+  { name: 'logout', load: async () => (await import('./commands/login')).logoutCommand },
+  { name: 'profiles', load: async () => (await import('./commands/login')).profilesCommand },
 ];
 
 async function overview(): Promise<string> {

@@ -57,6 +57,7 @@ export const REMOTE_FLAGS = {
   api: { type: 'string' },
   key: { type: 'string' },
   json: { type: 'boolean', default: false },
+  profile: { type: 'string' },
 } as const;
 
 /** Runs `work` with Ctrl-C as its AbortSignal; the SIGINT handler is released however it ends. */
@@ -83,7 +84,7 @@ export interface Connection {
   clock: Clock;
 }
 
-export async function connect(flags: { api?: string; key?: string }, io: CliIO, deps: RemoteDeps): Promise<Connection> {
+export async function connect(flags: { api?: string; key?: string; profile?: string }, io: CliIO, deps: RemoteDeps): Promise<Connection> {
   const target = await resolveApiTarget({ ...flags, env: io.env, cwd: io.cwd }, deps);
   const clock = deps.clock ?? realClock;
   const client = new ApiClient({
@@ -98,7 +99,12 @@ export async function connect(flags: { api?: string; key?: string }, io: CliIO, 
 
 /** "API http://127.0.0.1:3000 (local stack), key k2pl…3f": which service, without revealing the key. */
 export function targetLine(target: ApiTarget): string {
-  return `API ${target.apiUrl} (${target.source}), key ${maskKey(target.apiKey)}`;
+  return `API ${target.apiUrl} (${sourceLabel(target)}), key ${maskKey(target.apiKey)}`;
+}
+
+/** "flag", "env", "local stack" or `profile "ci"`. */
+export function sourceLabel(target: ApiTarget): string {
+  return target.source === 'profile' ? `profile "${target.profile ?? ''}"` : target.source;
 }
 
 /** A failure to talk to the service, explained with what to do. */
@@ -107,7 +113,7 @@ export function failureLines(error: unknown, target?: ApiTarget): string[] {
     const lines = [`✖ ${error.code} (HTTP ${error.status}): ${error.message}`];
     if (error.code === 'FORBIDDEN' || error.code === 'UNAUTHORIZED') {
       lines.push(
-        `  what to do: check the API key${target ? ` (using ${maskKey(target.apiKey)} from ${target.source})` : ''}; ${error.hint}`,
+        `  what to do: check the API key${target ? ` (using ${maskKey(target.apiKey)} from ${sourceLabel(target)})` : ''}; ${error.hint}`,
       );
     } else {
       lines.push(`  what to do: ${error.hint}`);

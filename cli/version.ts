@@ -1,7 +1,7 @@
 /**
  * `k2p-web --version` (`-V`): the CLI's version, and the service's and its
  * converter's from GET /health when a service is configured (--api,
- * K2P_API_URL, or the running local stack) and answers. It never fails for
+ * K2P_API_URL, a `k2p-web login` profile, or the running local stack) and answers. It never fails for
  * want of a service: it says why the service could not be asked.
  */
 import { readFile } from 'node:fs/promises';
@@ -9,7 +9,7 @@ import { join } from 'node:path';
 import { parseArgs } from 'node:util';
 import { ApiClient } from '../core/api-client';
 import { EXIT, type CliIO } from './command';
-import { findLocalStack, packageRoot, type TargetDeps } from './local-stack';
+import { findLocalStack, findSavedProfile, packageRoot, type TargetDeps } from './local-stack';
 
 /** How long to wait for /health: a version check must not hang on a dead address. */
 const HEALTH_TIMEOUT_MS = 5000;
@@ -19,11 +19,15 @@ export interface VersionDeps extends TargetDeps {
 }
 
 export async function printVersion(args: string[], io: CliIO, deps: VersionDeps = {}): Promise<number> {
-  const { values } = parseArgs({ args, options: { api: { type: 'string' } }, allowPositionals: true, strict: false });
+  const { values } = parseArgs({
+    args,
+    options: { api: { type: 'string' }, profile: { type: 'string' } },
+    allowPositionals: true,
+    strict: false,
+  });
   const cli = await cliVersion();
-  io.stdout.write(
-    `k2p-web ${cli}\n${(await serviceLines(typeof values.api === 'string' ? values.api : undefined, io, deps)).join('\n')}\n`,
-  );
+  const text = (value: unknown) => (typeof value === 'string' ? value : undefined);
+  io.stdout.write(`k2p-web ${cli}\n${(await serviceLines(text(values.api), text(values.profile), io, deps)).join('\n')}\n`);
   return EXIT.ok;
 }
 
@@ -32,9 +36,17 @@ export async function cliVersion(): Promise<string> {
   return typeof manifest.version === 'string' ? manifest.version : 'unknown';
 }
 
-async function serviceLines(api: string | undefined, io: CliIO, deps: VersionDeps): Promise<string[]> {
+async function serviceLines(api: string | undefined, profile: string | undefined, io: CliIO, deps: VersionDeps): Promise<string[]> {
   let url = api?.trim() || io.env.K2P_API_URL?.trim();
   let source = api ? 'flag' : 'env';
+  if (!url) {
+    try {
+      const saved = await findSavedProfile({ profile, env: io.env, cwd: io.cwd });
+      if (saved) [url, source] = [saved.profile.api, `profile "${saved.name}"`];
+    } catch (error) {
+      return [`service: not reachable (${(error as Error).message})`];
+    }
+  }
   if (!url) {
     try {
       const local = await findLocalStack(io.cwd, deps, io.env.K2P_LOCAL_DATA_DIR?.trim() || undefined);

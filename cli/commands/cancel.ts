@@ -4,17 +4,18 @@ import { statusLabel } from '../../core/format';
 import { EXIT, UsageError, type Command } from '../command';
 import { connect, failureCode, failureLines, REMOTE_FLAGS, type RemoteDeps } from '../remote';
 
-const HELP = `Usage: k2p-web cancel <job-id> [--api URL] [--key KEY] [--json]
+const HELP = `Usage: k2p-web cancel <job-id> [--profile NAME] [--api URL] [--json]
 
 Cancels one of your jobs. A job whose conversion has not started ends
 CANCELLED at once; a running one is CANCELLING while its task is stopped, and
 CANCELLED once it has (follow it with \`k2p-web status <job-id> --wait\`).
 
 Options:
-  --api <url>   the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>   the API key (default: $K2P_API_KEY, else the local stack's CLI key)
-  --json        print one JSON object {ok, job} or {ok: false, error}
-  -h, --help    show this help
+  --profile <name>  a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>       the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>       the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
+  --json            print one JSON object {ok, job} or {ok: false, error}
+  -h, --help        show this help
 
 Exit status: 0 the job is CANCELLED or CANCELLING, 1 no such job, the job had
 already ended otherwise (JOB_ALREADY_ENDED) or the service could not be used,

@@ -31,7 +31,7 @@ import {
 import { progressStream } from '../terminal';
 import { discoverWorkflows } from '../workspace';
 
-const HELP = `Usage: k2p-web convert <folder|.knwf|.zip> [--api URL] [--key KEY] [-o out.zip] [--json]
+const HELP = `Usage: k2p-web convert <folder|.knwf|.zip> [--profile NAME] [--api URL] [-o out.zip] [--json]
                        [--workbook py|ipynb|both] [--graph json|dot|off|both] [--root <path>]
        k2p-web convert <input>... [--out DIR] [--concurrency N] [--json] [...]
 
@@ -50,8 +50,9 @@ share a name), then a summary table is printed: workflow, state, code, nodes,
 nodes not converted, time.
 
 Options:
-  --api <url>          the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>          the API key (default: $K2P_API_KEY, else the local stack's CLI key)
+  --profile <name>     a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>          the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>          the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
   -o, --output <file>  where to write result.zip (a folder: the default name inside it)
                        (default: <Workflow>-k2p.zip in the current folder)
   --out <dir>          the folder for the results (default: the current folder)
@@ -83,6 +84,7 @@ interface ConvertOptions {
   inputs: string[];
   api?: string;
   key?: string;
+  profile?: string;
   output?: string;
   outDir?: string;
   concurrency: number;
@@ -174,6 +176,7 @@ function parseOptions(args: string[]): ConvertOptions {
     concurrency: parseConcurrency(values.concurrency),
     ...(values.api !== undefined ? { api: values.api } : {}),
     ...(values.key !== undefined ? { key: values.key } : {}),
+    ...(values.profile !== undefined ? { profile: values.profile } : {}),
     ...(values.output !== undefined ? { output: values.output } : {}),
     ...(values.out !== undefined ? { outDir: values.out } : {}),
     ...(values.root !== undefined ? { root: values.root } : {}),

@@ -4,7 +4,7 @@ import { JOB_ID_PATTERN, type JobView } from '../../core/api-schemas';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
 import { connect, EXIT_INTERRUPTED, failureCode, failureLines, REMOTE_FLAGS, withInterrupt, type RemoteDeps } from '../remote';
 
-const HELP = `Usage: k2p-web delete <job-id>... [--api URL] [--key KEY] [--json]
+const HELP = `Usage: k2p-web delete <job-id>... [--profile NAME] [--api URL] [--json]
 
 Deletes jobs of yours: the bundle, the result and the report are removed
 and each job ends DELETED (deleting again is harmless). A running job is
@@ -12,10 +12,11 @@ cancelled first: it shows CANCELLING and is deleted once its task has
 stopped. Prints each job's resulting state.
 
 Options:
-  --api <url>    the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>    the API key (default: $K2P_API_KEY, else the local stack's CLI key)
-  --json         print one JSON object per job {ok, jobId, job?, error?}, one per line
-  -h, --help     show this help
+  --profile <name>  a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>       the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>       the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
+  --json            print one JSON object per job {ok, jobId, job?, error?}, one per line
+  -h, --help        show this help
 
 Exit status: 0 every job was deleted, 1 one could not be (no such job, the
 service could not be used), 2 usage error, 130 interrupted.`;
@@ -29,7 +30,7 @@ export type JobAction = (client: ApiClient, jobId: string, signal: AbortSignal) 
  */
 export async function eachJob(
   ids: readonly string[],
-  flags: { api?: string; key?: string; json: boolean },
+  flags: { api?: string; key?: string; profile?: string; json: boolean },
   io: CliIO,
   deps: RemoteDeps,
   action: JobAction,
@@ -65,8 +66,12 @@ export function createDeleteCommand(deps: RemoteDeps = {}): Command {
     async run(args, io) {
       const { values, positionals } = parseArgs({ args, options: { ...REMOTE_FLAGS }, allowPositionals: true, strict: true });
       if (positionals.length === 0) throw new UsageError('give the id of at least one job to delete');
-      return eachJob(positionals, { api: values.api, key: values.key, json: values.json ?? false }, io, deps, (client, jobId, signal) =>
-        client.deleteJob(jobId, { signal }),
+      return eachJob(
+        positionals,
+        { api: values.api, key: values.key, profile: values.profile, json: values.json ?? false },
+        io,
+        deps,
+        (client, jobId, signal) => client.deleteJob(jobId, { signal }),
       );
     },
   };

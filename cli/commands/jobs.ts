@@ -9,16 +9,17 @@ const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
 const MAX_NAME = 32;
 
-const HELP = `Usage: k2p-web jobs [--api URL] [--key KEY] [--json] [--limit N]
+const HELP = `Usage: k2p-web jobs [--profile NAME] [--api URL] [--json] [--limit N]
 
 Lists your jobs (those of the API key), newest first.
 
 Options:
-  --api <url>    the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>    the API key (default: $K2P_API_KEY, else the local stack's CLI key)
-  --limit <N>    how many jobs to show, 1–${MAX_LIMIT} (default ${DEFAULT_LIMIT})
-  --json         print one JSON object {ok, jobs}
-  -h, --help     show this help
+  --profile <name>  a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>       the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>       the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
+  --limit <N>       how many jobs to show, 1–${MAX_LIMIT} (default ${DEFAULT_LIMIT})
+  --json            print one JSON object {ok, jobs}
+  -h, --help        show this help
 
 Exit status: 0 listed, 1 the service could not be used, 2 usage error.`;
 
@@ -39,7 +40,7 @@ export function createJobsCommand(deps: RemoteDeps = {}): Command {
       });
       if (positionals.length > 0) throw new UsageError(`unexpected argument "${positionals[0]}"`);
       const limit = parseLimit(values.limit!);
-      const connection = await connect({ api: values.api, key: values.key }, io, deps);
+      const connection = await connect({ api: values.api, key: values.key, profile: values.profile }, io, deps);
       const jobs: JobView[] = [];
       const listed = await withInterrupt(deps, async (signal) => {
         try {

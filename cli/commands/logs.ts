@@ -4,7 +4,7 @@ import { JOB_ID_PATTERN } from '../../core/api-schemas';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
 import { connect, EXIT_INTERRUPTED, failureLines, withInterrupt, type Connection, type RemoteDeps } from '../remote';
 
-const HELP = `Usage: k2p-web logs <job-id> [--api URL] [--key KEY]
+const HELP = `Usage: k2p-web logs <job-id> [--profile NAME] [--api URL]
 
 Writes the job's conversion log to stdout: the knime2py command, what it
 printed (standard error and output) and how it ended, and the runner's own
@@ -13,18 +13,19 @@ longer one). A job has a log once its conversion ran, for as long as its
 result is kept.
 
 Options:
-  --api <url>   the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>   the API key (default: $K2P_API_KEY, else the local stack's CLI key)
-  -h, --help    show this help
+  --profile <name>  a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>       the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>       the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
+  -h, --help        show this help
 
 Exit status: 0 the log was written, 1 no such job, no log (LOG_NOT_AVAILABLE)
 or the service could not be used, 2 usage error, 130 interrupted.`;
 
 /** The one positional argument, a job id; the API flags. */
-function parseOptions(args: string[]): { jobId: string; api?: string; key?: string } {
+function parseOptions(args: string[]): { jobId: string; api?: string; key?: string; profile?: string } {
   const { values, positionals } = parseArgs({
     args,
-    options: { api: { type: 'string' }, key: { type: 'string' } },
+    options: { api: { type: 'string' }, key: { type: 'string' }, profile: { type: 'string' } },
     allowPositionals: true,
   });
   if (positionals.length !== 1) throw new UsageError('give exactly one job id');

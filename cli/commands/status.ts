@@ -19,14 +19,15 @@ import {
   type RemoteDeps,
 } from '../remote';
 
-const HELP = `Usage: k2p-web status <job-id> [--api URL] [--key KEY] [--json] [--wait] [-o out.zip]
+const HELP = `Usage: k2p-web status <job-id> [--profile NAME] [--api URL] [--json] [--wait] [-o out.zip]
 
 Shows one of your jobs: status, stage, durations, bundle, result report or
 error (with what to do about it).
 
 Options:
-  --api <url>          the API's base URL (default: $K2P_API_URL, else the running local stack)
-  --key <key>          the API key (default: $K2P_API_KEY, else the local stack's CLI key)
+  --profile <name>     a profile saved by \`k2p-web login\` (default: $K2P_WEB_PROFILE, else "default")
+  --api <url>          the API's base URL (default: $K2P_API_URL, else the profile's, else the running local stack)
+  --key <key>          the API key; prefer \`k2p-web login\` (default: $K2P_API_KEY, else the profile's, else the local stack's)
   --wait               follow the job until it ends (Ctrl-C stops waiting, not the job)
   -o, --output <file>  download result.zip of a SUCCEEDED job (a folder: the default name inside it)
   --json               print one JSON object {ok, job, output?}
@@ -40,6 +41,7 @@ interface StatusOptions {
   jobId: string;
   api?: string;
   key?: string;
+  profile?: string;
   output?: string;
   json: boolean;
   wait: boolean;
@@ -81,6 +83,7 @@ function parseOptions(args: string[]): StatusOptions {
     wait: values.wait ?? false,
     ...(values.api !== undefined ? { api: values.api } : {}),
     ...(values.key !== undefined ? { key: values.key } : {}),
+    ...(values.profile !== undefined ? { profile: values.profile } : {}),
     ...(values.output !== undefined ? { output: values.output } : {}),
   };
 }

@@ -97,7 +97,7 @@ describe('resolveApiTarget', () => {
     });
     expect(await resolveApiTarget({ api: `${STATE.apiUrl}/`, env: {}, cwd: below }, deps)).toMatchObject({ apiKey: STATE.cliApiKey });
     await expect(resolveApiTarget({ api: 'https://elsewhere.example/prod', env: {}, cwd: below }, deps)).rejects.toThrow(
-      'no API key for https://elsewhere.example/prod: pass --key <key> or set K2P_API_KEY.',
+      'no API key for https://elsewhere.example/prod: run `k2p-web login --api https://elsewhere.example/prod` (or pass --key <key>, or set K2P_API_KEY).',
     );
   });
 
@@ -113,9 +113,9 @@ describe('resolveApiTarget', () => {
   it('without anything configured, explains both ways to get going', async () => {
     const error = await resolveApiTarget({ env: {}, cwd: emptyFolder() }, { extraRoots: [] }).catch((e: unknown) => e);
     expect((error as Error).message).toBe(
-      'no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, and no local stack running. ' +
-        'Start local mode with `npm start` in the k2p-web folder, or point at a deployed API with --api <url> --key <key> ' +
-        '(or the environment variables K2P_API_URL and K2P_API_KEY).',
+      'no API to talk to: no --api/--key, no K2P_API_URL/K2P_API_KEY, no profile saved by `k2p-web login`, and no local stack running. ' +
+        'Start local mode with `npm start` in the k2p-web folder, or sign in to a deployed API with `k2p-web login --api <url>` ' +
+        '(or pass --api <url> --key <key>, or set K2P_API_URL and K2P_API_KEY).',
     );
   });
 
