@@ -8,6 +8,7 @@
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { DomainError } from '../../core/errors';
 import type { Principal } from '../../core/principal';
+import { OIDC_ENV } from '../../core/service-env';
 
 /** Asymmetric algorithms only: HS* would let anyone holding the public key sign, `none` signs nothing. */
 export const BEARER_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -37,6 +38,21 @@ export interface BearerTokenConfig {
   readonly cacheMaxAgeMs?: number;
   /** Receives refusals and outages (reasons and claims only, never the token). */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** The verifier's settings from the authorizer's environment; undefined when no issuer is configured (bearer tokens off). */
+export function bearerTokenConfigFromEnv(env: Record<string, string | undefined>): Omit<BearerTokenConfig, 'log'> | undefined {
+  const issuer = env[OIDC_ENV.OIDC_ISSUER]?.trim();
+  if (!issuer) return undefined;
+  const audience = env[OIDC_ENV.OIDC_AUDIENCE]?.trim();
+  if (!audience) throw new Error(`${OIDC_ENV.OIDC_AUDIENCE} must be set with ${OIDC_ENV.OIDC_ISSUER}`);
+  return {
+    issuer,
+    audience,
+    groupsClaim: env[OIDC_ENV.OIDC_GROUPS_CLAIM]?.trim() || 'cognito:groups',
+    adminGroup: env[OIDC_ENV.OIDC_ADMIN_GROUP]?.trim() || 'admins',
+    ...(env[OIDC_ENV.OIDC_JWKS_URI]?.trim() ? { jwksUri: env[OIDC_ENV.OIDC_JWKS_URI]!.trim() } : {}),
+  };
 }
 
 export type VerifyBearerToken = (token: string) => Promise<Principal>;

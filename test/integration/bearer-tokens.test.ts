@@ -300,3 +300,26 @@ describe('local OpenID provider + bearer-token verifier', () => {
     expect((await verifier()(token)).role).toBe('user');
   });
 });
+
+describe('bearer-token settings from the environment', () => {
+  it('reads the OIDC_* variables; no issuer means bearer tokens are off', async () => {
+    const { bearerTokenConfigFromEnv } = await import('../../lambdas/storage/bearer-tokens');
+    expect(bearerTokenConfigFromEnv({})).toBeUndefined();
+    expect(bearerTokenConfigFromEnv({ OIDC_ISSUER: 'https://idp.example', OIDC_AUDIENCE: 'c1' })).toEqual({
+      issuer: 'https://idp.example',
+      audience: 'c1',
+      groupsClaim: 'cognito:groups',
+      adminGroup: 'admins',
+    });
+    expect(
+      bearerTokenConfigFromEnv({
+        OIDC_ISSUER: 'https://idp.example',
+        OIDC_AUDIENCE: 'c1',
+        OIDC_GROUPS_CLAIM: 'groups',
+        OIDC_ADMIN_GROUP: 'ops',
+        OIDC_JWKS_URI: 'https://idp.example/keys',
+      }),
+    ).toMatchObject({ groupsClaim: 'groups', adminGroup: 'ops', jwksUri: 'https://idp.example/keys' });
+    expect(() => bearerTokenConfigFromEnv({ OIDC_ISSUER: 'https://idp.example' })).toThrow(/OIDC_AUDIENCE/);
+  });
+});
