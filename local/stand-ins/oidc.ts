@@ -11,7 +11,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
 import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
-import { closeServer, listen } from '../host/ports';
+import { closeServer, listen, SERVICE_LABELS } from '../host/ports';
 
 export interface OidcAccount {
   readonly login: string;
@@ -55,6 +55,9 @@ interface OidcState {
   readonly passwords: { user: string; admin: string };
 }
 
+/** What local mode configures, mirroring the deployment's defaults (a Cognito pool's groups claim and `admins`). */
+export const LOCAL_OIDC = { clientId: 'k2p-web-local', groupsClaim: 'cognito:groups', adminGroup: 'admins' } as const;
+
 /** Resource indicator of the API: access tokens are JWTs whose `aud` is the client id, like Cognito's `client_id`. */
 const API_RESOURCE = 'urn:k2p-web:api';
 
@@ -73,7 +76,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
 
   // The issuer names the bound port, so requests are routed only once the provider exists (before start returns).
   const server: Server = createServer();
-  const port = await listen(server, options.port, 'local OpenID provider');
+  const port = await listen(server, options.port, SERVICE_LABELS.oidc);
   const issuer = `http://127.0.0.1:${port}`;
   const redirectUris = options.redirectUris.map((uri) => (uri.endsWith('/') || new URL(uri).pathname !== '/' ? uri : `${uri}/`));
   const origins = new Set(redirectUris.map((uri) => new URL(uri).origin));
