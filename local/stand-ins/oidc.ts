@@ -10,7 +10,7 @@ import { randomBytes, timingSafeEqual } from 'node:crypto';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { exportJWK, generateKeyPair, type JWK } from 'jose';
-import Provider, { type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
+import Provider, { type Adapter, type AdapterPayload, type Configuration, type KoaContextWithOIDC } from 'oidc-provider';
 import { closeServer, listen, SERVICE_LABELS } from '../host/ports';
 
 export interface OidcAccount {
@@ -82,6 +82,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const origins = new Set(redirectUris.map((uri) => new URL(uri).origin));
 
   const configuration: Configuration = {
+    adapter: memoryAdapter(),
     clients: [
       {
         client_id: options.clientId,
@@ -189,6 +190,42 @@ async function interaction(
     return provider.interactionFinished(req, res, { consent: { grantId } }, { mergeWithLastSubmission: true });
   }
   throw new Error(`unexpected prompt ${details.prompt.name}`);
+}
+
+/** Sessions, codes and grants in memory for one start (as documented); an own adapter keeps the library's quick-start warning out of the banner. */
+function memoryAdapter(): (name: string) => Adapter {
+  const entries = new Map<string, { payload: AdapterPayload; expiresAt: number }>();
+  const live = (key: string) => {
+    const entry = entries.get(key);
+    if (entry && entry.expiresAt <= Date.now()) entries.delete(key);
+    return entry && entry.expiresAt > Date.now() ? entry.payload : undefined;
+  };
+  return (name) => {
+    const key = (id: string) => `${name}:${id}`;
+    const findBy = (field: 'userCode' | 'uid', value: string) =>
+      [...entries.keys()]
+        .filter((k) => k.startsWith(`${name}:`))
+        .map(live)
+        .find((payload) => payload?.[field] === value);
+    return {
+      upsert: async (id, payload, expiresIn) => {
+        entries.set(key(id), { payload, expiresAt: expiresIn ? Date.now() + expiresIn * 1000 : Infinity });
+      },
+      find: async (id) => live(key(id)),
+      findByUserCode: async (userCode) => findBy('userCode', userCode),
+      findByUid: async (uid) => findBy('uid', uid),
+      consume: async (id) => {
+        const payload = live(key(id));
+        if (payload) payload.consumed = Math.floor(Date.now() / 1000);
+      },
+      destroy: async (id) => {
+        entries.delete(key(id));
+      },
+      revokeByGrantId: async (grantId) => {
+        for (const [k, entry] of entries) if (entry.payload.grantId === grantId) entries.delete(k);
+      },
+    };
+  };
 }
 
 function sendLoginForm(res: ServerResponse, uid: string, message: string): void {
