@@ -175,6 +175,10 @@ describe('local OpenID provider + bearer-token verifier', () => {
   it('accepts a well-formed minted token (so each refusal below is about its one flaw)', async () => {
     expect((await verifier()(await mint({ groups: ['admins'], name: 'X' }))).role).toBe('admin');
     expect((await verifier()(await mint({}, { alg: 'RS256' }))).role).toBe('user');
+    // Cognito: access tokens carry client_id and no aud; ID tokens carry aud; both name their token_use.
+    expect((await verifier()(await mint({ aud: undefined, client_id: CLIENT_ID, token_use: 'access', username: 'u1' }))).name).toBe('u1');
+    expect((await verifier({ tokenUses: ['id'] })(await mint({ token_use: 'id', 'cognito:username': 'c1' }))).name).toBe('c1');
+    expect((await refusal(verifier({ tokenUses: ['id'] })(await mint({ token_use: 'access' })))).code).toBe('UNAUTHORIZED');
   });
 
   const bad: [string, () => Promise<string>][] = [
