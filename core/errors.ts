@@ -150,6 +150,11 @@ export const ERRORS = {
     'The job has no conversion log (it has not run yet, was rejected before running, or its data was deleted or expired).',
     'A log exists once the conversion ran; follow the job status until it is terminal.',
   ),
+  AUTH_UNAVAILABLE: api(
+    503,
+    'The sign-in service cannot be reached, so the token could not be checked.',
+    'Retry in a few seconds; if it persists, the operator should check the identity provider (issuer and its JWKS).',
+  ),
 } as const satisfies Record<string, ErrorDefinition>;
 
 export type ErrorCode = keyof typeof ERRORS;

@@ -20,6 +20,20 @@ export const LAMBDA_ENV = {
   WEBHOOK_ALLOW_HTTP: 'WEBHOOK_ALLOW_HTTP',
 } as const;
 
+/** Environment of the authorizer: the OpenID Connect issuer whose bearer tokens it accepts. */
+export const OIDC_ENV = {
+  /** Issuer exactly as tokens carry it in `iss` (its discovery document names the JWKS). */
+  OIDC_ISSUER: 'OIDC_ISSUER',
+  /** The page's app client id: tokens' `aud` (or Cognito access tokens' `client_id`). */
+  OIDC_AUDIENCE: 'OIDC_AUDIENCE',
+  /** Claim listing the user's groups (`cognito:groups`, `groups`). */
+  OIDC_GROUPS_CLAIM: 'OIDC_GROUPS_CLAIM',
+  /** Group whose members get the admin role. */
+  OIDC_ADMIN_GROUP: 'OIDC_ADMIN_GROUP',
+  /** Optional: the JWKS URL, when it is not to be read from the issuer's discovery document. */
+  OIDC_JWKS_URI: 'OIDC_JWKS_URI',
+} as const;
+
 /** Environment of the runner container (set by the state machine's container overrides and task definition). */
 export const RUNNER_ENV = {
   JOB_ID: 'JOB_ID',

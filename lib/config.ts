@@ -22,6 +22,18 @@ export interface UsagePlanConfig extends ThrottleConfig {
   readonly quotaPerDay: number;
 }
 
+/** Who signs people in: empty issuer = the stack's own Cognito user pool; otherwise any OpenID Connect issuer. */
+export interface IdentityProviderConfig {
+  /** https issuer URL exactly as tokens carry it in `iss`; empty = the user pool the stack creates. */
+  readonly issuer: string;
+  /** The page's app client id at that issuer (tokens' `aud` or `client_id`); required with an issuer, empty otherwise. */
+  readonly clientId: string;
+  /** Claim listing the user's groups (`cognito:groups` for Cognito, often `groups` elsewhere). */
+  readonly groupsClaim: string;
+  /** Members of this group are administrators. */
+  readonly adminGroup: string;
+}
+
 export interface K2pWebConfig {
   /** Bundle policy limits (upload size, entries, ratios …) handed to every function and the runner. */
   readonly bundleLimits: BundleLimits;
@@ -63,6 +75,8 @@ export interface K2pWebConfig {
   readonly webhookAllowCidrs: readonly string[];
   /** Whether callback URLs may use http (default: https only). */
   readonly webhookAllowHttp: boolean;
+  /** The OpenID Connect issuer whose bearer tokens the authorizer accepts. */
+  readonly identityProvider: IdentityProviderConfig;
 }
 
 export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
@@ -86,6 +100,7 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   removalPolicy: 'retain',
   webhookAllowCidrs: Object.freeze([]) as readonly string[],
   webhookAllowHttp: false,
+  identityProvider: Object.freeze({ issuer: '', clientId: '', groupsClaim: 'cognito:groups', adminGroup: 'admins' }),
 } satisfies K2pWebConfig);
 
 /** The context keys read by {@link configFromContext}, one per {@link K2pWebConfig} field. */
@@ -209,6 +224,46 @@ function bool(key: string, value: unknown): boolean {
   throw new Error(`Context "${key}" must be true or false, got ${JSON.stringify(value)}`);
 }
 
+function identityProvider(key: string, value: unknown, defaults: IdentityProviderConfig): IdentityProviderConfig {
+  const raw = record(key, value);
+  rejectUnknown(key, raw, Object.keys(defaults));
+  const text = (field: keyof IdentityProviderConfig) =>
+    raw[field] === undefined || raw[field] === null ? defaults[field] : String(raw[field]).trim();
+  const out = { issuer: text('issuer'), clientId: text('clientId'), groupsClaim: text('groupsClaim'), adminGroup: text('adminGroup') };
+  if (out.issuer !== '') {
+    let url: URL | undefined;
+    try {
+      url = new URL(out.issuer);
+    } catch {
+      url = undefined;
+    }
+    // Tokens are compared with the issuer byte for byte, and its JWKS must come over TLS.
+    if (!url || url.protocol !== 'https:' || url.search || url.hash || url.username || url.password) {
+      throw new Error(
+        `Context "${key}.issuer" must be an https URL without query or fragment, exactly as tokens carry it in "iss" (e.g. https://cognito-idp.eu-west-1.amazonaws.com/eu-west-1_AbC123), got ${JSON.stringify(raw.issuer)}`,
+      );
+    }
+    if (!/^[\w.:@/-]{1,256}$/.test(out.clientId)) {
+      throw new Error(
+        `Context "${key}.clientId" must name the page's app client at ${out.issuer} (1–256 characters, no spaces), got ${JSON.stringify(raw.clientId)}`,
+      );
+    }
+  } else if (out.clientId !== '') {
+    throw new Error(`Context "${key}.clientId" needs an issuer; leave both empty to use the user pool the stack creates`);
+  }
+  if (!/^[\w.:/-]{1,128}$/.test(out.groupsClaim)) {
+    throw new Error(
+      `Context "${key}.groupsClaim" must be a claim name like cognito:groups or groups, got ${JSON.stringify(raw.groupsClaim)}`,
+    );
+  }
+  if (out.adminGroup.length === 0 || out.adminGroup.length > 128 || /[\s,]/.test(out.adminGroup)) {
+    throw new Error(
+      `Context "${key}.adminGroup" must be a group name (1–128 characters, no spaces or commas), got ${JSON.stringify(raw.adminGroup)}`,
+    );
+  }
+  return Object.freeze(out);
+}
+
 /**
  * Validates raw configuration values (from context or tests) and fills in the
  * defaults. Throws a message naming the bad key and the accepted values.
@@ -285,6 +340,7 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     removalPolicy: has('removalPolicy') ? oneOf('removalPolicy', raw.removalPolicy, ['retain', 'destroy'] as const) : d.removalPolicy,
     webhookAllowCidrs: has('webhookAllowCidrs') ? cidrs('webhookAllowCidrs', raw.webhookAllowCidrs) : d.webhookAllowCidrs,
     webhookAllowHttp: has('webhookAllowHttp') ? bool('webhookAllowHttp', raw.webhookAllowHttp) : d.webhookAllowHttp,
+    identityProvider: identityProvider('identityProvider', raw.identityProvider, d.identityProvider),
   } satisfies K2pWebConfig);
 }
 

@@ -23,6 +23,11 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
     ['API', stack.urls.api],
     ['CLI API key', `${stack.keys.cli.value}   (k2p-web convert finds it by itself)`],
     ['Web API key', `${stack.keys.web.value}   (public: in config.json)`],
+    ['Sign-in', `${stack.identity.issuer}   (local OpenID provider, client ${stack.identity.clientId})`],
+    ...stack.identity.accounts.map((account): [string, string] => [
+      '',
+      `${account.login} / ${account.password}   (${account.groups.includes(stack.identity.adminGroup) ? 'admin' : 'user'})`,
+    ]),
     ['Data dir', `${dataDir}   (jobs, uploads, results, keys kept across restarts; --fresh starts clean)`],
     ['Logs', `${dataDir}/logs/   (one file per function, runner.log, api-access.log)`],
     ['Converter', `${version} — ${found}`],

@@ -23,6 +23,8 @@ export const DATA_LAYOUT = {
   /** knime2py provisioned by local mode when none is installed (local/host/provision-converter.ts). */
   converter: 'knime2py',
   apiKeys: 'api-keys.json',
+  /** The local OpenID provider's signing keys and seeded passwords (mode 0600). */
+  oidc: 'oidc-provider.json',
   state: LOCAL_STACK_FILE,
 } as const;
 

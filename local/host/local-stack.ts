@@ -30,6 +30,7 @@ import type { AsyncFailure } from '../stand-ins/function-host/async-invoke';
 import { startFunctions } from '../stand-ins/function-host/start-functions';
 import { startEventBus } from '../stand-ins/event-bus';
 import { startS3 } from '../stand-ins/s3/start-s3';
+import { LOCAL_OIDC, startOidcProvider, type OidcAccount } from '../stand-ins/oidc';
 import { startSchedules } from '../stand-ins/schedule';
 import { startStaticSite } from '../stand-ins/static-site';
 import { startStepFunctions } from '../stand-ins/step-functions/start-step-functions';
@@ -82,6 +83,8 @@ export interface LocalStackOptions {
 export interface LocalStack {
   urls: { web: string; api: string; s3: string; dynamodb: string; sfn: string };
   keys: { cli: { id: string; value: string }; web: { id: string; value: string } };
+  /** The local OpenID provider people sign in with: issuer, the page's client, the seeded user and admin. */
+  identity: { issuer: string; clientId: string; groupsClaim: string; adminGroup: string; accounts: readonly OidcAccount[] };
   dataDir: string;
   converter: ConverterSetup;
   /** The task sandbox: what is enforced here and what is not (banner, stack.json, GET /health's localSandbox). */
@@ -213,6 +216,15 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const logs = closer.keep(openLogs(dataDir));
     // The page's origin goes into the template's CORS settings: bind it first to know it.
     const site = closer.keep(await startStaticSite(portOf('web')));
+    // People sign in here; keys and seeded passwords are kept in the data dir across restarts.
+    const oidc = closer.keep(
+      await startOidcProvider({
+        ...LOCAL_OIDC,
+        port: portOf('oidc'),
+        redirectUris: [site.url],
+        stateFile: join(dataDir, DATA_LAYOUT.oidc),
+      }),
+    );
     const { model, converter } = await modelAndConverter(root, dataDir, `127.0.0.1:${site.port}`, options);
     const sandbox = await taskSandbox(model, converter, options);
     const plan = planStack(model);
@@ -315,6 +327,13 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     return {
       urls: { web: site.url, api: gateway.url, ...endpoints },
       keys: { cli: cliKey, web: webKey },
+      identity: {
+        issuer: oidc.issuer,
+        clientId: oidc.clientId,
+        groupsClaim: oidc.groupsClaim,
+        adminGroup: oidc.adminGroup,
+        accounts: oidc.accounts,
+      },
       dataDir,
       converter,
       sandbox: sandbox.summary,

@@ -6,7 +6,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 
 /** The services of the local stack, in port order from --port-base. */
-export const SERVICE_PORTS = ['web', 'api', 's3', 'dynamodb', 'sfn', 's3rver'] as const;
+export const SERVICE_PORTS = ['web', 'api', 's3', 'dynamodb', 'sfn', 's3rver', 'oidc'] as const;
 export type ServiceName = (typeof SERVICE_PORTS)[number];
 
 export const SERVICE_LABELS: Record<ServiceName, string> = {
@@ -16,6 +16,7 @@ export const SERVICE_LABELS: Record<ServiceName, string> = {
   dynamodb: 'local DynamoDB (dynalite)',
   sfn: 'local Step Functions API',
   s3rver: 's3rver (behind the S3 proxy)',
+  oidc: 'local OpenID provider',
 };
 
 export const DEFAULT_PORT_BASE = 8780;

@@ -75,4 +75,31 @@ describe('configuration (cdk.json context)', () => {
     const image = `ghcr.io/vitalii-kaplan/knime2py@sha256:${'0'.repeat(64)}`;
     expect(resolveConfig({ converterImage: image }).converterImage).toBe(image);
   });
+
+  it("takes an OpenID Connect issuer, client id, groups claim and admin group, defaulting to the stack's user pool", () => {
+    expect(DEFAULT_CONFIG.identityProvider).toEqual({ issuer: '', clientId: '', groupsClaim: 'cognito:groups', adminGroup: 'admins' });
+    const issuer = 'https://login.example.com/realms/staff';
+    expect(resolveConfig({ identityProvider: { issuer, clientId: 'k2p-web', groupsClaim: 'groups' } }).identityProvider).toEqual({
+      issuer,
+      clientId: 'k2p-web',
+      groupsClaim: 'groups',
+      adminGroup: 'admins',
+    });
+    expect(
+      configFromContext((k) => (k === 'identityProvider' ? `{"issuer":"${issuer}","clientId":"c1"}` : undefined)).identityProvider.clientId,
+    ).toBe('c1');
+    const refused: [unknown, RegExp][] = [
+      [{ issuer: 'http://login.example.com', clientId: 'c' }, /identityProvider\.issuer.*https/],
+      [{ issuer: 'https://user:pw@login.example.com', clientId: 'c' }, /identityProvider\.issuer/],
+      [{ issuer: `${issuer}?x=1`, clientId: 'c' }, /identityProvider\.issuer/],
+      [{ issuer: 'not a url', clientId: 'c' }, /identityProvider\.issuer/],
+      [{ issuer }, /identityProvider\.clientId/],
+      [{ issuer, clientId: 'has space' }, /identityProvider\.clientId/],
+      [{ clientId: 'orphan' }, /needs an issuer/],
+      [{ groupsClaim: '' }, /groupsClaim/],
+      [{ adminGroup: 'a b' }, /adminGroup/],
+      [{ audience: 'x' }, /unknown field\(s\) audience/],
+    ];
+    for (const [identityProvider, message] of refused) expect(() => resolveConfig({ identityProvider })).toThrow(message);
+  });
 });

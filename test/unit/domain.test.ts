@@ -123,6 +123,7 @@ describe('error codes', () => {
       'CALLBACK_URL_REFUSED',
       'JOB_ALREADY_ENDED',
       'LOG_NOT_AVAILABLE',
+      'AUTH_UNAVAILABLE',
     ];
     expect([...ERROR_CODES].sort()).toEqual([...expected].sort());
     for (const code of ERROR_CODES) {

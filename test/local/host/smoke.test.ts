@@ -56,6 +56,13 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
     expect(stack.sandbox.enforced.length + stack.sandbox.notEnforced.length).toBeGreaterThan(0);
   });
 
+  it('runs the local OpenID provider with a seeded user and admin, its keys kept in the data dir', async () => {
+    const discovery = (await (await fetch(`${stack.identity.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string };
+    expect(discovery.issuer).toBe(stack.identity.issuer);
+    expect(stack.identity.accounts.map((account) => account.groups.includes(stack.identity.adminGroup))).toEqual([false, true]);
+    expect(existsSync(join(stack.dataDir, 'oidc-provider.json'))).toBe(true);
+  });
+
   it('converts KNIME_single_csv through the HTTP API: create, presigned POST, poll to SUCCEEDED, download result.zip', async () => {
     const bundle = sampleBundle('KNIME_single_csv');
     const created = await api('jobs', { method: 'POST', body: JSON.stringify({ filename: 'KNIME_single_csv', sizeBytes: bundle.length }) });
