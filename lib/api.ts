@@ -22,10 +22,12 @@ import {
   PutWebhookRequestSchema,
 } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
+import { API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS } from '../core/principal';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
+import type { KeyRegistry } from './key-registry';
 import { acknowledge, executionsWildcardFinding } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
@@ -37,6 +39,8 @@ export const WEBHOOK_SETTINGS_HANDLERS = ['getWebhook', 'putWebhook', 'rotateWeb
 
 export interface JobsApiProps {
   readonly jobTable: JobTable;
+  /** API key hashes → principals: the authorizer reads it. */
+  readonly keyRegistry: KeyRegistry;
   readonly storage: Storage;
   readonly functions: FunctionDefaults;
   /** Cancel and delete stop a running job's execution (and with it the task). */
@@ -89,6 +93,9 @@ export class JobsApi extends Construct {
   readonly api: apigw.RestApi;
   readonly functions: Readonly<Record<ApiHandlerName, ServiceFunction>>;
   readonly methods: Readonly<Record<ApiHandlerName, apigw.Method>>;
+  /** The one REQUEST authorizer of every method but GET /health. */
+  readonly authorizer: apigw.RequestAuthorizer;
+  readonly authorizerFunction: ServiceFunction;
   readonly accessLogGroup: logs.LogGroup;
   /** Key of the public web page (its value goes into the site's config.json at deploy time). */
   readonly webApiKey: apigw.ApiKey;
@@ -142,6 +149,21 @@ export class JobsApi extends Construct {
     this.origin = `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
 
     this.functions = this.createFunctions(props);
+    this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
+      handler: 'authorizer',
+      defaults: props.functions,
+      description: 'REQUEST authorizer: the x-api-key value → its principal in the key registry',
+      environment: { [LAMBDA_ENV.KEY_TABLE_NAME]: props.keyRegistry.table.tableName },
+      memorySize: 256,
+    });
+    props.keyRegistry.grantAuthorize(this.authorizerFunction.fn);
+    this.authorizer = new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
+      handler: this.authorizerFunction.fn,
+      // A request without the header is refused (401) before the function runs; a bearer token joins here later.
+      identitySources: [apigw.IdentitySource.header(API_KEY_HEADER)],
+      // Results are cached per key value: a disabled key stops working within this bound.
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+    });
     this.methods = this.createMethods();
     this.grant(props);
     this.addGatewayResponses(props.siteOrigin);
@@ -254,6 +276,9 @@ export class JobsApi extends Construct {
       methods[route.handler] = resource.addMethod(route.method, integration, {
         operationName: route.id,
         apiKeyRequired: !PUBLIC_HANDLERS.has(route.handler),
+        ...(PUBLIC_HANDLERS.has(route.handler)
+          ? { authorizationType: apigw.AuthorizationType.NONE }
+          : { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }),
         requestValidator: bodyModels[route.handler] ? bodyValidator : parameterValidator,
         requestModels: bodyModels[route.handler] ? { 'application/json': bodyModels[route.handler]! } : undefined,
         requestParameters: needsId ? { 'method.request.path.id': true } : undefined,

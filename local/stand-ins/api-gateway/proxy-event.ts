@@ -20,6 +20,8 @@ export interface ProxyRequest {
   body: string | null;
   /** The caller's API key, when the method requires one. */
   apiKey?: { id: string; value: string };
+  /** requestContext.authorizer: the authorizer's principalId and context, when the method has an authorizer. */
+  authorizer?: Record<string, string | number | boolean>;
   sourceIp: string;
   userAgent: string | null;
   /** e.g. HTTP/1.1 */
@@ -72,7 +74,7 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
     requestContext: {
       accountId: request.accountId,
       apiId: request.apiId,
-      authorizer: null,
+      authorizer: request.authorizer ?? null,
       domainName: request.domainName,
       domainPrefix: request.domainName.split('.')[0],
       extendedRequestId: request.requestId,
