@@ -1,6 +1,7 @@
 /**
  * The jobs API: a regional REST API whose every method but GET /health
- * requires an API key, two usage plans (the public page's key and
+ * runs the one REQUEST authorizer (x-api-key → principal, key registry) and
+ * requires an API key for the usage plans, two usage plans (the public page's key and
  * programmatic keys), request validation from the shared zod schema, gateway
  * errors in the project's JSON envelope, JSON access logs, CORS for the site
  * origin, stage throttling and an optional per-IP WAF rate rule.
@@ -410,7 +411,13 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
     message: JSON.stringify('The API key is missing or not valid for this request.'),
   },
   { id: 'AccessDenied', type: apigw.ResponseType.ACCESS_DENIED, code: 'FORBIDDEN' },
-  { id: 'Unauthorized', type: apigw.ResponseType.UNAUTHORIZED, code: 'UNAUTHORIZED' },
+  {
+    // The authorizer refused: no x-api-key, or a key that is not registered or is disabled.
+    id: 'Unauthorized',
+    type: apigw.ResponseType.UNAUTHORIZED,
+    code: 'UNAUTHORIZED',
+    message: JSON.stringify('The API key is missing, unknown or disabled.'),
+  },
   {
     // REST APIs answer unknown paths and methods with 403 "Missing Authentication Token".
     id: 'UnknownRoute',
