@@ -3,7 +3,9 @@
  * enabled key → Allow with its principal; unknown, disabled or missing →
  * "Unauthorized"; no key value in any log line.
  */
+import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
+import { promisify } from 'node:util';
 import type { AddressInfo } from 'node:net';
 import { CreateTableCommand, DynamoDBClient } from '@aws-sdk/client-dynamodb';
 import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
@@ -25,6 +27,7 @@ let registry: KeyRegistry;
 let ddb: DynamoDBDocumentClient;
 let authorize: AnyHandler;
 let restoreEnv: () => void;
+let endpoint: string;
 const lines: string[] = [];
 
 function event(headers: Record<string, string>): APIGatewayRequestAuthorizerEvent {
@@ -54,7 +57,7 @@ async function register(name: string, role: 'user' | 'admin', enabled = true) {
 beforeAll(async () => {
   server = dynalite({ createTableMs: 0 }) as Server;
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  endpoint = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
   const client = new DynamoDBClient({ region: TEST_REGION, credentials: TEST_CREDENTIALS, endpoint });
   await client.send(
     new CreateTableCommand({
@@ -146,4 +149,30 @@ describe('REQUEST authorizer', () => {
     }
     expect(output).not.toContain('eyJhbGciOi');
   });
+});
+
+describe('npm run keys', () => {
+  const run = (args: string[], input?: string) => {
+    const child = promisify(execFile)('npx', ['tsx', 'scripts/keys.ts', ...args, '--table', TABLE_NAME], {
+      env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: TEST_REGION, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+    });
+    if (input !== undefined) child.child.stdin!.end(input);
+    return child;
+  };
+
+  it('creates a key (value printed once, only its hash stored), registers an existing one, and disables it', async () => {
+    const created = await run(['create', '--name', 'ops-bot', '--role', 'admin']);
+    const value = created.stdout.trim();
+    expect(value).toMatch(/^k2p_[A-Za-z0-9_-]{43}$/);
+    expect(created.stderr).not.toContain(value);
+    expect(await registry.lookup(value)).toMatchObject({ name: 'ops-bot', role: 'admin', kind: 'program', enabled: true });
+    expect(JSON.stringify(await registry.lookup(value))).not.toContain(value);
+
+    const migrated = await run(['register', '--name', 'alice', '--principal-id', 'a1b2c3d4e5'], 'old-api-gateway-key-value-000000000000000');
+    expect(migrated.stdout).toBe('');
+    expect(await registry.lookup('old-api-gateway-key-value-000000000000000')).toMatchObject({ principalId: 'a1b2c3d4e5' });
+
+    await run(['disable', '--hash', hashApiKey(value)]);
+    expect((await registry.lookup(value))?.enabled).toBe(false);
+  }, 60_000);
 });
