@@ -198,7 +198,14 @@ beforeAll(async () => {
     [cliKey, 'cli'],
     [webKey, 'web-page'],
   ] as const) {
-    await registry.register(key.value, { principalId: key.id, name, kind: 'program', role: 'user', enabled: true, createdAt: new Date().toISOString() });
+    await registry.register(key.value, {
+      principalId: key.id,
+      name,
+      kind: 'program',
+      role: 'user',
+      enabled: true,
+      createdAt: new Date().toISOString(),
+    });
   }
   await registry.register(REGISTERED_ONLY, {
     principalId: 'registered-only',

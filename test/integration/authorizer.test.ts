@@ -154,7 +154,13 @@ describe('REQUEST authorizer', () => {
 describe('npm run keys', () => {
   const run = (args: string[], input?: string) => {
     const child = promisify(execFile)('npx', ['tsx', 'scripts/keys.ts', ...args, '--table', TABLE_NAME], {
-      env: { ...process.env, AWS_ENDPOINT_URL_DYNAMODB: endpoint, AWS_REGION: TEST_REGION, AWS_ACCESS_KEY_ID: 'S3RVER', AWS_SECRET_ACCESS_KEY: 'S3RVER' },
+      env: {
+        ...process.env,
+        AWS_ENDPOINT_URL_DYNAMODB: endpoint,
+        AWS_REGION: TEST_REGION,
+        AWS_ACCESS_KEY_ID: 'S3RVER',
+        AWS_SECRET_ACCESS_KEY: 'S3RVER',
+      },
     });
     if (input !== undefined) child.child.stdin!.end(input);
     return child;
@@ -168,7 +174,10 @@ describe('npm run keys', () => {
     expect(await registry.lookup(value)).toMatchObject({ name: 'ops-bot', role: 'admin', kind: 'program', enabled: true });
     expect(JSON.stringify(await registry.lookup(value))).not.toContain(value);
 
-    const migrated = await run(['register', '--name', 'alice', '--principal-id', 'a1b2c3d4e5'], 'old-api-gateway-key-value-000000000000000');
+    const migrated = await run(
+      ['register', '--name', 'alice', '--principal-id', 'a1b2c3d4e5'],
+      'old-api-gateway-key-value-000000000000000',
+    );
     expect(migrated.stdout).toBe('');
     expect(await registry.lookup('old-api-gateway-key-value-000000000000000')).toMatchObject({ principalId: 'a1b2c3d4e5' });
 
