@@ -8,6 +8,7 @@
  * and context become requestContext.authorizer of the integration's event.
  */
 import type { AuthorizerModel } from '../../model/stack-model';
+import { singleAndMulti } from './proxy-event';
 
 /** What the authorizer decided, as the gateway acts on it. */
 export type AuthorizerOutcome =
@@ -79,16 +80,6 @@ function identityValue(source: string, request: AuthorizerRequest): string | und
   const query = /^method\.request\.querystring\.(.+)$/.exec(source)?.[1];
   if (query) return request.query.filter(([k]) => k === query).at(-1)?.[1];
   return undefined;
-}
-
-function singleAndMulti(pairs: [string, string][]) {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of pairs) {
-    single[name] = value;
-    (multi[name] ??= []).push(value);
-  }
-  return { single, multi };
 }
 
 function authorizerEvent(authorizer: AuthorizerModel, request: AuthorizerRequest, token: string | undefined): unknown {

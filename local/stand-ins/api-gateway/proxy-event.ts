@@ -44,7 +44,7 @@ export function formatRequestTime(ms: number): string {
 }
 
 /** API Gateway's two views of repeated names: the last value of each, and all of them in order. */
-function singleAndMulti(pairs: [string, string][]): { single: Record<string, string>; multi: Record<string, string[]> } {
+export function singleAndMulti(pairs: [string, string][]): { single: Record<string, string>; multi: Record<string, string[]> } {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [name, value] of pairs) {
