@@ -94,25 +94,6 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
     expect(stack.asyncFailures).toEqual([]);
   });
 
-  it('moves time for the whole stack: after the retention period the reaper expires the result (S3 calls included)', async () => {
-    const [job] = ((await (await api('jobs')).json()) as { jobs: JobView[] }).jobs;
-    expect(job!.status).toBe('SUCCEEDED');
-    stack.clock.advance(8 * 86_400_000);
-    // Every schedule fires (the webhook sender too): pick the reaper's summary.
-    const summaries = (await stack.triggerReaper()) as Record<string, unknown>[];
-    const summary = summaries.find((s) => 'expiredResults' in s);
-    expect(summary).toMatchObject({ expiredResults: 1, errors: 0 });
-    const gone = await api(`jobs/${job!.jobId}/result`, { redirect: 'manual' });
-    expect(gone.status).toBe(410);
-    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('RESULT_GONE');
-  });
-
-  it('shuts down cleanly, removing its state file', async () => {
-    await stack.close();
-    expect(existsSync(join(stack.dataDir, 'stack.json'))).toBe(false);
-    await expect(fetch(`${stack.urls.api}health`)).rejects.toThrow();
-  });
-
   it('admits the seeded principals through the template authorizer, and refuses a disabled key once the cached answer expires', async () => {
     const asAdmin = () => fetch(`${stack.urls.api}jobs`, { headers: { 'x-api-key': stack.keys.admin.value } });
     expect((await asAdmin()).status).toBe(200);
@@ -133,5 +114,24 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
       await registry.setEnabled(hashApiKey(stack.keys.admin.value), true);
       ddb.destroy();
     }
+  });
+
+  it('moves time for the whole stack: after the retention period the reaper expires the result (S3 calls included)', async () => {
+    const [job] = ((await (await api('jobs')).json()) as { jobs: JobView[] }).jobs;
+    expect(job!.status).toBe('SUCCEEDED');
+    stack.clock.advance(8 * 86_400_000);
+    // Every schedule fires (the webhook sender too): pick the reaper's summary.
+    const summaries = (await stack.triggerReaper()) as Record<string, unknown>[];
+    const summary = summaries.find((s) => 'expiredResults' in s);
+    expect(summary).toMatchObject({ expiredResults: 1, errors: 0 });
+    const gone = await api(`jobs/${job!.jobId}/result`, { redirect: 'manual' });
+    expect(gone.status).toBe(410);
+    expect(((await gone.json()) as { error: { code: string } }).error.code).toBe('RESULT_GONE');
+  });
+
+  it('shuts down cleanly, removing its state file', async () => {
+    await stack.close();
+    expect(existsSync(join(stack.dataDir, 'stack.json'))).toBe(false);
+    await expect(fetch(`${stack.urls.api}health`)).rejects.toThrow();
   });
 });
