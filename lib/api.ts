@@ -209,7 +209,7 @@ export class JobsApi extends Construct {
   /** API keys are the product's authentication model; /health is public on purpose. */
   private acknowledgeNagFindings(): void {
     const apiKeyReason =
-      'Clients authenticate with API keys (x-api-key, required on every method but GET /health, which is public by design); jobs are owned by the key id. There are no user accounts to put in Cognito or IAM.';
+      'Every method but GET /health (public by design) and CORS preflights runs the Lambda REQUEST authorizer, which maps the x-api-key to a registered principal; jobs are owned by that principal. No Cognito user pool yet.';
     acknowledge(this.api, 'AwsSolutions-APIG4', apiKeyReason);
     acknowledge(this.api, 'AwsSolutions-COG4', apiKeyReason);
     if (!this.webAcl) {
@@ -365,7 +365,7 @@ export class JobsApi extends Construct {
   }
 }
 
-/** Access log line: JSON with ids and outcome, never bodies, headers or the key value. */
+/** Access log line: JSON with ids (key id, principal id) and outcome, never bodies, headers or the key value. */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
@@ -373,6 +373,7 @@ const ACCESS_LOG_FIELDS = {
   ip: '$context.identity.sourceIp',
   userAgent: '$context.identity.userAgent',
   apiKeyId: '$context.identity.apiKeyId',
+  principalId: '$context.authorizer.principalId',
   httpMethod: '$context.httpMethod',
   resourcePath: '$context.resourcePath',
   path: '$context.path',

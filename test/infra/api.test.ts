@@ -20,7 +20,15 @@ function build(props: Partial<ConstructorParameters<typeof JobsApi>[2]> = {}) {
   const stateMachine = new sfn.StateMachine(stack, 'Machine', {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')),
   });
-  const api = new JobsApi(stack, 'Api', { storage, jobTable, keyRegistry, stateMachine, functions: functionDefaults, siteOrigin: SITE, ...props });
+  const api = new JobsApi(stack, 'Api', {
+    storage,
+    jobTable,
+    keyRegistry,
+    stateMachine,
+    functions: functionDefaults,
+    siteOrigin: SITE,
+    ...props,
+  });
   return { stack, api, template: Template.fromStack(stack) };
 }
 

@@ -24,7 +24,11 @@ describe('KeyRegistry', () => {
   it('grants the authorizer GetItem and UpdateItem on the table itself, not its indexes', () => {
     const stack = newStack();
     const registry = new KeyRegistry(stack, 'KeyRegistry');
-    const fn = new lambda.Function(stack, 'Fn', { runtime: lambda.Runtime.NODEJS_22_X, handler: 'x.handler', code: lambda.Code.fromInline('exports.handler = async () => {};') });
+    const fn = new lambda.Function(stack, 'Fn', {
+      runtime: lambda.Runtime.NODEJS_22_X,
+      handler: 'x.handler',
+      code: lambda.Code.fromInline('exports.handler = async () => {};'),
+    });
     registry.grantAuthorize(fn);
     const policy = Object.values(Template.fromStack(stack).findResources('AWS::IAM::Policy'))[0]!;
     const statements = policy.Properties.PolicyDocument.Statement as { Action: string[]; Resource: unknown }[];
