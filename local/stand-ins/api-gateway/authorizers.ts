@@ -136,7 +136,8 @@ export class Authorizers {
         statements: r.policyDocument.Statement,
         context: (r.context ?? {}) as Record<string, string | number | boolean>,
       };
-      if (authorizer.ttlSeconds > 0) this.cache.set(cacheKey, policy);
+      // Without identity sources API Gateway cannot key a cache, so it does not cache.
+      if (authorizer.ttlSeconds > 0 && authorizer.identitySources.length > 0) this.cache.set(cacheKey, policy);
     }
     if (!allows(policy.statements, request.methodArn)) return { allow: false, refusal: 'ACCESS_DENIED' };
     return { allow: true, context: { ...policy.context, principalId: policy.principalId } };
