@@ -1,23 +1,22 @@
 /**
- * Who calls the API: the principal the authorizer establishes for every
- * request but GET /health, and the fields of the authorizer context that
- * carry it to the handlers. API Gateway hands context values to the
- * integration as strings, so every field here is a string.
+ * Who is calling: every authorized request carries exactly one principal, a person (signed in with OpenID Connect)
+ * or a program (an API key), with one role. The authorizer produces it; handlers decide on it. The authorizer
+ * context carries it to the handlers; API Gateway hands context values over as strings.
  */
 
 export const PRINCIPAL_KINDS = ['person', 'program'] as const;
 export type PrincipalKind = (typeof PRINCIPAL_KINDS)[number];
 
 export const ROLES = ['user', 'admin'] as const;
-export type Role = (typeof ROLES)[number];
+export type PrincipalRole = (typeof ROLES)[number];
 
 export interface Principal {
-  /** Stable: jobs, webhook settings and limits are keyed by it (never the key value or a display name). */
+  /** Stable across sign-ins and keys: jobs, webhook settings and limits belong to it. */
   readonly id: string;
-  /** Display name (a program's name, a person's name or e-mail). */
+  /** For people and logs: a name or e-mail address, never a secret. */
   readonly name: string;
   readonly kind: PrincipalKind;
-  readonly role: Role;
+  readonly role: PrincipalRole;
 }
 
 /**
@@ -51,8 +50,8 @@ export function principalFromContext(context: Record<string, unknown> | null | u
   const kind = context[AUTHORIZER_CONTEXT.kind];
   const role = context[AUTHORIZER_CONTEXT.role];
   if (typeof id !== 'string' || !id || typeof name !== 'string') return undefined;
-  if (!PRINCIPAL_KINDS.includes(kind as PrincipalKind) || !ROLES.includes(role as Role)) return undefined;
-  return { id, name, kind: kind as PrincipalKind, role: role as Role };
+  if (!PRINCIPAL_KINDS.includes(kind as PrincipalKind) || !ROLES.includes(role as PrincipalRole)) return undefined;
+  return { id, name, kind: kind as PrincipalKind, role: role as PrincipalRole };
 }
 
 /** The request header that carries an API key (also the authorizer's identity source). */

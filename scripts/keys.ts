@@ -14,7 +14,7 @@ import { randomUUID } from 'node:crypto';
 import { text } from 'node:stream/consumers';
 import { parseArgs } from 'node:util';
 import { generateApiKey, hashApiKey } from '../core/node/api-key';
-import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type Role } from '../core/principal';
+import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type PrincipalRole } from '../core/principal';
 import { createDocumentClient } from '../lambdas/storage/dynamodb-client';
 import { KeyRegistry } from '../lambdas/storage/key-registry';
 
@@ -56,7 +56,7 @@ async function main(argv: string[]): Promise<number> {
     return 2;
   }
   if (!values.name) throw new Error('--name is required');
-  if (!ROLES.includes(values.role as Role)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  if (!ROLES.includes(values.role as PrincipalRole)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
   if (!PRINCIPAL_KINDS.includes(values.kind as PrincipalKind)) throw new Error(`--kind must be one of ${PRINCIPAL_KINDS.join(', ')}`);
   if (command === 'register' && !values['principal-id']) throw new Error('register needs --principal-id (for an API Gateway key: its id)');
   const value = command === 'create' ? generateApiKey() : (await text(process.stdin)).trim();
@@ -66,7 +66,7 @@ async function main(argv: string[]): Promise<number> {
     principalId,
     name: values.name,
     kind: values.kind as PrincipalKind,
-    role: values.role as Role,
+    role: values.role as PrincipalRole,
     enabled: true,
     createdAt: new Date().toISOString(),
   };

@@ -5,7 +5,7 @@
  */
 import { GetCommand, PutCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { hashApiKey } from '../../core/node/api-key';
-import { KEY_TABLE, type PrincipalKind, type Role } from '../../core/principal';
+import { KEY_TABLE, type PrincipalKind, type PrincipalRole } from '../../core/principal';
 import { isConditionFailure } from './aws-errors';
 
 export interface KeyRecord {
@@ -13,7 +13,7 @@ export interface KeyRecord {
   principalId: string;
   name: string;
   kind: PrincipalKind;
-  role: Role;
+  role: PrincipalRole;
   enabled: boolean;
   createdAt: string;
   lastUsedAt?: string;
