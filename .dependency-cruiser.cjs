@@ -74,7 +74,7 @@ module.exports = {
       'entry-points-are-imported-by-nothing',
       'A handler file is deployed on its own; the step input schemas beside the step handlers are their shared contract.',
       {},
-      { path: '^lambdas/(api|s3-events|schedule|steps|events)/', pathNot: '^lambdas/steps/step-schemas\\.ts$' },
+      { path: '^lambdas/(api|s3-events|schedule|steps|events|auth)/', pathNot: '^lambdas/steps/step-schemas\\.ts$' },
     ),
     forbid(
       'decisions-import-core-only',

@@ -18,6 +18,8 @@ export const LocalStackFileSchema = z.object({
   webUrl: z.string(),
   cliApiKey: z.string(),
   webApiKey: z.string(),
+  /** The key of local mode's administrator principal (role admin). */
+  adminApiKey: z.optional(z.string()),
   /** The process running the stack: a file whose process is gone is stale. */
   pid: z.int(),
   /** What the runner's sandbox enforces on this machine, and what it does not (local mode only). */

@@ -18,6 +18,8 @@ export const LAMBDA_ENV = {
   WEBHOOK_ALLOW_CIDRS: 'WEBHOOK_ALLOW_CIDRS',
   /** `true`: callback URLs may use http (default: https only). */
   WEBHOOK_ALLOW_HTTP: 'WEBHOOK_ALLOW_HTTP',
+  /** The key registry table (API key hashes → principals); the authorizer reads it. */
+  KEY_TABLE_NAME: 'KEY_TABLE_NAME',
 } as const;
 
 /** Environment of the authorizer: the OpenID Connect issuer whose bearer tokens it accepts. */
@@ -108,6 +110,7 @@ export const HANDLERS = {
   deliverWebhooks: 'lambdas/schedule/deliver-webhooks.ts',
   cancelJob: 'lambdas/api/cancel-job.ts',
   taskStopped: 'lambdas/events/task-stopped.ts',
+  authorizer: 'lambdas/auth/authorizer.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -1,6 +1,7 @@
 /**
  * The jobs API: a regional REST API whose every method but GET /health
- * requires an API key, two usage plans (the public page's key and
+ * runs the one REQUEST authorizer (x-api-key → principal, key registry) and
+ * requires an API key for the usage plans, two usage plans (the public page's key and
  * programmatic keys), request validation from the shared zod schema, gateway
  * errors in the project's JSON envelope, JSON access logs, CORS for the site
  * origin, stage throttling and an optional per-IP WAF rate rule.
@@ -22,10 +23,12 @@ import {
   PutWebhookRequestSchema,
 } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
+import { API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS } from '../core/principal';
 import { LAMBDA_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
+import type { KeyRegistry } from './key-registry';
 import { acknowledge, executionsWildcardFinding } from './nag';
 import { type FunctionDefaults, ServiceFunction } from './service-function';
 import type { Storage } from './storage';
@@ -37,6 +40,8 @@ export const WEBHOOK_SETTINGS_HANDLERS = ['getWebhook', 'putWebhook', 'rotateWeb
 
 export interface JobsApiProps {
   readonly jobTable: JobTable;
+  /** API key hashes → principals: the authorizer reads it. */
+  readonly keyRegistry: KeyRegistry;
   readonly storage: Storage;
   readonly functions: FunctionDefaults;
   /** Cancel and delete stop a running job's execution (and with it the task). */
@@ -89,6 +94,9 @@ export class JobsApi extends Construct {
   readonly api: apigw.RestApi;
   readonly functions: Readonly<Record<ApiHandlerName, ServiceFunction>>;
   readonly methods: Readonly<Record<ApiHandlerName, apigw.Method>>;
+  /** The one REQUEST authorizer of every method but GET /health. */
+  readonly authorizer: apigw.RequestAuthorizer;
+  readonly authorizerFunction: ServiceFunction;
   readonly accessLogGroup: logs.LogGroup;
   /** Key of the public web page (its value goes into the site's config.json at deploy time). */
   readonly webApiKey: apigw.ApiKey;
@@ -142,6 +150,21 @@ export class JobsApi extends Construct {
     this.origin = `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
 
     this.functions = this.createFunctions(props);
+    this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
+      handler: 'authorizer',
+      defaults: props.functions,
+      description: 'REQUEST authorizer: the x-api-key value → its principal in the key registry',
+      environment: { [LAMBDA_ENV.KEY_TABLE_NAME]: props.keyRegistry.table.tableName },
+      memorySize: 256,
+    });
+    props.keyRegistry.grantAuthorize(this.authorizerFunction.fn);
+    this.authorizer = new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
+      handler: this.authorizerFunction.fn,
+      // A request without the header is refused (401) before the function runs; a bearer token joins here later.
+      identitySources: [apigw.IdentitySource.header(API_KEY_HEADER)],
+      // Results are cached per key value: a disabled key stops working within this bound.
+      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+    });
     this.methods = this.createMethods();
     this.grant(props);
     this.addGatewayResponses(props.siteOrigin);
@@ -186,7 +209,7 @@ export class JobsApi extends Construct {
   /** API keys are the product's authentication model; /health is public on purpose. */
   private acknowledgeNagFindings(): void {
     const apiKeyReason =
-      'Clients authenticate with API keys (x-api-key, required on every method but GET /health, which is public by design); jobs are owned by the key id. There are no user accounts to put in Cognito or IAM.';
+      'Every method but GET /health (public by design) and CORS preflights runs the Lambda REQUEST authorizer, which maps the x-api-key to a registered principal; jobs are owned by that principal. No Cognito user pool yet.';
     acknowledge(this.api, 'AwsSolutions-APIG4', apiKeyReason);
     acknowledge(this.api, 'AwsSolutions-COG4', apiKeyReason);
     if (!this.webAcl) {
@@ -254,6 +277,9 @@ export class JobsApi extends Construct {
       methods[route.handler] = resource.addMethod(route.method, integration, {
         operationName: route.id,
         apiKeyRequired: !PUBLIC_HANDLERS.has(route.handler),
+        ...(PUBLIC_HANDLERS.has(route.handler)
+          ? { authorizationType: apigw.AuthorizationType.NONE }
+          : { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }),
         requestValidator: bodyModels[route.handler] ? bodyValidator : parameterValidator,
         requestModels: bodyModels[route.handler] ? { 'application/json': bodyModels[route.handler]! } : undefined,
         requestParameters: needsId ? { 'method.request.path.id': true } : undefined,
@@ -339,7 +365,7 @@ export class JobsApi extends Construct {
   }
 }
 
-/** Access log line: JSON with ids and outcome, never bodies, headers or the key value. */
+/** Access log line: JSON with ids (key id, principal id) and outcome, never bodies, headers or the key value. */
 const ACCESS_LOG_FIELDS = {
   requestId: '$context.requestId',
   extendedRequestId: '$context.extendedRequestId',
@@ -347,6 +373,7 @@ const ACCESS_LOG_FIELDS = {
   ip: '$context.identity.sourceIp',
   userAgent: '$context.identity.userAgent',
   apiKeyId: '$context.identity.apiKeyId',
+  principalId: '$context.authorizer.principalId',
   httpMethod: '$context.httpMethod',
   resourcePath: '$context.resourcePath',
   path: '$context.path',
@@ -385,7 +412,13 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
     message: JSON.stringify('The API key is missing or not valid for this request.'),
   },
   { id: 'AccessDenied', type: apigw.ResponseType.ACCESS_DENIED, code: 'FORBIDDEN' },
-  { id: 'Unauthorized', type: apigw.ResponseType.UNAUTHORIZED, code: 'UNAUTHORIZED' },
+  {
+    // The authorizer refused: no x-api-key, or a key that is not registered or is disabled.
+    id: 'Unauthorized',
+    type: apigw.ResponseType.UNAUTHORIZED,
+    code: 'UNAUTHORIZED',
+    message: JSON.stringify('The API key is missing, unknown or disabled.'),
+  },
   {
     // REST APIs answer unknown paths and methods with 403 "Missing Authentication Token".
     id: 'UnknownRoute',

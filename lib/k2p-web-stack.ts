@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type K2pWebConfig } from './config';
 import { Conversion } from './conversion';
 import { REPO_ROOT, dataRemovalPolicy } from './defaults';
 import { JobTable } from './job-table';
+import { KeyRegistry } from './key-registry';
 import { Monitoring } from './monitoring';
 import { IsolatedNetwork } from './network';
 import { Reaper } from './reaper';
@@ -61,6 +62,7 @@ export interface K2pWebStackProps extends StackProps {
 export class K2pWebStack extends Stack {
   readonly storage: Storage;
   readonly jobTable: JobTable;
+  readonly keyRegistry: KeyRegistry;
   readonly network: IsolatedNetwork;
   readonly conversion: Conversion;
   readonly validation: UploadValidation;
@@ -87,6 +89,7 @@ export class K2pWebStack extends Stack {
       removalPolicy,
     });
     this.jobTable = new JobTable(this, 'JobTable', { removalPolicy });
+    this.keyRegistry = new KeyRegistry(this, 'KeyRegistry', { removalPolicy });
 
     const functions: FunctionDefaults = {
       logRetentionDays: config.logRetentionDays,
@@ -149,6 +152,7 @@ export class K2pWebStack extends Stack {
     });
     this.api = new JobsApi(this, 'Api', {
       jobTable: this.jobTable,
+      keyRegistry: this.keyRegistry,
       storage: this.storage,
       functions,
       stateMachine: this.conversion.stateMachine,
@@ -194,6 +198,10 @@ export class K2pWebStack extends Stack {
 
     new CfnOutput(this, 'ApiUrl', { value: this.api.api.url, description: 'Jobs API base URL' });
     new CfnOutput(this, 'SiteUrl', { value: this.website.origin, description: 'Web page' });
+    new CfnOutput(this, 'KeyTableName', {
+      value: this.keyRegistry.table.tableName,
+      description: 'Key registry table (npm run keys registers keys here)',
+    });
     new CfnOutput(this, 'WebApiKeyId', {
       value: this.api.webApiKey.keyId,
       description: "The web page's API key id (its value is public in config.json)",

@@ -291,14 +291,13 @@ const ERROR_RESPONSES = {
   401: {
     name: 'Unauthorized',
     codes: ['UNAUTHORIZED'],
-    description:
-      '`UNAUTHORIZED`: the request reached the function without an API key (the gateway answers 403 first when the key is missing).',
-    example: errorExample('UNAUTHORIZED'),
+    description: '`UNAUTHORIZED` (from the authorizer): no API key in `x-api-key`, or one that is not registered or is disabled.',
+    example: errorExample('UNAUTHORIZED', 'The API key is missing, unknown or disabled.'),
   },
   403: {
     name: 'Forbidden',
     codes: ['FORBIDDEN'],
-    description: '`FORBIDDEN` (from the gateway): no API key in `x-api-key`, or not a valid one.',
+    description: '`FORBIDDEN` (from the gateway): a registered key that is not valid for this request (in no usage plan of the API).',
     example: errorExample('FORBIDDEN', 'The API key is missing or not valid for this request.'),
   },
   404: {

@@ -19,6 +19,11 @@ export function tableName(env: Env = process.env): string {
   return requireEnv(LAMBDA_ENV.JOBS_TABLE_NAME, env);
 }
 
+/** The key registry table (the authorizer's). */
+export function keyTableName(env: Env = process.env): string {
+  return requireEnv(LAMBDA_ENV.KEY_TABLE_NAME, env);
+}
+
 export function serviceLimits(env: Env = process.env): ServiceLimits {
   return serviceLimitsFromEnv(env);
 }

@@ -12,6 +12,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { JOB_ID_PATTERN, JOB_WAIT_HEADER } from '../../core/api-schemas';
 import { DomainError, ERRORS, type ErrorCode } from '../../core/errors';
+import { principalFromContext, type Principal } from '../../core/principal';
 import { LAMBDA_ENV } from '../../core/service-env';
 import { flushMetrics, logger } from './observability';
 
@@ -64,11 +65,16 @@ export function redirect(location: string): ApiResult {
   return { statusCode: 302, headers: { ...headers, Location: location }, body: '' };
 }
 
-/** The caller: the API key id API Gateway authenticated (the key itself is required by the gateway). */
+/** The caller's principal, as the API's authorizer established it (every method but GET /health has one). */
+export function principalOf(event: ApiEvent): Principal {
+  const principal = principalFromContext(event.requestContext?.authorizer);
+  if (!principal) throw new DomainError('UNAUTHORIZED');
+  return principal;
+}
+
+/** The owner of the caller's jobs and settings: its principal id (for keys registered from API Gateway keys, the old key id). */
 export function ownerOf(event: ApiEvent): string {
-  const owner = event.requestContext?.identity?.apiKeyId;
-  if (!owner) throw new DomainError('UNAUTHORIZED');
-  return owner;
+  return principalOf(event).id;
 }
 
 export function header(event: ApiEvent, name: string): string | undefined {

@@ -13,6 +13,7 @@ import { Executions } from '../storage/executions';
 import { IdempotencyStore } from '../storage/idempotency';
 import { JobObjects } from '../storage/job-objects';
 import { JobStore } from '../storage/job-store';
+import { KeyRegistry } from '../storage/key-registry';
 import { createS3Client } from '../storage/s3-client';
 import { createSfnClient } from '../storage/sfn-client';
 import { WebhookSettingsStore } from '../storage/webhook-settings';
@@ -41,3 +42,5 @@ export const idempotencyStore = /* @__PURE__ */ once(() => new IdempotencyStore(
 export const jobObjects = /* @__PURE__ */ once(() => new JobObjects(s3Client(), bucket()));
 export const executions = /* @__PURE__ */ once(() => new Executions(sfnClient(), stateMachineArn()));
 export const webhookSettings = /* @__PURE__ */ once(() => new WebhookSettingsStore(documentClient(), tableName()));
+export const keyTableName = /* @__PURE__ */ once(config.keyTableName);
+export const keyRegistry = /* @__PURE__ */ once(() => new KeyRegistry(documentClient(), keyTableName()));

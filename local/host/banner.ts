@@ -21,7 +21,8 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
   const rows: [string, string][] = [
     ['Web page', stack.urls.web],
     ['API', stack.urls.api],
-    ['CLI API key', `${stack.keys.cli.value}   (k2p-web convert finds it by itself)`],
+    ['CLI API key', `${stack.keys.cli.value}   (principal local-user, role user; k2p-web convert finds it by itself)`],
+    ['Admin API key', `${stack.keys.admin.value}   (principal local-admin, role admin)`],
     ['Web API key', `${stack.keys.web.value}   (public: in config.json)`],
     ['Sign-in', `${stack.identity.issuer}   (local OpenID provider, client ${stack.identity.clientId})`],
     ...stack.identity.accounts.map((account): [string, string] => [

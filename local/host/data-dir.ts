@@ -111,6 +111,26 @@ export function loadApiKeys(dataDir: string, keys: ApiKeyModel[]): LocalApiKey[]
   return result;
 }
 
+/** Name of local mode's administrator key in the keys file. */
+export const LOCAL_ADMIN = 'local-admin';
+
+/**
+ * A local-only key (not in the template) in the usage plan of `planKeyLogicalId`'s key, kept in the keys file
+ * like the template's keys.
+ */
+export function loadLocalKey(dataDir: string, name: string, planKeyLogicalId: string): LocalApiKey {
+  const file = join(dataDir, DATA_LAYOUT.apiKeys);
+  let stored: Record<string, { id: string; value: string }> = {};
+  try {
+    stored = JSON.parse(readFileSync(file, 'utf8')) as typeof stored;
+  } catch {
+    // No keys file yet: a new key.
+  }
+  const local = (stored[name] ??= newKey());
+  writeFileSync(file, `${JSON.stringify(stored, null, 2)}\n`, { mode: 0o600 });
+  return { logicalId: planKeyLogicalId, id: local.id, value: local.value, enabled: true };
+}
+
 export function writeStackState(dataDir: string, state: LocalStackFile): void {
   writeFileSync(join(dataDir, DATA_LAYOUT.state), `${JSON.stringify(state, null, 2)}\n`, { mode: 0o600 });
 }

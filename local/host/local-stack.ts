@@ -36,7 +36,17 @@ import { startStaticSite } from '../stand-ins/static-site';
 import { startStepFunctions } from '../stand-ins/step-functions/start-step-functions';
 import { createControllableClock, realClock, type LocalClock } from './clock';
 import { Closer } from './closer';
-import { DATA_LAYOUT, loadApiKeys, openLogs, prepareDataDir, removeStackState, writeStackState } from './data-dir';
+import {
+  DATA_LAYOUT,
+  LOCAL_ADMIN,
+  loadApiKeys,
+  loadLocalKey,
+  openLogs,
+  prepareDataDir,
+  removeStackState,
+  writeStackState,
+} from './data-dir';
+import { keyRegistryTable, seedKeys } from './key-seeding';
 import { DEFAULT_PORT_BASE, servicePorts, type ServiceName } from './ports';
 import { provisionConverter } from './provision-converter';
 import { planStack } from './stack-plan';
@@ -82,7 +92,8 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   urls: { web: string; api: string; s3: string; dynamodb: string; sfn: string };
-  keys: { cli: { id: string; value: string }; web: { id: string; value: string } };
+  /** cli: principal local-user (role user); admin: local-admin (role admin); web: the page's shared key. */
+  keys: { cli: { id: string; value: string }; web: { id: string; value: string }; admin: { id: string; value: string } };
   /** The local OpenID provider people sign in with: issuer, the page's client, the seeded user and admin. */
   identity: { issuer: string; clientId: string; groupsClaim: string; adminGroup: string; accounts: readonly OidcAccount[] };
   dataDir: string;
@@ -289,6 +300,23 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const keys = loadApiKeys(dataDir, model.api.apiKeys);
     const webKey = keyByOutput(model.api, keys, 'WebApiKeyId');
     const cliKey = keyByOutput(model.api, keys, 'ClientApiKeyId');
+    // An administrator's key: a local key in the CLI key's usage plan (keys are created by the operator in AWS).
+    const adminKey = loadLocalKey(dataDir, LOCAL_ADMIN, keys.find((k) => k.id === cliKey.id)!.logicalId);
+    keys.push(adminKey);
+    const registry = keyRegistryTable(model.tables);
+    if (registry) {
+      await seedKeys({
+        endpoint: dynamo.endpoint,
+        region,
+        tableName: registry.name,
+        now: new Date(clock.now()),
+        keys: [
+          { value: cliKey.value, principal: { id: cliKey.id, name: 'local-user', kind: 'program', role: 'user' } },
+          { value: adminKey.value, principal: { id: adminKey.id, name: 'local-admin', kind: 'program', role: 'admin' } },
+          { value: webKey.value, principal: { id: webKey.id, name: 'web-page', kind: 'program', role: 'user' } },
+        ],
+      });
+    }
     const gateway = closer.keep(
       await startApiGateway({
         api: model.api,
@@ -299,6 +327,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
           sandbox.summary,
         ),
         accountId,
+        region,
         port: portOf('api'),
         now: () => clock.now(),
         accessLog: logs.file('api-access.log'),
@@ -318,6 +347,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       webUrl: site.url,
       cliApiKey: cliKey.value,
       webApiKey: webKey.value,
+      adminApiKey: adminKey.value,
       pid: process.pid,
       localSandbox: sandbox.summary,
     });
@@ -326,7 +356,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let closing: Promise<void> | undefined;
     return {
       urls: { web: site.url, api: gateway.url, ...endpoints },
-      keys: { cli: cliKey, web: webKey },
+      keys: { cli: cliKey, web: webKey, admin: { id: adminKey.id, value: adminKey.value } },
       identity: {
         issuer: oidc.issuer,
         clientId: oidc.clientId,

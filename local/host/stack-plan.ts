@@ -21,6 +21,7 @@ export interface StackPlan {
 function referencedFunctions(model: StackModel): FunctionModel[] {
   const arns = new Set<string>();
   for (const route of model.api.routes) if (route.functionArn) arns.add(route.functionArn);
+  for (const route of model.api.routes) if (route.authorizer) arns.add(route.authorizer.functionArn);
   for (const bucket of model.buckets) for (const n of bucket.notifications) arns.add(n.functionArn);
   for (const schedule of model.schedules) for (const arn of schedule.targetArns) arns.add(arn);
   for (const rule of model.eventRules) for (const arn of rule.targetArns) arns.add(arn);

@@ -87,11 +87,25 @@ export interface ApiKeyModel {
   outputName?: string;
 }
 
+/** A Lambda authorizer (TOKEN or REQUEST) of the API. */
+export interface AuthorizerModel {
+  logicalId: string;
+  type: 'TOKEN' | 'REQUEST';
+  /** The function that decides. */
+  functionArn: string;
+  /** e.g. method.request.header.x-api-key; every one must be present, and their values key the cache. */
+  identitySources: string[];
+  /** How long a result is reused for the same identity-source values; 0 = never. */
+  ttlSeconds: number;
+}
+
 export interface RouteModel {
   /** Resource path, e.g. /jobs/{id}. */
   path: string;
   method: string;
   apiKeyRequired: boolean;
+  /** The Lambda authorizer of a CUSTOM method. */
+  authorizer?: AuthorizerModel;
   /** AWS_PROXY integrations: the function invoked. */
   functionArn?: string;
   /** MOCK integrations (CORS preflight): the canned response. */
@@ -388,6 +402,28 @@ function readApi(ctx: Ctx): ApiModel {
     return `${pathOf(resource.ParentId)}/${String(resource.PathPart)}`;
   };
 
+  const authorizers = new Map(
+    byType(ctx.template, 'AWS::ApiGateway::Authorizer').map(([logicalId, r]): [string, AuthorizerModel] => {
+      const p = props(r);
+      const type = String(p.Type);
+      if (type !== 'TOKEN' && type !== 'REQUEST') throw new Error(`Local mode cannot run the ${type} authorizer ${logicalId}`);
+      return [
+        logicalId,
+        {
+          logicalId,
+          type,
+          functionArn: integrationFunctionArn(ctx.resolver.string(p.AuthorizerUri)),
+          identitySources: String(p.IdentitySource ?? '')
+            .split(',')
+            .map((source) => source.trim())
+            .filter(Boolean),
+          // API Gateway's default when the template leaves it out.
+          ttlSeconds: p.AuthorizerResultTtlInSeconds === undefined ? 300 : Number(p.AuthorizerResultTtlInSeconds),
+        },
+      ];
+    }),
+  );
+
   const routes: RouteModel[] = byType(ctx.template, 'AWS::ApiGateway::Method').map(([, resource]) => {
     const p = props(resource);
     const integration = (p.Integration ?? {}) as Record<string, unknown>;
@@ -396,6 +432,11 @@ function readApi(ctx: Ctx): ApiModel {
       method: String(p.HttpMethod),
       apiKeyRequired: p.ApiKeyRequired === true,
     };
+    if (p.AuthorizationType === 'CUSTOM') {
+      const authorizer = authorizers.get(referencedId(p.AuthorizerId) ?? '');
+      if (!authorizer) throw new Error(`The authorizer of ${route.method} ${route.path} is not in the template`);
+      route.authorizer = authorizer;
+    }
     if (integration.Type === 'AWS_PROXY') {
       route.functionArn = integrationFunctionArn(ctx.resolver.string(integration.Uri));
     } else if (integration.Type === 'MOCK') {

@@ -143,7 +143,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     if (method === 'GET' && path === '/health')
       return api(res, 'GET', '/health', 200, { status: 'ok', version: '0.1.0', converter: { image: null, version: '0.1.11' } });
     const owner = ownerOf(req);
-    if (!owner) return apiError(res, method, templateOf(path), 'FORBIDDEN', 'The API key is missing or not valid for this request.');
+    if (!owner) return apiError(res, method, templateOf(path), 'UNAUTHORIZED', 'An API key is required.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
     const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);

@@ -252,8 +252,11 @@ describeWithRealConverter('local mode end to end with the real knime2py', real, 
       const { jobId } = await submit(e2e, await bundleOf('KNIME_single_csv'), 'KNIME_single_csv.zip');
       const web = new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: e2e.stack.keys.web.value });
       expect((await expectApiError(web.getJob(jobId))).status).toBe(404);
+      // Another registered principal (local-admin) probing the id: not found either.
+      const admin = new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: e2e.stack.keys.admin.value });
+      expect((await expectApiError(admin.getJob(jobId))).status).toBe(404);
       const anonymous = new ApiClient({ baseUrl: e2e.stack.urls.api });
-      expect((await expectApiError(anonymous.getJob(jobId))).code).toBe('FORBIDDEN');
+      expect((await expectApiError(anonymous.getJob(jobId))).code).toBe('UNAUTHORIZED');
       expect((await anonymous.health()).status).toBe('ok');
     });
   });

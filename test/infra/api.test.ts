@@ -5,6 +5,7 @@ import { ErrorEnvelopeSchema, MAX_JOB_WAIT_SECONDS } from '../../core/api-schema
 import { ERRORS } from '../../core/errors';
 import { API_ROUTES, GATEWAY_RESPONSES, INTEGRATION_TIMEOUT_SECONDS, JobsApi } from '../../lib/api';
 import { JobTable } from '../../lib/job-table';
+import { KeyRegistry } from '../../lib/key-registry';
 import { Storage } from '../../lib/storage';
 import { flatten, functionDefaults, logicalIdOf, newStack, resourcesOf, statementsOfRole } from './fixtures';
 import type { Loose } from './fixtures';
@@ -15,10 +16,19 @@ function build(props: Partial<ConstructorParameters<typeof JobsApi>[2]> = {}) {
   const stack = newStack('Api');
   const storage = new Storage(stack, 'Storage', { corsOrigins: [SITE] });
   const jobTable = new JobTable(stack, 'JobTable');
+  const keyRegistry = new KeyRegistry(stack, 'KeyRegistry');
   const stateMachine = new sfn.StateMachine(stack, 'Machine', {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')),
   });
-  const api = new JobsApi(stack, 'Api', { storage, jobTable, stateMachine, functions: functionDefaults, siteOrigin: SITE, ...props });
+  const api = new JobsApi(stack, 'Api', {
+    storage,
+    jobTable,
+    keyRegistry,
+    stateMachine,
+    functions: functionDefaults,
+    siteOrigin: SITE,
+    ...props,
+  });
   return { stack, api, template: Template.fromStack(stack) };
 }
 
@@ -51,6 +61,33 @@ describe('JobsApi', () => {
       expect(uri).toContain(`${logicalIdOf(stack, api.functions[r.handler].fn)}.Arn`);
       expect(methods[`${r.method} ${r.path}`]!.Integration.Type).toBe('AWS_PROXY');
     }
+  });
+
+  it('runs the one REQUEST authorizer on every method except GET /health and CORS preflights', () => {
+    const authorizers = template.findResources('AWS::ApiGateway::Authorizer');
+    expect(Object.keys(authorizers)).toHaveLength(1);
+    const [authorizerId, authorizer] = Object.entries(authorizers)[0]!;
+    expect(authorizer.Properties.Type).toBe('REQUEST');
+    expect(authorizer.Properties.IdentitySource).toBe('method.request.header.x-api-key');
+    expect(authorizer.Properties.AuthorizerResultTtlInSeconds).toBeGreaterThan(0);
+    expect(authorizer.Properties.AuthorizerResultTtlInSeconds).toBeLessThanOrEqual(60);
+    expect(flatten(authorizer.Properties.AuthorizerUri)).toContain(`${logicalIdOf(stack, api.authorizerFunction.fn)}.Arn`);
+    for (const [route, method] of Object.entries(methods)) {
+      const open = route === 'GET /health' || route.startsWith('OPTIONS ');
+      const authorized = method.AuthorizationType === 'CUSTOM' && method.AuthorizerId?.Ref === authorizerId;
+      expect({ route, authorized }).toEqual({ route, authorized: !open });
+      if (open) expect(method.AuthorizationType ?? 'NONE').toBe('NONE');
+    }
+  });
+
+  it('lets the authorizer read and touch only the key registry table, no wildcard', () => {
+    const statements = statementsOfRole(template, logicalIdOf(stack, api.authorizerFunction.role));
+    const registryId = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('KeyRegistry'))!;
+    const dynamo = statements.filter((s) => [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')));
+    expect(dynamo).toHaveLength(1);
+    expect([dynamo[0]!.Action].flat().sort()).toEqual(['dynamodb:GetItem', 'dynamodb:UpdateItem']);
+    expect(JSON.stringify(dynamo[0]!.Resource)).toContain(registryId);
+    expect(JSON.stringify(dynamo[0]!.Resource)).not.toContain('*');
   });
 
   it('requires an API key on every method except GET /health and CORS preflights', () => {

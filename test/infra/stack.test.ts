@@ -27,6 +27,7 @@ describe('K2pWebStack', () => {
     rotateWebhookSecret: stack.api.functions.rotateWebhookSecret,
     deliverWebhooks: stack.webhooks.sender,
     getLogs: stack.api.functions.getLogs,
+    authorizer: stack.api.authorizerFunction,
   };
 
   it('creates one function per handler', () => {

@@ -12,15 +12,16 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
 import { CreateJobResponseSchema, DEFAULT_LIST_LIMIT, type CreateJobResponse } from '../../core/api-schemas';
-import { s3Keys } from '../../core/service-env';
+import { LAMBDA_ENV, s3Keys } from '../../core/service-env';
+import { KeyRegistry } from '../../lambdas/storage/key-registry';
 import type { PrepareRunOutput } from '../../lambdas/use-cases/conversion-steps';
 import { startApiGateway, type LocalApiGateway } from '../../local/stand-ins/api-gateway/gateway';
 import type { LocalApiKey } from '../../local/stand-ins/api-gateway/usage-plans';
 import type { StackModel } from '../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../local/helpers';
 import { putObject, resultZip, runnerReport, sampleBundle, uploadBundle } from '../support/job-fixtures';
-import { applyEnv, callApi, lambdaContext, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
-import { startLocalAws, type LocalAws } from '../support/local-aws';
+import { applyEnv, callApi, lambdaContext, loadHandler, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
+import { createKeyRegistryTable, startLocalAws, type LocalAws } from '../support/local-aws';
 import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
 
 const PIPELINE = ['validateUpload', 'prepareRun', 'recordOutcome'] as const;
@@ -28,6 +29,8 @@ type Handlers = Record<ApiHandlerName, AnyHandler>;
 
 const DEAD_ENDPOINT = 'http://127.0.0.1:9'; // discard port: nothing listens
 const UNKNOWN_ID = 'zzzzzzzzzzzzzzzzzzzzzzzzz';
+/** A registered key that is no API Gateway key (in no usage plan). */
+const REGISTERED_ONLY = 'k2p_registered-but-in-no-usage-plan-0000000000000';
 
 const doc = loadOpenApi();
 const observed = new Set<string>();
@@ -41,6 +44,7 @@ let active: Partial<Handlers>;
 let keys: LocalApiKey[];
 let cliKey: LocalApiKey;
 let webKey: LocalApiKey;
+let authorizer: AnyHandler;
 const gateways: LocalApiGateway[] = [];
 let gateway: LocalApiGateway;
 
@@ -68,6 +72,8 @@ async function startGateway(
     accountId: '000000000000',
     monotonicNow: () => performance.now() * 1000,
     invoke: (arn, event) => {
+      // The template's authorizer runs for real, on the key registry the keys are registered in.
+      if (arn === model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn) return authorizer(event, lambdaContext());
       const name = handlerForArn(arn);
       return invoke ? invoke(event, name) : active[name]!(event, lambdaContext());
     },
@@ -185,6 +191,31 @@ beforeAll(async () => {
     WEBHOOK_ALLOW_HTTP: 'true',
   });
   handlers = await loadHandlers(API_ROUTES.map((r) => r.handler));
+  // Keys registered from API Gateway keys keep the key id as principal id.
+  await createKeyRegistryTable(aws.ddb, 'k2p-contract-keys');
+  const registry = new KeyRegistry(aws.ddb, 'k2p-contract-keys');
+  for (const [key, name] of [
+    [cliKey, 'cli'],
+    [webKey, 'web-page'],
+  ] as const) {
+    await registry.register(key.value, {
+      principalId: key.id,
+      name,
+      kind: 'program',
+      role: 'user',
+      enabled: true,
+      createdAt: new Date().toISOString(),
+    });
+  }
+  await registry.register(REGISTERED_ONLY, {
+    principalId: 'registered-only',
+    name: 'no-plan',
+    kind: 'program',
+    role: 'user',
+    enabled: true,
+    createdAt: new Date().toISOString(),
+  });
+  authorizer = await loadHandler('authorizer', { [LAMBDA_ENV.KEY_TABLE_NAME]: 'k2p-contract-keys' });
   pipeline = await loadHandlers(PIPELINE);
   active = handlers;
   gateway = await startGateway();
@@ -443,12 +474,19 @@ describe('errors of the handlers', () => {
 });
 
 describe('errors of the gateway', () => {
-  it('403 FORBIDDEN without a key or with an unknown one, on every key-protected route', async () => {
+  it('401 UNAUTHORIZED without a key or with an unknown one, on every key-protected route', async () => {
     for (const route of KEYED) {
       for (const key of [null, 'not-a-key']) {
         const response = await call(route.handler, { key, ...bodyFor(route) });
-        expect([response.status, response.json.error.code]).toEqual([403, 'FORBIDDEN']);
+        expect([response.status, response.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
       }
+    }
+  });
+
+  it('403 FORBIDDEN for a registered key that is in no usage plan, on every key-protected route', async () => {
+    for (const route of KEYED) {
+      const response = await call(route.handler, { key: REGISTERED_ONLY, ...bodyFor(route) });
+      expect([response.status, response.json.error.code]).toEqual([403, 'FORBIDDEN']);
     }
   });
 

@@ -7,6 +7,7 @@ import { resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context, S3Event } from 'aws-lambda';
 import { vi } from 'vitest';
+import { authorizerRequestContext, type Principal } from '../../core/principal';
 import { HANDLERS, type HandlerName } from '../../core/service-env';
 import { proxyEvent } from '../../local/stand-ins/api-gateway/proxy-event';
 
@@ -95,6 +96,11 @@ export interface ApiRequest {
   body?: unknown;
   /** The API key id API Gateway would put in requestContext.identity; null for none. */
   apiKeyId?: string | null;
+  /**
+   * The principal the authorizer established. @default - with an apiKeyId, the principal a key registered from an
+   * API Gateway key has: its id is the key id (program, role user); without one, none.
+   */
+  principal?: Principal | null;
 }
 
 /** The REST API proxy event API Gateway sends (built by local mode's API Gateway, so both send one shape). */
@@ -105,6 +111,12 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
     ...(request.body !== undefined ? { 'Content-Type': 'application/json' } : {}),
     ...request.headers,
   };
+  const principal =
+    request.principal !== undefined
+      ? request.principal
+      : request.apiKeyId
+        ? { id: request.apiKeyId, name: request.apiKeyId, kind: 'program' as const, role: 'user' as const }
+        : null;
   return proxyEvent({
     method: request.method,
     resource: request.resource,
@@ -114,6 +126,7 @@ export function apiEvent(request: ApiRequest): APIGatewayProxyEvent {
     query: Object.entries(request.query ?? {}),
     body: request.body === undefined ? null : typeof request.body === 'string' ? request.body : JSON.stringify(request.body),
     apiKey: request.apiKeyId ? { id: request.apiKeyId, value: `key-value-of-${request.apiKeyId}` } : undefined,
+    authorizer: principal ? authorizerRequestContext(principal) : undefined,
     sourceIp: '127.0.0.1',
     userAgent: 'vitest',
     protocol: 'HTTP/1.1',

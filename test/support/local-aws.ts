@@ -15,6 +15,7 @@ import { S3Client } from '@aws-sdk/client-s3';
 import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
+import { KEY_TABLE } from '../../core/principal';
 import { LAMBDA_ENV, TABLE } from '../../core/service-env';
 import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
 import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
@@ -72,6 +73,28 @@ async function createJobsTable(client: DynamoDBClient, tableName: string): Promi
             { AttributeName: TABLE.webhookIndexPartitionKey, KeyType: 'HASH' },
             { AttributeName: TABLE.webhookIndexSortKey, KeyType: 'RANGE' },
           ],
+          Projection: { ProjectionType: 'ALL' },
+        },
+      ],
+    }),
+  );
+}
+
+/** A key registry table (core/principal.ts KEY_TABLE) in the local DynamoDB. */
+export async function createKeyRegistryTable(client: DynamoDBDocumentClient, tableName: string): Promise<void> {
+  await (client as unknown as DynamoDBClient).send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [
+        { AttributeName: KEY_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: KEY_TABLE.principalIndexPartitionKey, AttributeType: 'S' },
+      ],
+      KeySchema: [{ AttributeName: KEY_TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: [
+        {
+          IndexName: KEY_TABLE.principalIndex,
+          KeySchema: [{ AttributeName: KEY_TABLE.principalIndexPartitionKey, KeyType: 'HASH' }],
           Projection: { ProjectionType: 'ALL' },
         },
       ],

@@ -124,12 +124,12 @@ describe('ApiClient requests and envelopes', () => {
     expect(error).toMatchObject({ name: 'ApiError', status: 404, code: 'NOT_FOUND' });
   });
 
-  it('reports a wrong API key as FORBIDDEN without retrying', async () => {
+  it('reports a wrong API key as UNAUTHORIZED without retrying', async () => {
     const before = api.requests.length;
     const error = await client({ key: 'wrong-key-wrong-key' })
       .listJobs()
       .catch((e: unknown) => e);
-    expect(error).toMatchObject({ status: 403, code: 'FORBIDDEN' });
+    expect(error).toMatchObject({ status: 401, code: 'UNAUTHORIZED' });
     expect(api.requests.length - before).toBe(1);
   });
 

@@ -389,7 +389,7 @@ describe('k2p-web convert', () => {
     const key = 'k2p-wrong-key-0000000000000';
     const code = await createConvertCommand(deps()).run([sample('KNIME_single_csv'), '--api', api.url, '--key', key], c.io);
     expect(code).toBe(1);
-    expect(c.stderr()).toContain('✖ FORBIDDEN (HTTP 403)');
+    expect(c.stderr()).toContain('✖ UNAUTHORIZED (HTTP 401)');
     expect(c.stderr()).toContain(`using ${maskKey(key)} from flag`);
     expect(c.stdout() + c.stderr()).not.toContain(key);
   });

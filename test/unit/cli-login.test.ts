@@ -106,12 +106,12 @@ describe('k2p-web login', () => {
     expect(result.out + result.err).not.toContain(DOUBLE_KEY);
   });
 
-  it('stores nothing when the service refuses the key (403), and says so without the key', async () => {
+  it('stores nothing when the service refuses the key (401), and says so without the key', async () => {
     const config = freshConfig();
     const wrong = 'k2p-wrong-key-000000000000';
     const result = await login(['--api', api.url], { K2P_WEB_CONFIG: config }, piped(`${wrong}\n`));
     expect(result.code).toBe(1);
-    expect(result.err).toMatch(/refused the key k2p-…00 \(FORBIDDEN, HTTP 403\): nothing was stored/);
+    expect(result.err).toMatch(/refused the key k2p-…00 \(UNAUTHORIZED, HTTP 401\): nothing was stored/);
     expect(existsSync(config)).toBe(false);
     expect(result.out + result.err).not.toContain(wrong);
   });
@@ -391,7 +391,7 @@ describe('commands with a profile, end to end against the jobs-API double', () =
     await saveConfig(config, { version: 1, profiles: { ci: { api: api.url, key: revoked } } });
     const status = capture({ ...env, K2P_WEB_PROFILE: 'ci' });
     expect(await createStatusCommand({ extraRoots: [] }).run(['job-0000000001'], status.io)).toBe(1);
-    expect(status.err()).toContain(`✖ FORBIDDEN (HTTP 403)`);
+    expect(status.err()).toContain(`✖ UNAUTHORIZED (HTTP 401)`);
     expect(status.err()).toContain('(using k2p-…89 from profile "ci")');
     for (const c of [jobs, status]) expect(c.out() + c.err()).not.toMatch(/k2p-(test|revoked)-key/);
   });

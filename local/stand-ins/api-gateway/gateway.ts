@@ -1,13 +1,14 @@
 /**
  * A local REST API Gateway built from the template's API model: the stage
  * path, routes → Lambda proxy events in the real APIGatewayProxyEvent shape,
+ * Lambda authorizers (identity sources, result cache, requestContext.authorizer),
  * API keys from the x-api-key header, usage-plan throttling (token buckets
  * per key, per-method overrides, the stage limit) and quotas, CORS preflight
  * from the MOCK methods, the 10 MB payload limit, and every gateway error
  * rendered from the template's gateway responses (the project's JSON envelope).
  *
- * The pieces: routing.ts (which route), usage-plans.ts (keys, throttling,
- * quotas), proxy-event.ts (the event), responses.ts (what the client gets).
+ * The pieces: routing.ts (which route), authorizers.ts (who calls),
+ * usage-plans.ts (keys, throttling, quotas), proxy-event.ts (the event), responses.ts (what the client gets).
  */
 import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
@@ -15,6 +16,7 @@ import type { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { closeServer, listen } from '../../host/ports';
 import type { ApiModel } from '../../model/stack-model';
+import { Authorizers } from './authorizers';
 import { formatRequestTime, proxyEvent } from './proxy-event';
 import { gatewayError, proxyResponse, renderTemplate, type ContextValues, type HttpResponse } from './responses';
 import { routeRequest } from './routing';
@@ -31,6 +33,8 @@ export interface ApiGatewayOptions {
   /** Invokes a function synchronously (RequestResponse) with the proxy event. */
   invoke(functionArn: string, event: APIGatewayProxyEvent): Promise<unknown>;
   accountId: string;
+  /** Region in the method ARNs authorizers see. @default us-east-1 */
+  region?: string;
   port?: number;
   /** Monotonic time for token buckets (ms). @default performance.now */
   monotonicNow?: () => number;
@@ -133,6 +137,7 @@ interface Gateway {
   monotonicNow: () => number;
   now: () => number;
   usagePlans: UsagePlans;
+  authorizers: Authorizers;
 }
 
 function send(gateway: Gateway, res: ServerResponse, state: RequestState, response: HttpResponse): void {
@@ -177,6 +182,24 @@ async function respond(gateway: Gateway, req: IncomingMessage, state: RequestSta
   state.context.resourcePath = route.path;
   if (route.mock) return { status: route.mock.statusCode, headers: route.mock.headers, body: Buffer.alloc(0) };
 
+  // The authorizer runs before the API key and usage plan checks, as in API Gateway.
+  let authorizer: Record<string, string | number | boolean> | undefined;
+  if (route.authorizer) {
+    const outcome = await gateway.authorizers.authorize(route.authorizer, {
+      methodArn: `arn:aws:execute-api:${options.region ?? 'us-east-1'}:${options.accountId}:${gateway.apiId}/${api.stageName}/${state.method}${matched.stagePath}`,
+      resource: route.path,
+      path: `/${api.stageName}${matched.stagePath}`,
+      httpMethod: state.method,
+      headers: headerPairs(req),
+      query: [...state.url.searchParams],
+      pathParameters: matched.pathParameters,
+      requestContext: { requestId: state.requestId, stage: api.stageName, httpMethod: state.method, resourcePath: route.path },
+    });
+    if (!outcome.allow) return gatewayError(api, state.context, outcome.refusal);
+    authorizer = outcome.context;
+    state.context['authorizer.principalId'] = String(outcome.context.principalId);
+  }
+
   const { key, refused } = gateway.usagePlans.admit(route, state.method, req.headers['x-api-key']);
   if (key) {
     state.context['identity.apiKeyId'] = key.id;
@@ -193,6 +216,7 @@ async function respond(gateway: Gateway, req: IncomingMessage, state: RequestSta
     query: [...state.url.searchParams],
     body: body.length > 0 ? body.toString('utf8') : null,
     apiKey: key,
+    authorizer,
     sourceIp: state.sourceIp,
     userAgent: req.headers['user-agent'] ?? null,
     protocol: `HTTP/${req.httpVersion}`,
@@ -211,7 +235,9 @@ export async function startApiGateway(options: ApiGatewayOptions): Promise<Local
   const monotonicNow = options.monotonicNow ?? (() => performance.now());
   const now = options.now ?? (() => Date.now());
   const usagePlans = new UsagePlans(api, options.keys, monotonicNow, now);
-  const gateway: Gateway = { api, options, apiId: `local${api.logicalId.slice(-6).toLowerCase()}`, monotonicNow, now, usagePlans };
+  const authorizers = new Authorizers((arn, event) => options.invoke(arn, event as APIGatewayProxyEvent), now);
+  const apiId = `local${api.logicalId.slice(-6).toLowerCase()}`;
+  const gateway: Gateway = { api, options, apiId, monotonicNow, now, usagePlans, authorizers };
 
   const handle = async (req: IncomingMessage, res: ServerResponse) => {
     const state = arrival(req, api.stageName, now(), monotonicNow());

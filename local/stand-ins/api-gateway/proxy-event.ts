@@ -20,6 +20,8 @@ export interface ProxyRequest {
   body: string | null;
   /** The caller's API key, when the method requires one. */
   apiKey?: { id: string; value: string };
+  /** requestContext.authorizer: the authorizer's principalId and context, when the method has an authorizer. */
+  authorizer?: Record<string, string | number | boolean>;
   sourceIp: string;
   userAgent: string | null;
   /** e.g. HTTP/1.1 */
@@ -42,7 +44,7 @@ export function formatRequestTime(ms: number): string {
 }
 
 /** API Gateway's two views of repeated names: the last value of each, and all of them in order. */
-function singleAndMulti(pairs: [string, string][]): { single: Record<string, string>; multi: Record<string, string[]> } {
+export function singleAndMulti(pairs: [string, string][]): { single: Record<string, string>; multi: Record<string, string[]> } {
   const single: Record<string, string> = {};
   const multi: Record<string, string[]> = {};
   for (const [name, value] of pairs) {
@@ -72,7 +74,7 @@ export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {
     requestContext: {
       accountId: request.accountId,
       apiId: request.apiId,
-      authorizer: null,
+      authorizer: request.authorizer ?? null,
       domainName: request.domainName,
       domainPrefix: request.domainName.split('.')[0],
       extendedRequestId: request.requestId,

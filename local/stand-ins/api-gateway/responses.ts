@@ -19,6 +19,8 @@ export interface HttpResponse {
 const DEFAULT_STATUS: Record<string, number> = {
   ACCESS_DENIED: 403,
   API_CONFIGURATION_ERROR: 500,
+  AUTHORIZER_CONFIGURATION_ERROR: 500,
+  AUTHORIZER_FAILURE: 500,
   BAD_REQUEST_BODY: 400,
   BAD_REQUEST_PARAMETERS: 400,
   EXPIRED_TOKEN: 403,
@@ -39,6 +41,10 @@ const DEFAULT_STATUS: Record<string, number> = {
 /** $context.error.message and x-amzn-ErrorType of each gateway error. */
 const ERROR_INFO: Record<string, [message: string, errorType: string]> = {
   INVALID_API_KEY: ['Forbidden', 'ForbiddenException'],
+  UNAUTHORIZED: ['Unauthorized', 'UnauthorizedException'],
+  ACCESS_DENIED: ['User is not authorized to access this resource', 'AccessDeniedException'],
+  AUTHORIZER_FAILURE: ['Internal server error', 'AuthorizerFailureException'],
+  AUTHORIZER_CONFIGURATION_ERROR: ['Internal server error', 'AuthorizerConfigurationException'],
   MISSING_AUTHENTICATION_TOKEN: ['Missing Authentication Token', 'MissingAuthenticationTokenException'],
   THROTTLED: ['Too Many Requests', 'TooManyRequestsException'],
   QUOTA_EXCEEDED: ['Limit Exceeded', 'LimitExceededException'],

@@ -8,7 +8,13 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateJobResponse, JobView } from '../../../core/api-schemas';
+import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
+import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { hashApiKey } from '../../../core/node/api-key';
+import { KeyRegistry } from '../../../lambdas/storage/key-registry';
 import { readStackState } from '../../../local/host/data-dir';
+import { keyRegistryTable } from '../../../local/host/key-seeding';
+import { LOCAL_CREDENTIALS } from '../../../local/stand-ins/credentials';
 import { startLocalStack, type LocalStack } from '../../../local/host/local-stack';
 import { sampleBundle } from '../../support/samples';
 import { DOUBLE_COMMAND, synthesizedCdkOut, SYNTH_TIMEOUT_MS, tempDir } from '../helpers';
@@ -43,6 +49,7 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
       webUrl: stack.urls.web,
       cliApiKey: stack.keys.cli.value,
       webApiKey: stack.keys.web.value,
+      adminApiKey: stack.keys.admin.value,
       pid: process.pid,
       localSandbox: stack.sandbox,
     });
@@ -92,6 +99,28 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
     );
     expect(stack.tasks()).toEqual([]);
     expect(stack.asyncFailures).toEqual([]);
+  });
+
+  it('admits the seeded principals through the template authorizer, and refuses a disabled key once the cached answer expires', async () => {
+    const asAdmin = () => fetch(`${stack.urls.api}jobs`, { headers: { 'x-api-key': stack.keys.admin.value } });
+    expect((await asAdmin()).status).toBe(200);
+    const table = keyRegistryTable(stack.model.tables)!;
+    const ddb = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: stack.urls.dynamodb, region: 'us-east-1', credentials: LOCAL_CREDENTIALS }),
+    );
+    const registry = new KeyRegistry(ddb, table.name);
+    expect((await registry.lookup(stack.keys.admin.value))?.role).toBe('admin');
+    expect(await registry.lookup(stack.keys.cli.value)).toMatchObject({ principalId: stack.keys.cli.id, name: 'local-user', role: 'user' });
+    try {
+      expect(await registry.setEnabled(hashApiKey(stack.keys.admin.value), false)).toBe(true);
+      expect((await asAdmin()).status).toBe(200); // the cached Allow
+      stack.clock.advance(60_000);
+      const refused = await asAdmin();
+      expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([401, 'UNAUTHORIZED']);
+    } finally {
+      await registry.setEnabled(hashApiKey(stack.keys.admin.value), true);
+      ddb.destroy();
+    }
   });
 
   it('moves time for the whole stack: after the retention period the reaper expires the result (S3 calls included)', async () => {

@@ -1,6 +1,7 @@
 import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
+import { KEY_TABLE } from '../../../core/principal';
 import { BUNDLE_PREFIX, LAMBDA_ENV, RUNNER_ENV, TABLE } from '../../../core/service-env';
 import { API_ROUTES } from '../../../lib/api';
 import { configFromContext } from '../../../lib/config';
@@ -108,11 +109,30 @@ describe('the stack model, read from a real synthesis', () => {
   });
 
   it('has the jobs table with its key, the owner and webhook indexes and the TTL attribute', () => {
-    expect(model.tables).toHaveLength(1);
-    const [table] = model.tables;
+    expect(model.tables).toHaveLength(2);
+    const table = model.tables.find((t) => t.keySchema[0]!.AttributeName === TABLE.partitionKey);
     expect(table!.keySchema).toEqual([{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }]);
     expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex]);
     expect(table!.ttlAttribute).toBe(TABLE.ttlAttribute);
+  });
+
+  it('has the key registry table, keyed by the key hash', () => {
+    const registry = model.tables.find((t) => t.keySchema[0]!.AttributeName === KEY_TABLE.partitionKey);
+    expect(registry!.keySchema).toEqual([{ AttributeName: KEY_TABLE.partitionKey, KeyType: 'HASH' }]);
+    expect(registry!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([KEY_TABLE.principalIndex]);
+  });
+
+  it('reads the REQUEST authorizer: its function, identity source and TTL, on every method but GET /health and preflights', () => {
+    for (const route of model.api.routes) {
+      const open = (route.method === 'GET' && route.path === '/health') || route.method === 'OPTIONS';
+      expect({ route: `${route.method} ${route.path}`, authorized: route.authorizer !== undefined }).toEqual({
+        route: `${route.method} ${route.path}`,
+        authorized: !open,
+      });
+    }
+    const authorizer = model.api.routes.find((r) => r.authorizer)!.authorizer!;
+    expect(authorizer).toMatchObject({ type: 'REQUEST', identitySources: ['method.request.header.x-api-key'], ttlSeconds: 60 });
+    expect(model.functions.map((f) => f.arn)).toContain(authorizer.functionArn);
   });
 
   it('resolves the state machine definition: local function ARNs, the task definition family, no intrinsics left', () => {

@@ -29,8 +29,27 @@ afterEach(async () => {
   gateway = undefined;
 });
 
+/** A key the stand-in registry knows but that is in no usage plan (no API Gateway key). */
+const REGISTERED_ONLY = 'registered-only-key-value-xxxxxxxxxxxxxxx';
+
+/** The stand-in for the template's authorizer: the keys (and REGISTERED_ONLY) are registered, principal id = key id. */
+function authorizerResult(event: { headers: Record<string, string>; methodArn: string }) {
+  const value = Object.entries(event.headers).find(([k]) => k.toLowerCase() === 'x-api-key')?.[1];
+  const key = value === REGISTERED_ONLY ? { id: 'registeredonly' } : keys.find((k) => k.value === value);
+  if (!key) throw Object.assign(new Error('Unauthorized'), { name: 'Error' });
+  const stage = event.methodArn.split('/').slice(0, 2).join('/');
+  return {
+    principalId: key.id,
+    policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${stage}/*/*` }] },
+    context: { principalName: `name-of-${key.id}`, principalKind: 'program', role: 'user' },
+  };
+}
+
 interface Setup {
   behaviour?: (event: APIGatewayProxyEvent) => Promise<unknown>;
+  /** Replaces the authorizer stand-in. */
+  authorizer?: (event: { headers: Record<string, string>; methodArn: string }) => Promise<unknown>;
+  now?: () => number;
   frozenTime?: boolean;
   maxPayloadBytes?: number;
   integrationTimeoutMs?: number;
@@ -38,11 +57,19 @@ interface Setup {
 
 async function start(setup: Setup = {}) {
   const events: { arn: string; event: APIGatewayProxyEvent }[] = [];
+  const authorizerEvents: Record<string, unknown>[] = [];
+  const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
   gateway = await startApiGateway({
     api: model.api,
     keys,
     accountId: '000000000000',
+    ...(setup.now ? { now: setup.now } : {}),
     invoke: async (arn, event) => {
+      if (arn === authorizerArn) {
+        const request = event as unknown as { headers: Record<string, string>; methodArn: string };
+        authorizerEvents.push(request as unknown as Record<string, unknown>);
+        return setup.authorizer ? setup.authorizer(request) : authorizerResult(request);
+      }
       events.push({ arn, event });
       return setup.behaviour
         ? setup.behaviour(event)
@@ -53,7 +80,7 @@ async function start(setup: Setup = {}) {
     maxPayloadBytes: setup.maxPayloadBytes,
     integrationTimeoutMs: setup.integrationTimeoutMs,
   });
-  return { url: gateway.url, events };
+  return { url: gateway.url, events, authorizerEvents };
 }
 
 const arnOf = (method: string, path: string) => model.api.routes.find((r) => r.method === method && r.path === path)!.functionArn;
@@ -73,16 +100,95 @@ describe('local API Gateway', () => {
     expect(events[0]!.event.requestContext.identity.apiKeyId).toBeNull();
   });
 
-  it('refuses a key-protected route without a key, or with an unknown one: 403 FORBIDDEN in the envelope, function not called', async () => {
-    const { url, events } = await start();
+  it('refuses a key-protected route without a key, or with an unknown one: 401 UNAUTHORIZED in the envelope, function not called', async () => {
+    const { url, events, authorizerEvents } = await start();
     for (const headers of [{}, { 'x-api-key': 'not-a-key' }] as Record<string, string>[]) {
       const response = await fetch(`${url}jobs`, { headers });
-      expect(response.status).toBe(403);
+      expect(response.status).toBe(401);
       const body = (await response.json()) as { error: { code: string; message: string; requestId: string } };
-      expect(body.error.code).toBe('FORBIDDEN');
+      expect(body.error.code).toBe('UNAUTHORIZED');
       expect(body.error.requestId).toBe(response.headers.get('x-amzn-requestid'));
       expect(response.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:18780');
     }
+    expect(events).toHaveLength(0);
+    // Without the identity source the authorizer is not even called.
+    expect(authorizerEvents).toHaveLength(1);
+  });
+
+  it('refuses a registered key that is in no usage plan: 403 FORBIDDEN (the API key check follows the authorizer)', async () => {
+    const { url, events } = await start();
+    const response = await fetch(`${url}jobs`, { headers: { 'x-api-key': REGISTERED_ONLY } });
+    expect(response.status).toBe(403);
+    expect(((await response.json()) as { error: { code: string } }).error.code).toBe('FORBIDDEN');
+    expect(events).toHaveLength(0);
+  });
+
+  it('runs the authorizer with the REQUEST event and hands its principal to the integration as requestContext.authorizer', async () => {
+    const { url, events, authorizerEvents } = await start();
+    const response = await fetch(`${url}jobs/abc123def456?x=1`, { headers: { 'X-Api-Key': cli.value } });
+    expect(response.status).toBe(200);
+    expect(authorizerEvents[0]).toMatchObject({
+      type: 'REQUEST',
+      methodArn: expect.stringMatching(/^arn:aws:execute-api:[a-z0-9-]+:000000000000:[a-z0-9]+\/v1\/GET\/jobs\/abc123def456$/),
+      resource: '/jobs/{id}',
+      httpMethod: 'GET',
+      headers: expect.objectContaining({ 'X-Api-Key': cli.value }),
+      pathParameters: { id: 'abc123def456' },
+      queryStringParameters: { x: '1' },
+    });
+    expect(events[0]!.event.requestContext.authorizer).toEqual({
+      principalId: cli.id,
+      principalName: `name-of-${cli.id}`,
+      principalKind: 'program',
+      role: 'user',
+    });
+    // GET /health has no authorizer.
+    await fetch(`${url}health`);
+    expect(authorizerEvents).toHaveLength(1);
+    expect(events[1]!.event.requestContext.authorizer).toBeNull();
+  });
+
+  it('caches the result per identity-source value for the TTL, then asks again', async () => {
+    let clock = 1_000_000;
+    let allow = true;
+    const { url, authorizerEvents } = await start({
+      now: () => clock,
+      authorizer: async (event) => {
+        if (!allow) throw new Error('Unauthorized');
+        return authorizerResult(event);
+      },
+    });
+    const ttl = model.api.routes.find((r) => r.authorizer)!.authorizer!.ttlSeconds;
+    expect(ttl).toBeGreaterThan(0);
+    expect(ttl).toBeLessThanOrEqual(60);
+    const get = (key: string) => fetch(`${url}jobs`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+    expect(await get(cli.value)).toBe(200);
+    allow = false; // the key is disabled in the registry
+    expect(await get(cli.value)).toBe(200); // still the cached Allow
+    expect(await get(web.value)).toBe(401); // another identity-source value: asked
+    expect(authorizerEvents).toHaveLength(2);
+    clock += ttl * 1000;
+    expect(await get(cli.value)).toBe(401); // the cache has expired: refused within the TTL
+    expect(authorizerEvents).toHaveLength(3);
+  });
+
+  it('maps a Deny policy to 403 FORBIDDEN and a failing authorizer to 500 INTERNAL_ERROR, function not called', async () => {
+    let mode: 'deny' | 'fail' = 'deny';
+    const { url, events } = await start({
+      authorizer: async (event) => {
+        if (mode === 'fail') throw new Error('boom');
+        const result = authorizerResult(event);
+        return {
+          ...result,
+          policyDocument: { ...result.policyDocument, Statement: [{ ...result.policyDocument.Statement[0]!, Effect: 'Deny' }] },
+        };
+      },
+    });
+    const denied = await fetch(`${url}jobs`, { headers: { 'x-api-key': cli.value } });
+    expect([denied.status, ((await denied.json()) as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN']);
+    mode = 'fail';
+    const failed = await fetch(`${url}jobs`, { headers: { 'x-api-key': web.value } });
+    expect([failed.status, ((await failed.json()) as { error: { code: string } }).error.code]).toEqual([500, 'INTERNAL_ERROR']);
     expect(events).toHaveLength(0);
   });
 

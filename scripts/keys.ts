@@ -1,0 +1,86 @@
+/**
+ * Operator CLI for the key registry (until the admin API exists): creates a
+ * key (printed once, stored only as its hash), registers an existing value
+ * read from stdin (migration of API Gateway keys: principal id = the old key
+ * id), and disables or enables a key by its hash. The table is the stack
+ * output KeyTableName (--table or K2P_KEY_TABLE); AWS credentials and region
+ * come from the usual AWS SDK environment.
+ *
+ *   npm run keys -- create --name ci-bot --role user
+ *   npm run keys -- register --name alice --principal-id <api key id> < value.txt
+ *   npm run keys -- disable --hash <sha256 hex>
+ */
+import { randomUUID } from 'node:crypto';
+import { text } from 'node:stream/consumers';
+import { parseArgs } from 'node:util';
+import { generateApiKey, hashApiKey } from '../core/node/api-key';
+import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type PrincipalRole } from '../core/principal';
+import { createDocumentClient } from '../lambdas/storage/dynamodb-client';
+import { KeyRegistry } from '../lambdas/storage/key-registry';
+
+const USAGE = `usage: npm run keys -- <create|register|disable|enable> [options]
+  create    --name N [--role user|admin] [--kind program|person] [--principal-id ID]   prints the new key once
+  register  --name N --principal-id ID [--role] [--kind]                                 reads the key value from stdin
+  disable   --hash H        enable --hash H
+  common    --table T (default: $K2P_KEY_TABLE, the stack output KeyTableName)`;
+
+async function main(argv: string[]): Promise<number> {
+  const { positionals, values } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      name: { type: 'string' },
+      role: { type: 'string', default: 'user' },
+      kind: { type: 'string', default: 'program' },
+      'principal-id': { type: 'string' },
+      hash: { type: 'string' },
+      table: { type: 'string' },
+    },
+  });
+  const command = positionals[0];
+  const table = values.table ?? process.env.K2P_KEY_TABLE;
+  if (!command || !table) {
+    console.error(USAGE);
+    return 2;
+  }
+  const registry = new KeyRegistry(createDocumentClient(), table);
+
+  if (command === 'disable' || command === 'enable') {
+    if (!values.hash) throw new Error('--hash is required');
+    if (!(await registry.setEnabled(values.hash, command === 'enable'))) throw new Error('No key with that hash is registered.');
+    console.error(`${command}d; the authorizer's cache lets it work for at most another 60 s.`);
+    return 0;
+  }
+  if (command !== 'create' && command !== 'register') {
+    console.error(USAGE);
+    return 2;
+  }
+  if (!values.name) throw new Error('--name is required');
+  if (!ROLES.includes(values.role as PrincipalRole)) throw new Error(`--role must be one of ${ROLES.join(', ')}`);
+  if (!PRINCIPAL_KINDS.includes(values.kind as PrincipalKind)) throw new Error(`--kind must be one of ${PRINCIPAL_KINDS.join(', ')}`);
+  if (command === 'register' && !values['principal-id']) throw new Error('register needs --principal-id (for an API Gateway key: its id)');
+  const value = command === 'create' ? generateApiKey() : (await text(process.stdin)).trim();
+  if (!value) throw new Error('No key value on stdin.');
+  const principalId = values['principal-id'] ?? randomUUID();
+  const entry = {
+    principalId,
+    name: values.name,
+    kind: values.kind as PrincipalKind,
+    role: values.role as PrincipalRole,
+    enabled: true,
+    createdAt: new Date().toISOString(),
+  };
+  if (!(await registry.register(value, entry))) throw new Error('That key value is registered already.');
+  console.error(`registered: principal ${principalId} (${entry.name}, ${entry.kind}, ${entry.role}), key hash ${hashApiKey(value)}`);
+  // The value goes to stdout alone, once, so it can be piped into a secret store.
+  if (command === 'create') console.log(value);
+  return 0;
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: Error) => {
+    console.error(`keys: ${error.message}`);
+    process.exit(1);
+  },
+);
