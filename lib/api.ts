@@ -38,6 +38,19 @@ export { API_ROUTES, type ApiHandlerName };
 /** Routes that change or read a principal's webhook settings (blocked for the page's shared key). */
 export const WEBHOOK_SETTINGS_HANDLERS = ['getWebhook', 'putWebhook', 'rotateWebhookSecret'] as const satisfies readonly ApiHandlerName[];
 
+/** The OpenID Connect issuer whose bearer tokens the authorizer accepts (its OIDC_* environment). */
+export interface AuthorizerIdentity {
+  /** Exactly as the tokens' `iss` carries it. */
+  readonly issuer: string;
+  /** The app client id: `aud` (ID tokens) or `client_id` (Cognito access tokens). */
+  readonly audience: string;
+  readonly groupsClaim: string;
+  /** Members of this group get the admin role. */
+  readonly adminGroup: string;
+  /** @default - the issuer's discovery document's jwks_uri */
+  readonly jwksUri?: string;
+}
+
 export interface JobsApiProps {
   readonly jobTable: JobTable;
   /** API key hashes → principals: the authorizer reads it. */
@@ -48,6 +61,11 @@ export interface JobsApiProps {
   readonly stateMachine: sfn.IStateMachine;
   /** Origin of the web page (https://<distribution domain>); a token is fine. */
   readonly siteOrigin: string;
+  /**
+   * Who may sign in with a bearer token.
+   * @default - none: bearer tokens are refused, API keys only
+   */
+  readonly identity?: AuthorizerIdentity;
   /**
    * More origins allowed by CORS preflight (local development of the page).
    * @default - none
