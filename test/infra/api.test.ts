@@ -184,7 +184,7 @@ describe('JobsApi', () => {
 
   it('has a tight web plan (which cannot list jobs nor touch webhook settings) and a default plan for programmatic keys, one key each', () => {
     const plans = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::UsagePlan').map(([id, p]) => [id, p.Properties]));
-    const web = plans[logicalIdOf(stack, api.webPlan)]!;
+    const web = plans[logicalIdOf(stack, api.webPlan!)]!;
     const def = plans[logicalIdOf(stack, api.defaultPlan)]!;
     expect(web).toMatchObject({
       UsagePlanName: 'Api-web',
@@ -209,7 +209,7 @@ describe('JobsApi', () => {
     ]);
     expect(keys.sort()).toEqual(
       [
-        [logicalIdOf(stack, api.webApiKey), logicalIdOf(stack, api.webPlan)],
+        [logicalIdOf(stack, api.webApiKey!), logicalIdOf(stack, api.webPlan!)],
         [logicalIdOf(stack, api.clientApiKey), logicalIdOf(stack, api.defaultPlan)],
       ].sort(),
     );
