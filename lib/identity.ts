@@ -128,8 +128,9 @@ export class Identity extends Construct {
       supportedIdentityProviders: identityProviders,
       preventUserExistenceErrors: true,
       enableTokenRevocation: true,
-      idTokenValidity: Duration.hours(1),
-      accessTokenValidity: Duration.hours(1),
+      // Groups travel in the tokens: a person removed from admins keeps the role at most this long.
+      idTokenValidity: Duration.minutes(15),
+      accessTokenValidity: Duration.minutes(15),
       refreshTokenValidity: Duration.hours(12),
     });
 

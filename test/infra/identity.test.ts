@@ -63,6 +63,12 @@ describe('Identity: the stack-made Cognito user pool (identityProvider.issuer em
     expect(p.SupportedIdentityProviders).toEqual(['COGNITO']);
     expect(p.EnableTokenRevocation).toBe(true);
     expect(p.PreventUserExistenceErrors).toBe('ENABLED');
+    // Groups travel in the tokens: short tokens bound how long a removed admin keeps the role.
+    expect({ id: p.IdTokenValidity, access: p.AccessTokenValidity, units: p.TokenValidityUnits }).toEqual({
+      id: 15,
+      access: 15,
+      units: { IdToken: 'minutes', AccessToken: 'minutes', RefreshToken: 'minutes' },
+    });
   });
 
   it('hosts sign-in on a Cognito prefix domain derived from the stack name and account', () => {
