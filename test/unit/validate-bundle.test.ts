@@ -538,8 +538,7 @@ describe('validateBundle: the order of the checks', () => {
     expect((await bothPaths(good)).ok).toBe(true);
   });
 
-  it('handles the headers yauzl reads asynchronously (empty names) in order', async () => {
-    // An empty name with no extra field is a zero-length read, which yauzl answers on a later turn.
+  it('handles empty names (zero-length reads) in the central directory and a local header, in order', async () => {
     const emptyCentral = [...nodes(3, true), { name: '', data: '' }, { name: 'Late (#9)/settings.xml', data: SETTINGS_XML }];
     expect(await bothPaths(buildZip({ entries: emptyCentral }))).toMatchObject({ ok: false, code: 'ZIP_UNSAFE_PATH' });
     const emptyLocal = nodes(4, true);
