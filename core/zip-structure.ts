@@ -15,7 +15,8 @@
  *
  * The readers are generators that yield the byte ranges they need (always
  * within the file), so the validator runs them synchronously over memory
- * (readSync) and the page over a File, the CLI over a file handle (readAsync).
+ * (readSync) and the page over a File, the CLI over a file handle (readAsync,
+ * which reads the ranges of one step concurrently).
  */
 import type { BundleErrorCode } from './errors';
 import { EXTRA, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, U32_MAX } from './zip-format';
@@ -53,20 +54,30 @@ export interface ByteRange {
   length: number;
 }
 
-/** A reader of part of the archive: yields ranges, receives their bytes, returns its result. */
-export type Reading<T> = Generator<ByteRange, T, Uint8Array>;
+/**
+ * A reader of part of the archive: yields the ranges it needs next (several at
+ * once when they do not depend on each other), receives their bytes in the
+ * same order, and returns its result.
+ */
+export type Reading<T> = Generator<readonly ByteRange[], T, Uint8Array[]>;
+
+/** One range's bytes. */
+function* one(range: ByteRange): Reading<Uint8Array> {
+  const [bytes] = yield [range];
+  return bytes!;
+}
 
 /** Runs a reading over bytes in memory. */
 export function readSync<T>(reading: Reading<T>, bytes: Uint8Array): T {
   let step = reading.next();
-  while (!step.done) step = reading.next(bytes.subarray(step.value.offset, step.value.offset + step.value.length));
+  while (!step.done) step = reading.next(step.value.map(({ offset, length }) => bytes.subarray(offset, offset + length)));
   return step.value;
 }
 
-/** Runs a reading over a random-access source. */
+/** Runs a reading over a random-access source; the ranges of one step are read concurrently. */
 export async function readAsync<T>(reading: Reading<T>, source: RandomAccessSource): Promise<T> {
   let step = reading.next();
-  while (!step.done) step = reading.next(await source.read(step.value.offset, step.value.length));
+  while (!step.done) step = reading.next(await Promise.all(step.value.map(({ offset, length }) => source.read(offset, length))));
   return step.value;
 }
 
@@ -149,6 +160,8 @@ interface EndRecords {
 
 /** The longest tail the end records can occupy: end record, longest comment, ZIP64 locator. */
 const TAIL_BYTES = RECORD_BYTES.EOCD + U16_MAX + RECORD_BYTES.ZIP64_LOCATOR;
+/** Entries whose local records are read at once (their reads go out together). */
+const LOCAL_BATCH = 64;
 /** The fixed part of the ZIP64 end record after its signature and size fields (APPNOTE 4.3.14: version 1 has no extensible data). */
 const ZIP64_EOCD_BODY = RECORD_BYTES.ZIP64_EOCD - 12;
 
@@ -163,7 +176,7 @@ function* findEndRecord(
   span: number,
 ): Reading<{ tail: Fields; tailStart: number; candidates: number[]; trailing: number | undefined }> {
   const tailStart = Math.max(0, size - span);
-  const tail = new Fields(yield { offset: tailStart, length: size - tailStart });
+  const tail = new Fields(yield* one({ offset: tailStart, length: size - tailStart }));
   const candidates: number[] = [];
   let trailing: number | undefined;
   const lowest = span === TAIL_BYTES ? 0 : tail.bytes.length - RECORD_BYTES.EOCD;
@@ -215,7 +228,7 @@ function* readEndRecords(size: number): Reading<EndRecords> {
   if (recordOffset + RECORD_BYTES.ZIP64_EOCD !== locatorOffset) {
     throw corrupt('the ZIP64 end record is not where its locator says (right before it)');
   }
-  const record = new Fields(yield { offset: recordOffset, length: RECORD_BYTES.ZIP64_EOCD });
+  const record = new Fields(yield* one({ offset: recordOffset, length: RECORD_BYTES.ZIP64_EOCD }));
   if (record.u32(0) !== SIGNATURE.ZIP64_EOCD) throw corrupt('the ZIP64 end record is missing');
   if (record.u64(4) !== ZIP64_EOCD_BODY) {
     throw new ZipReadError('ZIP_UNSUPPORTED', 'The archive has a version 2 ZIP64 end record (central-directory encryption).');
@@ -258,7 +271,7 @@ export function* readDirectory(size: number, limits: DirectoryLimits): Reading<Z
     );
   }
   const directory = new Fields(
-    end.size === 0 ? new Uint8Array(0) : yield { offset: end.offset, length: end.size },
+    end.size === 0 ? new Uint8Array(0) : yield* one({ offset: end.offset, length: end.size }),
     'the central directory is cut short',
   );
   const records: ZipRecord[] = [];
@@ -377,7 +390,33 @@ function decodeName(bytes: Uint8Array, flags: number): string {
  * Sets each record's dataStart and end.
  */
 export function* readLocalRecords(directory: ZipDirectory): Reading<void> {
-  for (const record of directory.records) yield* readLocalRecord(record, directory.offset);
+  const records = directory.records;
+  for (let from = 0; from < records.length; from += LOCAL_BATCH) {
+    const readers = records.slice(from, from + LOCAL_BATCH).map((record) => readLocalRecord(record, directory.offset));
+    // Each entry's reading runs on its own; the batch's reads go out together, and its first problem in central-directory order wins.
+    const problems: unknown[] = [];
+    const advance = (i: number, input?: Uint8Array[]) => {
+      try {
+        const step = readers[i]!.next(input!);
+        return step.done ? undefined : step.value;
+      } catch (error) {
+        problems[i] = error;
+        return undefined;
+      }
+    };
+    let pending = readers.map((_, i) => advance(i));
+    while (pending.some((ranges) => ranges !== undefined)) {
+      const bytes = yield pending.flatMap((ranges) => ranges ?? []);
+      let at = 0;
+      pending = pending.map((ranges, i) => {
+        if (!ranges) return undefined;
+        at += ranges.length;
+        return advance(i, bytes.slice(at - ranges.length, at));
+      });
+    }
+    const first = problems.find((problem) => problem !== undefined);
+    if (first !== undefined) throw first;
+  }
   checkLayout(directory);
 }
 
@@ -385,14 +424,14 @@ function* readLocalRecord(record: ZipRecord, limit: number): Reading<void> {
   const { name } = record;
   const offset = record.localHeaderOffset;
   if (offset + RECORD_BYTES.LOCAL_HEADER > limit) throw corrupt(`the local header of \`${name}\` lies outside the entries`, name);
-  const local = new Fields(yield { offset, length: RECORD_BYTES.LOCAL_HEADER });
+  const local = new Fields(yield* one({ offset, length: RECORD_BYTES.LOCAL_HEADER }));
   if (local.u32(0) !== SIGNATURE.LOCAL_HEADER) throw corrupt(`the local header of \`${name}\` is missing`, name);
   const nameLength = local.u16(26);
   const extraLength = local.u16(28);
   const headerLength = RECORD_BYTES.LOCAL_HEADER + nameLength + extraLength;
   if (offset + headerLength > limit) throw corrupt(`the local header of \`${name}\` runs into the central directory`, name);
   const variable = new Fields(
-    nameLength + extraLength === 0 ? EMPTY : yield { offset: offset + RECORD_BYTES.LOCAL_HEADER, length: nameLength + extraLength },
+    nameLength + extraLength === 0 ? EMPTY : yield* one({ offset: offset + RECORD_BYTES.LOCAL_HEADER, length: nameLength + extraLength }),
   );
   const disagree = (field: string) => corrupt(`the local header of \`${name}\` disagrees with the central directory (${field})`, name);
   if (!sameBytes(variable.slice(0, nameLength), record.nameBytes)) throw disagree('file name');
@@ -438,7 +477,7 @@ function* readLocalRecord(record: ZipRecord, limit: number): Reading<void> {
 function* readDataDescriptor(record: ZipRecord, at: number, limit: number, zip64: boolean): Reading<number> {
   const sizeBytes = zip64 ? 8 : 4;
   const longest = 8 + 2 * sizeBytes;
-  const bytes = new Fields(yield { offset: at, length: Math.min(longest, limit - at) });
+  const bytes = new Fields(yield* one({ offset: at, length: Math.min(longest, limit - at) }));
   const agrees = (from: number): boolean => {
     if (from + 4 + 2 * sizeBytes > bytes.bytes.length) return false;
     const size = (field: number) => (zip64 ? bytes.u64(field) : bytes.u32(field));

@@ -8,6 +8,7 @@
  * the entry when there is one; the well-formed archives themselves, small
  * ZIP64 ones included, must be accepted by both.
  */
+import zlib from 'node:zlib';
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { buildBundle } from '../../core/bundler';
@@ -110,6 +111,24 @@ describe('well-formed archives are read the same way by both readers', () => {
     const zip = buildZip(spec);
     const verdict = await validateBundle(zip);
     expect(verdict).toMatchObject({ ok: true, stats: { entries: 2, files: 2, unpackedBytes: expect.any(Number) } });
+    expect(await readerVerdict(zip)).toEqual({ ok: true });
+  });
+
+  it('accepts data-descriptor entries whose local header repeats the real CRC and sizes instead of zeros', async () => {
+    const entries: ZipEntrySpec[] = [
+      { name: 'workflow.knime', data: workflowXml([{ id: '1', settingsFile: 'A (#1)/settings.xml' }]) },
+      { name: 'A (#1)/settings.xml', data: SETTINGS_XML, method: 0 },
+    ].map((entry) => {
+      const data = Buffer.from(entry.data);
+      const payload = entry.method === 0 ? data : zlib.deflateRawSync(data);
+      return {
+        ...entry,
+        dataDescriptor: true,
+        local: { crc32: crc32(data), compressedSize: payload.length, uncompressedSize: data.length },
+      };
+    });
+    const zip = buildZip({ entries });
+    expect(await validatorVerdict(zip)).toEqual({ ok: true });
     expect(await readerVerdict(zip)).toEqual({ ok: true });
   });
 
