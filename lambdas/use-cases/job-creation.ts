@@ -151,11 +151,16 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
   return { created: true, job, upload };
 }
 
-/** Takes the job's slots and daily count, freeing a full ledger's abandoned uploads once before refusing. */
+/**
+ * Takes the job's slots and daily count. A full ledger is first rid of holders
+ * with nothing to run, then asked once more, also when a concurrent request
+ * freed them: the retry is one conditional write per ledger.
+ */
 async function admit(deps: CreateJobDeps, jobId: string, owner: string, nowMs: number): Promise<void> {
   let admission = await deps.capacity.tryAcquire(jobId, owner, deps.limits, nowMs);
-  if (!admission.ok && admission.scope !== 'day' && (await freeAbandonedSlots(deps, admission.pk, nowMs)) > 0) {
-    logger.info('Freed abandoned uploads to admit a job', { ledger: admission.pk });
+  if (!admission.ok && admission.scope !== 'day') {
+    const freed = await freeAbandonedSlots(deps, admission.pk, nowMs);
+    if (freed) logger.info('Freed slots held by abandoned uploads', { ledger: admission.pk, freed });
     admission = await deps.capacity.tryAcquire(jobId, owner, deps.limits, nowMs);
   }
   if (!admission.ok) throw admissionError(admission.scope, deps.limits, nowMs);

@@ -122,7 +122,7 @@ async function reapJob(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
   switch (job.status) {
     case 'AWAITING_UPLOAD':
       // Past the full deadline even a bundle that arrived was never validated: expire it all the same.
-      return (await expireUpload(deps, job, nowMs)) ? 'expiredUploads' : 'none';
+      return (await expireUpload(deps, job, nowMs)).ok ? 'expiredUploads' : 'none';
     case 'VALIDATING': {
       const moved = await failJob(deps, job, nowMs, {
         message: 'The bundle could not be validated (the validation did not finish).',

@@ -193,6 +193,19 @@ describe('creates whose upload never comes', () => {
     expect(refill.filter((r) => r.statusCode === 201)).toHaveLength(4);
   });
 
+  it('free global capacity for another principal the same way (503 SERVER_BUSY until then)', async () => {
+    const h = await handlers({ LIMIT_GLOBAL_IN_FLIGHT: '3', LIMIT_UPLOAD_URL_SECONDS: String(WINDOW_SECONDS) });
+    const start = Date.now();
+    clockAt(start);
+    expect((await burst(h, person('person-hank'), 3)).every((r) => r.statusCode === 201)).toBe(true);
+    const ivy = person('person-ivy');
+    expect((await create(h, ivy)).statusCode).toBe(503);
+    clockAt(start + (WINDOW_SECONDS + UPLOAD_SLOT_GRACE_SECONDS + 1) * 1000);
+    const admitted = await burst(h, ivy, 4);
+    expect(admitted.map((r) => r.statusCode).sort()).toEqual([201, 201, 201, 503]);
+    expect(await members(ownerCapacityPk('person-hank'), 'holders')).toEqual([]);
+  });
+
   it('keeps a job whose bundle arrived but whose S3 event is late, and validation still takes it', async () => {
     const h = await handlers({ LIMIT_PER_PRINCIPAL_IN_FLIGHT: '2', LIMIT_UPLOAD_URL_SECONDS: String(WINDOW_SECONDS) });
     const gina = person('person-gina');
