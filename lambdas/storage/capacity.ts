@@ -92,20 +92,22 @@ export class Capacity {
     if (!(await this.take(ownPk, jobId, limits.perPrincipalInFlight, { scope: 'owner', capacityOwner: owner }))) {
       return { ok: false, scope: 'owner', pk: ownPk };
     }
-    const undo: (() => Promise<boolean>)[] = [() => this.give(ownPk, jobId)];
+    const dayPk = dailyCountPk(owner, utcDay(nowMs));
+    // Each give-back is conditional on the job being a member, so it is safe also for a write that threw after it applied.
     const giveBack = async () => {
-      for (const step of undo.reverse()) await step();
+      await this.give(globalCapacityPk(), jobId);
+      await this.remove(DAILY, dayPk, jobId);
+      await this.give(ownPk, jobId);
     };
     try {
-      const dayPk = dailyCountPk(owner, utcDay(nowMs));
       const day = { scope: 'day', capacityOwner: owner, day: utcDay(nowMs), [TABLE.ttlAttribute]: dailyItemExpiry(nowMs) };
       if (!(await this.add(DAILY, dayPk, jobId, limits.perPrincipalPerDay, day))) {
-        await giveBack();
+        await this.give(ownPk, jobId);
         return { ok: false, scope: 'day', pk: dayPk };
       }
-      undo.push(() => this.remove(DAILY, dayPk, jobId));
       if (!(await this.take(globalCapacityPk(), jobId, limits.globalInFlight, { scope: 'global' }))) {
-        await giveBack();
+        await this.remove(DAILY, dayPk, jobId);
+        await this.give(ownPk, jobId);
         return { ok: false, scope: 'global', pk: globalCapacityPk() };
       }
     } catch (error) {
