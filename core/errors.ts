@@ -125,8 +125,8 @@ export const ERRORS = {
   SERVER_BUSY: api(503, 'The service is at capacity.', 'Retry after the number of seconds in Retry-After.'),
   RATE_LIMITED: api(
     429,
-    'Too many jobs in flight for this API key.',
-    'Wait for a job to finish, or retry after the number of seconds in Retry-After.',
+    'Too many jobs for you (in flight at once, or started today).',
+    'Wait for a job to finish, or retry after the number of seconds in Retry-After; the daily count starts again at 00:00 UTC.',
   ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),

@@ -340,9 +340,9 @@ const ERROR_RESPONSES = {
     name: 'RateLimited',
     codes: ['RATE_LIMITED'],
     description:
-      '`RATE_LIMITED`: this API key has too many jobs in flight (POST /jobs, `details.limit`), or the gateway throttled the request (usage plan rate or daily quota, stage limit, per-address WAF rule). Wait `Retry-After` seconds.',
+      '`RATE_LIMITED`: the caller (a person or a program: its principal) has too many jobs in flight (POST /jobs, `details.limit`) or has started its conversions for the UTC day (POST /jobs, `details.limit`, `details.period: "day"`, `details.resetsAt`; `Retry-After` is the time to 00:00 UTC, at most 3600 s), or the gateway throttled the request (usage plan rate or daily quota, stage limit, per-address WAF rule). Wait `Retry-After` seconds.',
     retryAfter: 'required',
-    example: errorExample('RATE_LIMITED', 'This API key already has 5 jobs in flight, the most allowed.', { limit: 5 }),
+    example: errorExample('RATE_LIMITED', 'You already have 5 jobs in flight, the most allowed per user or program.', { limit: 5 }),
   },
   500: {
     name: 'InternalError',
@@ -448,7 +448,9 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
     summary: 'Admit a job and get a presigned upload for its bundle.',
     description: [
       'Admission control: at most `LIMIT_GLOBAL_IN_FLIGHT` jobs in flight overall (503 `SERVER_BUSY` beyond) and',
-      '`LIMIT_PER_KEY_IN_FLIGHT` per API key (429 `RATE_LIMITED`), both with `Retry-After`.',
+      '`LIMIT_PER_PRINCIPAL_IN_FLIGHT` per principal (person or program) and `LIMIT_PER_PRINCIPAL_PER_DAY` jobs admitted',
+      'per principal per UTC day (429 `RATE_LIMITED`), all with `Retry-After`. A job still waiting for its upload holds',
+      'its slots until its upload window has closed (plus 2 minutes), not longer.',
       '',
       'Upload the bundle by POSTing a `multipart/form-data` body to `upload.url` with every field of `upload.fields`',
       '(unchanged, in any order) followed by the file as `file`, before `upload.expiresAt`. The policy fixes the key,',

@@ -26,7 +26,9 @@ const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
 /** Limits of the test deployment; everything else is the cdk.json default. */
 export const E2E_SERVICE_LIMITS = {
   globalInFlight: 20,
-  perKeyInFlight: 50,
+  perPrincipalInFlight: 50,
+  // The suite converts every sample and more from one principal: the daily count is tested on its own.
+  perPrincipalPerDay: 100_000,
   // Room for 20 real conversions at once on a small, busy machine; the contract double's hang still times out.
   converterTimeoutSeconds: 15,
   resultRetentionDays: 7,
