@@ -21,11 +21,13 @@ import {
   JobViewSchema,
   MAX_JOB_WAIT_SECONDS,
   ListJobsResponseSchema,
+  MeResponseSchema,
   ResultLinkSchema,
   type CreateJobRequest,
   type HealthResponse,
   type JobView,
   type ListJobsResponse,
+  type MeResponse,
   type ResultLink,
   type UploadTicket,
 } from './api-schemas';
@@ -334,6 +336,12 @@ export class ApiClient {
   async health(options: RequestOptions = {}): Promise<HealthResponse> {
     const raw = await this.send({ method: 'GET', path: '/health', withKey: false, signal: options.signal });
     return this.parse(HealthResponseSchema, raw, 'GET /health');
+  }
+
+  /** GET /me: who the key (or sign-in) belongs to, and its role. */
+  async me(options: RequestOptions = {}): Promise<MeResponse> {
+    const raw = await this.send({ method: 'GET', path: '/me', signal: options.signal });
+    return this.parse(MeResponseSchema, raw, 'GET /me');
   }
 
   /** POST /jobs with an Idempotency-Key, so the automatic retries (and the caller's) never create two jobs. */

@@ -24,6 +24,7 @@ export const API_ROUTES = [
   { handler: 'rotateWebhookSecret', method: 'POST', path: '/webhook/secret', id: 'RotateWebhookSecret' },
   { handler: 'cancelJob', method: 'POST', path: '/jobs/{id}/cancel', id: 'CancelJob' },
   { handler: 'getLogs', method: 'GET', path: '/jobs/{id}/logs', id: 'GetLogs' },
+  { handler: 'getMe', method: 'GET', path: '/me', id: 'GetMe' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];

@@ -121,6 +121,7 @@ export const HANDLERS = {
   cancelJob: 'lambdas/api/cancel-job.ts',
   taskStopped: 'lambdas/events/task-stopped.ts',
   authorizer: 'lambdas/auth/authorizer.ts',
+  getMe: 'lambdas/api/get-me.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

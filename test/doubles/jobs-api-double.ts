@@ -146,6 +146,14 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     if (!owner) return apiError(res, method, templateOf(path), 'UNAUTHORIZED', 'An API key is required.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
+    // Each key is its own program principal; the id is not the key value, which is never echoed.
+    if (path === '/me' && method === 'GET')
+      return api(res, 'GET', '/me', 200, {
+        id: `principal-${state.keys.indexOf(owner)}`,
+        name: 'double-user',
+        kind: 'program',
+        role: 'user',
+      });
     const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);
     if (!match) return apiError(res, method, '/jobs/{id}', 'NOT_FOUND', 'No such route: check the method and the path.');
     const job = state.jobs.get(decodeURIComponent(match[1]!));
@@ -492,7 +500,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   }
 
   function templateOf(path: string): string {
-    if (path === '/jobs') return '/jobs';
+    if (path === '/jobs' || path === '/me') return path;
     return path.endsWith('/result') ? '/jobs/{id}/result' : path.endsWith('/logs') ? '/jobs/{id}/logs' : '/jobs/{id}';
   }
 
