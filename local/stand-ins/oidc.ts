@@ -118,7 +118,11 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: true },
+      // Our own confirmation page, like the login form: no third-party fonts, no library notice in the banner.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => void (ctx.body = logoutPage(form)),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => API_RESOURCE,
@@ -244,6 +248,15 @@ function sendLoginForm(res: ServerResponse, uid: string, message: string): void 
         `<label>Password <input name="password" type="password" autocomplete="current-password" required></label>` +
         `<button type="submit">Sign in</button></form></html>`,
     );
+}
+
+function logoutPage(form: string): string {
+  return (
+    `<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign out — k2p-web local</title>` +
+    `<h1>Sign out of k2p-web (local mode)?</h1>${form}` +
+    `<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> ` +
+    `<button type="submit" form="op.logoutForm">No, stay signed in</button></html>`
+  );
 }
 
 function samePassword(expected: string, given: string): boolean {
