@@ -60,6 +60,8 @@ export class App {
   private signIn?: SignIn;
   /** The signed-in person's jobs (GET /jobs); present while someone is signed in. */
   private accountJobs?: AccountJobs;
+  /** When a refused bearer token last led to a renewal: at most one a minute, whatever the API keeps answering. */
+  private renewedAfterRefusalAt = Number.NEGATIVE_INFINITY;
   private readonly jobPanel = new JobPanel();
 
   private selection?: Selection;
@@ -120,9 +122,24 @@ export class App {
       baseUrl: config.apiUrl,
       ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
       bearerToken: () => this.signIn?.token(),
+      fetch: (input, init) => this.apiFetch(input, init),
     });
     this.wireAccount();
     this.showAccess();
+  }
+
+  /**
+   * The API's fetch, watching for a refused bearer token (revoked at the provider, a session ended elsewhere): the
+   * session is renewed once; when the provider refuses that too, it ends and the page says so.
+   */
+  private async apiFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const response = await fetch(input, init);
+    const authorization = new Headers(init?.headers).get('authorization');
+    if (response.status === 401 && authorization?.startsWith('Bearer ') && Date.now() - this.renewedAfterRefusalAt > 60_000) {
+      this.renewedAfterRefusalAt = Date.now();
+      void this.signIn?.renew();
+    }
+    return response;
   }
 
   /** Someone may use the converter: a signed-in person, or anyone when the deployment allows anonymous use. */
