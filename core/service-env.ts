@@ -20,6 +20,11 @@ export const LAMBDA_ENV = {
   WEBHOOK_ALLOW_HTTP: 'WEBHOOK_ALLOW_HTTP',
   /** The key registry table (API key hashes → principals); the authorizer reads it. */
   KEY_TABLE_NAME: 'KEY_TABLE_NAME',
+  /**
+   * The value of the stack's People API key: the authorizer returns it as `usageIdentifierKey` for bearer-token
+   * callers, so all people share the People usage plan (apiKeySource AUTHORIZER; not a secret there).
+   */
+  PEOPLE_USAGE_KEY: 'PEOPLE_USAGE_KEY',
 } as const;
 
 /** Environment of the authorizer: the OpenID Connect issuer whose bearer tokens it accepts. */
@@ -34,6 +39,11 @@ export const OIDC_ENV = {
   OIDC_ADMIN_GROUP: 'OIDC_ADMIN_GROUP',
   /** Optional: the JWKS URL, when it is not to be read from the issuer's discovery document. */
   OIDC_JWKS_URI: 'OIDC_JWKS_URI',
+  /**
+   * `true`: an http issuer/JWKS on a loopback address is accepted (local mode's OpenID stand-in only; set by local
+   * mode on its running functions, never by the template). Default: https only.
+   */
+  OIDC_ALLOW_LOOPBACK_HTTP: 'OIDC_ALLOW_LOOPBACK_HTTP',
 } as const;
 
 /** Environment of the runner container (set by the state machine's container overrides and task definition). */

@@ -1,12 +1,13 @@
 /**
- * The jobs API: a regional REST API whose every method but GET /health
- * runs the one REQUEST authorizer (x-api-key → principal, key registry) and
- * requires an API key for the usage plans, two usage plans (the public page's key and
- * programmatic keys), request validation from the shared zod schema, gateway
- * errors in the project's JSON envelope, JSON access logs, CORS for the site
- * origin, stage throttling and an optional per-IP WAF rate rule.
+ * The jobs API: a regional REST API whose every method but GET /health runs the one REQUEST authorizer (an
+ * x-api-key from the key registry, or an OpenID Connect bearer token from `identity`, → principal) and requires a
+ * usage-plan key, which the authorizer names (apiKeySource AUTHORIZER: the program's own key, or the People key
+ * shared by everyone signed in); three usage plans (the public page's key, programmatic keys, people); request
+ * validation from the shared zod schema; gateway errors in the project's JSON envelope (an authorizer that cannot
+ * decide → 503 AUTH_UNAVAILABLE); JSON access logs; CORS for the site origin; stage throttling and an optional
+ * per-IP WAF rate rule.
  */
-import { Duration, Stack } from 'aws-cdk-lib';
+import { CfnResource, Duration, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
@@ -23,8 +24,7 @@ import {
   PutWebhookRequestSchema,
 } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
-import { API_KEY_HEADER, AUTHORIZER_CACHE_SECONDS } from '../core/principal';
-import { LAMBDA_ENV } from '../core/service-env';
+import { LAMBDA_ENV, OIDC_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { JobTable } from './job-table';
@@ -87,6 +87,11 @@ export interface JobsApiProps {
    */
   readonly defaultPlan?: UsagePlanConfig;
   /**
+   * Usage plan shared by everyone signed in with a bearer token (one bucket for all people).
+   * @default - 20 requests/s, bursts of 40, 20000 requests/day
+   */
+  readonly peoplePlan?: UsagePlanConfig;
+  /**
    * Requests per 5 minutes per client IP before a WAF rate-based rule blocks; 0 = no WAF.
    * @default 0
    */
@@ -120,8 +125,13 @@ export class JobsApi extends Construct {
   readonly webApiKey: apigw.ApiKey;
   /** A first programmatic key for the operator; more keys join `defaultPlan`. */
   readonly clientApiKey: apigw.ApiKey;
+  /** The usage-plan key of every bearer-token caller (the authorizer names it; never sent by a client). */
+  readonly peopleApiKey: apigw.ApiKey;
+  /** Its value, also the authorizer's PEOPLE_USAGE_KEY. */
+  readonly peopleUsageKey: string;
   readonly webPlan: apigw.UsagePlan;
   readonly defaultPlan: apigw.UsagePlan;
+  readonly peoplePlan: apigw.UsagePlan;
   /** https origin of the API (scheme + host, no path): what the site's CSP allows. */
   readonly origin: string;
   readonly webAcl?: wafv2.CfnWebACL;
@@ -139,14 +149,15 @@ export class JobsApi extends Construct {
 
     this.api = new apigw.RestApi(this, 'RestApi', {
       restApiName: `${Stack.of(this).stackName}-jobs`,
-      description: 'k2p-web jobs API (API key in x-api-key)',
+      description: 'k2p-web jobs API (API key in x-api-key, or Authorization: Bearer <OIDC token>)',
       endpointTypes: [apigw.EndpointType.REGIONAL],
-      apiKeySourceType: apigw.ApiKeySourceType.HEADER,
+      // The usage-plan key comes from the authorizer's usageIdentifierKey, so bearer-token callers are throttled too.
+      apiKeySourceType: apigw.ApiKeySourceType.AUTHORIZER,
       defaultMethodOptions: { apiKeyRequired: true },
       defaultCorsPreflightOptions: {
         allowOrigins: corsOrigins,
         allowMethods: ['GET', 'POST', 'PUT', 'DELETE', 'OPTIONS'],
-        allowHeaders: ['Content-Type', 'X-Api-Key', IDEMPOTENCY_KEY_HEADER],
+        allowHeaders: ['Content-Type', 'X-Api-Key', 'Authorization', IDEMPOTENCY_KEY_HEADER],
         exposeHeaders: ['Retry-After', 'Location', IDEMPOTENT_REPLAY_HEADER, JOB_WAIT_HEADER],
         maxAge: Duration.hours(1),
       },
@@ -168,27 +179,38 @@ export class JobsApi extends Construct {
     this.origin = `https://${this.api.restApiId}.execute-api.${Stack.of(this).region}.${Stack.of(this).urlSuffix}`;
 
     this.functions = this.createFunctions(props);
+    // Not a secret: under apiKeySource AUTHORIZER only the authorizer's usageIdentifierKey selects a plan key, and
+    // the value sent as x-api-key is just an unregistered key (401). Deterministic, so every deploy keeps it.
+    this.peopleUsageKey = `k2p-web-people-usage-${Stack.of(this).stackName}`;
     this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
       handler: 'authorizer',
       defaults: props.functions,
-      description: 'REQUEST authorizer: the x-api-key value → its principal in the key registry',
-      environment: { [LAMBDA_ENV.KEY_TABLE_NAME]: props.keyRegistry.table.tableName },
+      description: 'REQUEST authorizer: an x-api-key (key registry) or a bearer token (OIDC issuer) → its principal',
+      environment: {
+        [LAMBDA_ENV.KEY_TABLE_NAME]: props.keyRegistry.table.tableName,
+        [LAMBDA_ENV.PEOPLE_USAGE_KEY]: this.peopleUsageKey,
+        ...identityEnvironment(props.identity),
+      },
       memorySize: 256,
     });
     props.keyRegistry.grantAuthorize(this.authorizerFunction.fn);
+    // "x-api-key OR Authorization" cannot be identity sources (API Gateway requires every source and refuses the
+    // request before the function runs), so there are none, and without them API Gateway cannot cache (TTL 0).
+    // The function caches key lookups and token verdicts itself for at most AUTHORIZER_CACHE_SECONDS.
     this.authorizer = new apigw.RequestAuthorizer(this, 'RequestAuthorizer', {
       handler: this.authorizerFunction.fn,
-      // A request without the header is refused (401) before the function runs; a bearer token joins here later.
-      identitySources: [apigw.IdentitySource.header(API_KEY_HEADER)],
-      // Results are cached per key value: a disabled key stops working within this bound.
-      resultsCacheTtl: Duration.seconds(AUTHORIZER_CACHE_SECONDS),
+      identitySources: [],
+      resultsCacheTtl: Duration.seconds(0),
     });
+    // CDK writes the empty list as IdentitySource ""; the property is optional without caching, so leave it out.
+    (this.authorizer.node.defaultChild as CfnResource).addPropertyDeletionOverride('IdentitySource');
     this.methods = this.createMethods();
     this.grant(props);
     this.addGatewayResponses(props.siteOrigin);
 
     const webPlan = props.webPlan ?? { rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 };
     const defaultPlan = props.defaultPlan ?? { rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 };
+    const peoplePlan = props.peoplePlan ?? { rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 };
     this.webPlan = this.api.addUsagePlan('WebPlan', {
       name: `${Stack.of(this).stackName}-web`,
       description: 'The public web page: one shared key, tight limits; it cannot list jobs',
@@ -214,20 +236,32 @@ export class JobsApi extends Construct {
       quota: { limit: defaultPlan.quotaPerDay, period: apigw.Period.DAY },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
+    this.peoplePlan = this.api.addUsagePlan('PeoplePlan', {
+      name: `${Stack.of(this).stackName}-people`,
+      description: 'Everyone signed in with a bearer token: one shared bucket; per-person limits are per principal',
+      throttle: { rateLimit: peoplePlan.rateLimit, burstLimit: peoplePlan.burstLimit },
+      quota: { limit: peoplePlan.quotaPerDay, period: apigw.Period.DAY },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
 
     this.webApiKey = new apigw.ApiKey(this, 'WebApiKey', { description: 'k2p-web public web page (shared, public)' });
     this.webPlan.addApiKey(this.webApiKey);
     this.clientApiKey = new apigw.ApiKey(this, 'ClientApiKey', { description: 'k2p-web first programmatic client key' });
     this.defaultPlan.addApiKey(this.clientApiKey);
+    this.peopleApiKey = new apigw.ApiKey(this, 'PeopleApiKey', {
+      description: 'k2p-web people (bearer tokens): named by the authorizer, never sent by a client',
+      value: this.peopleUsageKey,
+    });
+    this.peoplePlan.addApiKey(this.peopleApiKey);
 
     if ((props.wafRateLimit ?? 0) > 0) this.webAcl = this.createWaf(props.wafRateLimit!);
     this.acknowledgeNagFindings();
   }
 
-  /** API keys are the product's authentication model; /health is public on purpose. */
+  /** One REQUEST authorizer for people (bearer tokens) and programs (API keys); /health is public on purpose. */
   private acknowledgeNagFindings(): void {
     const apiKeyReason =
-      'Every method but GET /health (public by design) and CORS preflights runs the Lambda REQUEST authorizer, which maps the x-api-key to a registered principal; jobs are owned by that principal. No Cognito user pool yet.';
+      'Every method but GET /health (public by design) and CORS preflights runs the Lambda REQUEST authorizer: a bearer token is verified against the OpenID Connect issuer (the Cognito user pool or the configured one: signature by JWKS, issuer, audience, expiry), an x-api-key must be registered and enabled; jobs are owned by that principal. A Cognito authorizer cannot also accept API keys for programs, hence one Lambda authorizer.';
     acknowledge(this.api, 'AwsSolutions-APIG4', apiKeyReason);
     acknowledge(this.api, 'AwsSolutions-COG4', apiKeyReason);
     if (!this.webAcl) {
@@ -431,11 +465,26 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
   },
   { id: 'AccessDenied', type: apigw.ResponseType.ACCESS_DENIED, code: 'FORBIDDEN' },
   {
-    // The authorizer refused: no x-api-key, or a key that is not registered or is disabled.
+    // The authorizer refused: no credentials, an unknown or disabled key, or a bearer token that is not valid.
     id: 'Unauthorized',
     type: apigw.ResponseType.UNAUTHORIZED,
     code: 'UNAUTHORIZED',
-    message: JSON.stringify('The API key is missing, unknown or disabled.'),
+    message: JSON.stringify('Sign in, or send a registered, enabled API key: the credentials are missing, unknown, expired or disabled.'),
+  },
+  {
+    // The authorizer could not decide (the identity provider's JWKS unreachable, the registry down): fail closed.
+    id: 'AuthorizerFailure',
+    type: apigw.ResponseType.AUTHORIZER_FAILURE,
+    code: 'AUTH_UNAVAILABLE',
+    statusCode: '503',
+    retryAfter: 5,
+  },
+  {
+    id: 'AuthorizerConfigurationError',
+    type: apigw.ResponseType.AUTHORIZER_CONFIGURATION_ERROR,
+    code: 'AUTH_UNAVAILABLE',
+    statusCode: '503',
+    retryAfter: 5,
   },
   {
     // REST APIs answer unknown paths and methods with 403 "Missing Authentication Token".
@@ -499,6 +548,18 @@ export const GATEWAY_RESPONSES: readonly GatewayResponseSpec[] = [
   { id: 'Default4xx', type: apigw.ResponseType.DEFAULT_4XX, code: 'INVALID_REQUEST', message: '$context.error.messageString' },
   { id: 'Default5xx', type: apigw.ResponseType.DEFAULT_5XX, code: 'INTERNAL_ERROR' },
 ];
+
+/** The authorizer's OIDC_* environment; none (bearer tokens refused) without an identity. */
+function identityEnvironment(identity: AuthorizerIdentity | undefined): Record<string, string> {
+  if (!identity) return {};
+  return {
+    [OIDC_ENV.OIDC_ISSUER]: identity.issuer,
+    [OIDC_ENV.OIDC_AUDIENCE]: identity.audience,
+    [OIDC_ENV.OIDC_GROUPS_CLAIM]: identity.groupsClaim,
+    [OIDC_ENV.OIDC_ADMIN_GROUP]: identity.adminGroup,
+    ...(identity.jwksUri ? { [OIDC_ENV.OIDC_JWKS_URI]: identity.jwksUri } : {}),
+  };
+}
 
 /** zod's draft-4 JSON Schema → CDK's JsonSchema (which spells `$schema` as `schema`). */
 function toApiGatewaySchema(jsonSchema: Record<string, unknown>): apigw.JsonSchema {

@@ -61,6 +61,8 @@ export interface K2pWebConfig {
   readonly webPlan: UsagePlanConfig;
   /** Usage plan for programmatic (CLI) keys. */
   readonly defaultPlan: UsagePlanConfig;
+  /** Usage plan shared by everyone signed in with a bearer token (one bucket; per-person limits are the principal's). */
+  readonly peoplePlan: UsagePlanConfig;
   /** Extra browser origins allowed by CORS (e.g. http://localhost:5173 while developing the page). */
   readonly devOrigins: readonly string[];
   /** Requests per 5 minutes per client IP before the optional WAF blocks; 0 = no WAF. */
@@ -93,6 +95,7 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   apiThrottle: Object.freeze({ rateLimit: 50, burstLimit: 100 }),
   webPlan: Object.freeze({ rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 }),
   defaultPlan: Object.freeze({ rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 }),
+  peoplePlan: Object.freeze({ rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 }),
   devOrigins: Object.freeze([]) as readonly string[],
   wafRateLimit: 0,
   alarmEmail: '',
@@ -333,6 +336,7 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     apiThrottle: throttle('apiThrottle', raw.apiThrottle, d.apiThrottle),
     webPlan: throttle('webPlan', raw.webPlan, d.webPlan),
     defaultPlan: throttle('defaultPlan', raw.defaultPlan, d.defaultPlan),
+    peoplePlan: throttle('peoplePlan', raw.peoplePlan, d.peoplePlan),
     devOrigins: has('devOrigins') ? origins('devOrigins', raw.devOrigins) : d.devOrigins,
     wafRateLimit,
     alarmEmail,

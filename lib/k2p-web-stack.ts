@@ -161,6 +161,7 @@ export class K2pWebStack extends Stack {
       throttle: config.apiThrottle,
       webPlan: config.webPlan,
       defaultPlan: config.defaultPlan,
+      peoplePlan: config.peoplePlan,
       wafRateLimit: config.wafRateLimit,
       logRetentionDays: config.logRetentionDays,
     });

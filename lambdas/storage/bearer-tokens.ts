@@ -1,14 +1,17 @@
 /**
  * Bearer JWTs from the configured OpenID Connect issuer become principals, or are refused: only asymmetric
- * signatures checked against the issuer's JWKS (fetched over HTTPS, cached, refetch cooldown), never `none` or HMAC;
- * issuer, audience (or Cognito access tokens' `client_id`), `exp`/`nbf`/`iat`, `token_use` and `typ` checked.
- * Bad tokens → 401 UNAUTHORIZED; issuer or JWKS unreachable → 503 AUTH_UNAVAILABLE (fails closed). The token text is
- * never logged nor put into an error.
+ * signatures checked against the issuer's JWKS (fetched over HTTPS — plain http only for a loopback issuer when
+ * explicitly allowed, local mode — cached, refetch cooldown), never `none` or HMAC; issuer, audience (or Cognito
+ * access tokens' `client_id`), `exp`/`nbf`/`iat`, `token_use` and `typ` checked. Bad tokens → 401 UNAUTHORIZED;
+ * issuer or JWKS unreachable → 503 AUTH_UNAVAILABLE (fails closed, never cached). Verdicts may be cached by the
+ * token's hash, never past the token's expiry. The token text is never logged nor put into an error.
  */
+import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { DomainError } from '../../core/errors';
 import type { Principal } from '../../core/principal';
 import { OIDC_ENV } from '../../core/service-env';
+import { BoundedCache } from '../decisions/bounded-cache';
 
 /** Asymmetric algorithms only: HS* would let anyone holding the public key sign, `none` signs nothing. */
 export const BEARER_ALGORITHMS = ['RS256', 'RS384', 'RS512', 'PS256', 'PS384', 'PS512', 'ES256', 'ES384', 'ES512', 'EdDSA'] as const;
@@ -36,6 +39,10 @@ export interface BearerTokenConfig {
   readonly cooldownMs?: number;
   /** JWKS cache lifetime. Default 10 min. */
   readonly cacheMaxAgeMs?: number;
+  /** Accept an http issuer and JWKS on a loopback address (local mode's stand-in). Default false: https only. */
+  readonly allowLoopbackHttp?: boolean;
+  /** Reuse verdicts (valid or refused, never outages) by the token's SHA-256; default: no cache. */
+  readonly cache?: { readonly maxAgeMs: number; readonly maxEntries: number; readonly now?: () => number };
   /** Receives refusals and outages (reasons and claims only, never the token). */
   readonly log?: (message: string, fields: Record<string, unknown>) => void;
 }
@@ -52,7 +59,23 @@ export function bearerTokenConfigFromEnv(env: Record<string, string | undefined>
     groupsClaim: env[OIDC_ENV.OIDC_GROUPS_CLAIM]?.trim() || 'cognito:groups',
     adminGroup: env[OIDC_ENV.OIDC_ADMIN_GROUP]?.trim() || 'admins',
     ...(env[OIDC_ENV.OIDC_JWKS_URI]?.trim() ? { jwksUri: env[OIDC_ENV.OIDC_JWKS_URI]!.trim() } : {}),
+    ...(env[OIDC_ENV.OIDC_ALLOW_LOOPBACK_HTTP] === 'true' ? { allowLoopbackHttp: true } : {}),
   };
+}
+
+const LOOPBACK_HOSTS = new Set(['127.0.0.1', '[::1]', 'localhost']);
+
+/** Throws unless `url` is https, or http on a loopback host while `allowLoopbackHttp`: tokens' keys come from here. */
+export function assertIdentityUrl(url: string, what: string, allowLoopbackHttp: boolean | undefined): void {
+  let parsed: URL;
+  try {
+    parsed = new URL(url);
+  } catch {
+    throw new Error(`${what} is not a URL`);
+  }
+  if (parsed.protocol === 'https:') return;
+  if (parsed.protocol === 'http:' && allowLoopbackHttp && LOOPBACK_HOSTS.has(parsed.hostname)) return;
+  throw new Error(`${what} must use https${allowLoopbackHttp ? ' (http only on a loopback address)' : ''}`);
 }
 
 export type VerifyBearerToken = (token: string) => Promise<Principal>;
@@ -73,6 +96,47 @@ const TOKEN_ERRORS = [
 ];
 
 export function createTokenVerifier(config: BearerTokenConfig): VerifyBearerToken {
+  assertIdentityUrl(config.issuer, 'The OIDC issuer', config.allowLoopbackHttp);
+  if (config.jwksUri) assertIdentityUrl(config.jwksUri, 'The OIDC JWKS URI', config.allowLoopbackHttp);
+  const verify = uncachedVerifier(config);
+  if (!config.cache) return async (token) => (await verify(token)).principal;
+  return cachedVerifier(verify, config.cache, config.log ?? (() => undefined));
+}
+
+interface Verdict {
+  principal: Principal;
+  /** The token's `exp`, ms. */
+  expiresAt: number;
+}
+
+/** Verdicts by the token's hash: a valid token until min(its exp, maxAge), a refusal for maxAge; outages never. */
+function cachedVerifier(
+  verify: (token: string) => Promise<Verdict>,
+  cache: NonNullable<BearerTokenConfig['cache']>,
+  log: NonNullable<BearerTokenConfig['log']>,
+): VerifyBearerToken {
+  const now = cache.now ?? Date.now;
+  const verdicts = new BoundedCache<Principal | DomainError>(cache.maxEntries);
+  return async (token: string): Promise<Principal> => {
+    const key = createHash('sha256').update(String(token)).digest('hex');
+    const cached = verdicts.get(key, now());
+    if (cached instanceof DomainError) {
+      log('bearer token refused', { reason: 'cached refusal' });
+      throw new DomainError('UNAUTHORIZED', REFUSED);
+    }
+    if (cached) return cached;
+    try {
+      const verdict = await verify(token);
+      verdicts.set(key, verdict.principal, Math.min(verdict.expiresAt, now() + cache.maxAgeMs), now());
+      return verdict.principal;
+    } catch (error) {
+      if (error instanceof DomainError && error.code === 'UNAUTHORIZED') verdicts.set(key, error, now() + cache.maxAgeMs, now());
+      throw error;
+    }
+  };
+}
+
+function uncachedVerifier(config: BearerTokenConfig): (token: string) => Promise<Verdict> {
   const log = config.log ?? (() => undefined);
   const timeoutDuration = config.fetchTimeoutMs ?? 3000;
   const tokenUses = config.tokenUses ?? ['id', 'access'];
@@ -103,7 +167,7 @@ export function createTokenVerifier(config: BearerTokenConfig): VerifyBearerToke
     return new DomainError('UNAUTHORIZED', REFUSED);
   };
 
-  return async (token: string): Promise<Principal> => {
+  return async (token: string): Promise<Verdict> => {
     if (typeof token !== 'string' || token.length === 0 || token.length > 16_384) throw refuse('malformed');
     let alg: unknown;
     try {
@@ -148,10 +212,14 @@ export function createTokenVerifier(config: BearerTokenConfig): VerifyBearerToke
 
     const groups = groupsOf(claims[config.groupsClaim]);
     return {
-      id: `oidc:${config.issuer}#${claims.sub}`,
-      name: displayName(claims),
-      kind: 'person',
-      role: groups.includes(config.adminGroup) ? 'admin' : 'user',
+      principal: {
+        id: `oidc:${config.issuer}#${claims.sub}`,
+        name: displayName(claims),
+        kind: 'person',
+        role: groups.includes(config.adminGroup) ? 'admin' : 'user',
+      },
+      // requiredClaims makes exp present; jose has checked it is a number in the future.
+      expiresAt: (claims.exp as number) * 1000,
     };
   };
 }
@@ -189,6 +257,7 @@ async function jwksUriOf(config: BearerTokenConfig, timeoutMs: number): Promise<
   // OpenID Connect Discovery: the document's issuer must be exactly the one configured.
   if (document.issuer !== config.issuer) throw new Error('discovery document names another issuer');
   if (typeof document.jwks_uri !== 'string') throw new Error('discovery document has no jwks_uri');
+  assertIdentityUrl(document.jwks_uri, 'the discovered jwks_uri', config.allowLoopbackHttp);
   return document.jwks_uri;
 }
 

@@ -103,7 +103,8 @@ export function loadApiKeys(dataDir: string, keys: ApiKeyModel[]): LocalApiKey[]
     // First start (or --fresh): new keys.
   }
   const result = keys.map((key) => {
-    const local = stored[key.logicalId] ?? newKey();
+    // A value the template sets (the People key, which the authorizer names) is that value here too.
+    const local = key.value ? { id: stored[key.logicalId]?.id ?? newKey().id, value: key.value } : (stored[key.logicalId] ?? newKey());
     stored[key.logicalId] = local;
     return { logicalId: key.logicalId, id: local.id, value: local.value, enabled: key.enabled };
   });

@@ -4,7 +4,7 @@
  * template's buckets and notifications, the Step Functions API running the
  * template's state machine (the ECS task as a local runner process), the
  * local API Gateway with the template's routes, keys, usage plans and gateway
- * responses, the scheduled functions on timers, the template's event rules
+ * responses (its authorizer trusting the local OpenID stand-in), the scheduled functions on timers, the template's event rules
  * (the ECS stand-in's task-stopped events), and the web page. Every
  * function bundle runs in its own worker threads with its env from the
  * template, reaching the stand-ins only through AWS_ENDPOINT_URL_*.
@@ -17,7 +17,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_DATA_DIR } from '../../core/local-stack-file';
-import { LAMBDA_ENV } from '../../core/service-env';
+import { LAMBDA_ENV, OIDC_ENV } from '../../core/service-env';
 import { loadStackModel, type FunctionModel, type StackModel } from '../model/stack-model';
 import { contextStackName, ensureSynth } from '../model/synth';
 import { startApiGateway } from '../stand-ins/api-gateway/gateway';
@@ -130,6 +130,35 @@ export function allowLocalReceivers(fn: FunctionModel): FunctionModel {
   return {
     ...fn,
     env: { ...fn.env, [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: [...new Set(allowed)].join(','), [LAMBDA_ENV.WEBHOOK_ALLOW_HTTP]: 'true' },
+  };
+}
+
+/** The issuer people sign in with locally, as the authorizer needs it. */
+export interface LocalIdentity {
+  issuer: string;
+  clientId: string;
+  groupsClaim: string;
+  adminGroup: string;
+}
+
+/**
+ * The authorizer verifies tokens of the local OpenID stand-in instead of the template's issuer (Cognito cannot run
+ * here): its issuer, its client as audience, its groups claim and admin group, and the one switch that admits an
+ * http issuer on loopback. Only the running local authorizer gets it; the template keeps https only.
+ */
+export function useLocalIdentity(fn: FunctionModel, authorizerArns: ReadonlySet<string>, identity: LocalIdentity): FunctionModel {
+  if (!authorizerArns.has(fn.arn)) return fn;
+  const { [OIDC_ENV.OIDC_JWKS_URI]: _templateJwks, ...env } = fn.env;
+  return {
+    ...fn,
+    env: {
+      ...env,
+      [OIDC_ENV.OIDC_ISSUER]: identity.issuer,
+      [OIDC_ENV.OIDC_AUDIENCE]: identity.clientId,
+      [OIDC_ENV.OIDC_GROUPS_CLAIM]: identity.groupsClaim,
+      [OIDC_ENV.OIDC_ADMIN_GROUP]: identity.adminGroup,
+      [OIDC_ENV.OIDC_ALLOW_LOOPBACK_HTTP]: 'true',
+    },
   };
 }
 
@@ -258,9 +287,10 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const sfn = closer.keep(await startStepFunctions({ port: portOf('sfn'), stateMachines: model.stateMachines }));
     const endpoints = { s3: s3.endpoint, dynamodb: dynamo.endpoint, sfn: sfn.endpoint };
     const { asyncRetryDelaysMs } = options;
+    const authorizerArns = new Set(model.api.routes.flatMap((r) => (r.authorizer ? [r.authorizer.functionArn] : [])));
     const lambdas = closer.keep(
       startFunctions({
-        functions: plan.functions.map(allowLocalReceivers),
+        functions: plan.functions.map(allowLocalReceivers).map((fn) => useLocalIdentity(fn, authorizerArns, oidc)),
         region,
         endpoints,
         clock,

@@ -85,6 +85,8 @@ export interface ApiKeyModel {
   description?: string;
   /** The stack output that names this key (e.g. WebApiKeyId), if any. */
   outputName?: string;
+  /** The key's value when the template sets it (else API Gateway generates one). */
+  value?: string;
 }
 
 /** A Lambda authorizer (TOKEN or REQUEST) of the API. */
@@ -124,6 +126,8 @@ export interface ApiModel {
   /** The stage's access log line ($context variables), if it logs access. */
   accessLogFormat?: string;
   stageThrottle?: ThrottleModel;
+  /** Where a key-requiring method finds the key: the x-api-key header, or the authorizer's usageIdentifierKey. */
+  apiKeySource: 'HEADER' | 'AUTHORIZER';
   routes: RouteModel[];
   apiKeys: ApiKeyModel[];
   usagePlans: UsagePlanModel[];
@@ -470,7 +474,11 @@ function readApi(ctx: Ctx): ApiModel {
     enabled: props(r).Enabled !== false,
     description: props(r).Description as string | undefined,
     outputName: outputFor(logicalId),
+    ...(props(r).Value !== undefined ? { value: ctx.resolver.string(props(r).Value) } : {}),
   }));
+  const apiKeySource = props(apis[0]![1]).ApiKeySourceType;
+  if (apiKeySource !== undefined && apiKeySource !== 'HEADER' && apiKeySource !== 'AUTHORIZER')
+    throw new Error(`Local mode cannot read the API key source ${String(apiKeySource)}`);
   const planKeys = byType(ctx.template, 'AWS::ApiGateway::UsagePlanKey').map(([, r]) => props(r));
   const usagePlans = byType(ctx.template, 'AWS::ApiGateway::UsagePlan').map(([logicalId, r]) => {
     const p = props(r);
@@ -512,6 +520,7 @@ function readApi(ctx: Ctx): ApiModel {
     stageThrottle: allMethods
       ? throttle({ RateLimit: allMethods.ThrottlingRateLimit, BurstLimit: allMethods.ThrottlingBurstLimit })
       : undefined,
+    apiKeySource: apiKeySource ?? 'HEADER',
     routes,
     apiKeys,
     usagePlans,

@@ -44,6 +44,12 @@ describe('configuration (cdk.json context)', () => {
     expect(config.serviceLimits.resultRetentionDays).toBe(3);
     expect(config.devOrigins).toEqual(['http://localhost:5173', 'http://127.0.0.1:5173']);
     expect(config.webPlan).toEqual({ rateLimit: 2, burstLimit: 4, quotaPerDay: 2000 });
+    expect(config.peoplePlan).toEqual({ rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 });
+    expect(configFromContext((k) => (k === 'peoplePlan' ? '{"rateLimit": 3, "burstLimit": 6}' : undefined)).peoplePlan).toEqual({
+      rateLimit: 3,
+      burstLimit: 6,
+      quotaPerDay: 20000,
+    });
   });
 
   it('rejects bad values with a message naming the key and what is allowed', () => {

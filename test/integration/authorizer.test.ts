@@ -1,7 +1,8 @@
 /**
  * The REQUEST authorizer against the key registry in dynalite: a registered,
- * enabled key → Allow with its principal; unknown, disabled or missing →
- * "Unauthorized"; no key value in any log line.
+ * enabled key → Allow with its principal and itself as the usage-plan key;
+ * unknown, disabled or missing → "Unauthorized"; a disabled key stops within
+ * the cache bound; no key value in any log line.
  */
 import { execFile } from 'node:child_process';
 import type { Server } from 'node:http';
@@ -13,10 +14,10 @@ import type { APIGatewayRequestAuthorizerEvent } from 'aws-lambda';
 import dynalite from 'dynalite';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { generateApiKey, hashApiKey } from '../../core/node/api-key';
-import { KEY_TABLE, principalFromContext } from '../../core/principal';
+import { AUTHORIZER_CACHE_SECONDS, KEY_TABLE, principalFromContext } from '../../core/principal';
 import { LAMBDA_ENV } from '../../core/service-env';
 import { KeyRegistry } from '../../lambdas/storage/key-registry';
-import { applyEnv, loadHandler, type AnyHandler } from '../support/lambda-harness';
+import { applyEnv, loadHandler, withEnv, type AnyHandler } from '../support/lambda-harness';
 import { TEST_CREDENTIALS, TEST_REGION } from '../support/local-aws';
 
 const METHOD_ARN = 'arn:aws:execute-api:us-east-1:123456789012:abc123/v1/GET/jobs/j-1';
@@ -81,6 +82,7 @@ beforeAll(async () => {
     AWS_ACCESS_KEY_ID: TEST_CREDENTIALS.accessKeyId,
     AWS_SECRET_ACCESS_KEY: TEST_CREDENTIALS.secretAccessKey,
     POWERTOOLS_LOG_LEVEL: 'DEBUG',
+    PEOPLE_USAGE_KEY: 'k2p-web-people-usage-Test',
   });
   authorize = await loadHandler('authorizer');
 });
@@ -110,6 +112,8 @@ describe('REQUEST authorizer', () => {
       role: 'admin',
     });
     for (const value of Object.values(result.context)) expect(typeof value).toBe('string');
+    // apiKeySource AUTHORIZER: the program's own key value selects its API Gateway key and usage plan.
+    expect(result.usageIdentifierKey).toBe(key.value);
     const stored = await registry.lookup(key.value);
     expect(stored?.lastUsedAt).toMatch(/^\d{4}-\d\d-\d\dT/);
     expect(stored?.keyHash).toBe(hashApiKey(key.value));
@@ -125,12 +129,36 @@ describe('REQUEST authorizer', () => {
     await expect(authorize(event({}), {} as never)).rejects.toThrow(/^Unauthorized$/);
   });
 
-  it('stops admitting a key once it is disabled', async () => {
+  it('stops admitting a key within AUTHORIZER_CACHE_SECONDS once it is disabled', async () => {
     const key = await register('soon-revoked', 'user');
     used.push(key.value);
-    expect((await authorize(event({ 'x-api-key': key.value }), {} as never)).principalId).toBe(key.principalId);
-    expect(await registry.setEnabled(hashApiKey(key.value), false)).toBe(true);
-    await expect(authorize(event({ 'x-api-key': key.value }), {} as never)).rejects.toThrow(/^Unauthorized$/);
+    // Only Date is faked: the authorizer's cache reads it, the SDK's timers stay real.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      const t0 = Date.now();
+      expect((await authorize(event({ 'x-api-key': key.value }), {} as never)).principalId).toBe(key.principalId);
+      expect(await registry.setEnabled(hashApiKey(key.value), false)).toBe(true);
+      vi.setSystemTime(t0 + (AUTHORIZER_CACHE_SECONDS - 1) * 1000);
+      expect((await authorize(event({ 'x-api-key': key.value }), {} as never)).principalId).toBe(key.principalId);
+      vi.setSystemTime(t0 + AUTHORIZER_CACHE_SECONDS * 1000);
+      await expect(authorize(event({ 'x-api-key': key.value }), {} as never)).rejects.toThrow(/^Unauthorized$/);
+    } finally {
+      vi.useRealTimers();
+    }
+  });
+
+  it('fails with another error than "Unauthorized" when the registry cannot be read (API Gateway: 503 AUTH_UNAVAILABLE)', async () => {
+    const key = await register('while-down', 'user');
+    used.push(key.value);
+    // The SDK reads the endpoint at its first call, so the handler is loaded and invoked inside the environment.
+    const error = await withEnv({ AWS_ENDPOINT_URL_DYNAMODB: 'http://127.0.0.1:9', AWS_MAX_ATTEMPTS: '1' }, async () => {
+      const down = await loadHandler('authorizer');
+      return down(event({ 'x-api-key': key.value }), {} as never).then(
+        () => undefined,
+        (e: unknown) => e as Error,
+      );
+    });
+    expect(error?.message).toBe('Authorizer unavailable');
   });
 
   it('refuses a bearer token while no token verifier is configured', async () => {

@@ -1,12 +1,12 @@
-import { createHash, randomBytes } from 'node:crypto';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { importJWK, SignJWT, type JWK } from 'jose';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { DomainError } from '../../core/errors';
 import { createTokenVerifier, type BearerTokenConfig } from '../../lambdas/storage/bearer-tokens';
 import { startOidcProvider, type OidcProviderHandle } from '../../local/stand-ins/oidc';
+import { signIn as signInAt } from '../support/oidc-sign-in';
 
 const CLIENT_ID = 'k2p-web-local';
 const SITE = 'http://127.0.0.1:8780';
@@ -25,6 +25,8 @@ function verifier(overrides: Partial<BearerTokenConfig> = {}) {
     groupsClaim: provider.groupsClaim,
     adminGroup: provider.adminGroup,
     fetchTimeoutMs: 1000,
+    // The stand-in is http on 127.0.0.1, which only this explicit switch admits.
+    allowLoopbackHttp: true,
     log: (message, fields) => logLines.push(`${message} ${JSON.stringify(fields)}`),
     ...overrides,
   });
@@ -53,75 +55,12 @@ async function mint(claims: Record<string, unknown>, options: { alg?: 'ES256' | 
 
 const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('base64url');
 
-/** Authorization code + PKCE with plain fetch: login form post, consent, code exchange. */
+/** Authorization code + PKCE with plain fetch (test/support/oidc-sign-in.ts); the tokens are remembered for the log check. */
 async function signIn(login: string, password: string) {
-  const jar = new Map<string, string>();
-  const cookieHeader = () => [...jar].map(([name, value]) => `${name}=${value}`).join('; ');
-  const remember = (response: Response) => {
-    for (const cookie of response.headers.getSetCookie()) {
-      const [pair] = cookie.split(';');
-      const at = pair!.indexOf('=');
-      jar.set(pair!.slice(0, at), pair!.slice(at + 1));
-    }
-  };
-  const codeVerifier = randomBytes(32).toString('base64url');
-  const state = randomBytes(8).toString('hex');
-  const query = new URLSearchParams({
-    client_id: CLIENT_ID,
-    redirect_uri: `${SITE}/`,
-    response_type: 'code',
-    scope: `openid profile email ${provider.groupsClaim}`,
-    code_challenge: createHash('sha256').update(codeVerifier).digest('base64url'),
-    code_challenge_method: 'S256',
-    state,
-    nonce: randomBytes(8).toString('hex'),
-  });
-  let url = `${provider.issuer}/auth?${query}`;
-  let posted = false;
-  for (let hop = 0; hop < 12; hop++) {
-    const response = await fetch(url, { redirect: 'manual', headers: { cookie: cookieHeader() } });
-    remember(response);
-    if (response.status === 200) {
-      const html = await response.text();
-      const action = /<form method="post" action="([^"]+)"/.exec(html)?.[1];
-      expect(action, html).toBeDefined();
-      expect(posted).toBe(false);
-      posted = true;
-      const post = await fetch(new URL(action!, provider.issuer), {
-        method: 'POST',
-        redirect: 'manual',
-        headers: { cookie: cookieHeader(), 'content-type': 'application/x-www-form-urlencoded' },
-        body: new URLSearchParams({ login, password }).toString(),
-      });
-      remember(post);
-      if (post.status === 401) return { refused: true as const };
-      url = new URL(post.headers.get('location')!, provider.issuer).href;
-      continue;
-    }
-    expect([302, 303]).toContain(response.status);
-    url = new URL(response.headers.get('location')!, provider.issuer).href;
-    if (url.startsWith(SITE)) break;
-  }
-  const back = new URL(url);
-  expect(back.origin).toBe(SITE);
-  expect(back.searchParams.get('state')).toBe(state);
-  const code = back.searchParams.get('code');
-  expect(code, url).toBeTruthy();
-  const tokenResponse = await fetch(`${provider.issuer}/token`, {
-    method: 'POST',
-    headers: { 'content-type': 'application/x-www-form-urlencoded', origin: SITE },
-    body: new URLSearchParams({
-      grant_type: 'authorization_code',
-      code: code!,
-      redirect_uri: `${SITE}/`,
-      client_id: CLIENT_ID,
-      code_verifier: codeVerifier,
-    }).toString(),
-  });
-  const body = (await tokenResponse.json()) as { id_token: string; access_token: string };
-  expect(tokenResponse.status, JSON.stringify(body)).toBe(200);
-  tokensSeen.push(body.id_token, body.access_token);
-  return { refused: false as const, ...body };
+  const scope = `openid profile email ${provider.groupsClaim}`;
+  const result = await signInAt({ issuer: provider.issuer, clientId: CLIENT_ID, site: SITE, login, password, scope });
+  if (!result.refused) tokensSeen.push(result.id_token, result.access_token);
+  return result;
 }
 
 beforeAll(async () => {
@@ -305,6 +244,68 @@ describe('local OpenID provider + bearer-token verifier', () => {
   });
 });
 
+describe('https only, unless local mode allows its loopback issuer', () => {
+  it('refuses an http issuer or JWKS URI without the switch, and a non-loopback http one even with it', () => {
+    const base = { audience: CLIENT_ID, groupsClaim: 'cognito:groups', adminGroup: 'admins' };
+    expect(() => createTokenVerifier({ ...base, issuer: provider.issuer })).toThrow(/must use https/);
+    expect(() => createTokenVerifier({ ...base, issuer: 'http://idp.example.com', allowLoopbackHttp: true })).toThrow(/must use https/);
+    expect(() =>
+      createTokenVerifier({ ...base, issuer: 'https://idp.example.com', jwksUri: 'http://idp.example.com/jwks', allowLoopbackHttp: true }),
+    ).toThrow(/JWKS URI must use https/);
+    expect(() => createTokenVerifier({ ...base, issuer: 'https://idp.example.com' })).not.toThrow();
+    expect(() => createTokenVerifier({ ...base, issuer: provider.issuer, allowLoopbackHttp: true })).not.toThrow();
+  });
+});
+
+describe('cached verdicts', () => {
+  it("reuses a verdict for at most maxAge and never past the token's expiry; an outage is never cached", async () => {
+    // Only Date is faked: jose's expiry and JWKS age checks and the verdict cache all read it.
+    vi.useFakeTimers({ toFake: ['Date'] });
+    const port = provider.port;
+    let down = false;
+    try {
+      const t0 = Date.now();
+      // The JWKS goes stale after 1 s, so every verification that is not a cache hit needs the provider.
+      const verify = verifier({ cacheMaxAgeMs: 1000, cache: { maxAgeMs: 60_000, maxEntries: 10 } });
+      const shortLived = await mint({ exp: Math.floor(t0 / 1000) + 20 });
+      const token = await mint({});
+      expect((await verify(shortLived)).id).toBe(`oidc:${provider.issuer}#user`);
+      expect((await verify(token)).id).toBe(`oidc:${provider.issuer}#user`);
+      await provider.close();
+      down = true;
+      vi.setSystemTime(t0 + 10_000);
+      // Provider down: the verdicts answer from the cache.
+      expect((await verify(token)).role).toBe('user');
+      expect((await verify(shortLived)).role).toBe('user');
+      vi.setSystemTime(t0 + 25_000);
+      // Past its exp the short-lived token is not served from the cache: it is checked again (and cannot be now).
+      expect((await refusal(verify(shortLived))).code).toBe('AUTH_UNAVAILABLE');
+      expect((await verify(token)).role).toBe('user');
+      vi.setSystemTime(t0 + 61_000);
+      // Past maxAge: checked again; the outage is not remembered either.
+      expect((await refusal(verify(token))).code).toBe('AUTH_UNAVAILABLE');
+      expect((await refusal(verify(token))).code).toBe('AUTH_UNAVAILABLE');
+      provider = await start(port);
+      down = false;
+      expect((await verify(token)).id).toBe(`oidc:${provider.issuer}#user`);
+    } finally {
+      if (down) provider = await start(port);
+      vi.useRealTimers();
+    }
+  });
+
+  it('remembers a refusal for maxAge without checking the signature again', async () => {
+    const verify = verifier({ cache: { maxAgeMs: 60_000, maxEntries: 10 } });
+    const [h, p, sig] = (await mint({})).split('.');
+    const forged = `${h}.${p}.${sig!.slice(0, -4)}AAAA`;
+    tokensSeen.push(forged);
+    expect((await refusal(verify(forged))).code).toBe('UNAUTHORIZED');
+    const before = logLines.length;
+    expect((await refusal(verify(forged))).code).toBe('UNAUTHORIZED');
+    expect(logLines.slice(before)).toEqual(['bearer token refused {"reason":"cached refusal"}']);
+  });
+});
+
 describe('bearer-token settings from the environment', () => {
   it('reads the OIDC_* variables; no issuer means bearer tokens are off', async () => {
     const { bearerTokenConfigFromEnv } = await import('../../lambdas/storage/bearer-tokens');
@@ -325,5 +326,11 @@ describe('bearer-token settings from the environment', () => {
       }),
     ).toMatchObject({ groupsClaim: 'groups', adminGroup: 'ops', jwksUri: 'https://idp.example/keys' });
     expect(() => bearerTokenConfigFromEnv({ OIDC_ISSUER: 'https://idp.example' })).toThrow(/OIDC_AUDIENCE/);
+    expect(
+      bearerTokenConfigFromEnv({ OIDC_ISSUER: 'http://127.0.0.1:8786', OIDC_AUDIENCE: 'c1', OIDC_ALLOW_LOOPBACK_HTTP: 'true' }),
+    ).toMatchObject({ allowLoopbackHttp: true });
+    expect(
+      bearerTokenConfigFromEnv({ OIDC_ISSUER: 'https://idp.example', OIDC_AUDIENCE: 'c1', OIDC_ALLOW_LOOPBACK_HTTP: '1' }),
+    ).not.toHaveProperty('allowLoopbackHttp');
   });
 });

@@ -12,7 +12,7 @@ import { singleAndMulti } from './proxy-event';
 
 /** What the authorizer decided, as the gateway acts on it. */
 export type AuthorizerOutcome =
-  | { allow: true; context: Record<string, string | number | boolean> }
+  | { allow: true; context: Record<string, string | number | boolean>; usageIdentifierKey?: string }
   | { allow: false; refusal: 'UNAUTHORIZED' | 'ACCESS_DENIED' | 'AUTHORIZER_FAILURE' | 'AUTHORIZER_CONFIGURATION_ERROR' };
 
 /** The request as an identity source and the REQUEST event see it. */
@@ -39,6 +39,7 @@ interface CachedPolicy {
   principalId: string;
   statements: PolicyStatement[];
   context: Record<string, string | number | boolean>;
+  usageIdentifierKey?: string;
 }
 
 /** A failed invocation: the function's error message (Lambda's errorMessage). */
@@ -126,7 +127,12 @@ export class Authorizers {
       } catch (error) {
         return { allow: false, refusal: errorMessage(error) === 'Unauthorized' ? 'UNAUTHORIZED' : 'AUTHORIZER_FAILURE' };
       }
-      const r = (result ?? {}) as { principalId?: unknown; policyDocument?: { Statement?: PolicyStatement[] }; context?: unknown };
+      const r = (result ?? {}) as {
+        principalId?: unknown;
+        policyDocument?: { Statement?: PolicyStatement[] };
+        context?: unknown;
+        usageIdentifierKey?: unknown;
+      };
       if (typeof r.principalId !== 'string' || !Array.isArray(r.policyDocument?.Statement)) {
         return { allow: false, refusal: 'AUTHORIZER_CONFIGURATION_ERROR' };
       }
@@ -135,11 +141,16 @@ export class Authorizers {
         principalId: r.principalId,
         statements: r.policyDocument.Statement,
         context: (r.context ?? {}) as Record<string, string | number | boolean>,
+        ...(typeof r.usageIdentifierKey === 'string' ? { usageIdentifierKey: r.usageIdentifierKey } : {}),
       };
       // Without identity sources API Gateway cannot key a cache, so it does not cache.
       if (authorizer.ttlSeconds > 0 && authorizer.identitySources.length > 0) this.cache.set(cacheKey, policy);
     }
     if (!allows(policy.statements, request.methodArn)) return { allow: false, refusal: 'ACCESS_DENIED' };
-    return { allow: true, context: { ...policy.context, principalId: policy.principalId } };
+    return {
+      allow: true,
+      context: { ...policy.context, principalId: policy.principalId },
+      ...(policy.usageIdentifierKey !== undefined ? { usageIdentifierKey: policy.usageIdentifierKey } : {}),
+    };
   }
 }

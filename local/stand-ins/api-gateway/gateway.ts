@@ -2,7 +2,8 @@
  * A local REST API Gateway built from the template's API model: the stage
  * path, routes → Lambda proxy events in the real APIGatewayProxyEvent shape,
  * Lambda authorizers (identity sources, result cache, requestContext.authorizer),
- * API keys from the x-api-key header, usage-plan throttling (token buckets
+ * API keys (the x-api-key header, or the authorizer's usageIdentifierKey under
+ * apiKeySource AUTHORIZER), usage-plan throttling (token buckets
  * per key, per-method overrides, the stage limit) and quotas, CORS preflight
  * from the MOCK methods, the 10 MB payload limit, and every gateway error
  * rendered from the template's gateway responses (the project's JSON envelope).
@@ -184,6 +185,7 @@ async function respond(gateway: Gateway, req: IncomingMessage, state: RequestSta
 
   // The authorizer runs before the API key and usage plan checks, as in API Gateway.
   let authorizer: Record<string, string | number | boolean> | undefined;
+  let usageIdentifierKey: string | undefined;
   if (route.authorizer) {
     const outcome = await gateway.authorizers.authorize(route.authorizer, {
       methodArn: `arn:aws:execute-api:${options.region ?? 'us-east-1'}:${options.accountId}:${gateway.apiId}/${api.stageName}/${state.method}${matched.stagePath}`,
@@ -197,10 +199,13 @@ async function respond(gateway: Gateway, req: IncomingMessage, state: RequestSta
     });
     if (!outcome.allow) return gatewayError(api, state.context, outcome.refusal);
     authorizer = outcome.context;
+    usageIdentifierKey = outcome.usageIdentifierKey;
     state.context['authorizer.principalId'] = String(outcome.context.principalId);
   }
 
-  const { key, refused } = gateway.usagePlans.admit(route, state.method, req.headers['x-api-key']);
+  // apiKeySource AUTHORIZER: the authorizer names the key (missing or unknown → 403); the header counts for nothing.
+  const presented = api.apiKeySource === 'AUTHORIZER' ? usageIdentifierKey : req.headers['x-api-key'];
+  const { key, refused } = gateway.usagePlans.admit(route, state.method, presented);
   if (key) {
     state.context['identity.apiKeyId'] = key.id;
     state.context['identity.apiKey'] = key.value;

@@ -1,6 +1,7 @@
 /**
  * API keys and usage plans as API Gateway applies them to a method that
- * requires a key: the x-api-key header names an enabled key in a usage plan;
+ * requires a key: the key value (the x-api-key header, or the authorizer's
+ * usageIdentifierKey under apiKeySource AUTHORIZER) names an enabled key in a usage plan;
  * the plan throttles it (a token bucket per key, or per key and method where
  * the plan overrides the method, inside the stage's own limit) and counts it
  * against the plan's quota. Methods without a key see the stage limit only.

@@ -7,7 +7,7 @@ import { API_ROUTES } from '../../../lib/api';
 import { configFromContext } from '../../../lib/config';
 import { parseDockerfile } from '../../../local/model/image-model';
 import { Resolver, type Template } from '../../../local/model/intrinsics';
-import { allowLocalReceivers, REPO_ROOT } from '../../../local/host/local-stack';
+import { allowLocalReceivers, REPO_ROOT, useLocalIdentity } from '../../../local/host/local-stack';
 import { rateToMs } from '../../../local/stand-ins/schedule';
 import type { FunctionModel, StackModel } from '../../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../helpers';
@@ -67,6 +67,15 @@ describe('the stack model, read from a real synthesis', () => {
     // The shared page key cannot list jobs.
     expect(planOf(web!.logicalId).methodThrottle['/jobs/GET']).toEqual({ rateLimit: 0, burstLimit: 0 });
     expect(planOf(cli!.logicalId).throttle).toEqual({ rateLimit: config.defaultPlan.rateLimit, burstLimit: config.defaultPlan.burstLimit });
+    // The People key: its value is in the template (the authorizer's PEOPLE_USAGE_KEY), in the people plan.
+    const people = model.api.apiKeys.find((k) => k.value !== undefined);
+    expect(people?.value).toMatch(/^k2p-web-people-usage-/);
+    expect(planOf(people!.logicalId).throttle).toEqual({
+      rateLimit: config.peoplePlan.rateLimit,
+      burstLimit: config.peoplePlan.burstLimit,
+    });
+    const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
+    expect(model.functions.find((f) => f.arn === authorizerArn)!.env.PEOPLE_USAGE_KEY).toBe(people!.value);
     expect(model.api.stageThrottle).toEqual({ rateLimit: config.apiThrottle.rateLimit, burstLimit: config.apiThrottle.burstLimit });
     expect(model.api.stageName).toBe('v1');
   });
@@ -131,7 +140,10 @@ describe('the stack model, read from a real synthesis', () => {
       });
     }
     const authorizer = model.api.routes.find((r) => r.authorizer)!.authorizer!;
-    expect(authorizer).toMatchObject({ type: 'REQUEST', identitySources: ['method.request.header.x-api-key'], ttlSeconds: 60 });
+    // x-api-key OR Authorization: no identity source, no API Gateway cache (the function caches for itself).
+    expect(authorizer).toMatchObject({ type: 'REQUEST', identitySources: [], ttlSeconds: 0 });
+    // The authorizer names the usage-plan key.
+    expect(model.api.apiKeySource).toBe('AUTHORIZER');
     expect(model.functions.map((f) => f.arn)).toContain(authorizer.functionArn);
   });
 
@@ -181,6 +193,30 @@ describe('the stack model, read from a real synthesis', () => {
     const { [LAMBDA_ENV.WEBHOOK_ALLOW_CIDRS]: _none, ...withoutPolicy } = sender.env;
     expect(allowLocalReceivers({ ...sender, env: withoutPolicy }).env).toEqual(withoutPolicy);
     expect(model.site?.config.bundleLimits).toEqual({ ...config.bundleLimits });
+  });
+
+  it('gives only the local authorizer the local OpenID stand-in as its issuer, http on loopback allowed; the template stays https only', () => {
+    const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
+    const authorizer = fnFor(authorizerArn);
+    expect(authorizer.env.OIDC_ALLOW_LOOPBACK_HTTP).toBeUndefined();
+    const identity = { issuer: 'http://127.0.0.1:18786', clientId: 'k2p-web-local', groupsClaim: 'cognito:groups', adminGroup: 'admins' };
+    const templateIdentity = {
+      ...authorizer,
+      env: { ...authorizer.env, OIDC_ISSUER: 'https://idp.example', OIDC_JWKS_URI: 'https://idp.example/k' },
+    };
+    const local = useLocalIdentity(templateIdentity, new Set([authorizerArn]), identity);
+    expect(local.env).toMatchObject({
+      OIDC_ISSUER: identity.issuer,
+      OIDC_AUDIENCE: 'k2p-web-local',
+      OIDC_GROUPS_CLAIM: 'cognito:groups',
+      OIDC_ADMIN_GROUP: 'admins',
+      OIDC_ALLOW_LOOPBACK_HTTP: 'true',
+      PEOPLE_USAGE_KEY: authorizer.env.PEOPLE_USAGE_KEY,
+    });
+    // The template's JWKS URI belongs to the template's issuer: the stand-in's comes from its discovery document.
+    expect(local.env).not.toHaveProperty('OIDC_JWKS_URI');
+    const other = model.functions.find((f) => f.arn !== authorizerArn)!;
+    expect(useLocalIdentity(other, new Set([authorizerArn]), identity)).toBe(other);
   });
 });
 

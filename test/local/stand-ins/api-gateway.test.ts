@@ -2,7 +2,7 @@ import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startApiGateway, type LocalApiGateway } from '../../../local/stand-ins/api-gateway/gateway';
 import type { LocalApiKey } from '../../../local/stand-ins/api-gateway/usage-plans';
-import type { StackModel } from '../../../local/model/stack-model';
+import type { ApiModel, StackModel } from '../../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../helpers';
 
 /** The gateway runs on the real template's API model; the functions are stand-ins that echo what they received. */
@@ -32,7 +32,10 @@ afterEach(async () => {
 /** A key the stand-in registry knows but that is in no usage plan (no API Gateway key). */
 const REGISTERED_ONLY = 'registered-only-key-value-xxxxxxxxxxxxxxx';
 
-/** The stand-in for the template's authorizer: the keys (and REGISTERED_ONLY) are registered, principal id = key id. */
+/**
+ * The stand-in for the template's authorizer: the keys (and REGISTERED_ONLY) are registered, principal id = key id;
+ * the presented key is the usage-plan key, as the real authorizer names it (apiKeySource AUTHORIZER).
+ */
 function authorizerResult(event: { headers: Record<string, string>; methodArn: string }) {
   const value = Object.entries(event.headers).find(([k]) => k.toLowerCase() === 'x-api-key')?.[1];
   const key = value === REGISTERED_ONLY ? { id: 'registeredonly' } : keys.find((k) => k.value === value);
@@ -42,6 +45,7 @@ function authorizerResult(event: { headers: Record<string, string>; methodArn: s
     principalId: key.id,
     policyDocument: { Version: '2012-10-17', Statement: [{ Action: 'execute-api:Invoke', Effect: 'Allow', Resource: `${stage}/*/*` }] },
     context: { principalName: `name-of-${key.id}`, principalKind: 'program', role: 'user' },
+    usageIdentifierKey: value,
   };
 }
 
@@ -53,6 +57,8 @@ interface Setup {
   frozenTime?: boolean;
   maxPayloadBytes?: number;
   integrationTimeoutMs?: number;
+  /** Another API model than the template's. */
+  api?: ApiModel;
 }
 
 async function start(setup: Setup = {}) {
@@ -60,7 +66,7 @@ async function start(setup: Setup = {}) {
   const authorizerEvents: Record<string, unknown>[] = [];
   const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
   gateway = await startApiGateway({
-    api: model.api,
+    api: setup.api ?? model.api,
     keys,
     accountId: '000000000000',
     ...(setup.now ? { now: setup.now } : {}),
@@ -111,8 +117,8 @@ describe('local API Gateway', () => {
       expect(response.headers.get('access-control-allow-origin')).toBe('http://127.0.0.1:18780');
     }
     expect(events).toHaveLength(0);
-    // Without the identity source the authorizer is not even called.
-    expect(authorizerEvents).toHaveLength(1);
+    // No identity sources (x-api-key OR Authorization): the authorizer decides every time.
+    expect(authorizerEvents).toHaveLength(2);
   });
 
   it('refuses a registered key that is in no usage plan: 403 FORBIDDEN (the API key check follows the authorizer)', async () => {
@@ -148,31 +154,76 @@ describe('local API Gateway', () => {
     expect(events[1]!.event.requestContext.authorizer).toBeNull();
   });
 
-  it('caches the result per identity-source value for the TTL, then asks again', async () => {
-    let clock = 1_000_000;
+  it("asks the template's authorizer on every request: no identity sources, so no cache (TTL 0)", async () => {
     let allow = true;
     const { url, authorizerEvents } = await start({
+      authorizer: async (event) => {
+        if (!allow) throw new Error('Unauthorized');
+        return authorizerResult(event);
+      },
+    });
+    const authorizer = model.api.routes.find((r) => r.authorizer)!.authorizer!;
+    expect([authorizer.identitySources, authorizer.ttlSeconds]).toEqual([[], 0]);
+    const get = (key: string) => fetch(`${url}jobs`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+    expect(await get(cli.value)).toBe(200);
+    allow = false; // the key is disabled in the registry (the function's own cache is its business)
+    expect(await get(cli.value)).toBe(401);
+    expect(authorizerEvents).toHaveLength(2);
+  });
+
+  it('caches the result per identity-source value for the TTL when a template sets them, then asks again', async () => {
+    let clock = 1_000_000;
+    let allow = true;
+    const cached = (a: NonNullable<ApiModel['routes'][number]['authorizer']>) => ({
+      ...a,
+      identitySources: ['method.request.header.x-api-key'],
+      ttlSeconds: 60,
+    });
+    const { url, authorizerEvents } = await start({
+      api: { ...model.api, routes: model.api.routes.map((r) => (r.authorizer ? { ...r, authorizer: cached(r.authorizer) } : r)) },
       now: () => clock,
       authorizer: async (event) => {
         if (!allow) throw new Error('Unauthorized');
         return authorizerResult(event);
       },
     });
-    const ttl = model.api.routes.find((r) => r.authorizer)!.authorizer!.ttlSeconds;
-    expect(ttl).toBeGreaterThan(0);
-    expect(ttl).toBeLessThanOrEqual(60);
-    const get = (key: string) => fetch(`${url}jobs`, { headers: { 'x-api-key': key } }).then((r) => r.status);
+    const get = (key?: string) => fetch(`${url}jobs`, { headers: key ? { 'x-api-key': key } : {} }).then((r) => r.status);
     expect(await get(cli.value)).toBe(200);
     allow = false; // the key is disabled in the registry
     expect(await get(cli.value)).toBe(200); // still the cached Allow
     expect(await get(web.value)).toBe(401); // another identity-source value: asked
+    expect(await get()).toBe(401); // a missing identity source: refused without asking
     expect(authorizerEvents).toHaveLength(2);
-    clock += ttl * 1000;
+    clock += 60_000;
     expect(await get(cli.value)).toBe(401); // the cache has expired: refused within the TTL
     expect(authorizerEvents).toHaveLength(3);
   });
 
-  it('maps a Deny policy to 403 FORBIDDEN and a failing authorizer to 500 INTERNAL_ERROR, function not called', async () => {
+  it("selects the usage-plan key by the authorizer's usageIdentifierKey (apiKeySource AUTHORIZER), not by the header", async () => {
+    expect(model.api.apiKeySource).toBe('AUTHORIZER');
+    let usageKey: string | undefined = web.value;
+    const { url, events } = await start({
+      authorizer: async (event) => {
+        const { usageIdentifierKey: _presented, ...result } = authorizerResult(event);
+        return usageKey === undefined ? result : { ...result, usageIdentifierKey: usageKey };
+      },
+    });
+    // The header names the CLI key, the authorizer the web page's key: the web plan applies (it may not list jobs).
+    const listed = await fetch(`${url}jobs`, { headers: { 'x-api-key': cli.value } });
+    expect([listed.status, ((await listed.json()) as { error: { code: string } }).error.code]).toEqual([429, 'RATE_LIMITED']);
+    const read = await fetch(`${url}jobs/abc123def456`, { headers: { 'x-api-key': cli.value } });
+    expect(read.status).toBe(200);
+    expect(events.at(-1)!.event.requestContext.identity.apiKeyId).toBe(web.id);
+    // No usageIdentifierKey, or one that is no API key: 403 FORBIDDEN, as API Gateway answers.
+    for (const key of [undefined, 'not-an-api-gateway-key-value']) {
+      usageKey = key;
+      const refused = await fetch(`${url}jobs/abc123def456`, { headers: { 'x-api-key': cli.value } });
+      expect([refused.status, ((await refused.json()) as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN']);
+    }
+    expect(events).toHaveLength(1);
+  });
+
+  it('maps a Deny policy to 403 FORBIDDEN and a failing authorizer to 503 AUTH_UNAVAILABLE with Retry-After, function not called', async () => {
     let mode: 'deny' | 'fail' = 'deny';
     const { url, events } = await start({
       authorizer: async (event) => {
@@ -188,7 +239,8 @@ describe('local API Gateway', () => {
     expect([denied.status, ((await denied.json()) as { error: { code: string } }).error.code]).toEqual([403, 'FORBIDDEN']);
     mode = 'fail';
     const failed = await fetch(`${url}jobs`, { headers: { 'x-api-key': web.value } });
-    expect([failed.status, ((await failed.json()) as { error: { code: string } }).error.code]).toEqual([500, 'INTERNAL_ERROR']);
+    expect([failed.status, ((await failed.json()) as { error: { code: string } }).error.code]).toEqual([503, 'AUTH_UNAVAILABLE']);
+    expect(failed.headers.get('retry-after')).toBe('5');
     expect(events).toHaveLength(0);
   });
 
