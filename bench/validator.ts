@@ -7,6 +7,10 @@
  *    process next to `unzip -t` (the acceptance: ≤ 1.25× unzip -t).
  *    Configurations alternate within each round; medians are reported.
  * 2. Time and peak RSS of rejecting ZIP bombs, each in a fresh process.
+ * 3. What the one reading of the archive's structure (core/zip-structure.ts:
+ *    end records and central directory, then every local header, data
+ *    descriptor and the layout) costs, in the validator and in the page's and
+ *    CLI's archive reader, on the samples and the 5000-entry bundle.
  */
 import { execFileSync, spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
@@ -16,6 +20,8 @@ import zlib from 'node:zlib';
 import { DEFAULT_BUNDLE_LIMITS } from '../core/limits';
 import { FAST_PATH_ENV, FAST_PIECES, type FastPathSetting } from '../core/node/fast-path';
 import { validateBundle } from '../core/node/validate-bundle';
+import { bytesSource, readCentralDirectory } from '../core/zip-read';
+import { readDirectory, readLocalRecords, readSync } from '../core/zip-structure';
 import { sampleBundle } from '../test/support/samples';
 import { buildZip, minimalBundle, sampleNames } from '../test/support/zip-builder';
 import { generateBundle } from './generate-bundle';
@@ -269,6 +275,65 @@ function reportBombs(dir: string): void {
   }
 }
 
+/** Medians over `rounds` × 20 timings of one input: the structure alone (its two halves) and what it is part of. */
+async function reportStructure(rounds: number): Promise<void> {
+  const limits = { maxEntries: DEFAULT_BUNDLE_LIMITS.maxEntries, maxDirectoryBytes: Number.MAX_SAFE_INTEGER };
+  const inputs = [
+    { name: '7 samples (one pass)', zips: sampleNames().map((name) => sampleBundle(name)) },
+    { name: '5000-entry bundle', zips: [generateBundle(4999, 20_000)] },
+  ];
+  const rows: string[][] = [];
+  for (const { name, zips } of inputs) {
+    const series = { directory: [] as number[], local: [] as number[], validate: [] as number[], reader: [] as number[] };
+    for (let i = 0; i < rounds * 20; i++) {
+      let directoryMs = 0;
+      let localMs = 0;
+      for (const zip of zips) {
+        const started = performance.now();
+        const directory = readSync(readDirectory(zip.length, limits), zip);
+        const between = performance.now();
+        readSync(readLocalRecords(directory), zip);
+        directoryMs += between - started;
+        localMs += performance.now() - between;
+      }
+      series.directory.push(directoryMs);
+      series.local.push(localMs);
+      series.validate.push(
+        await timeInProcess(async () => {
+          for (const zip of zips) await validateBundle(zip);
+        }),
+      );
+      series.reader.push(
+        await timeInProcess(async () => {
+          for (const zip of zips) await readCentralDirectory(bytesSource(zip));
+        }),
+      );
+    }
+    const structure = median(series.directory) + median(series.local);
+    rows.push([
+      name,
+      median(series.directory).toFixed(2),
+      median(series.local).toFixed(2),
+      `${median(series.validate).toFixed(2)} (${((100 * structure) / median(series.validate)).toFixed(0)}%)`,
+      median(series.reader).toFixed(2),
+    ]);
+  }
+  console.log(`\n## One reading of the archive (core/zip-structure.ts; medians of ${rounds * 20}, in-process)`);
+  printTable(
+    [
+      'input',
+      'end records + central directory ms',
+      'local headers + descriptors + layout ms',
+      'whole validation ms (structure share)',
+      'page/CLI archive listing ms (async)',
+    ],
+    rows,
+  );
+  console.log(
+    'The local headers, data descriptors and layout are what the page and the CLI newly read for every entry (before, they read only the end and the central directory).',
+  );
+}
+
 export async function runValidatorBench(rounds = 5): Promise<void> {
   const dir = mkdtempSync(join(tmpdir(), 'k2p-bench-'));
   try {
@@ -280,6 +345,7 @@ export async function runValidatorBench(rounds = 5): Promise<void> {
     // On a busy machine every process gets less of a core, so say how busy it was.
     console.log(`load average (1 min) before/after: ${loadBefore.toFixed(2)}/${loadAfter.toFixed(2)} on ${availableParallelism()} cores`);
     reportBombs(dir);
+    await reportStructure(rounds);
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }

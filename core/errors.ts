@@ -42,11 +42,11 @@ export const ERRORS = {
     'Upload only workflow.knime and the settings.xml files (use the web page or `k2p-web bundle`), not data or exported tables.',
   ),
   ZIP_CORRUPT: bundle(
-    'The bundle is not a readable ZIP file.',
+    'The bundle is not a readable ZIP file, or its headers disagree about its contents.',
     'Create the bundle again with the web page or `k2p-web bundle`; if you zipped it yourself, use a standard ZIP tool.',
   ),
   ZIP_UNSUPPORTED: bundle(
-    'The ZIP uses a feature k2p-web does not accept (only stored and deflate entries, no ZIP64 or multi-disk archives).',
+    'The ZIP uses a feature k2p-web does not accept (only stored and deflate entries without other flag bits, no multi-disk archives).',
     'Re-create the bundle with `k2p-web bundle` or a standard ZIP tool.',
   ),
   ZIP_ENCRYPTED: bundle('The ZIP contains encrypted entries.', 'Create the bundle without a password.'),

@@ -17,7 +17,8 @@ export const LocalStackFileSchema = z.object({
   apiUrl: z.string(),
   webUrl: z.string(),
   cliApiKey: z.string(),
-  webApiKey: z.string(),
+  /** The page's public key: only when the stack runs with anonymous access. */
+  webApiKey: z.optional(z.string()),
   /** The key of local mode's administrator principal (role admin). */
   adminApiKey: z.optional(z.string()),
   /** The process running the stack: a file whose process is gone is stale. */

@@ -1,7 +1,8 @@
 /**
  * The ZIP format's numbers (PKWARE's APPNOTE.TXT), defined once for both
  * readers: core/zip-read.ts (browser and CLI, reads users' exports) and
- * core/node/validate-bundle.ts (the server's validator). Browser-safe.
+ * core/node/validate-bundle.ts (the server's validator), which both read an
+ * archive's structure through core/zip-structure.ts. Browser-safe.
  */
 
 export const SIGNATURE = {
@@ -24,8 +25,8 @@ export const RECORD_BYTES = {
   DATA_DESCRIPTOR: 12,
 } as const;
 
-/** General-purpose flag bits. */
-export const FLAG = { ENCRYPTED: 0x1, DATA_DESCRIPTOR: 0x8, STRONG_ENCRYPTION: 0x40, UTF8: 0x800 } as const;
+/** General-purpose flag bits (bits 1 and 2 are deflate's compression option). */
+export const FLAG = { ENCRYPTED: 0x1, DEFLATE_OPTIONS: 0x6, DATA_DESCRIPTOR: 0x8, STRONG_ENCRYPTION: 0x40, UTF8: 0x800 } as const;
 
 /** Compression methods; WinZip AES says 99 and hides the real method in an extra field. */
 export const METHOD = { STORED: 0, DEFLATE: 8, AES: 99 } as const;

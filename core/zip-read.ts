@@ -6,35 +6,30 @@
  * (a `.knwf` with data can be gigabytes), merges duplicate names silently and
  * hides the encryption flag; `Unzip` streams every byte and finds the end of
  * data-descriptor entries (which KNIME's Java exporter writes) by scanning for
- * a signature. Here the central directory is read through random access, so
- * only the end of the archive and the entries that are really needed are ever
- * read, and fflate's streaming `Inflate` inflates them with a hard output cap.
+ * a signature. Here the archive's structure is read through random access
+ * (core/zip-structure.ts, the validator's own reading: end records, central
+ * directory, every local header and data descriptor, never entry data), only
+ * the entries that are really needed are read, and fflate's streaming
+ * `Inflate` inflates them with a hard output cap.
  */
 import { Inflate } from 'fflate';
 import { checkEntryName, isAllowlistedFile } from './bundle-policy';
 import type { SourceFile } from './bundler';
 import type { BundleErrorCode } from './errors';
 import { DEFAULT_BUNDLE_LIMITS, type BundleLimits } from './limits';
-import { EXTRA, FILE_TYPE, FLAG, isEncrypted, METHOD, RECORD_BYTES, SIGNATURE, U16_MAX, U32_MAX, unixFileType } from './zip-format';
+import { FILE_TYPE, METHOD, unixFileType } from './zip-format';
+import {
+  corrupt,
+  readAsync,
+  readDirectory,
+  readLocalRecords,
+  unsupportedFeature,
+  ZipReadError,
+  type RandomAccessSource,
+  type ZipRecord,
+} from './zip-structure';
 
-/** Random access to an archive's bytes: a browser File/Blob, a Node file handle or memory. */
-export interface RandomAccessSource {
-  readonly size: number;
-  /** Exactly `length` bytes from `offset` (the caller stays within `size`). */
-  read(offset: number, length: number): Promise<Uint8Array>;
-}
-
-/** A problem with the archive, carrying the bundle error code a user would get for it. */
-export class ZipReadError extends Error {
-  constructor(
-    readonly code: BundleErrorCode,
-    message: string,
-    readonly entry?: string,
-  ) {
-    super(message);
-    this.name = 'ZipReadError';
-  }
-}
+export { ZipReadError, type RandomAccessSource } from './zip-structure';
 
 /** One entry of the central directory. */
 export interface ZipEntry {
@@ -46,7 +41,9 @@ export interface ZipEntry {
   compressedSize: number;
   uncompressedSize: number;
   localHeaderOffset: number;
-  /** Set when the entry can never be read (encrypted, unsupported compression, symlink). */
+  /** Where its data starts, after the local header. */
+  dataStart: number;
+  /** Set when the entry can never be read (encrypted, unsupported compression or flags, symlink). */
   unreadable?: { code: BundleErrorCode; reason: string };
 }
 
@@ -74,186 +71,48 @@ export function blobSource(blob: Blob): RandomAccessSource {
   return { size: blob.size, read: async (offset, length) => new Uint8Array(await blob.slice(offset, offset + length).arrayBuffer()) };
 }
 
-/** Little-endian field reader over one buffer, with bounds that fail as ZIP_CORRUPT instead of RangeError. */
-class Fields {
-  private readonly view: DataView;
-  constructor(readonly bytes: Uint8Array) {
-    this.view = new DataView(bytes.buffer, bytes.byteOffset, bytes.byteLength);
-  }
-  u16(at: number): number {
-    this.need(at, 2);
-    return this.view.getUint16(at, true);
-  }
-  u32(at: number): number {
-    this.need(at, 4);
-    return this.view.getUint32(at, true);
-  }
-  /** 64-bit sizes beyond 2^53 cannot be real on any disk: refuse them rather than lose precision. */
-  u64(at: number): number {
-    const value = this.u32(at) + this.u32(at + 4) * 2 ** 32;
-    if (!Number.isSafeInteger(value)) throw corrupt('a ZIP64 field is out of range');
-    return value;
-  }
-  slice(at: number, length: number): Uint8Array {
-    this.need(at, length);
-    return this.bytes.subarray(at, at + length);
-  }
-  private need(at: number, length: number): void {
-    if (at < 0 || at + length > this.bytes.length) throw corrupt('a record is cut short');
-  }
-}
-
-function corrupt(what: string, entry?: string): ZipReadError {
-  return new ZipReadError('ZIP_CORRUPT', `The archive is damaged: ${what}.`, entry);
-}
-
-interface DirectoryLocation {
-  count: number;
-  offset: number;
-  size: number;
-}
-
 /**
- * Finds the end record (and its ZIP64 twin). Archives without a comment end
- * with it, so the last 42 bytes usually suffice; only otherwise is the
- * longest possible comment (64 KiB) searched.
+ * Lists the archive's entries after checking its whole structure (end
+ * records, central directory, every local header and data descriptor, and
+ * that the entries fill the file); no entry data is read.
  */
-async function locateCentralDirectory(source: RandomAccessSource): Promise<DirectoryLocation> {
-  if (source.size < RECORD_BYTES.EOCD) throw new ZipReadError('ZIP_CORRUPT', 'The file is too small to be a ZIP archive or .knwf export.');
-  let found = await findEndRecord(source, RECORD_BYTES.EOCD + RECORD_BYTES.ZIP64_LOCATOR, true);
-  found ??= await findEndRecord(source, RECORD_BYTES.EOCD + U16_MAX + RECORD_BYTES.ZIP64_LOCATOR, false);
-  if (!found) throw new ZipReadError('ZIP_CORRUPT', 'The file is not a ZIP archive or .knwf export (no end-of-central-directory record).');
-  const { tail, tailStart, eocd } = found;
-  if (tail.u16(eocd + 4) !== 0 || tail.u16(eocd + 6) !== 0) {
-    throw new ZipReadError('ZIP_UNSUPPORTED', 'The archive is split over several files (multi-disk); export it again as one file.');
-  }
-  let location: DirectoryLocation = { count: tail.u16(eocd + 10), size: tail.u32(eocd + 12), offset: tail.u32(eocd + 16) };
-  if (eocd >= RECORD_BYTES.ZIP64_LOCATOR && tail.u32(eocd - RECORD_BYTES.ZIP64_LOCATOR) === SIGNATURE.ZIP64_LOCATOR) {
-    location = await readZip64End(source, tail.u64(eocd - RECORD_BYTES.ZIP64_LOCATOR + 8));
-  }
-  if (location.offset + location.size > tailStart + eocd) throw corrupt('the central directory lies outside the file');
-  return location;
-}
-
-/** With `atEndOnly`, accepts only a record without comment that ends the file (the 20 bytes before it can then hold a ZIP64 locator). */
-async function findEndRecord(
-  source: RandomAccessSource,
-  span: number,
-  atEndOnly: boolean,
-): Promise<{ tail: Fields; tailStart: number; eocd: number } | undefined> {
-  const tailStart = Math.max(0, source.size - span);
-  const tail = new Fields(await source.read(tailStart, source.size - tailStart));
-  const lowest = atEndOnly ? tail.bytes.length - RECORD_BYTES.EOCD : 0;
-  for (let eocd = tail.bytes.length - RECORD_BYTES.EOCD; eocd >= lowest; eocd--) {
-    if (tail.u32(eocd) === SIGNATURE.EOCD && eocd + RECORD_BYTES.EOCD + tail.u16(eocd + 20) <= tail.bytes.length)
-      return { tail, tailStart, eocd };
-  }
-  return undefined;
-}
-
-async function readZip64End(source: RandomAccessSource, at: number): Promise<DirectoryLocation> {
-  if (at + RECORD_BYTES.ZIP64_EOCD > source.size) throw corrupt('the ZIP64 end record lies outside the file');
-  const record = new Fields(await source.read(at, RECORD_BYTES.ZIP64_EOCD));
-  if (record.u32(0) !== SIGNATURE.ZIP64_EOCD) throw corrupt('the ZIP64 end record is missing');
-  return { count: record.u64(32), size: record.u64(40), offset: record.u64(48) };
-}
-
-/** Lists the archive's entries from its central directory (nothing else is read). */
 export async function readCentralDirectory(source: RandomAccessSource, options: ZipReadOptions = {}): Promise<ZipEntry[]> {
-  const maxEntries = options.maxEntries ?? DEFAULT_MAX_SOURCE_FILES;
-  const location = await locateCentralDirectory(source);
-  if (location.count > maxEntries) {
-    throw new ZipReadError(
-      'ZIP_TOO_MANY_ENTRIES',
-      `The archive has ${location.count} entries; k2p-web reads archives of at most ${maxEntries}.`,
-    );
-  }
-  if (location.size > MAX_CENTRAL_DIRECTORY_BYTES) {
-    throw new ZipReadError('ZIP_TOO_MANY_ENTRIES', "The archive's table of contents is larger than k2p-web reads (64 MiB).");
-  }
-  const directory = new Fields(await source.read(location.offset, location.size));
-  const entries: ZipEntry[] = [];
-  let at = 0;
-  for (let i = 0; i < location.count; i++) {
-    if (directory.u32(at) !== SIGNATURE.CENTRAL_HEADER) throw corrupt('the central directory is damaged');
-    const { entry, next } = parseCentralRecord(directory, at);
-    if (entry.localHeaderOffset >= source.size) throw corrupt('an entry points outside the file', entry.name);
-    entries.push(entry);
-    at = next;
-  }
-  return entries;
+  const directory = await readAsync(
+    readDirectory(source.size, {
+      maxEntries: options.maxEntries ?? DEFAULT_MAX_SOURCE_FILES,
+      maxDirectoryBytes: MAX_CENTRAL_DIRECTORY_BYTES,
+      tooMany: (count, max) => `The archive has ${count} entries; k2p-web reads archives of at most ${max}.`,
+    }),
+    source,
+  );
+  await readAsync(readLocalRecords(directory), source);
+  return directory.records.map(entryOf);
 }
 
-function parseCentralRecord(directory: Fields, at: number): { entry: ZipEntry; next: number } {
-  const nameLength = directory.u16(at + 28);
-  const extraLength = directory.u16(at + 30);
-  const commentLength = directory.u16(at + 32);
-  const flags = directory.u16(at + 8);
+function entryOf(record: ZipRecord): ZipEntry {
   const entry: ZipEntry = {
-    name: decodeName(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER, nameLength), flags),
-    isDirectory: false,
-    method: directory.u16(at + 10),
-    flags,
-    crc32: directory.u32(at + 16),
-    compressedSize: directory.u32(at + 20),
-    uncompressedSize: directory.u32(at + 24),
-    localHeaderOffset: directory.u32(at + 42),
+    name: record.name,
+    isDirectory: record.name.endsWith('/'),
+    method: record.method,
+    flags: record.flags,
+    crc32: record.crc32,
+    compressedSize: record.compressedSize,
+    uncompressedSize: record.uncompressedSize,
+    localHeaderOffset: record.localHeaderOffset,
+    dataStart: record.dataStart,
   };
-  applyZip64Extra(entry, new Fields(directory.slice(at + RECORD_BYTES.CENTRAL_HEADER + nameLength, extraLength)));
-  entry.isDirectory = entry.name.endsWith('/');
-  const unreadable = whyUnreadable(entry, directory.u16(at + 4), directory.u32(at + 38));
+  const unreadable = whyUnreadable(record);
   if (unreadable) entry.unreadable = unreadable;
-  return { entry, next: at + RECORD_BYTES.CENTRAL_HEADER + nameLength + extraLength + commentLength };
+  return entry;
 }
 
-let fatalUtf8: TextDecoder | undefined;
-
-/** UTF-8 when flagged or when the bytes happen to be valid UTF-8 (macOS tools omit the flag); else Latin-1, so any name decodes. */
-function decodeName(bytes: Uint8Array, flags: number): string {
-  if (flags & FLAG.UTF8) return new TextDecoder('utf-8').decode(bytes);
-  fatalUtf8 ??= new TextDecoder('utf-8', { fatal: true });
-  try {
-    return fatalUtf8.decode(bytes);
-  } catch {
-    return new TextDecoder('latin1').decode(bytes);
-  }
-}
-
-/** ZIP64 extra field: the 64-bit values of the fields whose 32-bit slot is saturated, in a fixed order. */
-function applyZip64Extra(entry: ZipEntry, extra: Fields): void {
-  for (let at = 0; at + 4 <= extra.bytes.length;) {
-    const id = extra.u16(at);
-    const size = extra.u16(at + 2);
-    if (id === EXTRA.ZIP64) {
-      let field = at + 4;
-      const take = () => {
-        const value = extra.u64(field);
-        field += 8;
-        return value;
-      };
-      if (entry.uncompressedSize === U32_MAX) entry.uncompressedSize = take();
-      if (entry.compressedSize === U32_MAX) entry.compressedSize = take();
-      if (entry.localHeaderOffset === U32_MAX) entry.localHeaderOffset = take();
-      return;
-    }
-    at += 4 + size;
-  }
-}
-
-function whyUnreadable(entry: ZipEntry, versionMadeBy: number, externalAttributes: number): ZipEntry['unreadable'] {
-  if (isEncrypted(entry.flags, entry.method)) {
-    return { code: 'ZIP_ENCRYPTED', reason: `\`${entry.name}\` is encrypted; export the workflow without a password.` };
-  }
-  const type = unixFileType(versionMadeBy, externalAttributes);
-  if (type === FILE_TYPE.SYMLINK) return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a symbolic link, not a file.` };
+function whyUnreadable(record: ZipRecord): ZipEntry['unreadable'] {
+  const unsupported = unsupportedFeature(record);
+  if (unsupported) return unsupported;
+  const type = unixFileType(record.versionMadeBy, record.externalAttributes);
+  if (type === FILE_TYPE.SYMLINK) return { code: 'ZIP_SYMLINK', reason: `\`${record.name}\` is a symbolic link, not a file.` };
   if (type !== 0 && type !== FILE_TYPE.REGULAR && type !== FILE_TYPE.DIRECTORY) {
-    return { code: 'ZIP_SYMLINK', reason: `\`${entry.name}\` is a special file, not a regular file.` };
-  }
-  if (!entry.isDirectory && entry.method !== METHOD.STORED && entry.method !== METHOD.DEFLATE) {
-    return {
-      code: 'ZIP_UNSUPPORTED',
-      reason: `\`${entry.name}\` uses compression method ${entry.method}; only stored and deflate are supported. Export it again from KNIME or zip it with a standard tool.`,
-    };
+    return { code: 'ZIP_SYMLINK', reason: `\`${record.name}\` is a special file, not a regular file.` };
   }
   return undefined;
 }
@@ -277,27 +136,14 @@ export async function readZipEntry(source: RandomAccessSource, entry: ZipEntry, 
   const maxCompressed =
     entry.method === METHOD.STORED ? entry.uncompressedSize : entry.uncompressedSize + Math.ceil(entry.uncompressedSize / 1000) + 1024;
   if (entry.compressedSize > maxCompressed) throw corrupt(`\`${entry.name}\` has more compressed data than its size allows`, entry.name);
-  const dataStart = await localDataStart(source, entry);
-  if (dataStart + entry.compressedSize > source.size) throw corrupt(`\`${entry.name}\` runs past the end of the file`, entry.name);
-  const payload = await source.read(dataStart, entry.compressedSize);
+  if (entry.dataStart + entry.compressedSize > source.size) throw corrupt(`\`${entry.name}\` runs past the end of the file`, entry.name);
+  const payload = await source.read(entry.dataStart, entry.compressedSize);
   const data = entry.method === METHOD.STORED ? payload : inflateCapped(payload, entry);
   if (data.length !== entry.uncompressedSize) {
     throw corrupt(`\`${entry.name}\` unpacks to ${data.length} bytes but its header declares ${entry.uncompressedSize}`, entry.name);
   }
   if (crc32(data) !== entry.crc32) throw corrupt(`\`${entry.name}\` fails its CRC-32 check`, entry.name);
   return data;
-}
-
-/** The local header repeats name and flags; its own name/extra lengths decide where the data starts. */
-async function localDataStart(source: RandomAccessSource, entry: ZipEntry): Promise<number> {
-  if (entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER > source.size)
-    throw corrupt(`the header of \`${entry.name}\` lies outside the file`, entry.name);
-  const local = new Fields(await source.read(entry.localHeaderOffset, RECORD_BYTES.LOCAL_HEADER));
-  if (local.u32(0) !== SIGNATURE.LOCAL_HEADER) throw corrupt(`the header of \`${entry.name}\` is missing`, entry.name);
-  if (local.u16(6) & (FLAG.ENCRYPTED | FLAG.STRONG_ENCRYPTION))
-    throw new ZipReadError('ZIP_ENCRYPTED', `\`${entry.name}\` is encrypted; export the workflow without a password.`, entry.name);
-  if (local.u16(8) !== entry.method) throw corrupt(`the two headers of \`${entry.name}\` disagree on its compression`, entry.name);
-  return entry.localHeaderOffset + RECORD_BYTES.LOCAL_HEADER + local.u16(26) + local.u16(28);
 }
 
 function inflateCapped(payload: Uint8Array, entry: ZipEntry): Uint8Array {

@@ -67,6 +67,11 @@ export interface JobsApiProps {
    */
   readonly identity?: AuthorizerIdentity;
   /**
+   * Whether the page's shared public key and its plan exist (cdk.json anonymousAccess).
+   * @default true
+   */
+  readonly anonymousAccess?: boolean;
+  /**
    * More origins allowed by CORS preflight (local development of the page).
    * @default - none
    */
@@ -121,15 +126,15 @@ export class JobsApi extends Construct {
   readonly authorizer: apigw.RequestAuthorizer;
   readonly authorizerFunction: ServiceFunction;
   readonly accessLogGroup: logs.LogGroup;
-  /** Key of the public web page (its value goes into the site's config.json at deploy time). */
-  readonly webApiKey: apigw.ApiKey;
+  /** Key of the public web page (its value goes into the site's config.json at deploy time); only with anonymous access. */
+  readonly webApiKey?: apigw.ApiKey;
   /** A first programmatic key for the operator; more keys join `defaultPlan`. */
   readonly clientApiKey: apigw.ApiKey;
   /** The usage-plan key of every bearer-token caller (the authorizer names it; never sent by a client). */
   readonly peopleApiKey: apigw.ApiKey;
   /** Its value, also the authorizer's PEOPLE_USAGE_KEY. */
   readonly peopleUsageKey: string;
-  readonly webPlan: apigw.UsagePlan;
+  readonly webPlan?: apigw.UsagePlan;
   readonly defaultPlan: apigw.UsagePlan;
   readonly peoplePlan: apigw.UsagePlan;
   /** https origin of the API (scheme + host, no path): what the site's CSP allows. */
@@ -211,24 +216,27 @@ export class JobsApi extends Construct {
     const webPlan = props.webPlan ?? { rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 };
     const defaultPlan = props.defaultPlan ?? { rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 };
     const peoplePlan = props.peoplePlan ?? { rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 };
-    this.webPlan = this.api.addUsagePlan('WebPlan', {
-      name: `${Stack.of(this).stackName}-web`,
-      description: 'The public web page: one shared key, tight limits; it cannot list jobs',
-      throttle: { rateLimit: webPlan.rateLimit, burstLimit: webPlan.burstLimit },
-      quota: { limit: webPlan.quotaPerDay, period: apigw.Period.DAY },
-      apiStages: [
-        {
-          api: this.api,
-          stage: this.api.deploymentStage,
-          // Everyone shares the page's key, so GET /jobs would list other people's jobs: block it for this plan.
-          // Likewise webhook settings: whoever set the shared key's default URL would receive everyone's events.
-          throttle: (['listJobs', ...WEBHOOK_SETTINGS_HANDLERS] as const).map((name) => ({
-            method: this.methods[name],
-            throttle: { rateLimit: 0, burstLimit: 0 },
-          })),
-        },
-      ],
-    });
+    // Only with anonymous access: off, the page publishes no key, so no shared key or plan exists at all.
+    if (props.anonymousAccess ?? true) {
+      this.webPlan = this.api.addUsagePlan('WebPlan', {
+        name: `${Stack.of(this).stackName}-web`,
+        description: 'The public web page: one shared key, tight limits; it cannot list jobs',
+        throttle: { rateLimit: webPlan.rateLimit, burstLimit: webPlan.burstLimit },
+        quota: { limit: webPlan.quotaPerDay, period: apigw.Period.DAY },
+        apiStages: [
+          {
+            api: this.api,
+            stage: this.api.deploymentStage,
+            // Everyone shares the page's key, so GET /jobs would list other people's jobs: block it for this plan.
+            // Likewise webhook settings: whoever set the shared key's default URL would receive everyone's events.
+            throttle: (['listJobs', ...WEBHOOK_SETTINGS_HANDLERS] as const).map((name) => ({
+              method: this.methods[name],
+              throttle: { rateLimit: 0, burstLimit: 0 },
+            })),
+          },
+        ],
+      });
+    }
     this.defaultPlan = this.api.addUsagePlan('DefaultPlan', {
       name: `${Stack.of(this).stackName}-default`,
       description: 'Programmatic clients (CLI): one key per client',
@@ -244,8 +252,10 @@ export class JobsApi extends Construct {
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
 
-    this.webApiKey = new apigw.ApiKey(this, 'WebApiKey', { description: 'k2p-web public web page (shared, public)' });
-    this.webPlan.addApiKey(this.webApiKey);
+    if (this.webPlan) {
+      this.webApiKey = new apigw.ApiKey(this, 'WebApiKey', { description: 'k2p-web public web page (shared, public)' });
+      this.webPlan.addApiKey(this.webApiKey);
+    }
     this.clientApiKey = new apigw.ApiKey(this, 'ClientApiKey', { description: 'k2p-web first programmatic client key' });
     this.defaultPlan.addApiKey(this.clientApiKey);
     this.peopleApiKey = new apigw.ApiKey(this, 'PeopleApiKey', {

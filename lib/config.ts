@@ -32,6 +32,20 @@ export interface IdentityProviderConfig {
   readonly groupsClaim: string;
   /** Members of this group are administrators. */
   readonly adminGroup: string;
+  /** Origins the page must reach to sign in besides the issuer's own (a token endpoint on another host); for the CSP. */
+  readonly extraOrigins: readonly string[];
+}
+
+/** The stack's own Cognito user pool (used when identityProvider.issuer is empty). */
+export interface UserPoolConfig {
+  /** Whether anyone may create an account on the hosted sign-in page (default: administrators create accounts). */
+  readonly selfSignUp: boolean;
+  /** Prefix of the hosted sign-in domain `<prefix>.auth.<region>.amazoncognito.com`; empty = `<stack name>-<account id>`. */
+  readonly domainPrefix: string;
+  /** Name of a corporate SAML identity provider people may sign in through (with samlMetadataUrl); empty = none. */
+  readonly samlProviderName: string;
+  /** https URL of that provider's SAML metadata document. */
+  readonly samlMetadataUrl: string;
 }
 
 export interface K2pWebConfig {
@@ -79,6 +93,10 @@ export interface K2pWebConfig {
   readonly webhookAllowHttp: boolean;
   /** The OpenID Connect issuer whose bearer tokens the authorizer accepts. */
   readonly identityProvider: IdentityProviderConfig;
+  /** The Cognito user pool the stack makes when identityProvider names no issuer. */
+  readonly userPool: UserPoolConfig;
+  /** On: the page works without sign-in through one public, shared API key and its tight plan; off: no key is published. */
+  readonly anonymousAccess: boolean;
 }
 
 export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
@@ -103,7 +121,15 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   removalPolicy: 'retain',
   webhookAllowCidrs: Object.freeze([]) as readonly string[],
   webhookAllowHttp: false,
-  identityProvider: Object.freeze({ issuer: '', clientId: '', groupsClaim: 'cognito:groups', adminGroup: 'admins' }),
+  identityProvider: Object.freeze({
+    issuer: '',
+    clientId: '',
+    groupsClaim: 'cognito:groups',
+    adminGroup: 'admins',
+    extraOrigins: Object.freeze([]) as readonly string[],
+  }),
+  userPool: Object.freeze({ selfSignUp: false, domainPrefix: '', samlProviderName: '', samlMetadataUrl: '' }),
+  anonymousAccess: false,
 } satisfies K2pWebConfig);
 
 /** The context keys read by {@link configFromContext}, one per {@link K2pWebConfig} field. */
@@ -230,9 +256,15 @@ function bool(key: string, value: unknown): boolean {
 function identityProvider(key: string, value: unknown, defaults: IdentityProviderConfig): IdentityProviderConfig {
   const raw = record(key, value);
   rejectUnknown(key, raw, Object.keys(defaults));
-  const text = (field: keyof IdentityProviderConfig) =>
+  const text = (field: Exclude<keyof IdentityProviderConfig, 'extraOrigins'>) =>
     raw[field] === undefined || raw[field] === null ? defaults[field] : String(raw[field]).trim();
-  const out = { issuer: text('issuer'), clientId: text('clientId'), groupsClaim: text('groupsClaim'), adminGroup: text('adminGroup') };
+  const out = {
+    issuer: text('issuer'),
+    clientId: text('clientId'),
+    groupsClaim: text('groupsClaim'),
+    adminGroup: text('adminGroup'),
+    extraOrigins: raw.extraOrigins === undefined ? defaults.extraOrigins : origins(`${key}.extraOrigins`, raw.extraOrigins),
+  };
   if (out.issuer !== '') {
     let url: URL | undefined;
     try {
@@ -263,6 +295,39 @@ function identityProvider(key: string, value: unknown, defaults: IdentityProvide
     throw new Error(
       `Context "${key}.adminGroup" must be a group name (1–128 characters, no spaces or commas), got ${JSON.stringify(raw.adminGroup)}`,
     );
+  }
+  return Object.freeze(out);
+}
+
+/** Cognito forbids these words in a prefix domain; the prefix is one DNS label. */
+const DOMAIN_PREFIX = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+
+function userPool(key: string, value: unknown, defaults: UserPoolConfig): UserPoolConfig {
+  const raw = record(key, value);
+  rejectUnknown(key, raw, Object.keys(defaults));
+  const text = (field: 'domainPrefix' | 'samlProviderName' | 'samlMetadataUrl') =>
+    raw[field] === undefined || raw[field] === null ? defaults[field] : String(raw[field]).trim();
+  const out = {
+    selfSignUp: raw.selfSignUp === undefined ? defaults.selfSignUp : bool(`${key}.selfSignUp`, raw.selfSignUp),
+    domainPrefix: text('domainPrefix'),
+    samlProviderName: text('samlProviderName'),
+    samlMetadataUrl: text('samlMetadataUrl'),
+  };
+  if (out.domainPrefix !== '' && (!DOMAIN_PREFIX.test(out.domainPrefix) || /aws|amazon|cognito/.test(out.domainPrefix))) {
+    throw new Error(
+      `Context "${key}.domainPrefix" must be lowercase letters, digits and hyphens (1–63, not starting or ending with a hyphen, without aws, amazon or cognito), got ${JSON.stringify(raw.domainPrefix)}`,
+    );
+  }
+  if ((out.samlProviderName === '') !== (out.samlMetadataUrl === '')) {
+    throw new Error(`Context "${key}.samlProviderName" and "${key}.samlMetadataUrl" go together: set both or neither`);
+  }
+  if (out.samlProviderName !== '' && !/^[\w.-]{3,32}$/.test(out.samlProviderName)) {
+    throw new Error(
+      `Context "${key}.samlProviderName" must be 3–32 letters, digits, dots, hyphens or underscores, got ${JSON.stringify(raw.samlProviderName)}`,
+    );
+  }
+  if (out.samlMetadataUrl !== '' && !/^https:\/\/[^\s]+$/.test(out.samlMetadataUrl)) {
+    throw new Error(`Context "${key}.samlMetadataUrl" must be an https URL, got ${JSON.stringify(raw.samlMetadataUrl)}`);
   }
   return Object.freeze(out);
 }
@@ -345,6 +410,8 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     webhookAllowCidrs: has('webhookAllowCidrs') ? cidrs('webhookAllowCidrs', raw.webhookAllowCidrs) : d.webhookAllowCidrs,
     webhookAllowHttp: has('webhookAllowHttp') ? bool('webhookAllowHttp', raw.webhookAllowHttp) : d.webhookAllowHttp,
     identityProvider: identityProvider('identityProvider', raw.identityProvider, d.identityProvider),
+    userPool: userPool('userPool', raw.userPool, d.userPool),
+    anonymousAccess: has('anonymousAccess') ? bool('anonymousAccess', raw.anonymousAccess) : d.anonymousAccess,
   } satisfies K2pWebConfig);
 }
 

@@ -16,6 +16,7 @@ import { API_ROUTES, JobsApi } from './api';
 import { DEFAULT_CONFIG, type K2pWebConfig } from './config';
 import { Conversion } from './conversion';
 import { REPO_ROOT, dataRemovalPolicy } from './defaults';
+import { Identity } from './identity';
 import { JobTable } from './job-table';
 import { KeyRegistry } from './key-registry';
 import { Monitoring } from './monitoring';
@@ -72,6 +73,7 @@ export class K2pWebStack extends Stack {
   readonly website: Website;
   readonly monitoring: Monitoring;
   readonly webhooks: Webhooks;
+  readonly identity: Identity;
 
   constructor(scope: Construct, id: string, props: K2pWebStackProps = {}) {
     super(scope, id, props);
@@ -90,6 +92,13 @@ export class K2pWebStack extends Stack {
     });
     this.jobTable = new JobTable(this, 'JobTable', { removalPolicy });
     this.keyRegistry = new KeyRegistry(this, 'KeyRegistry', { removalPolicy });
+    this.identity = new Identity(this, 'Identity', {
+      provider: config.identityProvider,
+      userPool: config.userPool,
+      siteOrigin,
+      devOrigins: config.devOrigins,
+      removalPolicy,
+    });
 
     const functions: FunctionDefaults = {
       logRetentionDays: config.logRetentionDays,
@@ -157,6 +166,8 @@ export class K2pWebStack extends Stack {
       functions,
       stateMachine: this.conversion.stateMachine,
       siteOrigin,
+      identity: this.identity.authorizerIdentity,
+      anonymousAccess: config.anonymousAccess,
       devOrigins: config.devOrigins,
       throttle: config.apiThrottle,
       webPlan: config.webPlan,
@@ -171,6 +182,8 @@ export class K2pWebStack extends Stack {
       apiOrigin: this.api.origin,
       uploadOrigin: this.storage.uploadOrigin,
       webApiKey: this.api.webApiKey,
+      signIn: this.identity.signIn,
+      signInOrigins: this.identity.connectOrigins,
       bundleLimits,
       serviceLimits,
       accessLogBucket: this.storage.accessLogBucket,
@@ -203,14 +216,25 @@ export class K2pWebStack extends Stack {
       value: this.keyRegistry.table.tableName,
       description: 'Key registry table (npm run keys registers keys here)',
     });
-    new CfnOutput(this, 'WebApiKeyId', {
-      value: this.api.webApiKey.keyId,
-      description: "The web page's API key id (its value is public in config.json)",
-    });
+    if (this.api.webApiKey) {
+      new CfnOutput(this, 'WebApiKeyId', {
+        value: this.api.webApiKey.keyId,
+        description: "The web page's API key id (its value is public in config.json)",
+      });
+    }
     new CfnOutput(this, 'ClientApiKeyId', {
       value: this.api.clientApiKey.keyId,
       description: 'First programmatic key id: aws apigateway get-api-key --include-value --api-key <id>',
     });
+    new CfnOutput(this, 'Issuer', { value: this.identity.signIn.issuer, description: 'OpenID Connect issuer people sign in with' });
+    if (this.identity.userPool && this.identity.client) {
+      new CfnOutput(this, 'UserPoolId', { value: this.identity.userPool.userPoolId, description: 'Cognito user pool of the people' });
+      new CfnOutput(this, 'UserPoolClientId', {
+        value: this.identity.client.userPoolClientId,
+        description: "The page's public app client",
+      });
+      new CfnOutput(this, 'SignInDomain', { value: this.identity.signInDomain!, description: 'Hosted sign-in page' });
+    }
     new CfnOutput(this, 'DefaultUsagePlanId', { value: this.api.defaultPlan.usagePlanId, description: 'Add new client keys to this plan' });
     new CfnOutput(this, 'DataBucketName', { value: this.storage.dataBucket.bucketName });
     new CfnOutput(this, 'StateMachineArn', { value: this.conversion.stateMachine.stateMachineArn });

@@ -1,7 +1,9 @@
 /**
  * The web page: a private bucket behind CloudFront (origin access control,
  * HTTPS only) with a strict response-headers policy, deployed together with a
- * config.json generated at deploy time (API URL, the web key's value, limits).
+ * config.json generated at deploy time (core/site-config.ts: API URL, sign-in,
+ * limits, and the public web key's value only when anonymous access is on —
+ * otherwise no key is read or published at all).
  */
 import { Annotations, Duration, RemovalPolicy, Stack } from 'aws-cdk-lib';
 import * as apigw from 'aws-cdk-lib/aws-apigateway';
@@ -14,6 +16,7 @@ import * as s3deploy from 'aws-cdk-lib/aws-s3-deployment';
 import * as cr from 'aws-cdk-lib/custom-resources';
 import { Construct } from 'constructs';
 import type { BundleLimits, ServiceLimits } from '../core/limits';
+import type { SiteConfig, SiteSignInConfig } from '../core/site-config';
 import { LOG_REMOVAL_POLICY, logRetention, secureBucketProps } from './defaults';
 import {
   acknowledge,
@@ -29,11 +32,13 @@ export interface ContentSecurityPolicyOrigins {
   readonly apiOrigin: string;
   /** Origin of the presigned upload/download endpoint of the data bucket. */
   readonly uploadOrigin: string;
+  /** Origins the page fetches while signing in (the issuer's discovery and JWKS, the token endpoint). */
+  readonly signInOrigins?: readonly string[];
 }
 
 /**
  * The page's Content-Security-Policy: its own scripts and styles only, network
- * access only to the API and the data bucket, no framing, no plugins, no forms.
+ * access only to the API, the data bucket and the sign-in endpoints, no framing, no plugins, no forms.
  * Exported so local mode can serve the page with the same policy.
  */
 export function contentSecurityPolicy(o: ContentSecurityPolicyOrigins): string {
@@ -44,21 +49,13 @@ export function contentSecurityPolicy(o: ContentSecurityPolicyOrigins): string {
     "img-src 'self' data: blob:",
     "font-src 'self'",
     "manifest-src 'self'",
-    `connect-src 'self' ${o.apiOrigin} ${o.uploadOrigin}`,
+    ['connect-src', "'self'", o.apiOrigin, o.uploadOrigin, ...(o.signInOrigins ?? [])].join(' '),
     "base-uri 'none'",
     "form-action 'none'",
     "frame-ancestors 'none'",
     "object-src 'none'",
     'upgrade-insecure-requests',
   ].join('; ');
-}
-
-/** The page's runtime configuration (config.json), read by web/ at start-up. */
-export interface SiteConfig {
-  readonly apiUrl: string;
-  readonly apiKey: string;
-  readonly bundleLimits: BundleLimits;
-  readonly limits: Pick<ServiceLimits, 'uploadUrlSeconds' | 'resultRetentionDays' | 'converterTimeoutSeconds'>;
 }
 
 export interface WebsiteProps {
@@ -73,8 +70,21 @@ export interface WebsiteProps {
   readonly apiOrigin: string;
   /** Origin of the data bucket's presigned URLs, for the CSP. */
   readonly uploadOrigin: string;
-  /** The public page's API key; its value is read at deploy time into config.json. */
-  readonly webApiKey: apigw.IApiKey;
+  /**
+   * The public page's API key, only with anonymous access: its value is read at deploy time into config.json.
+   * @default - anonymous access off: no key is read or published
+   */
+  readonly webApiKey?: apigw.IApiKey;
+  /**
+   * How the page signs people in.
+   * @default - no sign-in (anonymous access only)
+   */
+  readonly signIn?: SiteSignInConfig;
+  /**
+   * Origins the page reaches while signing in, for the CSP.
+   * @default - none
+   */
+  readonly signInOrigins?: readonly string[];
   readonly bundleLimits: BundleLimits;
   readonly serviceLimits: ServiceLimits;
   /** Where the site bucket's server access logs and CloudFront's access logs go. */
@@ -96,6 +106,8 @@ export class Website extends Construct {
   readonly distribution: cloudfront.Distribution;
   readonly headersPolicy: cloudfront.ResponseHeadersPolicy;
   readonly deployment: s3deploy.BucketDeployment;
+  /** What config.json holds (deploy-time values as tokens). */
+  readonly config: SiteConfig;
   /** https://<distribution domain> */
   readonly origin: string;
 
@@ -114,7 +126,11 @@ export class Website extends Construct {
       comment: 'k2p-web: strict CSP, HSTS, no framing, no referrer, nosniff',
       securityHeadersBehavior: {
         contentSecurityPolicy: {
-          contentSecurityPolicy: contentSecurityPolicy({ apiOrigin: props.apiOrigin, uploadOrigin: props.uploadOrigin }),
+          contentSecurityPolicy: contentSecurityPolicy({
+            apiOrigin: props.apiOrigin,
+            uploadOrigin: props.uploadOrigin,
+            signInOrigins: props.signInOrigins,
+          }),
           override: true,
         },
         strictTransportSecurity: {
@@ -166,16 +182,18 @@ export class Website extends Construct {
     });
     this.origin = `https://${this.distribution.distributionDomainName}`;
 
-    const config: SiteConfig = {
+    const config: SiteConfig = (this.config = {
       apiUrl: props.apiUrl,
-      apiKey: this.lookUpApiKeyValue(props.webApiKey, retention),
+      anonymousAccess: props.webApiKey !== undefined,
+      ...(props.webApiKey ? { apiKey: this.lookUpApiKeyValue(props.webApiKey, retention) } : {}),
+      ...(props.signIn ? { signIn: props.signIn } : {}),
       bundleLimits: props.bundleLimits,
       limits: {
         uploadUrlSeconds: props.serviceLimits.uploadUrlSeconds,
         resultRetentionDays: props.serviceLimits.resultRetentionDays,
         converterTimeoutSeconds: props.serviceLimits.converterTimeoutSeconds,
       },
-    };
+    });
     if (!props.siteSource) {
       Annotations.of(this).addWarningV2(
         'k2p-web:site-not-built',
@@ -213,7 +231,7 @@ export class Website extends Construct {
       'Served on the default *.cloudfront.net certificate, whose TLS policy CloudFront fixes; a custom domain with an ACM certificate (TLSv1.2_2021) is an operator choice outside this template.',
     );
 
-    acknowledgeAwsCustomResourceProvider(this);
+    if (this.node.tryFindChild('WebApiKeyValue')) acknowledgeAwsCustomResourceProvider(this);
     const deployment = findStackChild(this, 'Custom::CDKBucketDeployment');
     acknowledge(deployment, LAMBDA_BASIC_ROLE_FINDING, CDK_PROVIDER_REASONS.lambdaBasicRole);
     acknowledge(deployment, 'AwsSolutions-L1', CDK_PROVIDER_REASONS.providerRuntime);

@@ -30,7 +30,7 @@ export async function buildRunner(outfile: string = RUNNER_BUNDLE): Promise<stri
     sourcemap: false,
     legalComments: 'none',
     logLevel: 'warning',
-    // CommonJS dependencies (yauzl) call require() for Node built-ins; ESM has no require of its own.
+    // CommonJS dependencies call require() for Node built-ins; ESM has no require of its own.
     banner: {
       js: "import { createRequire as __k2pCreateRequire } from 'node:module'; const require = __k2pCreateRequire(import.meta.url);",
     },

@@ -23,11 +23,14 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
     ['API', stack.urls.api],
     ['CLI API key', `${stack.keys.cli.value}   (principal local-user, role user; k2p-web convert finds it by itself)`],
     ['Admin API key', `${stack.keys.admin.value}   (principal local-admin, role admin)`],
-    ['Web API key', `${stack.keys.web.value}   (public: in config.json)`],
+    stack.keys.web
+      ? ['Anonymous', `on: the page works without sign-in through its public key ${stack.keys.web.value} (in config.json)`]
+      : ['Anonymous', 'off: the page asks to sign in (npm start -- --anonymous turns it on)'],
     ['Sign-in', `${stack.identity.issuer}   (local OpenID provider, client ${stack.identity.clientId})`],
-    ...stack.identity.accounts.map((account): [string, string] => [
-      '',
-      `${account.login} / ${account.password}   (${account.groups.includes(stack.identity.adminGroup) ? 'admin' : 'user'})`,
+    // Local-only passwords, made at first start and kept in the data dir: printed so the page can be tried at once.
+    ...stack.identity.accounts.map((account, index): [string, string] => [
+      index === 0 ? 'People' : '',
+      `${account.login} / ${account.password}   (${account.groups.includes(stack.identity.adminGroup) ? 'role admin' : 'role user'}, ${account.email})`,
     ]),
     ['Data dir', `${dataDir}   (jobs, uploads, results, keys kept across restarts; --fresh starts clean)`],
     ['Logs', `${dataDir}/logs/   (one file per function, runner.log, api-access.log)`],

@@ -18,6 +18,7 @@ import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { LOCAL_DATA_DIR } from '../../core/local-stack-file';
 import { LAMBDA_ENV, OIDC_ENV } from '../../core/service-env';
+import { SIGN_IN_SCOPES, type SiteConfig, type SiteSignInConfig } from '../../core/site-config';
 import { loadStackModel, type FunctionModel, type StackModel } from '../model/stack-model';
 import { contextStackName, ensureSynth } from '../model/synth';
 import { startApiGateway } from '../stand-ins/api-gateway/gateway';
@@ -66,8 +67,14 @@ export interface LocalStackOptions {
   ports?: Partial<Record<ServiceName, number>>;
   /** @default cdk.json's context.stackName, else K2pWeb */
   stackName?: string;
-  /** @default <root>/cdk.out */
+  /** @default <root>/cdk.out (with anonymousAccess given: <root>/.tmp/cdk.out-anonymous-<on|off>) */
   cdkOut?: string;
+  /**
+   * Synthesize with this anonymousAccess instead of cdk.json's: on, the page works without sign-in through the
+   * public web key (seeded as principal web-page); off, config.json has no key and the page asks to sign in.
+   * @default cdk.json's (off)
+   */
+  anonymousAccess?: boolean;
   /** 'auto' synthesizes when cdk.out is missing or stale. @default 'auto' */
   synth?: 'auto' | 'never' | 'force';
   /** Environment to find the converter in (K2P_COMMAND, PATH, K2P_VERSION_COMMAND). @default process.env */
@@ -92,8 +99,10 @@ export interface LocalStackOptions {
 
 export interface LocalStack {
   urls: { web: string; api: string; s3: string; dynamodb: string; sfn: string };
-  /** cli: principal local-user (role user); admin: local-admin (role admin); web: the page's shared key. */
-  keys: { cli: { id: string; value: string }; web: { id: string; value: string }; admin: { id: string; value: string } };
+  /** cli: principal local-user (role user); admin: local-admin (role admin); web: the page's shared key, only with anonymous access. */
+  keys: { cli: { id: string; value: string }; web?: { id: string; value: string }; admin: { id: string; value: string } };
+  /** Whether the template publishes the page's key (cdk.json anonymousAccess, or `npm start -- --anonymous`). */
+  anonymousAccess: boolean;
   /** The local OpenID provider people sign in with: issuer, the page's client, the seeded user and admin. */
   identity: { issuer: string; clientId: string; groupsClaim: string; adminGroup: string; accounts: readonly OidcAccount[] };
   dataDir: string;
@@ -162,6 +171,29 @@ export function useLocalIdentity(fn: FunctionModel, authorizerArns: ReadonlySet<
   };
 }
 
+/** Where a synthesis with anonymousAccess overridden goes (its own folder: freshness is judged by time only). */
+export function anonymousCdkOut(root: string, anonymousAccess: boolean): string {
+  return join(root, '.tmp', `cdk.out-anonymous-${anonymousAccess ? 'on' : 'off'}`);
+}
+
+/**
+ * The template's config.json with what only exists here: the local API, the local OpenID provider instead of the
+ * deployment's issuer (its Cognito sign-out URL goes with it), and the public key only when the template has one.
+ */
+export function localSiteConfig(
+  template: Record<string, unknown>,
+  local: { apiUrl: string; apiKey?: string; signIn: SiteSignInConfig },
+): SiteConfig & Record<string, unknown> {
+  const { apiKey: _deployedKey, signIn: _deployedSignIn, ...rest } = template;
+  return {
+    ...(rest as unknown as SiteConfig),
+    apiUrl: local.apiUrl,
+    anonymousAccess: local.apiKey !== undefined,
+    ...(local.apiKey !== undefined ? { apiKey: local.apiKey } : {}),
+    signIn: local.signIn,
+  };
+}
+
 /** Local mode's account of its task sandbox; local-only, never part of the deployed API. */
 export interface LocalSandbox {
   enforced: string[];
@@ -221,13 +253,24 @@ async function modelAndConverter(
   options: LocalStackOptions,
 ): Promise<{ model: StackModel; converter: ConverterSetup }> {
   const stackName = options.stackName ?? contextStackName(root);
+  const anonymous = options.anonymousAccess;
+  const cdkOutDefault = anonymous === undefined ? undefined : anonymousCdkOut(root, anonymous);
   let loading: Promise<StackModel> | undefined;
   const loadModel = () =>
     (loading ??= (async () => {
       const cdkOut =
         options.synth === 'never'
-          ? resolve(options.cdkOut ?? join(root, 'cdk.out'))
-          : (await ensureSynth({ root, outDir: options.cdkOut, stackName, force: options.synth === 'force', log: options.log })).outDir;
+          ? resolve(options.cdkOut ?? cdkOutDefault ?? join(root, 'cdk.out'))
+          : (
+              await ensureSynth({
+                root,
+                outDir: options.cdkOut ?? cdkOutDefault,
+                stackName,
+                force: options.synth === 'force',
+                log: options.log,
+                context: anonymous === undefined ? undefined : { anonymousAccess: String(anonymous) },
+              })
+            ).outDir;
       return loadStackModel({ cdkOut, stackName, webHost });
     })());
   const env = options.converterEnv ?? process.env;
@@ -328,7 +371,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
 
     // API Gateway with the template's keys, kept in the data dir across restarts.
     const keys = loadApiKeys(dataDir, model.api.apiKeys);
-    const webKey = keyByOutput(model.api, keys, 'WebApiKeyId');
+    // The page's shared key exists only when the template allows anonymous access.
+    const anonymousAccess = model.api.apiKeys.some((k) => k.outputName === 'WebApiKeyId');
+    const webKey = anonymousAccess ? keyByOutput(model.api, keys, 'WebApiKeyId') : undefined;
     const cliKey = keyByOutput(model.api, keys, 'ClientApiKeyId');
     // An administrator's key: a local key in the CLI key's usage plan (keys are created by the operator in AWS).
     const adminKey = loadLocalKey(dataDir, LOCAL_ADMIN, keys.find((k) => k.id === cliKey.id)!.logicalId);
@@ -343,7 +388,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         keys: [
           { value: cliKey.value, principal: { id: cliKey.id, name: 'local-user', kind: 'program', role: 'user' } },
           { value: adminKey.value, principal: { id: adminKey.id, name: 'local-admin', kind: 'program', role: 'admin' } },
-          { value: webKey.value, principal: { id: webKey.id, name: 'web-page', kind: 'program', role: 'user' } },
+          ...(webKey
+            ? [{ value: webKey.value, principal: { id: webKey.id, name: 'web-page', kind: 'program' as const, role: 'user' as const } }]
+            : []),
         ],
       });
     }
@@ -364,9 +411,16 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       }),
     );
 
-    // The page, with the config.json the deployment would write (local API and key).
+    // The page, with the config.json the deployment would write: the local API, the local OpenID provider, the key only if anonymous.
     const roots = [join(root, 'web', 'dist'), ...(model.site?.assetDirs ?? [])].filter((dir) => existsSync(dir));
-    site.configure({ roots, config: { ...(model.site?.config ?? {}), apiUrl: gateway.url, apiKey: webKey.value } });
+    site.configure({
+      roots,
+      config: localSiteConfig(model.site?.config ?? {}, {
+        apiUrl: gateway.url,
+        apiKey: webKey?.value,
+        signIn: { issuer: oidc.issuer, clientId: oidc.clientId, scopes: [...SIGN_IN_SCOPES] },
+      }),
+    });
 
     // Schedules (the reaper).
     const timers = options.schedules !== false;
@@ -376,7 +430,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
       apiUrl: gateway.url,
       webUrl: site.url,
       cliApiKey: cliKey.value,
-      webApiKey: webKey.value,
+      ...(webKey ? { webApiKey: webKey.value } : {}),
       adminApiKey: adminKey.value,
       pid: process.pid,
       localSandbox: sandbox.summary,
@@ -386,7 +440,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let closing: Promise<void> | undefined;
     return {
       urls: { web: site.url, api: gateway.url, ...endpoints },
-      keys: { cli: cliKey, web: webKey, admin: { id: adminKey.id, value: adminKey.value } },
+      keys: { cli: cliKey, ...(webKey ? { web: webKey } : {}), admin: { id: adminKey.id, value: adminKey.value } },
+      anonymousAccess,
       identity: {
         issuer: oidc.issuer,
         clientId: oidc.clientId,

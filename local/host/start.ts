@@ -2,7 +2,7 @@
  * `npm start`: runs k2p-web on this machine (local/host/local-stack.ts) until
  * Ctrl-C, with a banner that says where everything is.
  *
- *   npm start -- [--port-base 8780] [--data-dir .k2p-local] [--fresh] [--sandbox auto|none] [--synth auto|never|force]
+ *   npm start -- [--port-base 8780] [--data-dir .k2p-local] [--fresh] [--sandbox auto|none] [--synth auto|never|force] [--anonymous]
  */
 import { parseArgs } from 'node:util';
 import { buildWeb } from '../../web/build';
@@ -25,6 +25,8 @@ Options:
   --fresh               delete the data directory first
   --sandbox auto|none   the runner's bubblewrap sandbox and the converter's network isolation (default auto: what this machine allows)
   --synth auto|never|force  synthesize when cdk.out is stale (default auto)
+  --anonymous           let the page work without sign-in through its public key (synthesizes with
+                        -c anonymousAccess=true into .tmp/cdk.out-anonymous-on; default: cdk.json's anonymousAccess)
   -h, --help            this text
 
 The converter is knime2py: K2P_COMMAND, else \`k2p\` on PATH, else the pinned release installed into
@@ -41,6 +43,7 @@ function parse(argv: string[]): LocalStackOptions | undefined {
       fresh: { type: 'boolean' },
       sandbox: { type: 'string' },
       synth: { type: 'string' },
+      anonymous: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       ...portOptions,
     },
@@ -73,6 +76,7 @@ function parse(argv: string[]): LocalStackOptions | undefined {
     fresh: values.fresh === true,
     sandbox,
     synth,
+    ...(values.anonymous ? { anonymousAccess: true } : {}),
   };
 }
 

@@ -6,7 +6,7 @@
  */
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
-import { join, relative, resolve } from 'node:path';
+import { dirname, join, relative, resolve } from 'node:path';
 import { processIsAlive } from '../../core/node/processes';
 
 export interface SynthOptions {
@@ -19,6 +19,8 @@ export interface SynthOptions {
   force?: boolean;
   /** Progress lines ("synthesizing…"). */
   log?: (line: string) => void;
+  /** Context given with -c on top of cdk.json's (use a separate outDir per set: freshness is judged by time only). */
+  context?: Record<string, string>;
 }
 
 export interface SynthResult {
@@ -110,9 +112,15 @@ async function withLock<T>(lockDir: string, work: () => Promise<T>): Promise<T> 
   }
 }
 
-function runCdkSynth(root: string, outDir: string, stackName: string): Promise<{ code: number; output: string }> {
+function runCdkSynth(
+  root: string,
+  outDir: string,
+  stackName: string,
+  context: Record<string, string> = {},
+): Promise<{ code: number; output: string }> {
+  const contextArgs = Object.entries({ ...context, stackName }).flatMap(([key, value]) => ['-c', `${key}=${value}`]);
   return new Promise((resolvePromise) => {
-    const child = spawn('npx', ['cdk', 'synth', '-q', '-o', outDir, '-c', `stackName=${stackName}`], {
+    const child = spawn('npx', ['cdk', 'synth', '-q', '-o', outDir, ...contextArgs], {
       cwd: root,
       env: { ...process.env, CDK_DISABLE_VERSION_CHECK: 'true' },
       stdio: ['ignore', 'pipe', 'pipe'],
@@ -134,13 +142,14 @@ export async function ensureSynth(options: SynthOptions): Promise<SynthResult> {
   const log = options.log ?? (() => undefined);
   const before = synthStatus(root, outDir, options.stackName);
   if (before.fresh && !options.force) return { outDir, synthesized: false, reason: before.reason };
+  mkdirSync(dirname(outDir), { recursive: true });
   return withLock(`${outDir}.k2p-synth.lock`, async () => {
     // Someone else may have synthesized while we waited for the lock.
     const status = synthStatus(root, outDir, options.stackName);
     if (status.fresh && !options.force) return { outDir, synthesized: false, reason: status.reason };
     log(`Synthesizing the CDK app (${options.force ? 'forced' : status.reason}); this takes about a minute…`);
     for (let attempt = 1; ; attempt++) {
-      const { code, output } = await runCdkSynth(root, outDir, options.stackName);
+      const { code, output } = await runCdkSynth(root, outDir, options.stackName, options.context);
       if (code === 0) return { outDir, synthesized: true, reason: status.reason };
       // The CDK CLI locks cdk.out while another CLI reads or writes it: wait and retry.
       if (/currently (synthing|reading)|Other CLIs/i.test(output) && attempt < 20) {

@@ -250,7 +250,7 @@ describeWithRealConverter('local mode end to end with the real knime2py', real, 
 
     it('hides a job from another API key (404), and requires a key', async () => {
       const { jobId } = await submit(e2e, await bundleOf('KNIME_single_csv'), 'KNIME_single_csv.zip');
-      const web = new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: e2e.stack.keys.web.value });
+      const web = new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: e2e.stack.keys.web!.value });
       expect((await expectApiError(web.getJob(jobId))).status).toBe(404);
       // Another registered principal (local-admin) probing the id: not found either.
       const admin = new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: e2e.stack.keys.admin.value });

@@ -40,6 +40,8 @@ const CONTEXT = {
   // One test key drives 50 concurrent requests and polls 20 jobs: gateway throttling is tested on its own.
   apiThrottle: JSON.stringify({ rateLimit: 5000, burstLimit: 5000 }),
   defaultPlan: JSON.stringify({ rateLimit: 5000, burstLimit: 5000, quotaPerDay: 1_000_000 }),
+  // The suite drives the page's shared key too (it must never see another principal's job).
+  anonymousAccess: 'true',
 };
 
 /**

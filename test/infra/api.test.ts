@@ -194,7 +194,7 @@ describe('JobsApi', () => {
   it('has a tight web plan (which cannot list jobs nor touch webhook settings), a default plan for programmatic keys and a people plan, one key each', () => {
     const plans = Object.fromEntries(resourcesOf(template, 'AWS::ApiGateway::UsagePlan').map(([id, p]) => [id, p.Properties]));
     expect(Object.keys(plans)).toHaveLength(3);
-    const web = plans[logicalIdOf(stack, api.webPlan)]!;
+    const web = plans[logicalIdOf(stack, api.webPlan!)]!;
     const def = plans[logicalIdOf(stack, api.defaultPlan)]!;
     const people = plans[logicalIdOf(stack, api.peoplePlan)]!;
     expect(people).toMatchObject({
@@ -226,7 +226,7 @@ describe('JobsApi', () => {
     ]);
     expect(keys.sort()).toEqual(
       [
-        [logicalIdOf(stack, api.webApiKey), logicalIdOf(stack, api.webPlan)],
+        [logicalIdOf(stack, api.webApiKey!), logicalIdOf(stack, api.webPlan!)],
         [logicalIdOf(stack, api.clientApiKey), logicalIdOf(stack, api.defaultPlan)],
         [logicalIdOf(stack, api.peopleApiKey), logicalIdOf(stack, api.peoplePlan)],
       ].sort(),

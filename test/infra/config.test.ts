@@ -83,14 +83,25 @@ describe('configuration (cdk.json context)', () => {
   });
 
   it("takes an OpenID Connect issuer, client id, groups claim and admin group, defaulting to the stack's user pool", () => {
-    expect(DEFAULT_CONFIG.identityProvider).toEqual({ issuer: '', clientId: '', groupsClaim: 'cognito:groups', adminGroup: 'admins' });
+    expect(DEFAULT_CONFIG.identityProvider).toEqual({
+      issuer: '',
+      clientId: '',
+      groupsClaim: 'cognito:groups',
+      adminGroup: 'admins',
+      extraOrigins: [],
+    });
     const issuer = 'https://login.example.com/realms/staff';
     expect(resolveConfig({ identityProvider: { issuer, clientId: 'k2p-web', groupsClaim: 'groups' } }).identityProvider).toEqual({
       issuer,
       clientId: 'k2p-web',
       groupsClaim: 'groups',
       adminGroup: 'admins',
+      extraOrigins: [],
     });
+    expect(
+      resolveConfig({ identityProvider: { issuer, clientId: 'c', extraOrigins: 'https://tokens.example.com' } }).identityProvider
+        .extraOrigins,
+    ).toEqual(['https://tokens.example.com']);
     expect(
       configFromContext((k) => (k === 'identityProvider' ? `{"issuer":"${issuer}","clientId":"c1"}` : undefined)).identityProvider.clientId,
     ).toBe('c1');
@@ -105,7 +116,33 @@ describe('configuration (cdk.json context)', () => {
       [{ groupsClaim: '' }, /groupsClaim/],
       [{ adminGroup: 'a b' }, /adminGroup/],
       [{ audience: 'x' }, /unknown field\(s\) audience/],
+      [{ extraOrigins: ['https://tokens.example.com/path'] }, /identityProvider\.extraOrigins/],
     ];
     for (const [identityProvider, message] of refused) expect(() => resolveConfig({ identityProvider })).toThrow(message);
+  });
+
+  it('takes the user pool settings: self sign-up off, a derived domain prefix and no SAML federation by default', () => {
+    expect(DEFAULT_CONFIG.userPool).toEqual({ selfSignUp: false, domainPrefix: '', samlProviderName: '', samlMetadataUrl: '' });
+    expect(
+      configFromContext((k) => (k === 'userPool' ? '{"selfSignUp":"true","domainPrefix":"acme-k2p"}' : undefined)).userPool,
+    ).toMatchObject({ selfSignUp: true, domainPrefix: 'acme-k2p' });
+    const refused: [unknown, RegExp][] = [
+      [{ selfSignUp: 'yes' }, /userPool\.selfSignUp/],
+      [{ domainPrefix: 'Acme' }, /userPool\.domainPrefix/],
+      [{ domainPrefix: 'my-cognito-login' }, /userPool\.domainPrefix/],
+      [{ domainPrefix: '-acme' }, /userPool\.domainPrefix/],
+      [{ samlProviderName: 'AcmeAD' }, /go together/],
+      [{ samlProviderName: 'AcmeAD', samlMetadataUrl: 'http://idp.example/metadata' }, /samlMetadataUrl.*https/],
+      [{ samlProviderName: 'a b', samlMetadataUrl: 'https://idp.example/metadata' }, /samlProviderName/],
+      [{ mfa: 'required' }, /unknown field\(s\) mfa/],
+    ];
+    for (const [userPool, message] of refused) expect(() => resolveConfig({ userPool })).toThrow(message);
+  });
+
+  it('keeps anonymous access off unless switched on (true/false, also as typed on the command line)', () => {
+    expect(DEFAULT_CONFIG.anonymousAccess).toBe(false);
+    expect(resolveConfig({ anonymousAccess: 'true' }).anonymousAccess).toBe(true);
+    expect(configFromContext((k) => (k === 'anonymousAccess' ? 'false' : undefined)).anonymousAccess).toBe(false);
+    expect(() => resolveConfig({ anonymousAccess: 'on' })).toThrow(/anonymousAccess.*true or false/);
   });
 });

@@ -43,10 +43,18 @@ describe('cdk-nag AwsSolutions on the whole app', () => {
   });
 
   it(
-    'has zero findings with the optional WAF and alarm e-mail on, too',
+    'has zero findings with the optional WAF, alarm e-mail, anonymous access and SAML federation on, too',
     () => {
       const other = new App({ outdir: fs.mkdtempSync(path.join(os.tmpdir(), 'k2p-nag-waf-')) });
-      new K2pWebStack(other, 'K2pWeb', { config: resolveConfig({ wafRateLimit: 1000, alarmEmail: 'ops@example.com', azCount: 1 }) });
+      new K2pWebStack(other, 'K2pWeb', {
+        config: resolveConfig({
+          wafRateLimit: 1000,
+          alarmEmail: 'ops@example.com',
+          azCount: 1,
+          anonymousAccess: true,
+          userPool: { samlProviderName: 'AcmeAD', samlMetadataUrl: 'https://idp.acme.example/metadata.xml' },
+        }),
+      });
       const report = new AwsSolutionsChecks(other).validateScope(other);
       expect(report.violations.flatMap((v) => v.violatingResources.map((r) => `${v.ruleName} at ${r.constructPath}`))).toEqual([]);
     },

@@ -106,22 +106,32 @@ describe('K2pWebStack', () => {
     expect(flatten(csp)).toContain(`https://\${${logicalIdOf(stack, stack.api.api)}}.execute-api.\${AWS::Region}.\${AWS::URLSuffix}`);
   });
 
-  it('outputs the API URL and key ids, never a key value', () => {
+  it('outputs the API URL, key ids and the sign-in (user pool, client, domain, issuer), never a key value', () => {
     const outputs = template.toJSON().Outputs as Record<string, { Value: unknown }>;
     expect(Object.keys(outputs)).toEqual(
       expect.arrayContaining([
         'ApiUrl',
         'SiteUrl',
-        'WebApiKeyId',
         'ClientApiKeyId',
         'DefaultUsagePlanId',
         'AlarmTopicArn',
         'DashboardName',
+        'UserPoolId',
+        'UserPoolClientId',
+        'SignInDomain',
+        'Issuer',
       ]),
     );
-    expect(outputs.WebApiKeyId!.Value).toEqual({ Ref: logicalIdOf(stack, stack.api.webApiKey) });
+    // Anonymous access is off by default: there is no public web key to name.
+    expect(outputs.WebApiKeyId).toBeUndefined();
     expect(outputs.ClientApiKeyId!.Value).toEqual({ Ref: logicalIdOf(stack, stack.api.clientApiKey) });
+    expect(outputs.UserPoolClientId!.Value).toEqual({ Ref: logicalIdOf(stack, stack.identity.client!) });
     expect(JSON.stringify(outputs)).not.toMatch(/WebApiKeyValue|"value"/);
+
+    const anonymous = fullStack({ anonymousAccess: true });
+    const anonymousOutputs = anonymous.template.toJSON().Outputs as Record<string, { Value: unknown }>;
+    expect(anonymousOutputs.WebApiKeyId!.Value).toEqual({ Ref: logicalIdOf(anonymous.stack, anonymous.stack.api.webApiKey!) });
+    expect(JSON.stringify(anonymousOutputs)).not.toMatch(/WebApiKeyValue|"value"/);
   });
 
   it('is environment-agnostic and takes its sizes from the configuration', () => {

@@ -11,14 +11,21 @@ import type { Loose } from './fixtures';
 const API_ORIGIN = 'https://abc123.execute-api.eu-west-1.amazonaws.com';
 const UPLOAD_ORIGIN = 'https://k2pweb-data-123.s3.eu-west-1.amazonaws.com';
 
-function build(siteSource: s3deploy.ISource | null = s3deploy.Source.data('index.html', '<!doctype html>')) {
+const SIGN_IN = { issuer: 'https://login.example.com/tenant', clientId: 'page-client', scopes: ['openid', 'profile', 'email'] };
+
+function build(
+  siteSource: s3deploy.ISource | null = s3deploy.Source.data('index.html', '<!doctype html>'),
+  { anonymous = true }: { anonymous?: boolean } = {},
+) {
   const stack = newStack('Site');
   const website = new Website(stack, 'Website', {
     siteSource: siteSource ?? undefined,
     apiUrl: `${API_ORIGIN}/v1/`,
     apiOrigin: API_ORIGIN,
     uploadOrigin: UPLOAD_ORIGIN,
-    webApiKey: new apigw.ApiKey(stack, 'Key'),
+    webApiKey: anonymous ? new apigw.ApiKey(stack, 'Key') : undefined,
+    signIn: SIGN_IN,
+    signInOrigins: ['https://login.example.com', 'https://tokens.example.com'],
     bundleLimits: resolveBundleLimits(),
     serviceLimits: resolveServiceLimits(),
     accessLogBucket: new s3.Bucket(stack, 'Logs', { objectOwnership: s3.ObjectOwnership.BUCKET_OWNER_PREFERRED }),
@@ -78,7 +85,14 @@ describe('Website', () => {
     const directives = Object.fromEntries(csp.split('; ').map((d) => [d.split(' ')[0], d.split(' ').slice(1)]));
     expect(directives['default-src']).toEqual(["'none'"]);
     expect(directives['script-src']).toEqual(["'self'"]);
-    expect(directives['connect-src']).toEqual(["'self'", API_ORIGIN, UPLOAD_ORIGIN]);
+    // Sign-in: the page fetches the issuer's discovery document and exchanges the code at the token endpoint.
+    expect(directives['connect-src']).toEqual([
+      "'self'",
+      API_ORIGIN,
+      UPLOAD_ORIGIN,
+      'https://login.example.com',
+      'https://tokens.example.com',
+    ]);
     expect(directives['frame-ancestors']).toEqual(["'none'"]);
     expect(directives['object-src']).toEqual(["'none'"]);
     expect(csp).not.toMatch(/unsafe-inline|unsafe-eval|\*/);
@@ -109,6 +123,29 @@ describe('Website', () => {
     const policy = resourcesOf(template, 'AWS::IAM::Policy').find(([id]) => id.startsWith('WebsiteWebApiKeyValue'))!;
     expect(policy[1].Properties.PolicyDocument.Statement).toEqual([expect.objectContaining({ Action: 'apigateway:GET' })]);
     expect(flatten(policy[1].Properties.PolicyDocument.Statement[0].Resource)).toMatch(/:apigateway:\$\{AWS::Region\}::\/apikeys\/\$\{Key/);
+  });
+
+  it('publishes config.json after core/site-config.ts: anonymous access on, the public key and the sign-in', () => {
+    const config = stack.resolve(website.config) as Loose;
+    expect(config).toMatchObject({ apiUrl: `${API_ORIGIN}/v1/`, anonymousAccess: true, signIn: SIGN_IN });
+    expect(flatten(config.apiKey)).toMatch(/WebApiKeyValue/);
+  });
+
+  it('with anonymous access off publishes no key: no lookup custom resource, config.json without apiKey, still sign-in', () => {
+    const off = build(undefined, { anonymous: false });
+    const config = off.stack.resolve(off.website.config) as Loose;
+    expect(config).toEqual({
+      apiUrl: `${API_ORIGIN}/v1/`,
+      anonymousAccess: false,
+      signIn: SIGN_IN,
+      bundleLimits: resolveBundleLimits(),
+      limits: expect.objectContaining({ uploadUrlSeconds: expect.any(Number) }),
+    });
+    off.template.resourceCountIs('Custom::AWS', 0);
+    expect(off.website.node.tryFindChild('WebApiKeyValue')).toBeUndefined();
+    const [, deployment] = resourcesOf(off.template, 'Custom::CDKBucketDeployment')[0]!;
+    expect(JSON.stringify(deployment!.Properties.SourceMarkers ?? [])).not.toContain('WebApiKeyValue');
+    expect(resourcesOf(off.template, 'AWS::IAM::Policy').some(([id]) => id.startsWith('WebsiteWebApiKeyValue'))).toBe(false);
   });
 
   it('warns at synthesis, and still deploys config.json, when the page was not built', () => {

@@ -148,10 +148,18 @@ describe('entries that are never needed are never touched', () => {
     await expect(data.read()).rejects.toMatchObject({ code: 'ZIP_DISALLOWED_FILE' });
   });
 
-  it('lists a ZIP without reading entry data', async () => {
-    const { source, ranges } = recording(buildZip({ entries: [...minimalBundle(), ...odd] }));
-    await readCentralDirectory(source);
-    expect(ranges.length).toBe(2);
+  it('lists a ZIP reading its headers and descriptors, never entry data', async () => {
+    const zip = buildZip({ entries: [...minimalBundle(), ...odd].map((entry, i) => ({ ...entry, dataDescriptor: i % 2 === 1 })) });
+    const { source, ranges } = recording(zip);
+    const entries = await readCentralDirectory(source);
+    expect(ranges.length).toBeLessThanOrEqual(2 + 3 * entries.length);
+    for (const entry of entries) {
+      const data: [number, number] = [entry.dataStart, entry.dataStart + entry.compressedSize];
+      expect(
+        ranges.filter(([start, end]) => start < data[1] && end > data[0]),
+        entry.name,
+      ).toEqual([]);
+    }
   });
 });
 
@@ -160,10 +168,9 @@ describe('needed entries that cannot be read', () => {
     ['an encrypted settings.xml', { flags: 0x801 }, 'ZIP_ENCRYPTED'],
     ['a settings.xml compressed with bzip2', { method: 12 }, 'ZIP_UNSUPPORTED'],
     ['a settings.xml that is a symbolic link', { externalAttributes: (0o120777 << 16) >>> 0 }, 'ZIP_SYMLINK'],
-    ['a settings.xml with a wrong CRC', { central: { crc32: 1234 } }, 'ZIP_CORRUPT'],
+    ['a settings.xml with a wrong CRC', { central: { crc32: 1234 }, local: { crc32: 1234 } }, 'ZIP_CORRUPT'],
     ['a settings.xml with damaged deflate data', { rawPayload: new Uint8Array([0xff, 0xff, 0xff]) }, 'ZIP_CORRUPT'],
-    ['a settings.xml whose two headers disagree on the method', { local: { method: 0 } }, 'ZIP_CORRUPT'],
-    ['a settings.xml whose local header is missing', { central: { localHeaderOffset: 3 } }, 'ZIP_CORRUPT'],
+    ['a settings.xml with flag bit 5 (compressed patched data)', { flags: 0x820 }, 'ZIP_UNSUPPORTED'],
   ];
   for (const [what, spec, code] of cases) {
     it(`reports ${code} for ${what}, naming it`, async () => {
@@ -177,7 +184,11 @@ describe('needed entries that cannot be read', () => {
     const started = performance.now();
     // ~64 KiB of deflate data declared as 100 000 bytes: inflation stops one slice past the declared size.
     const errors = failure(
-      await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 100_000 } }) })),
+      await bundleArchive(
+        buildZip({
+          entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 100_000 }, local: { uncompressedSize: 100_000 } }),
+        }),
+      ),
     );
     expect(performance.now() - started).toBeLessThan(1000);
     expect(errors[0]).toMatchObject({
@@ -189,7 +200,9 @@ describe('needed entries that cannot be read', () => {
   it('refuses a settings.xml with more compressed data than its declared size allows, before inflating', async () => {
     const bomb = zlib.deflateRawSync(Buffer.alloc(64 * MiB));
     const errors = failure(
-      await bundleArchive(buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 1000 } }) })),
+      await bundleArchive(
+        buildZip({ entries: withSettings({ rawPayload: bomb, central: { uncompressedSize: 1000 }, local: { uncompressedSize: 1000 } }) }),
+      ),
     );
     expect(errors[0]).toMatchObject({ code: 'ZIP_CORRUPT', message: expect.stringContaining('more compressed data than its size allows') });
   });
@@ -200,8 +213,8 @@ describe('needed entries that cannot be read', () => {
     const limits = resolveBundleLimits({ maxEntryBytes: 4000 });
     const errors = failure(await buildBundle(await zipSourceFiles(source, { limits }), { limits }));
     expect(errors[0]).toMatchObject({ code: 'ZIP_ENTRY_TOO_LARGE', path: SETTINGS });
-    const settingsOffset = (await readCentralDirectory(bytesSource(zip)))[1]!.localHeaderOffset;
-    expect(ranges.some(([start]) => start === settingsOffset)).toBe(false);
+    const settings = (await readCentralDirectory(bytesSource(zip)))[1]!;
+    expect(ranges.some(([start, end]) => start < settings.dataStart + settings.compressedSize && end > settings.dataStart)).toBe(false);
   });
 
   it('refuses a needed entry that appears twice', async () => {
@@ -214,6 +227,18 @@ describe('needed entries that cannot be read', () => {
 });
 
 describe('archives that cannot be read at all', () => {
+  it.each([
+    ['whose two headers disagree on the method', { local: { method: 0 } }, 'compression method'],
+    ['whose central directory alone has a wrong CRC', { central: { crc32: 1234 } }, 'CRC-32'],
+    ['whose local header is missing', { central: { localHeaderOffset: 3 } }, 'missing'],
+  ] as const)('refuses an archive with a settings.xml %s, naming it (ZIP_CORRUPT)', async (_what, spec, detail) => {
+    await expect(zipSourceFiles(bytesSource(buildZip({ entries: withSettings(spec) })))).rejects.toMatchObject({
+      code: 'ZIP_CORRUPT',
+      entry: SETTINGS,
+      message: expect.stringContaining(detail),
+    });
+  });
+
   it('says a file that is not a ZIP is not one', async () => {
     await expect(zipSourceFiles(bytesSource(new TextEncoder().encode('just some text, not a zip at all')))).rejects.toMatchObject({
       code: 'ZIP_CORRUPT',

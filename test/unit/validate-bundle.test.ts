@@ -205,13 +205,24 @@ describeBothPaths('validateBundle: archive structure', () => {
     expect(await validateBundle(zip)).toMatchObject({ ok: false, code: 'ZIP_CORRUPT' });
   });
 
-  it('rejects ZIP64 records and fields (ZIP_UNSUPPORTED)', async () => {
-    await expectRejected({ entries: minimalBundle(), zip64Locator: true }, 'ZIP_UNSUPPORTED');
+  it('accepts well-formed ZIP64 records and fields, even on small files', async () => {
+    const verdict = await verdictOf({ entries: minimalBundle().map((entry) => ({ ...entry, zip64: true })), zip64End: true });
+    expect(verdict.ok, JSON.stringify(verdict)).toBe(true);
+  });
+
+  it('rejects malformed ZIP64 records and fields (ZIP_CORRUPT)', async () => {
+    // A locator pointing at itself instead of a ZIP64 end record.
+    await expectRejected({ entries: minimalBundle(), zip64Locator: true }, 'ZIP_CORRUPT');
+    // A ZIP64 field holding a size whose header field is not saturated: readers that trust it would see another size.
     const zip64Extra = Buffer.alloc(12);
     zip64Extra.writeUInt16LE(0x0001, 0);
     zip64Extra.writeUInt16LE(8, 2);
     zip64Extra.writeBigUInt64LE(BigInt(SETTINGS_XML.length), 4);
-    await expectRejected(withEntries({ name: 'Z (#2)/settings.xml', data: SETTINGS_XML, centralExtra: zip64Extra }), 'ZIP_UNSUPPORTED');
+    await expectRejected(
+      withEntries({ name: 'Z (#2)/settings.xml', data: SETTINGS_XML, centralExtra: zip64Extra }),
+      'ZIP_CORRUPT',
+      'Z (#2)/settings.xml',
+    );
   });
 
   it('rejects multi-disk archives (ZIP_UNSUPPORTED)', async () => {
@@ -527,8 +538,7 @@ describe('validateBundle: the order of the checks', () => {
     expect((await bothPaths(good)).ok).toBe(true);
   });
 
-  it('handles the headers yauzl reads asynchronously (empty names) in order', async () => {
-    // An empty name with no extra field is a zero-length read, which yauzl answers on a later turn.
+  it('handles empty names (zero-length reads) in the central directory and a local header, in order', async () => {
     const emptyCentral = [...nodes(3, true), { name: '', data: '' }, { name: 'Late (#9)/settings.xml', data: SETTINGS_XML }];
     expect(await bothPaths(buildZip({ entries: emptyCentral }))).toMatchObject({ ok: false, code: 'ZIP_UNSAFE_PATH' });
     const emptyLocal = nodes(4, true);

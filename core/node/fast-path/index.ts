@@ -1,6 +1,6 @@
 /**
  * The bundle validator's speed code, fenced behind one switch. Invariant: it
- * never changes a verdict. The plain path — yauzl for the archive structure,
+ * never changes a verdict. The plain path — core/zip-structure.ts for the archive structure,
  * the JavaScript XML scanner in core/xml.ts, Node's public zlib API — is
  * complete on its own and is the reference the fast path is tested against
  * (test/unit/validate-bundle.differential.test.ts; the validator's unit and

@@ -8,8 +8,9 @@ import { join } from 'node:path';
 import { unzipSync } from 'fflate';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { CreateJobResponse, JobView } from '../../../core/api-schemas';
+import type { SiteConfig } from '../../../core/site-config';
 import { DynamoDBClient } from '@aws-sdk/client-dynamodb';
-import { DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { DynamoDBDocumentClient, ScanCommand } from '@aws-sdk/lib-dynamodb';
 import { hashApiKey } from '../../../core/node/api-key';
 import { KeyRegistry } from '../../../lambdas/storage/key-registry';
 import { readStackState } from '../../../local/host/data-dir';
@@ -43,19 +44,33 @@ const api = (path: string, init: RequestInit = {}) =>
   });
 
 describe('local mode smoke test (contract double as the converter; test/e2e runs the real one)', () => {
-  it('announces itself in the state file and serves the page config pointing at the local API', async () => {
+  it('announces itself in the state file and serves the page config pointing at the local API and sign-in, no key (cdk.json: anonymous off)', async () => {
+    expect(stack.anonymousAccess).toBe(false);
+    expect(stack.keys.web).toBeUndefined();
     expect(readStackState(stack.dataDir)).toEqual({
       apiUrl: stack.urls.api,
       webUrl: stack.urls.web,
       cliApiKey: stack.keys.cli.value,
-      webApiKey: stack.keys.web.value,
       adminApiKey: stack.keys.admin.value,
       pid: process.pid,
       localSandbox: stack.sandbox,
     });
-    const config = (await (await fetch(`${stack.urls.web}config.json`)).json()) as { apiUrl: string; apiKey: string; bundleLimits: object };
-    expect(config).toMatchObject({ apiUrl: stack.urls.api, apiKey: stack.keys.web.value });
+    const config = (await (await fetch(`${stack.urls.web}config.json`)).json()) as SiteConfig;
+    expect(config).toMatchObject({
+      apiUrl: stack.urls.api,
+      anonymousAccess: false,
+      signIn: { issuer: stack.identity.issuer, clientId: 'k2p-web-local', scopes: ['openid', 'profile', 'email'] },
+    });
+    expect('apiKey' in config).toBe(false);
     expect(config.bundleLimits).toBeDefined();
+    // No shared key is registered as a principal either.
+    const registry = keyRegistryTable(stack.model.tables)!;
+    const db = DynamoDBDocumentClient.from(
+      new DynamoDBClient({ endpoint: stack.urls.dynamodb, region: stack.model.names.region, credentials: LOCAL_CREDENTIALS }),
+    );
+    const { Items = [] } = await db.send(new ScanCommand({ TableName: registry.name }));
+    expect(Items.map((item) => item.name as string).sort()).toEqual(['local-admin', 'local-user']);
+    db.destroy();
     const health = await fetch(`${stack.urls.api}health`);
     expect(health.status).toBe(200);
     // Local only: what the runner's sandbox enforces on this machine, never claimed where it is not.

@@ -17,9 +17,12 @@ const context = (JSON.parse(readFileSync(join(REPO_ROOT, 'cdk.json'), 'utf8')) a
 const config = configFromContext((key) => context[key]);
 
 let model: StackModel;
+/** The same app synthesized with anonymous access on (`npm start -- --anonymous`). */
+let anonymous: StackModel;
 beforeAll(async () => {
   model = await realModel(WEB_HOST);
-}, SYNTH_TIMEOUT_MS);
+  anonymous = await realModel(WEB_HOST, { anonymousAccess: true });
+}, 2 * SYNTH_TIMEOUT_MS);
 
 const fnFor = (arn: string | undefined): FunctionModel => model.functionByArn(String(arn));
 
@@ -57,11 +60,19 @@ describe('the stack model, read from a real synthesis', () => {
     }
   });
 
-  it('has the two API keys named by the stack outputs, each in its usage plan with the configured limits', () => {
-    const web = model.api.apiKeys.find((k) => k.outputName === 'WebApiKeyId');
-    const cli = model.api.apiKeys.find((k) => k.outputName === 'ClientApiKeyId');
+  it('has no shared page key with anonymous access off (cdk.json)', () => {
+    expect(config.anonymousAccess).toBe(false);
+    expect(model.api.apiKeys.map((k) => k.outputName)).not.toContain('WebApiKeyId');
+    expect(model.site?.config).toMatchObject({ anonymousAccess: false });
+    expect(model.site?.config).not.toHaveProperty('apiKey');
+  });
+
+  it('has the two API keys named by the stack outputs with anonymous access on, each in its usage plan with the configured limits', () => {
+    const web = anonymous.api.apiKeys.find((k) => k.outputName === 'WebApiKeyId');
+    const cli = anonymous.api.apiKeys.find((k) => k.outputName === 'ClientApiKeyId');
     expect(web && cli).toBeTruthy();
-    const planOf = (logicalId: string) => model.api.usagePlans.find((p) => p.apiKeyIds.includes(logicalId))!;
+    expect(anonymous.site?.config).toMatchObject({ anonymousAccess: true });
+    const planOf = (logicalId: string) => anonymous.api.usagePlans.find((p) => p.apiKeyIds.includes(logicalId))!;
     expect(planOf(web!.logicalId).throttle).toEqual({ rateLimit: config.webPlan.rateLimit, burstLimit: config.webPlan.burstLimit });
     expect(planOf(web!.logicalId).quota).toEqual({ limit: config.webPlan.quotaPerDay, period: 'DAY' });
     // The shared page key cannot list jobs.

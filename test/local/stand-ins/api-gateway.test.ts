@@ -11,7 +11,8 @@ let keys: LocalApiKey[];
 let web: LocalApiKey;
 let cli: LocalApiKey;
 beforeAll(async () => {
-  model = await realModel('127.0.0.1:18780');
+  // The template with anonymous access on: it has the page's shared key and its plan, which these tests exercise.
+  model = await realModel('127.0.0.1:18780', { anonymousAccess: true });
   keys = model.api.apiKeys.map((k, i) => ({
     logicalId: k.logicalId,
     id: `keyid${i}abcd`,
