@@ -172,6 +172,7 @@ describe('the page signing in against the local OpenID provider', () => {
       audience: CLIENT_ID,
       groupsClaim: provider.groupsClaim,
       adminGroup: provider.adminGroup,
+      allowLoopbackHttp: true,
     });
     expect(await verify(token!)).toEqual({ id: `oidc:${provider.issuer}#user`, name: 'Local User', kind: 'person', role: 'user' });
     // Everything it keeps is in the storage it was given (sessionStorage in the page), under its prefix.
