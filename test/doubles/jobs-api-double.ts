@@ -46,8 +46,10 @@ export interface JobsApiDouble {
   url: string;
   /** API keys it accepts (each is its own owner). */
   keys: string[];
+  /** Bearer tokens it accepts → the person each stands for (the owner; tokens of one person share their jobs). */
+  bearerTokens: Map<string, string>;
   jobs: Map<string, DoubleJob>;
-  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string; waitSeconds?: string }[];
+  requests: { method: string; path: string; apiKey?: string; bearer?: boolean; idempotencyKey?: string; waitSeconds?: string }[];
   /** Answers to POST /jobs refused for capacity, used in order. */
   refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number; details?: Record<string, unknown> }[];
   /** Outcomes of the next jobs created, in order (default SUCCEEDED). */
@@ -81,6 +83,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   const state: JobsApiDouble = {
     url: '',
     keys: [DOUBLE_KEY, OTHER_KEY],
+    bearerTokens: new Map(),
     jobs: new Map(),
     requests: [],
     refusals: [],
@@ -112,6 +115,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       method,
       path: url.pathname,
       apiKey: header(req, 'x-api-key'),
+      ...(header(req, 'authorization') !== undefined ? { bearer: true } : {}),
       idempotencyKey: header(req, 'idempotency-key'),
       ...(url.searchParams.has('waitSeconds') ? { waitSeconds: url.searchParams.get('waitSeconds')! } : {}),
     });
@@ -495,6 +499,9 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   }
 
   function ownerOf(req: IncomingMessage): string | undefined {
+    const bearer = /^Bearer (\S+)$/.exec(header(req, 'authorization') ?? '');
+    // A bearer header is judged alone: a bad token is refused even next to a good key.
+    if (header(req, 'authorization') !== undefined) return bearer ? state.bearerTokens.get(bearer[1]!) : undefined;
     const key = header(req, 'x-api-key');
     return key && state.keys.includes(key) ? key : undefined;
   }
