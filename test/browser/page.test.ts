@@ -360,6 +360,7 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     await page.getByTestId('convert-button').click();
     await waitForTestIdText(page, 'job-status', 'RUNNING');
     const jobId = await page.locator('#job-id').textContent();
+    expect(await page.locator('#job-link-scope').textContent()).toBe('works in this browser');
     await screenshot(page, '04-following.png');
 
     await page.reload();

@@ -114,6 +114,7 @@ describe.skipIf(!HAS_CHROMIUM)('signing in on the page (local mode, anonymous ac
     await page.waitForSelector('#result[data-state="ready"]');
     const jobId = new URL(page.url()).searchParams.get('job')!;
     expect(await recentJobIds(page)).toContain(jobId);
+    expect(await page.locator('#job-link-scope').textContent()).toBe('works wherever you sign in');
     expect(bearerCalls.length).toBeGreaterThan(2);
     expect(new Set(bearerCalls.filter((call) => !call.startsWith('none nokey')))).toEqual(new Set(['bearer nokey']));
     await screenshot(page, '11-signed-in-result.png');

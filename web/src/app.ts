@@ -485,6 +485,8 @@ export class App {
   private trackJob(job: JobView): void {
     this.job = job;
     this.jobPanel.showJob(job, Date.now());
+    // Signed in, the job is the person's: the link opens it wherever they sign in.
+    byId('job-link-scope').textContent = this.accountJobs ? 'works wherever you sign in' : 'works in this browser';
     if (this.accountJobs) this.accountJobs.upsert(job);
     else {
       this.recent.remember({ jobId: job.jobId, workflowName: job.workflowName, createdAt: job.createdAt, status: job.status });
