@@ -63,9 +63,15 @@ export const API_KEY_PREFIX = 'k2p_';
 /** Authorizer results are cached this long (s): a disabled key or a removed admin stops working within it. */
 export const AUTHORIZER_CACHE_SECONDS = 60;
 
-/** DynamoDB layout of the key registry table: one item per key, keyed by the hash of its value. */
+/**
+ * DynamoDB layout of the key registry table: one item per key, keyed by the SHA-256 hex of its value; and one item
+ * per person whose standing an operator has set (disabled, or a role that overrides the token's groups), keyed
+ * `PERSON#<principal id>` — never hex, so the two kinds cannot collide. Both carry `principalId` (byPrincipal index).
+ */
 export const KEY_TABLE = {
   partitionKey: 'keyHash',
+  /** Prefix of a person's standing item's partition key. */
+  personPrefix: 'PERSON#',
   /** Index to find a principal's keys (revocation, listing). */
   principalIndex: 'byPrincipal',
   principalIndexPartitionKey: 'principalId',

@@ -9,6 +9,7 @@
  *   npm run keys -- create --name ci-bot --role user
  *   npm run keys -- register --name alice --principal-id <api key id> < value.txt
  *   npm run keys -- disable --hash <sha256 hex>
+ *   npm run keys -- person --principal-id 'oidc:<issuer>#<sub>' --disable | --enable | --role admin | --role token
  */
 import { randomUUID } from 'node:crypto';
 import { text } from 'node:stream/consumers';
@@ -18,10 +19,12 @@ import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type PrincipalRole } from '
 import { createDocumentClient } from '../lambdas/storage/dynamodb-client';
 import { KeyRegistry } from '../lambdas/storage/key-registry';
 
-const USAGE = `usage: npm run keys -- <create|register|disable|enable> [options]
+const USAGE = `usage: npm run keys -- <create|register|disable|enable|person> [options]
   create    --name N [--role user|admin] [--kind program|person] [--principal-id ID]   prints the new key once
   register  --name N --principal-id ID [--role] [--kind]                                 reads the key value from stdin
   disable   --hash H        enable --hash H
+  person    --principal-id ID [--disable|--enable] [--role user|admin|token]   a signed-in person's standing
+              (overrides their token within 60 s; --role token goes back to the role their groups give)
   common    --table T (default: $K2P_KEY_TABLE, the stack output KeyTableName)`;
 
 async function main(argv: string[]): Promise<number> {
@@ -34,6 +37,8 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string', default: 'program' },
       'principal-id': { type: 'string' },
       hash: { type: 'string' },
+      disable: { type: 'boolean' },
+      enable: { type: 'boolean' },
       table: { type: 'string' },
     },
   });
@@ -49,6 +54,29 @@ async function main(argv: string[]): Promise<number> {
     if (!values.hash) throw new Error('--hash is required');
     if (!(await registry.setEnabled(values.hash, command === 'enable'))) throw new Error('No key with that hash is registered.');
     console.error(`${command}d; the authorizer's cache lets it work for at most another 60 s.`);
+    return 0;
+  }
+  if (command === 'person') {
+    const principalId = values['principal-id'];
+    if (!principalId) throw new Error('person needs --principal-id (GET /me shows it; people: oidc:<issuer>#<sub>)');
+    if (values.disable && values.enable) throw new Error('--disable or --enable, not both');
+    // --role defaults to 'user' for keys; for a person only an explicit --role changes anything.
+    const roleGiven = argv.some((arg) => arg === '--role' || arg.startsWith('--role='));
+    if (roleGiven && values.role !== 'token' && !ROLES.includes(values.role as PrincipalRole)) {
+      throw new Error(`--role must be one of ${ROLES.join(', ')}, token`);
+    }
+    const enabled = values.disable ? false : values.enable ? true : undefined;
+    const role = !roleGiven ? undefined : values.role === 'token' ? null : (values.role as PrincipalRole);
+    if (enabled === undefined && role === undefined) throw new Error('person needs --disable, --enable or --role');
+    await registry.setStanding(
+      principalId,
+      { ...(enabled !== undefined ? { enabled } : {}), ...(role !== undefined ? { role } : {}) },
+      new Date().toISOString(),
+    );
+    const standing = await registry.standingOf(principalId);
+    console.error(
+      `${principalId}: ${standing?.enabled ? 'enabled' : 'disabled'}, role ${standing?.role ?? 'from their token'}; the authorizer's cache applies it within 60 s.`,
+    );
     return 0;
   }
   if (command !== 'create' && command !== 'register') {

@@ -4,12 +4,14 @@
  * When both are sent the bearer token wins (a signed-in person on the page that also carries the shared page key
  * acts as the person), and a bad token is refused rather than falling back to the key. Key lookups are reused for
  * at most `cacheMs` (a disabled key stops within it) in a bounded cache; lastUsedAt is written only when the registry
- * is read, so at most once per `cacheMs` per key and container. Neither a key value nor a token reaches a log line.
+ * is read, so at most once per `cacheMs` per key and container. A person's standing set by an operator (disabled,
+ * or another role) overrides the token and is reused for at most `cacheMs` too. Neither a key value nor a token
+ * reaches a log line.
  */
 import { hashApiKey } from '../../core/node/api-key';
 import { API_KEY_HEADER, type Principal } from '../../core/principal';
 import { BoundedCache } from '../decisions/bounded-cache';
-import type { KeyRecord, KeyRegistry } from '../storage/key-registry';
+import type { KeyRecord, KeyRegistry, PersonStanding } from '../storage/key-registry';
 import { logger } from '../runtime/observability';
 
 export interface Credentials {
@@ -81,6 +83,16 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
     return record;
   };
 
+  const standings = new BoundedCache<PersonStanding | null>(options.cacheEntries ?? 5000);
+  const standingOf = async (principalId: string): Promise<PersonStanding | undefined> => {
+    const now = options.now().getTime();
+    const cached = standings.get(principalId, now);
+    if (cached !== undefined) return cached ?? undefined;
+    const standing = await options.registry.standingOf(principalId);
+    standings.set(principalId, standing ?? null, now + options.cacheMs, now);
+    return standing;
+  };
+
   const authenticateKey = async (value: string): Promise<Authenticated | undefined> => {
     const record = await lookup(value);
     if (!record) {
@@ -110,6 +122,13 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       }
       throw error;
     }
+    // The operator's word beats the token's: a disabled person or a changed role takes effect within cacheMs.
+    const standing = await standingOf(principal.id);
+    if (standing && !standing.enabled) {
+      logger.info('Refused: disabled person', { principalId: principal.id });
+      return undefined;
+    }
+    if (standing?.role) principal = { ...principal, role: standing.role };
     logger.info('Authenticated', { principalId: principal.id, kind: principal.kind, role: principal.role });
     return { principal, usageIdentifierKey: options.peopleUsageKey };
   };

@@ -212,4 +212,16 @@ describe('npm run keys', () => {
     await run(['disable', '--hash', hashApiKey(value)]);
     expect((await registry.lookup(value))?.enabled).toBe(false);
   }, 60_000);
+
+  it("sets a signed-in person's standing: disabled, a role over their token's, and back", async () => {
+    const person = 'oidc:https://idp.example.com#ada';
+    await run(['person', '--principal-id', person, '--disable']);
+    expect(await registry.standingOf(person)).toMatchObject({ principalId: person, enabled: false });
+    await run(['person', '--principal-id', person, '--enable', '--role', 'admin']);
+    expect(await registry.standingOf(person)).toMatchObject({ enabled: true, role: 'admin' });
+    await run(['person', '--principal-id', person, '--role', 'token']);
+    const back = await registry.standingOf(person);
+    expect([back?.enabled, back?.role]).toEqual([true, undefined]);
+    await expect(run(['person', '--principal-id', person])).rejects.toThrow(/--disable, --enable or --role/);
+  }, 60_000);
 });

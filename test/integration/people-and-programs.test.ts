@@ -3,7 +3,8 @@
  * its gateway responses) and the real authorizer: a person signed in at the local OpenID stand-in (code + PKCE over
  * HTTP) creates and reads a job they own; the other seeded person cannot see it; bad tokens are 401 in the
  * envelope; an unreachable identity provider is 503 AUTH_UNAVAILABLE and the next request works once it is back;
- * a disabled key stops within the authorizer's cache bound; no key value or token text in any log line.
+ * a disabled key, and a person an operator disabled or gave another role, change within the authorizer's cache
+ * bound; no key value or token text in any log line.
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -228,6 +229,8 @@ describe('a person signed in at the OpenID provider', () => {
     ],
     ['an expired token', () => mint({ iat: Math.floor(Date.now() / 1000) - 7200, exp: Math.floor(Date.now() / 1000) - 3600 })],
     ['a token for another audience', () => mint({ aud: 'another-client' })],
+    ['a token not valid yet', () => mint({ nbf: Math.floor(Date.now() / 1000) + 3600 })],
+    ['a token from another issuer', () => mint({ iss: 'https://idp.example.com/other' })],
     [
       'alg none',
       async () => {
@@ -279,6 +282,32 @@ describe('a person signed in at the OpenID provider', () => {
       provider = await startProvider(port);
     }
     expect((await call('listJobs', { token })).status).toBe(200);
+  });
+});
+
+describe("an operator's word on a person", () => {
+  it(`disables them, or changes their role, within AUTHORIZER_CACHE_SECONDS (${AUTHORIZER_CACHE_SECONDS} s), however valid the token`, async () => {
+    const adminId = `oidc:${provider.issuer}#admin`;
+    vi.useFakeTimers({ toFake: ['Date'] });
+    try {
+      let t = Date.now();
+      expect((await call('getMe', { token: adminToken })).json.role).toBe('admin');
+      await registry.setStanding(adminId, { role: 'user' }, new Date(t).toISOString());
+      vi.setSystemTime((t += AUTHORIZER_CACHE_SECONDS * 1000));
+      expect((await call('getMe', { token: adminToken })).json).toMatchObject({ id: adminId, role: 'user' });
+      await registry.setStanding(adminId, { enabled: false }, new Date(t).toISOString());
+      vi.setSystemTime((t += AUTHORIZER_CACHE_SECONDS * 1000));
+      const refused = await call('getMe', { token: adminToken });
+      expect([refused.status, refused.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
+      // The other person is untouched.
+      expect((await call('getMe', { token: userToken })).status).toBe(200);
+      await registry.setStanding(adminId, { enabled: true, role: null }, new Date(t).toISOString());
+      vi.setSystemTime((t += AUTHORIZER_CACHE_SECONDS * 1000));
+      expect((await call('getMe', { token: adminToken })).json).toMatchObject({ id: adminId, role: 'admin' });
+    } finally {
+      vi.useRealTimers();
+      await registry.setStanding(adminId, { enabled: true, role: null }, new Date().toISOString());
+    }
   });
 });
 

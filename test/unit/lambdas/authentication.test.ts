@@ -1,13 +1,14 @@
 /**
  * The authorizer's decisions without AWS: which credential wins, the usage-plan key of each kind of caller, the
- * key cache's bound (a disabled key stops within it), lastUsedAt at most once per bound, and the bounded cache.
+ * key cache's bound (a disabled key stops within it), lastUsedAt at most once per bound, a person's standing (disabled,
+ * another role) within the same bound, and the bounded cache.
  */
 import { describe, expect, it } from 'vitest';
 import { DomainError } from '../../../core/errors';
 import { hashApiKey } from '../../../core/node/api-key';
 import type { Principal } from '../../../core/principal';
 import { BoundedCache } from '../../../lambdas/decisions/bounded-cache';
-import type { KeyRecord, KeyRegistry } from '../../../lambdas/storage/key-registry';
+import type { KeyRecord, KeyRegistry, PersonStanding } from '../../../lambdas/storage/key-registry';
 import { createAuthenticator, credentialsOf } from '../../../lambdas/use-cases/authentication';
 
 const PEOPLE_KEY = 'k2p-web-people-usage-Test';
@@ -38,6 +39,15 @@ class MemoryRegistry {
     if (this.failLookups) throw new Error('DynamoDB unreachable');
     const record = this.records.get(hashApiKey(value));
     return record ? { ...record } : undefined;
+  }
+
+  readonly standings = new Map<string, PersonStanding>();
+  standingReads = 0;
+
+  async standingOf(principalId: string): Promise<PersonStanding | undefined> {
+    this.standingReads++;
+    const standing = this.standings.get(principalId);
+    return standing ? { ...standing } : undefined;
   }
 
   async touch(keyHash: string, nowIso: string): Promise<void> {
@@ -116,6 +126,23 @@ describe('createAuthenticator', () => {
     await expect(authenticate({ bearerToken: 'good' })).rejects.toMatchObject({ code: 'AUTH_UNAVAILABLE' });
     registry.failLookups = true;
     await expect(authenticate({ apiKey: 'k2p_any' })).rejects.toThrow(/unreachable/);
+  });
+
+  it("applies an operator's standing for a person within the cache bound: disabled is refused, a role overrides the token's", async () => {
+    const { registry, authenticate, advance } = setup({ verifyBearer: async () => ({ ...PERSON, role: 'admin' }) });
+    expect((await authenticate({ bearerToken: 'a.b.c' }))?.principal.role).toBe('admin');
+    registry.standings.set(PERSON.id, { principalId: PERSON.id, enabled: true, role: 'user', updatedAt: '' });
+    advance(59_999);
+    expect((await authenticate({ bearerToken: 'a.b.c' }))?.principal.role).toBe('admin');
+    advance(1);
+    expect((await authenticate({ bearerToken: 'a.b.c' }))?.principal).toEqual({ ...PERSON, role: 'user' });
+    registry.standings.set(PERSON.id, { principalId: PERSON.id, enabled: false, updatedAt: '' });
+    advance(60_000);
+    expect(await authenticate({ bearerToken: 'a.b.c' })).toBeUndefined();
+    // One read per bound, not per request.
+    const reads = registry.standingReads;
+    await authenticate({ bearerToken: 'a.b.c' });
+    expect(registry.standingReads).toBe(reads);
   });
 
   it('reuses a key lookup for at most the cache bound: a disabled key stops within it', async () => {
