@@ -36,6 +36,12 @@ function deny(code: string, message: string, status = 403): SignatureVerdict {
   return { ok: false, status, code, message };
 }
 
+const mismatch = deny(
+  'SignatureDoesNotMatch',
+  'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
+);
+const unknownKey = deny('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+
 /** node:crypto behind the hash interface the signer expects (an HMAC when given a key). */
 class NodeSha256 {
   private readonly hash: Hash | Hmac;
@@ -183,7 +189,7 @@ async function verifyHeaderAuth(
   const credential = parseCredential(credentialText);
   if (!credential) return malformed(`incorrect credential scope "${credentialText}".`);
   const secret = request.secretFor(credential.accessKeyId);
-  if (secret === undefined) return deny('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  if (secret === undefined) return unknownKey;
   const amzDate = headerValue(request.headers, 'x-amz-date');
   const signingDate = parseAmzDate(amzDate);
   if (!signingDate) return deny('AccessDenied', 'AWS authentication requires a valid Date or x-amz-date header');
@@ -197,10 +203,6 @@ async function verifyHeaderAuth(
   const signedNames = signedHeadersText.split(';');
   if (!signedNames.includes('host')) return malformed('SignedHeaders must include host.');
   const headers = signedHeaderValues(request.headers, signedNames);
-  const mismatch = deny(
-    'SignatureDoesNotMatch',
-    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-  );
   if (!headers) return mismatch;
   const signed = await signerFor(credential.accessKeyId, secret, credential.region).sign(
     { method: request.method, protocol: 'http:', hostname: headers.host ?? '', path, query, headers },
@@ -222,7 +224,7 @@ async function verifyPresigned(request: SignedRequest, path: string, query: Quer
   const credential = parseCredential(credentialText);
   if (!credential) return problem(`Error parsing the X-Amz-Credential parameter; incorrect credential scope "${credentialText}".`);
   const secret = request.secretFor(credential.accessKeyId);
-  if (secret === undefined) return deny('InvalidAccessKeyId', 'The AWS Access Key Id you provided does not exist in our records.');
+  if (secret === undefined) return unknownKey;
   const signingDate = parseAmzDate(amzDate);
   if (!signingDate) return problem("X-Amz-Date must be in the ISO8601 Long Format \"yyyyMMdd'T'HHmmss'Z'\"");
   if (!/^\d{1,6}$/.test(expiresText)) return problem('X-Amz-Expires should be a number');
@@ -233,10 +235,6 @@ async function verifyPresigned(request: SignedRequest, path: string, query: Quer
   const signedNames = signedHeadersText.split(';');
   if (!signedNames.includes('host')) return problem('SignedHeaders must include host');
   const signedHeaders = signedHeaderValues(request.headers, signedNames);
-  const mismatch = deny(
-    'SignatureDoesNotMatch',
-    'The request signature we calculated does not match the signature you provided. Check your key and signing method.',
-  );
   if (!signedHeaders) return mismatch;
   // The signer adds the six parameters itself; the payload of a presigned request is always unsigned.
   const rest: Query = Object.fromEntries(Object.entries(query).filter(([name]) => !PRESIGN_PARAMS.includes(name)));

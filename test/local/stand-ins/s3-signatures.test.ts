@@ -42,6 +42,25 @@ async function sdkError(promise: Promise<unknown>) {
   throw new Error('the request was accepted');
 }
 
+/** Sends a request signed as usual and returns what was signed: its headers (but host) and query string, to replay. */
+async function signedBy(send: (spy: S3Client) => Promise<unknown>) {
+  const sent = { headers: {} as Record<string, string>, search: '' };
+  const spy = client();
+  spy.middlewareStack.add(
+    (next) => async (args) => {
+      const request = args.request as { headers: Record<string, string>; query: Record<string, string> };
+      const { host: _host, ...headers } = request.headers;
+      sent.headers = headers;
+      sent.search = `?${new URLSearchParams(request.query).toString()}`;
+      return next(args);
+    },
+    { step: 'finalizeRequest', priority: 'low' },
+  );
+  await send(spy);
+  spy.destroy();
+  return sent;
+}
+
 beforeAll(async () => {
   s3rver = await startS3rver({ directory, port: 0, buckets: ['data'], clockBuffer: clock.buffer, onEvent: () => {} });
   proxy = await startS3Proxy(0, {
@@ -106,21 +125,7 @@ describe('local S3 checks every request’s signature', () => {
 
   it('refuses a signed request whose signed parts were changed on the way', async () => {
     // Sign a GET of one key, then send the same headers for another key.
-    const signedHeaders: Record<string, string> = {};
-    let search = '';
-    const spy = client();
-    spy.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers: Record<string, string>; query: Record<string, string> };
-        Object.assign(signedHeaders, request.headers);
-        search = `?${new URLSearchParams(request.query).toString()}`;
-        return next(args);
-      },
-      { step: 'finalizeRequest', priority: 'low' },
-    );
-    await spy.send(new GetObjectCommand({ Bucket: 'data', Key: 'results/j1/result.zip' }));
-    spy.destroy();
-    const { host: _host, ...headers } = signedHeaders;
+    const { headers, search } = await signedBy((spy) => spy.send(new GetObjectCommand({ Bucket: 'data', Key: 'results/j1/result.zip' })));
     expect((await fetch(`${proxy.endpoint}/data/results/j1/result.zip${search}`, { headers })).status).toBe(200);
     expect(await refusal(await fetch(`${proxy.endpoint}/data/results/j1/result.zip`, { headers }))).toMatchObject({
       status: 403,
@@ -137,24 +142,10 @@ describe('local S3 checks every request’s signature', () => {
       code: 'SignatureDoesNotMatch',
     });
     // The signature covers the body through its stated hash: another body with the same headers is refused.
-    const putHeaders: Record<string, string> = {};
-    let putSearch = '';
-    const putSpy = client();
-    putSpy.middlewareStack.add(
-      (next) => async (args) => {
-        const request = args.request as { headers: Record<string, string>; query: Record<string, string> };
-        Object.assign(putHeaders, request.headers);
-        putSearch = `?${new URLSearchParams(request.query).toString()}`;
-        return next(args);
-      },
-      { step: 'finalizeRequest', priority: 'low' },
-    );
-    await putSpy.send(new PutObjectCommand({ Bucket: 'data', Key: 'bundles/j5/bundle.zip', Body: 'honest' }));
-    putSpy.destroy();
-    const { host: _putHost, ...replay } = putHeaders;
-    const swapped = await fetch(`${proxy.endpoint}/data/bundles/j5/bundle.zip${putSearch}`, {
+    const put = await signedBy((spy) => spy.send(new PutObjectCommand({ Bucket: 'data', Key: 'bundles/j5/bundle.zip', Body: 'honest' })));
+    const swapped = await fetch(`${proxy.endpoint}/data/bundles/j5/bundle.zip${put.search}`, {
       method: 'PUT',
-      headers: replay,
+      headers: put.headers,
       body: 'forged',
     });
     expect(await refusal(swapped)).toMatchObject({ status: 400, code: 'XAmzContentSHA256Mismatch' });
