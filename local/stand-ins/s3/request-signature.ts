@@ -76,7 +76,8 @@ type Query = Record<string, string | string[]>;
 
 /** The query as the signer wants it: decoded names and values, repeated names as arrays. */
 function parseQuery(raw: string): Query | undefined {
-  const query: Query = {};
+  // Own properties only (Object.fromEntries): a name such as `__proto__` is a parameter like any other.
+  const query = new Map<string, string[]>();
   for (const part of raw.split('&')) {
     if (part === '') continue;
     const eq = part.indexOf('=');
@@ -88,10 +89,9 @@ function parseQuery(raw: string): Query | undefined {
     } catch {
       return undefined;
     }
-    const previous = query[name];
-    query[name] = previous === undefined ? value : [...(Array.isArray(previous) ? previous : [previous]), value];
+    query.set(name, [...(query.get(name) ?? []), value]);
   }
-  return query;
+  return Object.fromEntries([...query].map(([name, values]) => [name, values.length === 1 ? values[0]! : values]));
 }
 
 function headerValue(headers: IncomingHttpHeaders, name: string): string | undefined {
@@ -146,7 +146,7 @@ export async function verifyRequestSignature(request: SignedRequest): Promise<Si
   const query = parseQuery(rawQuery);
   if (!query) return deny('InvalidArgument', 'The query string is not well-formed', 400);
   const authorization = headerValue(request.headers, 'authorization');
-  const presigned = 'X-Amz-Algorithm' in query || 'X-Amz-Signature' in query;
+  const presigned = Object.hasOwn(query, 'X-Amz-Algorithm') || Object.hasOwn(query, 'X-Amz-Signature');
   if (authorization !== undefined && presigned) {
     return deny(
       'InvalidArgument',
@@ -154,7 +154,7 @@ export async function verifyRequestSignature(request: SignedRequest): Promise<Si
       400,
     );
   }
-  if ('Signature' in query || 'AWSAccessKeyId' in query || authorization?.startsWith('AWS ')) {
+  if (Object.hasOwn(query, 'Signature') || Object.hasOwn(query, 'AWSAccessKeyId') || authorization?.startsWith('AWS ')) {
     return deny('InvalidRequest', 'The authorization mechanism you have provided is not supported. Please use AWS4-HMAC-SHA256.', 400);
   }
   const now = request.now ?? new Date();

@@ -177,6 +177,7 @@ describe('local S3 checks every request’s signature', () => {
       ['expiry', tampered((u) => u.searchParams.set('X-Amz-Expires', '604800'))],
       ['date', tampered((u) => u.searchParams.set('X-Amz-Date', url.searchParams.get('X-Amz-Date')!.replace(/T\d\d/, 'T23')))],
       ['extra parameter', tampered((u) => u.searchParams.set('response-content-type', 'text/html'))],
+      ['extra __proto__ parameter', tampered((u) => u.searchParams.set('__proto__', 'x'))],
     ];
     for (const [what, bad] of cases) {
       expect(await refusal(await fetch(bad)), what).toMatchObject({ status: 403, code: 'SignatureDoesNotMatch' });
