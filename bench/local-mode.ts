@@ -9,13 +9,12 @@ import { GetObjectCommand, S3Client } from '@aws-sdk/client-s3';
 import { uploadToPresignedPost } from '../core/node/upload';
 import { s3Keys } from '../core/service-env';
 import type { ConversionReport } from '../core/types';
-import { LOCAL_CREDENTIALS } from '../local/stand-ins/credentials';
 import { bundleOfSample, startE2e, type E2e } from '../test/e2e/support';
 import { median, printTable } from './report';
 
 let client: S3Client | undefined;
 function s3(e2e: E2e): S3Client {
-  client ??= new S3Client({ endpoint: e2e.stack.urls.s3, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  client ??= new S3Client({ endpoint: e2e.stack.urls.s3, region: 'us-east-1', forcePathStyle: true, credentials: e2e.stack.credentials });
   return client;
 }
 

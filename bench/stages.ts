@@ -20,7 +20,6 @@ import { uploadToPresignedPost } from '../core/node/upload';
 import { splitCommand } from '../core/runner-contract';
 import { s3Keys } from '../core/service-env';
 import type { ConversionReport } from '../core/types';
-import { LOCAL_CREDENTIALS } from '../local/stand-ins/credentials';
 import { bundleOfSample, startE2e, type E2e } from '../test/e2e/support';
 import { findRealConverter, type RealConverter } from '../test/support/real-converter';
 import { SAMPLES_DIR } from '../test/support/samples';
@@ -84,7 +83,7 @@ export async function directKnime2py(converter: RealConverter, sample: string): 
 let s3Client: S3Client | undefined;
 
 async function fullReport(e2e: E2e, jobId: string): Promise<ConversionReport> {
-  s3Client ??= new S3Client({ endpoint: e2e.stack.urls.s3, region: 'us-east-1', forcePathStyle: true, credentials: LOCAL_CREDENTIALS });
+  s3Client ??= new S3Client({ endpoint: e2e.stack.urls.s3, region: 'us-east-1', forcePathStyle: true, credentials: e2e.stack.credentials });
   const bucket = e2e.stack.model.buckets.find((b) => b.notifications.length > 0)!.name;
   // The copy inside result.zip has no timings (for determinism); the one beside it has them all.
   const object = await s3Client.send(new GetObjectCommand({ Bucket: bucket, Key: s3Keys.report(jobId) }));

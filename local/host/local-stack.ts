@@ -24,6 +24,7 @@ import { contextStackName, ensureSynth } from '../model/synth';
 import { startApiGateway } from '../stand-ins/api-gateway/gateway';
 import { keyByOutput } from '../stand-ins/api-gateway/usage-plans';
 import { startDynamo } from '../stand-ins/dynamodb';
+import { newLocalCredentials, type LocalCredentials } from '../stand-ins/credentials';
 import { discoverConverter, systemProbe, type ConverterSetup, type Probe } from '../stand-ins/ecs-task/converter';
 import { detectSandbox, sandboxProperties, type SandboxSupport } from '../stand-ins/ecs-task/sandbox';
 import { EcsTaskRunner, type RunningTask } from '../stand-ins/ecs-task/task-runner';
@@ -111,6 +112,8 @@ export interface LocalStack {
   sandbox: LocalSandbox;
   model: StackModel;
   clock: LocalClock;
+  /** The key pair local S3 accepts (made at this start; the functions run with it). */
+  credentials: LocalCredentials;
   /** Runs every scheduled function (the reaper) now and resolves with their results. */
   triggerReaper(): Promise<unknown[]>;
   /** Invokes a function synchronously, by logical id or ARN. */
@@ -313,6 +316,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     const plan = planStack(model);
     const clock = options.controllableClock ? createControllableClock() : realClock;
     const { region, accountId } = model.names;
+    // Made per start: only the stack's functions (and whoever holds this LocalStack) can sign S3 requests.
+    const credentials = newLocalCredentials();
 
     const dynamo = closer.keep(
       await startDynamo({ directory: join(dataDir, DATA_LAYOUT.dynamodb), port: portOf('dynamodb'), region, tables: model.tables }),
@@ -325,6 +330,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         buckets: plan.buckets,
         maxUploadBytes: plan.maxUploadBytes,
         clock,
+        credentials,
       }),
     );
     const sfn = closer.keep(await startStepFunctions({ port: portOf('sfn'), stateMachines: model.stateMachines }));
@@ -337,6 +343,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         region,
         endpoints,
         clock,
+        credentials,
         logFile: logs.file,
         asyncRetryDelaysMs,
       }),
@@ -440,6 +447,7 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     let closing: Promise<void> | undefined;
     return {
       urls: { web: site.url, api: gateway.url, ...endpoints },
+      credentials,
       keys: { cli: cliKey, ...(webKey ? { web: webKey } : {}), admin: { id: adminKey.id, value: adminKey.value } },
       anonymousAccess,
       identity: {

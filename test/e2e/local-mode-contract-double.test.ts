@@ -5,6 +5,7 @@
  * execution stopped mid-run.
  */
 import { join } from 'node:path';
+import { ListObjectsV2Command, S3Client } from '@aws-sdk/client-s3';
 import { SFNClient, StopExecutionCommand } from '@aws-sdk/client-sfn';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadToPresignedPost } from '../../core/node/upload';
@@ -100,4 +101,63 @@ describe('conversion failures (contract double)', () => {
     expect(finished.terminal).toBe(true);
     expect(finished.status).toBe('FAILED');
   }, 60_000);
+});
+
+describe('local S3 refuses what is not signed with the stack’s key pair', () => {
+  it('serves a presigned result link as issued, and refuses it tampered, and every unsigned or foreign-signed request', async () => {
+    const { jobId, job } = await submit(e2e, zipFiles(bundleFiles(join(SAMPLES_DIR, 'KNIME_single_csv'))), 'signed.zip');
+    expect(job.status).toBe('SUCCEEDED');
+    const link = new URL((await e2e.client.getResultUrl(jobId)).url);
+    const original = await fetch(link);
+    expect(original.status).toBe(200);
+    const bytes = new Uint8Array(await original.arrayBuffer());
+    const [, bucket, ...key] = link.pathname.split('/');
+
+    const codeOf = async (response: Response) => ({ status: response.status, code: /<Code>([^<]+)</.exec(await response.text())?.[1] });
+    const tamper = (change: (u: URL) => void) => {
+      const copy = new URL(link);
+      change(copy);
+      return copy;
+    };
+    const signature = link.searchParams.get('X-Amz-Signature')!;
+    for (const bad of [
+      tamper((u) => u.searchParams.set('X-Amz-Signature', `${signature.slice(0, -1)}${signature.endsWith('a') ? 'b' : 'a'}`)),
+      tamper((u) => (u.pathname = `/${bucket}/${key.join('/').replace('result', 'report')}`)),
+      tamper((u) => u.searchParams.set('X-Amz-Expires', '604800')),
+    ]) {
+      expect(await codeOf(await fetch(bad))).toEqual({ status: 403, code: 'SignatureDoesNotMatch' });
+    }
+
+    const objectUrl = `${e2e.stack.urls.s3}/${bucket}/${key.join('/')}`;
+    for (const [url, method] of [
+      [`${e2e.stack.urls.s3}/${bucket}?list-type=2`, 'GET'],
+      [objectUrl, 'GET'],
+      [objectUrl, 'PUT'],
+      [objectUrl, 'DELETE'],
+    ] as const) {
+      const response = await fetch(url, { method, ...(method === 'PUT' ? { body: 'replaced' } : {}) });
+      expect(await codeOf(response), `${method} ${url}`).toEqual({ status: 403, code: 'AccessDenied' });
+    }
+    // The pair every checkout knows is not the stack's.
+    const wellKnown = new S3Client({
+      endpoint: e2e.stack.urls.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: { accessKeyId: 'S3RVER', secretAccessKey: 'S3RVER' },
+      maxAttempts: 1,
+    });
+    await expect(wellKnown.send(new ListObjectsV2Command({ Bucket: bucket }))).rejects.toMatchObject({ name: 'SignatureDoesNotMatch' });
+    wellKnown.destroy();
+    const own = new S3Client({
+      endpoint: e2e.stack.urls.s3,
+      forcePathStyle: true,
+      region: 'us-east-1',
+      credentials: e2e.stack.credentials,
+    });
+    expect((await own.send(new ListObjectsV2Command({ Bucket: bucket, Prefix: key.slice(0, -1).join('/') }))).KeyCount).toBeGreaterThan(0);
+    own.destroy();
+
+    const again = await fetch(link);
+    expect(new Uint8Array(await again.arrayBuffer())).toEqual(bytes);
+  }, 90_000);
 });

@@ -45,13 +45,13 @@ export function formatRequestTime(ms: number): string {
 
 /** API Gateway's two views of repeated names: the last value of each, and all of them in order. */
 export function singleAndMulti(pairs: [string, string][]): { single: Record<string, string>; multi: Record<string, string[]> } {
-  const single: Record<string, string> = {};
-  const multi: Record<string, string[]> = {};
-  for (const [name, value] of pairs) {
-    single[name] = value;
-    (multi[name] ??= []).push(value);
-  }
-  return { single, multi };
+  // Maps, then own properties: names such as `valueOf` or `__proto__` are parameters like any other (as in the JSON event).
+  const multi = new Map<string, string[]>();
+  for (const [name, value] of pairs) multi.set(name, [...(multi.get(name) ?? []), value]);
+  return {
+    single: Object.fromEntries([...multi].map(([name, values]) => [name, values.at(-1)!])),
+    multi: Object.fromEntries(multi),
+  };
 }
 
 export function proxyEvent(request: ProxyRequest): APIGatewayProxyEvent {

@@ -8,7 +8,7 @@ import { resolve } from 'node:path';
 import type { Writable } from 'node:stream';
 import type { LocalClock } from '../../host/clock';
 import type { FunctionModel } from '../../model/stack-model';
-import { LOCAL_CREDENTIALS } from '../credentials';
+import type { LocalCredentials } from '../credentials';
 import { AsyncInvoker, type AsyncFailure } from './async-invoke';
 import { FunctionHost } from './function-host';
 
@@ -30,6 +30,8 @@ export interface FunctionsOptions {
   /** The stand-ins' endpoints (AWS_ENDPOINT_URL_S3, _DYNAMODB, _SFN). */
   endpoints: { s3: string; dynamodb: string; sfn: string };
   clock: LocalClock;
+  /** The functions' key pair (AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY): the one local S3 accepts. */
+  credentials: LocalCredentials;
   /** A function's log ("log group"), by file name; failed asynchronous events go to async-failures.jsonl. */
   logFile(name: string): Writable;
   /** Waits before asynchronous-invocation retries. @default Lambda's 1 and 2 minutes */
@@ -37,13 +39,18 @@ export interface FunctionsOptions {
 }
 
 /** A function's environment: the template's variables, then what the Lambda runtime sets. */
-export function lambdaEnvironment(fn: FunctionModel, region: string, endpoints: FunctionsOptions['endpoints']): Record<string, string> {
+export function lambdaEnvironment(
+  fn: FunctionModel,
+  region: string,
+  endpoints: FunctionsOptions['endpoints'],
+  credentials: LocalCredentials,
+): Record<string, string> {
   return {
     ...fn.env,
     AWS_REGION: region,
     AWS_DEFAULT_REGION: region,
-    AWS_ACCESS_KEY_ID: LOCAL_CREDENTIALS.accessKeyId,
-    AWS_SECRET_ACCESS_KEY: LOCAL_CREDENTIALS.secretAccessKey,
+    AWS_ACCESS_KEY_ID: credentials.accessKeyId,
+    AWS_SECRET_ACCESS_KEY: credentials.secretAccessKey,
     AWS_ENDPOINT_URL_S3: endpoints.s3,
     AWS_ENDPOINT_URL_DYNAMODB: endpoints.dynamodb,
     AWS_ENDPOINT_URL_SFN: endpoints.sfn,
@@ -66,7 +73,7 @@ export function startFunctions(options: FunctionsOptions): LocalFunctions {
       name: fn.name,
       modulePath: fn.modulePath!,
       exportName: fn.exportName,
-      env: lambdaEnvironment(fn, options.region, options.endpoints),
+      env: lambdaEnvironment(fn, options.region, options.endpoints, options.credentials),
       timeoutSeconds: fn.timeoutSeconds,
       maxConcurrency: fn.reservedConcurrency,
       memoryMb: fn.memoryMb,

@@ -1,17 +1,22 @@
 /**
- * A small HTTP proxy in front of s3rver that does what s3rver does not:
- * verify presigned-POST uploads (signature, expiry, key and field conditions,
- * content-length-range) exactly like S3, and answer CORS for the web page.
- * Everything else is passed through to s3rver untouched.
+ * A small HTTP proxy in front of s3rver that does what s3rver does not: check
+ * every request's signature V4 (header or presigned query authentication) and
+ * presigned-POST uploads (signature, expiry, key and field conditions,
+ * content-length-range) exactly like S3, and answer CORS for the web page
+ * (preflights unauthenticated, as in S3). Only what passes reaches s3rver,
+ * which refuses anything that did not come through here.
  */
+import { createHash } from 'node:crypto';
 import { createServer, request as httpRequest, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import busboy from 'busboy';
 import { listen } from '../../host/ports';
 import { verifyPostPolicy } from './post-policy';
+import { verifyRequestSignature } from './request-signature';
+import { PROXY_TOKEN_HEADER } from './s3rver';
 
 export interface S3ProxyOptions {
-  /** Where s3rver listens. */
-  upstream: { host: string; port: number };
+  /** Where s3rver listens, and the token it wants from the proxy (s3rver.ts; none for a bare s3rver). */
+  upstream: { host: string; port: number; proxyToken?: string };
   /** Secret of each access key id that may sign uploads. */
   secretFor: (accessKeyId: string) => string | undefined;
   /** Origins allowed by the bucket's CORS rules (from the template). */
@@ -27,6 +32,8 @@ export interface S3Proxy {
   endpoint: string;
   /** Every POST upload judged, with its verdict (newest last). */
   decisions: { key?: string; status: number; code?: string; message?: string }[];
+  /** Every other request refused for its signature (newest last, at most 100). */
+  refusals: { method: string; path: string; status: number; code: string }[];
   close(): Promise<void>;
 }
 
@@ -116,7 +123,11 @@ function forward(
       port: options.upstream.port,
       method: req.method,
       path: req.url,
-      headers: { ...req.headers, host: `${options.upstream.host}:${options.upstream.port}` },
+      headers: {
+        ...req.headers,
+        host: `${options.upstream.host}:${options.upstream.port}`,
+        ...(options.upstream.proxyToken ? { [PROXY_TOKEN_HEADER]: options.upstream.proxyToken } : {}),
+      },
     },
     (response) => {
       // Node stamps Date from the real clock; restate it from ours so that when the clock is
@@ -226,6 +237,7 @@ async function handlePost(
 
 export async function startS3Proxy(port: number, options: S3ProxyOptions): Promise<S3Proxy> {
   const decisions: Decisions = [];
+  const refusals: S3Proxy['refusals'] = [];
   const lock = new WriteLock();
   const server = createServer((req, res) => {
     const cors = corsHeaders(req, options.allowedOrigins);
@@ -242,7 +254,34 @@ export async function startS3Proxy(port: number, options: S3ProxyOptions): Promi
       );
       return;
     }
-    forward(req, res, options, undefined, cors, lock);
+    const refuse = (status: number, code: string, message: string) => {
+      refusals.push({ method: req.method ?? 'GET', path, status, code });
+      if (refusals.length > 100) refusals.shift();
+      req.resume();
+      xmlError(res, status, code, message, cors);
+    };
+    verifyRequestSignature({
+      method: req.method ?? 'GET',
+      url: req.url ?? '/',
+      headers: req.headers,
+      secretFor: options.secretFor,
+      now: options.now?.(),
+    })
+      .then(async (verdict) => {
+        if (!verdict.ok) return refuse(verdict.status, verdict.code, verdict.message);
+        // A signature over a stated payload hash covers the body only if the body has that hash (S3 checks it too).
+        const stated = String(req.headers['x-amz-content-sha256'] ?? '');
+        if (typeof req.headers.authorization !== 'string' || !/^[0-9a-f]{64}$/.test(stated)) {
+          return forward(req, res, options, undefined, cors, lock);
+        }
+        const body = await readBody(req, options.maxBodyBytes);
+        if (!body) return refuse(400, 'EntityTooLarge', 'Your proposed upload exceeds the maximum allowed size');
+        if (createHash('sha256').update(body).digest('hex') !== stated) {
+          return refuse(400, 'XAmzContentSHA256Mismatch', "The provided 'x-amz-content-sha256' header does not match what was computed.");
+        }
+        forward(req, res, options, body, cors, lock);
+      })
+      .catch((error: Error) => xmlError(res, 500, 'InternalError', error.message, cors));
   });
   const actualPort = await listen(server, port, 'local S3 (policy proxy)');
   return {
@@ -250,6 +289,7 @@ export async function startS3Proxy(port: number, options: S3ProxyOptions): Promi
     port: actualPort,
     endpoint: `http://127.0.0.1:${actualPort}`,
     decisions,
+    refusals,
     close: () =>
       new Promise((resolve) => {
         server.closeAllConnections();

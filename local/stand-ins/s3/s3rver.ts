@@ -5,6 +5,7 @@
  * whose time a test has moved. Its S3 events are passed to the main thread.
  */
 import { createRequire } from 'node:module';
+import { randomBytes } from 'node:crypto';
 import { Worker } from 'node:worker_threads';
 import type { S3Event } from 'aws-lambda';
 import { DATE_PATCH_SOURCE } from '../../host/clock';
@@ -20,8 +21,13 @@ export interface S3rverOptions {
 
 export interface S3rverHandle {
   port: number;
+  /** Sent by the proxy as PROXY_TOKEN_HEADER; s3rver refuses requests without it. */
+  proxyToken: string;
   close(): Promise<void>;
 }
+
+/** The header by which s3rver knows a request came through the proxy (never reaches s3rver's handlers). */
+export const PROXY_TOKEN_HEADER = 'x-k2p-local-proxy-token';
 
 const WORKER_SOURCE = `
 ${DATE_PATCH_SOURCE}
@@ -33,6 +39,19 @@ const server = new S3rver({
   silent: true,
   directory: workerData.directory,
   configureBuckets: workerData.buckets.map((name) => ({ name, configs: [] })),
+});
+// Only the proxy, which checks signatures, may talk to s3rver: it proves itself with a per-start token.
+server.middleware.unshift(async (ctx, next) => {
+  const token = ctx.get('${PROXY_TOKEN_HEADER}');
+  const expected = Buffer.from(workerData.proxyToken);
+  if (token.length !== expected.length || !require('node:crypto').timingSafeEqual(Buffer.from(token), expected)) {
+    ctx.status = 403;
+    ctx.type = 'application/xml';
+    ctx.body = '<?xml version="1.0" encoding="UTF-8"?>\\n<Error><Code>AccessDenied</Code><Message>Access Denied</Message></Error>';
+    return;
+  }
+  delete ctx.request.headers['${PROXY_TOKEN_HEADER}'];
+  await next();
 });
 server.on('event', (event) => parentPort.postMessage({ type: 'event', event }));
 server.run().then(
@@ -51,6 +70,7 @@ type Message =
   | { type: 'closed' };
 
 export function startS3rver(options: S3rverOptions): Promise<S3rverHandle> {
+  const proxyToken = randomBytes(24).toString('base64url');
   const worker = new Worker(WORKER_SOURCE, {
     eval: true,
     workerData: {
@@ -59,6 +79,7 @@ export function startS3rver(options: S3rverOptions): Promise<S3rverHandle> {
       directory: options.directory,
       buckets: options.buckets,
       clock: options.clockBuffer,
+      proxyToken,
     },
   });
   let closed: (() => void) | undefined;
@@ -71,6 +92,7 @@ export function startS3rver(options: S3rverOptions): Promise<S3rverHandle> {
         case 'ready':
           resolve({
             port: message.port,
+            proxyToken,
             close: () =>
               new Promise<void>((done) => {
                 closed = done;

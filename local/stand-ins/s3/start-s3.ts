@@ -7,7 +7,7 @@
 import type { S3Event } from 'aws-lambda';
 import type { LocalClock } from '../../host/clock';
 import type { BucketModel } from '../../model/stack-model';
-import { LOCAL_CREDENTIALS } from '../credentials';
+import type { LocalCredentials } from '../credentials';
 import { invocationsFor } from './notifications';
 import { startS3Proxy, type S3Proxy } from './proxy';
 import { startS3rver } from './s3rver';
@@ -30,6 +30,8 @@ export interface S3Options {
   /** The largest upload any function's presigned POST allows. */
   maxUploadBytes: number;
   clock: LocalClock;
+  /** The only key pair whose signatures the endpoint accepts (the functions'). */
+  credentials: LocalCredentials;
 }
 
 export async function startS3(options: S3Options): Promise<LocalS3> {
@@ -45,8 +47,8 @@ export async function startS3(options: S3Options): Promise<LocalS3> {
   let proxy: S3Proxy;
   try {
     proxy = await startS3Proxy(options.port, {
-      upstream: { host: '127.0.0.1', port: s3rver.port },
-      secretFor: (id) => (id === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : undefined),
+      upstream: { host: '127.0.0.1', port: s3rver.port, proxyToken: s3rver.proxyToken },
+      secretFor: (id) => (id === options.credentials.accessKeyId ? options.credentials.secretAccessKey : undefined),
       allowedOrigins: [...new Set(options.buckets.flatMap((b) => b.cors.flatMap((rule) => rule.allowedOrigins)))],
       // Bodies far above the largest allowed upload are refused before parsing (S3 answers EntityTooLarge too).
       maxBodyBytes: 2 * options.maxUploadBytes + 1024 * 1024,

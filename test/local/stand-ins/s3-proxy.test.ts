@@ -18,7 +18,7 @@ const directory = tempDir('k2p-s3-');
 beforeAll(async () => {
   s3rver = await startS3rver({ directory, port: 0, buckets: ['data'], clockBuffer: clock.buffer, onEvent: (e) => events.push(e) });
   proxy = await startS3Proxy(0, {
-    upstream: { host: '127.0.0.1', port: s3rver.port },
+    upstream: { host: '127.0.0.1', port: s3rver.port, proxyToken: s3rver.proxyToken },
     secretFor: (id) => (id === LOCAL_CREDENTIALS.accessKeyId ? LOCAL_CREDENTIALS.secretAccessKey : undefined),
     allowedOrigins: [],
     maxBodyBytes: 1 << 20,
