@@ -4,10 +4,11 @@
  * (local/host/site-headers.ts): read here from the raw template, independently
  * of the model, and compared with what local mode's page actually sends.
  */
-import { readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startLocalStack, type LocalStack } from '../../../local/host/local-stack';
+import { loadStackModel } from '../../../local/model/stack-model';
 import { localContentSecurityPolicy, localResponseHeaders, matchesPathPattern, type OriginMap } from '../../../local/host/site-headers';
 import { DOUBLE_COMMAND, STACK_NAME, synthesizedCdkOut, SYNTH_TIMEOUT_MS, tempDir } from '../helpers';
 
@@ -50,6 +51,62 @@ describe('the local transformation of the deployed headers', () => {
     expect(matchesPathPattern('images/*.png', '/images/a/b.png')).toBe(true);
     expect(matchesPathPattern('/a?c', '/abc')).toBe(true);
     expect(matchesPathPattern('/a?c', '/abbc')).toBe(false);
+  });
+});
+
+/** The model of a template holding one distribution whose default behavior uses `policy`. */
+function modelWithPolicy(policy: Record<string, unknown>, policyId: unknown = { Ref: 'Policy' }) {
+  const dir = tempDir('k2p-policy-model-');
+  try {
+    const template = {
+      Resources: {
+        Api: { Type: 'AWS::ApiGateway::RestApi', Properties: {} },
+        Policy: { Type: 'AWS::CloudFront::ResponseHeadersPolicy', Properties: { ResponseHeadersPolicyConfig: policy } },
+        Site: {
+          Type: 'AWS::CloudFront::Distribution',
+          Properties: { DistributionConfig: { DefaultCacheBehavior: { ResponseHeadersPolicyId: policyId } } },
+        },
+      },
+    };
+    mkdirSync(dir, { recursive: true });
+    writeFileSync(join(dir, 'T.template.json'), JSON.stringify(template));
+    return loadStackModel({ cdkOut: dir, stackName: 'T', webHost: '127.0.0.1:1' });
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+describe('the model reads a response-headers policy as CloudFront sends it', () => {
+  it('renders each security header and the custom ones', () => {
+    const model = modelWithPolicy({
+      SecurityHeadersConfig: {
+        StrictTransportSecurity: { AccessControlMaxAgeSec: 300, IncludeSubdomains: false, Preload: false, Override: true },
+        XSSProtection: { Protection: true, ModeBlock: true, Override: true },
+        FrameOptions: { FrameOption: 'SAMEORIGIN', Override: true },
+        ContentTypeOptions: { Override: true },
+        ReferrerPolicy: { ReferrerPolicy: 'same-origin', Override: true },
+        ContentSecurityPolicy: {
+          ContentSecurityPolicy: { 'Fn::Join': ['', ["connect-src 'self' https://", { Ref: 'AWS::Region' }]] },
+          Override: true,
+        },
+      },
+      CustomHeadersConfig: { Items: [{ Header: 'X-Custom', Value: 'yes', Override: true }] },
+    });
+    expect(model.distribution?.responseHeaders).toEqual({
+      'Strict-Transport-Security': 'max-age=300',
+      'X-XSS-Protection': '1; mode=block',
+      'X-Frame-Options': 'SAMEORIGIN',
+      'X-Content-Type-Options': 'nosniff',
+      'Referrer-Policy': 'same-origin',
+      'Content-Security-Policy': "connect-src 'self' https://us-east-1",
+      'X-Custom': 'yes',
+    });
+  });
+
+  it('refuses what local mode cannot reproduce instead of ignoring it', () => {
+    expect(() => modelWithPolicy({ CorsConfig: { AccessControlAllowCredentials: false } })).toThrow(/CorsConfig/);
+    // A managed policy is named by id only: its headers are not in the template.
+    expect(() => modelWithPolicy({}, '67f7725c-6f97-4210-82d7-5512b31e9d03')).toThrow(/response-headers policies of the template/);
   });
 });
 
