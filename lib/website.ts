@@ -39,7 +39,7 @@ export interface ContentSecurityPolicyOrigins {
 /**
  * The page's Content-Security-Policy: its own scripts and styles only, network
  * access only to the API, the data bucket and the sign-in endpoints, no framing, no plugins, no forms.
- * Exported so local mode can serve the page with the same policy.
+ * Local mode serves the page with this policy as synthesized (read from the template, local/host/site-headers.ts).
  */
 export function contentSecurityPolicy(o: ContentSecurityPolicyOrigins): string {
   return [

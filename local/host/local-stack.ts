@@ -5,7 +5,8 @@
  * template's state machine (the ECS task as a local runner process), the
  * local API Gateway with the template's routes, keys, usage plans and gateway
  * responses (its authorizer trusting the local OpenID stand-in), the scheduled functions on timers, the template's event rules
- * (the ECS stand-in's task-stopped events), and the web page. Every
+ * (the ECS stand-in's task-stopped events), and the web page with the
+ * site's response headers. Every
  * function bundle runs in its own worker threads with its env from the
  * template, reaching the stand-ins only through AWS_ENDPOINT_URL_*.
  *
@@ -51,6 +52,7 @@ import {
 import { keyRegistryTable, seedKeys } from './key-seeding';
 import { DEFAULT_PORT_BASE, servicePorts, type ServiceName } from './ports';
 import { provisionConverter } from './provision-converter';
+import { localSiteHeaders } from './site-headers';
 import { planStack } from './stack-plan';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('../..', import.meta.url)));
@@ -427,6 +429,8 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         apiKey: webKey?.value,
         signIn: { issuer: oidc.issuer, clientId: oidc.clientId, scopes: [...SIGN_IN_SCOPES] },
       }),
+      // The deployed site's security headers (CSP, framing, nosniff, referrer, …) pointing at the local endpoints.
+      headers: localSiteHeaders(model, { api: gateway.url, s3: s3.endpoint, issuer: oidc.issuer }),
     });
 
     // Schedules (the reaper).

@@ -125,6 +125,8 @@ export class Resolver {
       }
       case 'AWS::EC2::SecurityGroup.GroupId':
         return this.ref(logicalId);
+      case 'AWS::Cognito::UserPool.ProviderURL':
+        return `cognito-idp.${n.region}.${n.urlSuffix}/${this.ref(logicalId)}`;
       case 'AWS::CloudFront::Distribution.DomainName':
         return n.webHost;
       case 'AWS::SQS::Queue.Arn':

@@ -3,7 +3,8 @@
  * functions with their bundles and env, the table, the buckets and their
  * notifications, the REST API (routes, keys, usage plans, gateway responses),
  * the state machine definition, the ECS task definition and runner image, the
- * schedules and the site's config.json. Every value comes from the template,
+ * schedules, the site's config.json and the response headers its CloudFront
+ * distribution adds. Every value comes from the template,
  * with intrinsics resolved to local names (local/model/intrinsics.ts): nothing here
  * repeats what the CDK app says.
  */
@@ -185,6 +186,17 @@ export interface SiteModel {
   assetDirs: string[];
 }
 
+/** Headers CloudFront adds to every response of a cache behavior (its response-headers policy), as sent. */
+export type ResponseHeaders = Record<string, string>;
+
+export interface DistributionModel {
+  logicalId: string;
+  /** What the default cache behavior's response-headers policy adds ({} without one). */
+  responseHeaders: ResponseHeaders;
+  /** The other cache behaviors, in template order (CloudFront matches the first pattern). */
+  behaviors: { pathPattern: string; responseHeaders: ResponseHeaders }[];
+}
+
 export interface StackModel {
   cdkOut: string;
   stackName: string;
@@ -198,6 +210,8 @@ export interface StackModel {
   schedules: ScheduleModel[];
   eventRules: EventRuleModel[];
   site?: SiteModel;
+  /** The site's CloudFront distribution (local mode runs at most one). */
+  distribution?: DistributionModel;
   /** Stack outputs, resolved. */
   outputs: Record<string, unknown>;
   functionByArn(arn: string): FunctionModel;
@@ -247,6 +261,7 @@ export function loadStackModel(options: LoadOptions): StackModel {
     schedules: readSchedules(ctx),
     eventRules: readEventRules(ctx),
     site: readSite(ctx),
+    distribution: readDistribution(ctx),
     outputs: Object.fromEntries(Object.entries(template.Outputs ?? {}).map(([name, o]) => [name, resolver.resolve(o.Value)])),
     functionByArn(arn) {
       const fn = functions.find((f) => f.arn === arn);
@@ -644,4 +659,67 @@ function readSite(ctx: Ctx): SiteModel | undefined {
     }
   });
   return config ? { config, assetDirs } : undefined;
+}
+
+/**
+ * A response-headers policy as the headers CloudFront sends (its documented
+ * rendering of each security header); a policy local mode cannot reproduce
+ * (CORS, removed headers, a managed policy by id) is refused, not ignored.
+ */
+function policyHeaders(ctx: Ctx, policyId: unknown): ResponseHeaders {
+  if (policyId === undefined) return {};
+  const logicalId = referencedId(policyId);
+  const resource = logicalId ? ctx.template.Resources[logicalId] : undefined;
+  if (!resource || resource.Type !== 'AWS::CloudFront::ResponseHeadersPolicy')
+    throw new Error(`Local mode reads response-headers policies of the template only, not ${JSON.stringify(policyId)}`);
+  const config = (props(resource).ResponseHeadersPolicyConfig ?? {}) as Record<string, unknown>;
+  for (const unsupported of ['CorsConfig', 'RemoveHeadersConfig', 'ServerTimingHeadersConfig'])
+    if (config[unsupported] !== undefined) throw new Error(`Local mode cannot serve the ${unsupported} of ${logicalId}`);
+  const security = (config.SecurityHeadersConfig ?? {}) as Record<string, Record<string, unknown> | undefined>;
+  const headers: ResponseHeaders = {};
+  const csp = security.ContentSecurityPolicy;
+  if (csp) headers['Content-Security-Policy'] = ctx.resolver.string(csp.ContentSecurityPolicy);
+  const hsts = security.StrictTransportSecurity;
+  if (hsts)
+    headers['Strict-Transport-Security'] = [
+      `max-age=${Number(hsts.AccessControlMaxAgeSec)}`,
+      ...(hsts.IncludeSubdomains === true ? ['includeSubDomains'] : []),
+      ...(hsts.Preload === true ? ['preload'] : []),
+    ].join('; ');
+  if (security.FrameOptions) headers['X-Frame-Options'] = String(security.FrameOptions.FrameOption);
+  if (security.ReferrerPolicy) headers['Referrer-Policy'] = String(security.ReferrerPolicy.ReferrerPolicy);
+  if (security.ContentTypeOptions) headers['X-Content-Type-Options'] = 'nosniff';
+  const xss = security.XSSProtection;
+  if (xss)
+    headers['X-XSS-Protection'] =
+      xss.Protection !== true
+        ? '0'
+        : xss.ModeBlock === true
+          ? '1; mode=block'
+          : xss.ReportUri
+            ? `1; report=${ctx.resolver.string(xss.ReportUri)}`
+            : '1';
+  const custom = (config.CustomHeadersConfig as { Items?: { Header: string; Value: unknown }[] } | undefined)?.Items ?? [];
+  for (const item of custom) headers[item.Header] = ctx.resolver.string(item.Value);
+  return headers;
+}
+
+/** The CloudFront distribution (the site): the headers each cache behavior adds. */
+function readDistribution(ctx: Ctx): DistributionModel | undefined {
+  const distributions = byType(ctx.template, 'AWS::CloudFront::Distribution');
+  if (distributions.length === 0) return undefined;
+  if (distributions.length > 1) throw new Error(`Local mode serves one site; the template has ${distributions.length} distributions.`);
+  const [logicalId, resource] = distributions[0]!;
+  const config = (props(resource).DistributionConfig ?? {}) as {
+    DefaultCacheBehavior?: { ResponseHeadersPolicyId?: unknown };
+    CacheBehaviors?: { PathPattern: string; ResponseHeadersPolicyId?: unknown }[];
+  };
+  return {
+    logicalId,
+    responseHeaders: policyHeaders(ctx, config.DefaultCacheBehavior?.ResponseHeadersPolicyId),
+    behaviors: (config.CacheBehaviors ?? []).map((b) => ({
+      pathPattern: b.PathPattern,
+      responseHeaders: policyHeaders(ctx, b.ResponseHeadersPolicyId),
+    })),
+  };
 }

@@ -1,8 +1,10 @@
 /**
  * The web page for local mode: the built page (web/dist, or its staged copy in
  * cdk.out) plus the config.json that the deployment would write, pointing at
- * the local API and carrying the local web key. Until the page is built, `/`
- * says so instead of pretending.
+ * the local API and carrying the local web key. Every response carries the
+ * headers the deployed site's CloudFront policy adds (local/host/site-headers.ts
+ * derives them from the template). Until the page is built, `/` says so
+ * instead of pretending.
  */
 import { createReadStream, existsSync, statSync } from 'node:fs';
 import { createServer, type Server } from 'node:http';
@@ -28,16 +30,19 @@ export interface StaticSite {
   server: Server;
   port: number;
   url: string;
-  /** Sets what is served (the site starts before the API it points at exists). */
-  configure(content: { roots: string[]; config: Record<string, unknown> }): void;
+  /** Sets what is served (the site starts before the API it points at exists); `headers` per request path. */
+  configure(content: { roots: string[]; config: Record<string, unknown>; headers?: (path: string) => Record<string, string> }): void;
   close(): Promise<void>;
 }
 
 export async function startStaticSite(port: number): Promise<StaticSite> {
   let roots: string[] | undefined;
   let configJson = '';
+  let siteHeaders: (path: string) => Record<string, string> = () => ({});
   const server = createServer((req, res) => {
-    const headers = { 'X-Content-Type-Options': 'nosniff', 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' };
+    const pathname = (req.url ?? '/').split('?')[0]!;
+    // Until configured: nothing is served but a plain notice, never sniffed.
+    const headers = { 'Cache-Control': 'no-store', ...(roots ? siteHeaders(pathname) : { 'X-Content-Type-Options': 'nosniff' }) };
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.writeHead(405, { ...headers, Allow: 'GET, HEAD' });
       res.end();
@@ -97,6 +102,7 @@ export async function startStaticSite(port: number): Promise<StaticSite> {
     configure(content) {
       roots = content.roots;
       configJson = JSON.stringify(content.config, null, 2);
+      siteHeaders = content.headers ?? (() => ({}));
     },
     close: () => closeServer(server),
   };

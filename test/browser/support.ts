@@ -2,7 +2,7 @@
  * Browser test harness: Debian's Chromium driven by playwright-core (never a
  * downloaded browser, see TOOLING-NOTES), the page built with buildWeb() and
  * served by local mode (test/e2e/support.ts, knime2py contract double),
- * under the production Content-Security-Policy of lib/website.ts.
+ * under the headers it sends: the synthesized CloudFront policy's (CSP included).
  */
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -73,7 +73,7 @@ export interface PageProbe {
   jobCreations: string[];
 }
 
-/** A fresh context (own storage, no cookies) whose page gets the production CSP and is watched for violations. */
+/** A fresh context (own storage, no cookies) whose page, served with the site's CSP, is watched for violations. */
 export async function openPage(
   browser: Browser,
   stack: WebStack,
@@ -87,10 +87,6 @@ export async function openPage(
     // counts it as public and blocks its calls to 127.0.0.1. Without interception (and in
     // production, where page and API are both public) the permission is never asked for.
     permissions: ['local-network-access'],
-  });
-  await context.route(`${stack.webUrl}**`, async (route) => {
-    const response = await route.fetch();
-    await route.fulfill({ response, headers: { ...response.headers(), 'content-security-policy': stack.csp } });
   });
   await context.addInitScript(() => {
     document.addEventListener('securitypolicyviolation', (event) => {
