@@ -40,8 +40,6 @@ export function launchChromium(): Promise<Browser> {
 export interface WebStack {
   e2e: E2e;
   webUrl: string;
-  /** The CSP CloudFront sends, with this stack's origins. */
-  csp: string;
   close(): Promise<void>;
 }
 
@@ -50,18 +48,8 @@ export async function startWebStack(options: Partial<LocalStackOptions> = {}): P
   // Local mode serves web/dist only if it exists when the stack starts.
   await buildWeb();
   const e2e = await startE2e(CONTRACT_DOUBLE_ENV, options);
-  const { contentSecurityPolicy } = await import('../../lib/website');
-  const csp = contentSecurityPolicy({
-    apiOrigin: new URL(e2e.stack.urls.api).origin,
-    uploadOrigin: new URL(e2e.stack.urls.s3).origin,
-    // The page reaches the local OpenID provider for discovery and tokens, as the deployed one reaches Cognito.
-    signInOrigins: [new URL(e2e.stack.identity.issuer).origin],
-  })
-    .split('; ')
-    // Local mode is plain http on 127.0.0.1: upgrading would break every request.
-    .filter((directive) => directive !== 'upgrade-insecure-requests')
-    .join('; ');
-  return { e2e, webUrl: e2e.stack.urls.web, csp, close: () => e2e.close() };
+  // The page is served with the site's real headers, read by local mode from the synthesized CloudFront policy.
+  return { e2e, webUrl: e2e.stack.urls.web, close: () => e2e.close() };
 }
 
 export interface PageProbe {
@@ -83,9 +71,8 @@ export async function openPage(
     viewport: options.viewport ?? { width: 1280, height: 900 },
     colorScheme: options.colorScheme ?? 'light',
     acceptDownloads: true,
-    // A document fulfilled by interception has no IP address, so Chromium's Local Network Access
-    // counts it as public and blocks its calls to 127.0.0.1. Without interception (and in
-    // production, where page and API are both public) the permission is never asked for.
+    // Chromium's Local Network Access may ask before a page calls 127.0.0.1 services on other ports;
+    // in production, where page and API are both public, the permission is never asked for.
     permissions: ['local-network-access'],
   });
   await context.addInitScript(() => {
