@@ -247,8 +247,12 @@ export async function startS3Proxy(port: number, options: S3ProxyOptions): Promi
       return;
     }
     const path = (req.url ?? '/').split('?')[0]!;
-    // A browser-style upload: POST to the bucket root with a multipart form.
-    if (req.method === 'POST' && /^\/[^/]+\/?$/.test(path) && (req.headers['content-type'] ?? '').startsWith('multipart/form-data')) {
+    // A browser-style upload: POST to the bucket root with a multipart form (media types are case-insensitive).
+    if (
+      req.method === 'POST' &&
+      /^\/[^/]+\/?$/.test(path) &&
+      (req.headers['content-type'] ?? '').toLowerCase().startsWith('multipart/form-data')
+    ) {
       handlePost(req, res, options, cors, decisions, lock).catch((error: Error) =>
         xmlError(res, 500, 'InternalError', error.message, cors),
       );
