@@ -47,7 +47,7 @@ const TYPES: Record<string, string> = {
 };
 
 function serveDist(): Promise<{ server: Server; url: string }> {
-  const config = JSON.stringify({ apiUrl: 'http://127.0.0.1:9/v1/', apiKey: 'bench-key-not-used' });
+  const config = JSON.stringify({ apiUrl: 'http://127.0.0.1:9/v1/', anonymousAccess: true, apiKey: 'bench-key-not-used' });
   const server = createServer((req, res) => {
     const path = new URL(req.url ?? '/', 'http://x').pathname;
     if (path === '/config.json') {

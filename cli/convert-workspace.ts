@@ -165,8 +165,10 @@ async function convertWorkflow(
     phase = 'create';
     progress.update(index, 'Creating the job');
     const created = await createJobWaitingForCapacity(client, bundle, options, signal, (wait) => {
-      const named = (wait.error.details as { limit?: unknown } | undefined)?.limit;
-      if (wait.code === 'RATE_LIMITED' && typeof named === 'number') context.onLimit(named);
+      const details = wait.error.details as { limit?: unknown; period?: unknown } | undefined;
+      // Only the in-flight limit bounds concurrency; a daily count (`period`) does not.
+      if (wait.code === 'RATE_LIMITED' && typeof details?.limit === 'number' && details.period === undefined)
+        context.onLimit(details.limit);
       progress.waiting(index, wait);
     });
     job = created.job;

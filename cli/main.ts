@@ -27,6 +27,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'login', load: async () => (await import('./commands/login')).loginCommand },
   { name: 'logout', load: async () => (await import('./commands/login')).logoutCommand },
   { name: 'profiles', load: async () => (await import('./commands/login')).profilesCommand },
+  { name: 'whoami', load: async () => (await import('./commands/whoami')).whoamiCommand },
 ];
 
 async function overview(): Promise<string> {

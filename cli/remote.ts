@@ -130,6 +130,12 @@ export function failureLines(error: unknown, target?: ApiTarget): string[] {
   return [`✖ ${(error as Error)?.message ?? String(error)}`];
 }
 
+/** A failure as `--json` prints it (one object on stdout) or, without it, explained on stderr. */
+export function writeFailure(io: CliIO, error: unknown, target: ApiTarget, json: boolean | undefined): void {
+  if (json) io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
+  else io.stderr.write(`${failureLines(error, target).join('\n')}\n`);
+}
+
 /** A code for --json output: the API's, S3's, or what went wrong locally. */
 export function failureCode(error: unknown): string {
   if (error instanceof ApiError) return error.code;

@@ -21,11 +21,13 @@ import {
   JobViewSchema,
   MAX_JOB_WAIT_SECONDS,
   ListJobsResponseSchema,
+  MeResponseSchema,
   ResultLinkSchema,
   type CreateJobRequest,
   type HealthResponse,
   type JobView,
   type ListJobsResponse,
+  type MeResponse,
   type ResultLink,
   type UploadTicket,
 } from './api-schemas';
@@ -51,6 +53,11 @@ export interface ApiClientOptions {
   baseUrl: string;
   /** Sent as `x-api-key` on every request but GET /health. */
   apiKey?: string;
+  /**
+   * A signed-in person's token, asked for before every request but GET /health and sent as
+   * `Authorization: Bearer`, instead of the key; undefined (signed out): the key, if any, is sent.
+   */
+  bearerToken?: () => Promise<string | undefined> | string | undefined;
   /** @default globalThis.fetch */
   fetch?: typeof fetch;
   /** @default - the real clock */
@@ -311,6 +318,7 @@ interface ResponseSchema<T> {
 export class ApiClient {
   readonly baseUrl: string;
   private readonly apiKey: string | undefined;
+  private readonly bearerToken: ApiClientOptions['bearerToken'];
   private readonly fetchImpl: typeof fetch;
   readonly clock: Clock;
   private readonly random: () => number;
@@ -321,6 +329,7 @@ export class ApiClient {
   constructor(options: ApiClientOptions) {
     this.baseUrl = options.baseUrl.replace(/\/+$/, '');
     this.apiKey = options.apiKey;
+    this.bearerToken = options.bearerToken;
     // Bound so that a method-less call of fetch keeps its `this` (browsers throw "Illegal invocation").
     this.fetchImpl = options.fetch ?? globalThis.fetch.bind(globalThis);
     this.clock = clockOf(options.clock);
@@ -334,6 +343,12 @@ export class ApiClient {
   async health(options: RequestOptions = {}): Promise<HealthResponse> {
     const raw = await this.send({ method: 'GET', path: '/health', withKey: false, signal: options.signal });
     return this.parse(HealthResponseSchema, raw, 'GET /health');
+  }
+
+  /** GET /me: who the key (or sign-in) belongs to, and its role. */
+  async me(options: RequestOptions = {}): Promise<MeResponse> {
+    const raw = await this.send({ method: 'GET', path: '/me', signal: options.signal });
+    return this.parse(MeResponseSchema, raw, 'GET /me');
   }
 
   /** POST /jobs with an Idempotency-Key, so the automatic retries (and the caller's) never create two jobs. */
@@ -531,7 +546,9 @@ export class ApiClient {
   }
 
   private async sendOnce(options: SendOptions): Promise<RawResponse> {
-    const init = this.requestInit(options);
+    // Asked per try: a token renewed between retries is the one sent.
+    const token = options.withKey !== false ? await this.bearerToken?.() : undefined;
+    const init = this.requestInit(options, token);
     const timeout = AbortSignal.timeout(this.requestTimeoutMs);
     const signal = options.signal ? anySignal(options.signal, timeout) : timeout;
     let response: Response;
@@ -547,9 +564,10 @@ export class ApiClient {
     return { status: response.status, headers: response.headers, body: parseJsonOrText(text), text };
   }
 
-  private requestInit(options: SendOptions): RequestInit {
+  private requestInit(options: SendOptions, bearerToken: string | undefined): RequestInit {
     const headers: Record<string, string> = { accept: options.accept ?? 'application/json', ...options.headers };
-    if (options.withKey !== false && this.apiKey !== undefined) headers['x-api-key'] = this.apiKey;
+    if (bearerToken) headers.authorization = `Bearer ${bearerToken}`;
+    else if (options.withKey !== false && this.apiKey !== undefined) headers['x-api-key'] = this.apiKey;
     if (options.body !== undefined) headers['content-type'] = 'application/json';
     return {
       method: options.method,

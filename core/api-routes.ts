@@ -24,6 +24,7 @@ export const API_ROUTES = [
   { handler: 'rotateWebhookSecret', method: 'POST', path: '/webhook/secret', id: 'RotateWebhookSecret' },
   { handler: 'cancelJob', method: 'POST', path: '/jobs/{id}/cancel', id: 'CancelJob' },
   { handler: 'getLogs', method: 'GET', path: '/jobs/{id}/logs', id: 'GetLogs' },
+  { handler: 'getMe', method: 'GET', path: '/me', id: 'GetMe' },
   { handler: 'adminListJobs', method: 'GET', path: '/admin/jobs', id: 'AdminListJobs' },
   { handler: 'adminJobCounts', method: 'GET', path: '/admin/jobs/counts', id: 'AdminJobCounts' },
   { handler: 'adminGetJob', method: 'GET', path: '/admin/jobs/{id}', id: 'AdminGetJob' },

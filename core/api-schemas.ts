@@ -11,6 +11,7 @@ import * as z from 'zod/mini';
 import en from 'zod/v4/locales/en.js';
 import { ERROR_CODES, type ErrorCode } from './errors';
 import { JOB_STATUSES } from './job-states';
+import { PRINCIPAL_KINDS, ROLES } from './principal';
 
 // zod/mini keeps bundles small (the full zod namespace adds ~450 kB to every
 // Lambda); it ships no messages by default, so load the English ones.
@@ -221,6 +222,19 @@ export const HealthResponseSchema = z.object({
   converter: ConverterVersionSchema,
 });
 export type HealthResponse = z.infer<typeof HealthResponseSchema>;
+
+/** GET /me: the caller's principal (core/principal.ts), as the authorizer established it. */
+export const MeResponseSchema = z.object({
+  id: z
+    .string()
+    .check(
+      z.describe('Stable principal id: jobs and settings belong to it (`oidc:<issuer>#<sub>` for a person, the key id for a program).'),
+    ),
+  name: z.string().check(z.describe("Display name: the person's name or e-mail, or the name the key was registered with.")),
+  kind: z.enum(PRINCIPAL_KINDS).check(z.describe('`person` (signed in with a bearer token) or `program` (an API key).')),
+  role: z.enum(ROLES).check(z.describe('`user`, or `admin` for the admin routes.')),
+});
+export type MeResponse = z.infer<typeof MeResponseSchema>;
 
 export const WebhookSettingsSchema = z.object({
   url: z.nullable(z.string()).check(z.describe('Default callback URL for jobs that name none.')),

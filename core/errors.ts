@@ -118,15 +118,23 @@ export const ERRORS = {
   INTERNAL_ERROR: conversion('An internal error occurred.', 'Try again; if it keeps failing, report the request or job id.'),
 
   // API.
-  UNAUTHORIZED: api(401, 'An API key is required.', 'Send your key in the x-api-key header.'),
-  FORBIDDEN: api(403, 'The API key is not valid for this request.', 'Check the key, or ask your operator for one.'),
+  UNAUTHORIZED: api(
+    401,
+    'Sign in, or send an API key.',
+    'Programs send their key in the x-api-key header; people sign in (Authorization: Bearer <token>).',
+  ),
+  FORBIDDEN: api(
+    403,
+    'Your role does not allow this request.',
+    'Ask an administrator of this deployment for the role, or for a key that is valid for this API.',
+  ),
   INVALID_REQUEST: api(400, 'The request is not valid.', 'See details for the field that is wrong.'),
   NOT_FOUND: api(404, 'No such job.', 'Check the job id; jobs are visible only to the API key that created them.'),
   SERVER_BUSY: api(503, 'The service is at capacity.', 'Retry after the number of seconds in Retry-After.'),
   RATE_LIMITED: api(
     429,
-    'Too many jobs in flight for this API key.',
-    'Wait for a job to finish, or retry after the number of seconds in Retry-After.',
+    'Too many jobs for you (in flight at once, or started today).',
+    'Wait for a job to finish, or retry after the number of seconds in Retry-After; the daily count starts again at 00:00 UTC.',
   ),
   RESULT_NOT_READY: api(409, 'The result is not ready yet.', 'Follow the job status until it is SUCCEEDED.'),
   RESULT_GONE: api(410, 'The result is no longer available (retention expired or the job was deleted).', 'Convert the workflow again.'),

@@ -40,8 +40,10 @@ export const DEFAULT_BUNDLE_LIMITS: BundleLimits = Object.freeze({
 export interface ServiceLimits {
   /** Jobs in flight across all keys before POST /jobs answers SERVER_BUSY. */
   readonly globalInFlight: number;
-  /** Jobs in flight per API key before POST /jobs answers RATE_LIMITED. */
-  readonly perKeyInFlight: number;
+  /** Jobs in flight per principal (person or program) before POST /jobs answers RATE_LIMITED. */
+  readonly perPrincipalInFlight: number;
+  /** Jobs admitted per principal per UTC day before POST /jobs answers RATE_LIMITED. */
+  readonly perPrincipalPerDay: number;
   /** Lifetime of the presigned upload, seconds (≤ 15 minutes). */
   readonly uploadUrlSeconds: number;
   /** Lifetime of the presigned result download, seconds (≤ 5 minutes). */
@@ -62,7 +64,8 @@ export interface ServiceLimits {
 
 export const DEFAULT_SERVICE_LIMITS: ServiceLimits = Object.freeze({
   globalInFlight: 20,
-  perKeyInFlight: 5,
+  perPrincipalInFlight: 5,
+  perPrincipalPerDay: 200,
   uploadUrlSeconds: 15 * 60,
   downloadUrlSeconds: 5 * 60,
   converterTimeoutSeconds: 300,
@@ -88,7 +91,8 @@ export const BUNDLE_LIMIT_ENV: Readonly<Record<keyof BundleLimits, string>> = {
 
 export const SERVICE_LIMIT_ENV: Readonly<Record<keyof ServiceLimits, string>> = {
   globalInFlight: 'LIMIT_GLOBAL_IN_FLIGHT',
-  perKeyInFlight: 'LIMIT_PER_KEY_IN_FLIGHT',
+  perPrincipalInFlight: 'LIMIT_PER_PRINCIPAL_IN_FLIGHT',
+  perPrincipalPerDay: 'LIMIT_PER_PRINCIPAL_PER_DAY',
   uploadUrlSeconds: 'LIMIT_UPLOAD_URL_SECONDS',
   downloadUrlSeconds: 'LIMIT_DOWNLOAD_URL_SECONDS',
   converterTimeoutSeconds: 'LIMIT_CONVERTER_TIMEOUT_SECONDS',
@@ -97,6 +101,14 @@ export const SERVICE_LIMIT_ENV: Readonly<Record<keyof ServiceLimits, string>> = 
   bundleRetentionDays: 'LIMIT_BUNDLE_RETENTION_DAYS',
   jobRecordDays: 'LIMIT_JOB_RECORD_DAYS',
   idempotencySeconds: 'LIMIT_IDEMPOTENCY_SECONDS',
+};
+
+/**
+ * Earlier names still accepted, so an existing `cdk.json` or environment keeps
+ * working: the limit was per API key before jobs belonged to principals.
+ */
+export const SERVICE_LIMIT_ALIASES: Readonly<Partial<Record<keyof ServiceLimits, { key: string; env: string }>>> = {
+  perPrincipalInFlight: { key: 'perKeyInFlight', env: 'LIMIT_PER_KEY_IN_FLIGHT' },
 };
 
 /** Hard ceilings a configuration may not exceed (the presigned URLs' documented maxima). */
@@ -123,8 +135,27 @@ export function resolveBundleLimits(overrides: Partial<Record<keyof BundleLimits
   return mergeNumbers(DEFAULT_BUNDLE_LIMITS, overrides, (k) => String(k));
 }
 
-export function resolveServiceLimits(overrides: Partial<Record<keyof ServiceLimits, unknown>> = {}): ServiceLimits {
-  const limits = mergeNumbers(DEFAULT_SERVICE_LIMITS, overrides, (k) => String(k));
+/** Folds an earlier name into its current one; both given with different values is an error, not a silent pick. */
+function withAliases(overrides: Record<string, unknown>): Partial<Record<keyof ServiceLimits, unknown>> {
+  const merged: Record<string, unknown> = { ...overrides };
+  for (const [key, alias] of Object.entries(SERVICE_LIMIT_ALIASES)) {
+    const old = merged[alias.key];
+    delete merged[alias.key];
+    if (old === undefined || old === '') continue;
+    const current = merged[key];
+    if (current === undefined || current === '') merged[key] = old;
+    else if (String(current) !== String(old)) {
+      throw new Error(
+        `Limit ${key} is given twice (${alias.key}/${alias.env} is its earlier name): ${JSON.stringify(current)} and ${JSON.stringify(old)}`,
+      );
+    }
+  }
+  return merged;
+}
+
+/** Service limits from overrides keyed by limit name (`cdk.json`); an earlier name (`perKeyInFlight`) is read as its current one. */
+export function resolveServiceLimits(overrides: Record<string, unknown> = {}): ServiceLimits {
+  const limits = mergeNumbers(DEFAULT_SERVICE_LIMITS, withAliases(overrides), (k) => String(k));
   for (const [key, ceiling] of Object.entries(CEILINGS) as [keyof ServiceLimits, number][]) {
     if (limits[key] > ceiling) throw new Error(`Limit ${key} must be at most ${ceiling}, got ${limits[key]}`);
   }
@@ -143,7 +174,10 @@ export function bundleLimitsFromEnv(env: Record<string, string | undefined>): Bu
 }
 
 export function serviceLimitsFromEnv(env: Record<string, string | undefined>): ServiceLimits {
-  return resolveServiceLimits(fromEnv<ServiceLimits>(SERVICE_LIMIT_ENV, env));
+  const overrides: Record<string, unknown> = fromEnv<ServiceLimits>(SERVICE_LIMIT_ENV, env);
+  // An earlier variable name arrives under the earlier key name, so one alias rule serves env and cdk.json.
+  for (const alias of Object.values(SERVICE_LIMIT_ALIASES)) overrides[alias.key] = env[alias.env];
+  return resolveServiceLimits(overrides);
 }
 
 /** Environment variables that carry the given limits (what the CDK app and local mode set). */

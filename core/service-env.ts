@@ -144,6 +144,7 @@ export const HANDLERS = {
   cancelJob: 'lambdas/api/cancel-job.ts',
   taskStopped: 'lambdas/events/task-stopped.ts',
   authorizer: 'lambdas/auth/authorizer.ts',
+  getMe: 'lambdas/api/get-me.ts',
   adminListJobs: 'lambdas/api/admin-list-jobs.ts',
   adminJobCounts: 'lambdas/api/admin-job-counts.ts',
   adminGetJob: 'lambdas/api/admin-get-job.ts',

@@ -307,6 +307,7 @@ export class JobsApi extends Construct {
       rotateWebhookSecret: make('rotateWebhookSecret', 'RotateWebhookSecret', 'POST /webhook/secret: create or rotate the signing secret'),
       cancelJob: make('cancelJob', 'CancelJob', 'POST /jobs/{id}/cancel: stop the task; the slot is freed once it has stopped'),
       getLogs: make('getLogs', 'GetLogs', "GET /jobs/{id}/logs: the conversion's log.txt as text"),
+      getMe: make('getMe', 'GetMe', "GET /me: the caller's principal (who a key or a sign-in belongs to)"),
       adminListJobs: make('adminListJobs', 'AdminListJobs', 'GET /admin/jobs: jobs of every owner, filtered (admin role)'),
       adminJobCounts: make('adminJobCounts', 'AdminJobCounts', 'GET /admin/jobs/counts: jobs by state and by code (admin role)'),
       adminGetJob: make('adminGetJob', 'AdminGetJob', 'GET /admin/jobs/{id}: one job of any owner in full (admin role)'),

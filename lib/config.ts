@@ -3,7 +3,7 @@
  * context or `cdk deploy -c key=value`, with its defaults and validation in
  * one place. Everything else is fixed in lib/defaults.ts.
  */
-import { type BundleLimits, type ServiceLimits, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
+import { type BundleLimits, type ServiceLimits, SERVICE_LIMIT_ALIASES, resolveBundleLimits, resolveServiceLimits } from '../core/limits';
 import { parseCidr } from '../core/callback-url';
 import { KNIME2PY_VERSION } from '../core/runner-contract';
 
@@ -383,7 +383,10 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
 
   const serviceLimits = resolveServiceLimits(record('serviceLimits', raw.serviceLimits) as never);
   const bundleLimits = resolveBundleLimits(record('bundleLimits', raw.bundleLimits) as never);
-  rejectUnknown('serviceLimits', record('serviceLimits', raw.serviceLimits), Object.keys(d.serviceLimits));
+  rejectUnknown('serviceLimits', record('serviceLimits', raw.serviceLimits), [
+    ...Object.keys(d.serviceLimits),
+    ...Object.values(SERVICE_LIMIT_ALIASES).map((alias) => alias.key),
+  ]);
   rejectUnknown('bundleLimits', record('bundleLimits', raw.bundleLimits), Object.keys(d.bundleLimits));
 
   return Object.freeze({

@@ -38,6 +38,7 @@ import {
   ErrorViewSchema,
   GetJobQuerySchema,
   HealthResponseSchema,
+  MeResponseSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_REPLAY_HEADER,
   IdempotencyKeySchema,
@@ -64,6 +65,7 @@ import {
   type CreateJobResponse,
   type ErrorEnvelope,
   type HealthResponse,
+  type MeResponse,
   type JobView,
   type ListJobsResponse,
   type ResultLink,
@@ -337,6 +339,13 @@ const JOB_FINISHED_WEBHOOK: ZodOpenApiOperationObject = {
   },
 };
 
+const EXAMPLE_ME: MeResponse = {
+  id: 'oidc:https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_Ab12Cd34E#8d2f6b1e-52b3-4c6e-9a0e-3f1d2c4b5a69',
+  name: 'ada@example.com',
+  kind: 'person',
+  role: 'user',
+};
+
 const EXAMPLE_HEALTH: HealthResponse = {
   status: 'ok',
   version: '0.1.0',
@@ -427,9 +436,9 @@ const ERROR_RESPONSES = {
     name: 'RateLimited',
     codes: ['RATE_LIMITED'],
     description:
-      '`RATE_LIMITED`: this API key has too many jobs in flight (POST /jobs, `details.limit`), or the gateway throttled the request (usage plan rate or daily quota, stage limit, per-address WAF rule). Wait `Retry-After` seconds.',
+      '`RATE_LIMITED`: the caller (a person or a program: its principal) has too many jobs in flight (POST /jobs, `details.limit`) or has started its conversions for the UTC day (POST /jobs, `details.limit`, `details.period: "day"`, `details.resetsAt`; `Retry-After` is the time to 00:00 UTC, at most 3600 s), or the gateway throttled the request (usage plan rate or daily quota, stage limit, per-address WAF rule). Wait `Retry-After` seconds.',
     retryAfter: 'required',
-    example: errorExample('RATE_LIMITED', 'This API key already has 5 jobs in flight, the most allowed.', { limit: 5 }),
+    example: errorExample('RATE_LIMITED', 'You already have 5 jobs in flight, the most allowed per user or program.', { limit: 5 }),
   },
   500: {
     name: 'InternalError',
@@ -444,10 +453,10 @@ const ERROR_RESPONSES = {
     example: errorExample('INTERNAL_ERROR'),
   },
   503: {
-    name: 'ServerBusy',
-    codes: ['SERVER_BUSY'],
+    name: 'Unavailable',
+    codes: ['SERVER_BUSY', 'AUTH_UNAVAILABLE'],
     description:
-      '`SERVER_BUSY`: the service has as many jobs in flight as it admits (`details.limit`), or a request with the same Idempotency-Key is still being processed. Wait `Retry-After` seconds.',
+      '`SERVER_BUSY` (POST /jobs): the service has as many jobs in flight as it admits (`details.limit`), or a request with the same Idempotency-Key is still being processed. `AUTH_UNAVAILABLE` (from the gateway, every route but GET /health): the authorizer could not decide — a bearer token could not be checked because the identity provider cannot be reached — so the request is refused. Wait `Retry-After` seconds.',
     retryAfter: 'required',
     example: errorExample('SERVER_BUSY', ERRORS.SERVER_BUSY.message, { limit: 20 }),
   },
@@ -500,8 +509,8 @@ function routeErrors(...names: (keyof typeof ROUTE_ERROR_RESPONSES)[]): Record<s
 
 /** Gateway failures any route can meet, and its throttling. */
 const GATEWAY_FAILURES = [429, 502, 504] as const satisfies readonly ErrorStatus[];
-/** Every key-protected route: the gateway's key check, the function's own check, the function failing. */
-const KEYED = [401, 403, 500, ...GATEWAY_FAILURES] as const satisfies readonly ErrorStatus[];
+/** Every authorized route: the authorizer (401, 503), the gateway's key check, the function's own check, the function failing. */
+const KEYED = [401, 403, 500, 503, ...GATEWAY_FAILURES] as const satisfies readonly ErrorStatus[];
 
 function errorResponse(spec: ErrorResponseSpec): ZodOpenApiResponseObject {
   return {
@@ -535,7 +544,9 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
     summary: 'Admit a job and get a presigned upload for its bundle.',
     description: [
       'Admission control: at most `LIMIT_GLOBAL_IN_FLIGHT` jobs in flight overall (503 `SERVER_BUSY` beyond) and',
-      '`LIMIT_PER_KEY_IN_FLIGHT` per API key (429 `RATE_LIMITED`), both with `Retry-After`.',
+      '`LIMIT_PER_PRINCIPAL_IN_FLIGHT` per principal (person or program) and `LIMIT_PER_PRINCIPAL_PER_DAY` jobs admitted',
+      'per principal per UTC day (429 `RATE_LIMITED`), all with `Retry-After`. A job still waiting for its upload holds',
+      'its slots until its upload window has closed (plus 2 minutes), not longer.',
       '',
       'Upload the bundle by POSTing a `multipart/form-data` body to `upload.url` with every field of `upload.fields`',
       '(unchanged, in any order) followed by the file as `file`, before `upload.expiresAt`. The policy fixes the key,',
@@ -812,6 +823,16 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors([404, ...KEYED]),
     },
   },
+  getMe: {
+    tags: ['service'],
+    summary: 'Who the caller is: the principal of the API key or of the signed-in person, with its role.',
+    description:
+      "What `k2p-web whoami` and `k2p-web login` print. It reads nothing but the authorizer's answer, so it never fails with 500.",
+    responses: {
+      '200': { description: 'The caller.', content: json(MeResponseSchema, EXAMPLE_ME) },
+      ...errors([401, 403, 503, ...GATEWAY_FAILURES]),
+    },
+  },
 };
 
 // ---------------------------------------------------------------- document
@@ -839,8 +860,9 @@ const DESCRIPTION = `Turn a KNIME workflow into Python. Create a job (\`POST /jo
 presigned POST it returns, follow \`GET /jobs/{id}\` until the job is terminal, then download the result
 (\`GET /jobs/{id}/result\`). A curl walkthrough is in docs/api.md.
 
-Every request except \`GET /health\` needs an API key in \`x-api-key\`; a job is visible only to the key that
-created it (any other key gets 404). Every error, including the gateway's own, has the same JSON envelope
+Every request except \`GET /health\` needs an API key in \`x-api-key\` (programs) or a bearer token from the
+deployment's sign-in in \`Authorization: Bearer\` (people; the token wins when both are sent); a job is visible
+only to the principal that created it (anyone else gets 404). Every error, including the gateway's own, has the same JSON envelope
 \`{"error": {"code", "message", "details"?, "requestId"}}\`; the code says what happened:
 
 ${errorCodesTable()}
@@ -867,6 +889,7 @@ const COMPONENT_SCHEMAS: Record<string, z.core.$ZodType> = {
   ListJobsResponse: ListJobsResponseSchema,
   ResultLink: ResultLinkSchema,
   Health: HealthResponseSchema,
+  Me: MeResponseSchema,
   WebhookDelivery: WebhookDeliveryViewSchema,
   WebhookSettings: WebhookSettingsSchema,
   PutWebhookRequest: PutWebhookRequestSchema,
@@ -922,9 +945,9 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
         },
         { url: LOCAL_API_URL, description: 'Local mode (`npm start`), default ports.' },
       ],
-      security: [{ ApiKey: [] }],
+      security: [{ ApiKey: [] }, { Bearer: [] }],
       tags: [
-        { name: 'jobs', description: 'Conversion jobs of the calling API key.' },
+        { name: 'jobs', description: 'Conversion jobs of the caller.' },
         { name: 'service', description: 'The service itself.' },
         { name: 'admin', description: 'Operators (role admin only): every job across owners, counts, cancel and delete, the audit trail.' },
         {
@@ -942,6 +965,12 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
             in: 'header',
             name: 'x-api-key',
             description: 'An API key of the deployment (`k2p-web` finds the local one itself).',
+          },
+          Bearer: {
+            type: 'http',
+            scheme: 'bearer',
+            bearerFormat: 'JWT',
+            description: "An ID or access token of the deployment's OpenID Connect issuer (the web page's sign-in).",
           },
         },
         responses: Object.fromEntries(

@@ -3,7 +3,7 @@ import type { JobView } from '../../core/api-schemas';
 import { formatDuration, plural, statusLabel } from '../../core/format';
 import { EXIT, UsageError, type Command } from '../command';
 import { formatAge } from '../job-display';
-import { connect, EXIT_INTERRUPTED, failureCode, failureLines, REMOTE_FLAGS, withInterrupt, type RemoteDeps } from '../remote';
+import { connect, EXIT_INTERRUPTED, REMOTE_FLAGS, withInterrupt, writeFailure, type RemoteDeps } from '../remote';
 
 const DEFAULT_LIMIT = 20;
 const MAX_LIMIT = 1000;
@@ -48,9 +48,7 @@ export function createJobsCommand(deps: RemoteDeps = {}): Command {
           return EXIT.ok;
         } catch (error) {
           if (signal.aborted) return EXIT_INTERRUPTED;
-          if (values.json)
-            io.stdout.write(`${JSON.stringify({ ok: false, error: { code: failureCode(error), message: (error as Error).message } })}\n`);
-          else io.stderr.write(`${failureLines(error, connection.target).join('\n')}\n`);
+          writeFailure(io, error, connection.target, values.json);
           return EXIT.failed;
         }
       });

@@ -1,11 +1,12 @@
 /**
  * `k2p-web login`, `logout` and `profiles`: API keys kept per profile in the
  * user's config file (cli/profiles.ts). The key is read without echo, checked
- * against the service before it is stored, and never printed: only its
- * fingerprint (maskKey).
+ * against the service (GET /me, which also says whose key it is) before it is
+ * stored, and never printed: only its fingerprint (maskKey).
  */
 import { parseArgs } from 'node:util';
 import { ApiClient, ApiError, NetworkError } from '../../core/api-client';
+import type { MeResponse } from '../../core/api-schemas';
 import { EXIT, UsageError, type CliIO, type Command } from '../command';
 import { checkUrl, maskKey } from '../local-stack';
 import {
@@ -20,6 +21,7 @@ import {
 } from '../profiles';
 import { EXIT_INTERRUPTED, InterruptedError } from '../remote';
 import { readSecret, type SecretSource } from '../secret-input';
+import { describePrincipal } from './whoami';
 
 export interface LoginDeps {
   /** Where the key is read from. @default process.stdin */
@@ -112,20 +114,25 @@ export function createLoginCommand(deps: LoginDeps = {}): Command {
       }
       if (key === '') throw new UsageError('no key given: type or paste it when asked, or pipe it in (echo "$KEY" | k2p-web login …)');
       if (/\s/.test(key)) throw new UsageError('the key contains white space: paste only the key');
-      if (!values['no-verify'] && !(await verifyKey(api, key, io, deps))) return EXIT.failed;
+      const verified = values['no-verify'] ? undefined : await verifyKey(api, key, io, deps);
+      if (verified === false) return EXIT.failed;
       warnLoose(loaded, io);
       loaded.config.profiles[choice.name] = { api, key };
       const file = await saveConfig(loaded.path, loaded.config, { privateFolder: ownsConfigFolder(io.env) });
       const checked = values['no-verify'] ? ' (not checked: --no-verify)' : '';
       io.stdout.write(`✔ Saved profile "${choice.name}": ${api}, key ${maskKey(key)}${checked}, in ${file}\n`);
+      if (verified && verified !== true) io.stdout.write(`  the key belongs to ${describePrincipal(verified)}, id ${verified.id}\n`);
       if (choice.name !== DEFAULT_PROFILE) io.stdout.write(`  use it with --profile ${choice.name} or K2P_WEB_PROFILE=${choice.name}\n`);
       return EXIT.ok;
     },
   };
 }
 
-/** One authenticated call with the new key: GET /jobs?limit=1. Explains a refusal; nothing is stored then. */
-async function verifyKey(api: string, key: string, io: CliIO, deps: LoginDeps): Promise<boolean> {
+/**
+ * One authenticated call with the new key: GET /me (whose key it is), or GET /jobs?limit=1 for a service that
+ * predates GET /me (true: valid, owner unknown). Explains a refusal (false); nothing is stored then.
+ */
+async function verifyKey(api: string, key: string, io: CliIO, deps: LoginDeps): Promise<MeResponse | boolean> {
   const client = new ApiClient({
     baseUrl: api,
     apiKey: key,
@@ -134,8 +141,13 @@ async function verifyKey(api: string, key: string, io: CliIO, deps: LoginDeps): 
     ...(deps.fetch ? { fetch: deps.fetch } : {}),
   });
   try {
-    await client.listJobs({ limit: 1 });
-    return true;
+    try {
+      return await client.me();
+    } catch (error) {
+      if (!(error instanceof ApiError && error.status === 404)) throw error;
+      await client.listJobs({ limit: 1 });
+      return true;
+    }
   } catch (error) {
     if (error instanceof ApiError && (error.status === 401 || error.status === 403)) {
       io.stderr.write(

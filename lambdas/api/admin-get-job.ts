@@ -1,6 +1,5 @@
 /** GET /admin/jobs/{id}: one job of any owner in full — owner, timeline, validation, converter, report, log (admin role). */
-import { requireAdmin } from '../runtime/admin-guard';
-import { apiHandler, json, pathJobId } from '../runtime/http';
+import { apiHandler, json, pathJobId, requireRole } from '../runtime/http';
 import { jobObjects, jobStore } from '../runtime/services';
 import { adminJobDetail } from '../use-cases/admin-jobs';
 
@@ -8,6 +7,6 @@ const store = jobStore();
 const objects = jobObjects();
 
 export const handler = apiHandler(async (event) => {
-  requireAdmin(event);
+  requireRole(event, 'admin');
   return json(200, await adminJobDetail(store, objects, pathJobId(event)));
 });

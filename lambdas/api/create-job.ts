@@ -9,6 +9,7 @@ import {
   callbackPolicy,
   capacity,
   idempotencyStore,
+  jobObjects,
   jobStore,
   limits,
   s3Client,
@@ -19,6 +20,7 @@ import { createJob, type CreateJobDeps } from '../use-cases/job-creation';
 const deps: CreateJobDeps = {
   store: jobStore(),
   capacity: capacity(),
+  objects: jobObjects(),
   idempotency: idempotencyStore(),
   s3: s3Client(),
   bucket: bucket(),

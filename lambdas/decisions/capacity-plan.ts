@@ -10,7 +10,7 @@ export type CapacityScope = 'global' | 'owner';
 export interface CapacityLedger {
   pk: string;
   scope: CapacityScope;
-  /** For per-key ledgers: the API key id. */
+  /** For per-principal ledgers: the principal id (the jobs' owner). */
   capacityOwner?: string;
   inFlight: number;
   holders: string[];

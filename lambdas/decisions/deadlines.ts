@@ -7,6 +7,11 @@ import type { ServiceLimits } from '../../core/limits';
 
 /** An upload that started just before its link expired may still be arriving; S3 events may lag. */
 export const UPLOAD_GRACE_SECONDS = 15 * 60;
+/**
+ * After its upload window, a job with no bundle in the bucket has nothing to run: it is expired and its
+ * slots freed this long after the window closed (S3 event delivery and an upload finishing at the edge).
+ */
+export const UPLOAD_SLOT_GRACE_SECONDS = 2 * 60;
 /** Longer than a Lambda can run (15 min), so a live validation is never preempted. */
 export const VALIDATION_DEADLINE_SECONDS = 20 * 60;
 /** Added to the converter time limit for Fargate start-up, transfers and retries; the state machine's own timeouts are shorter. */
@@ -28,6 +33,16 @@ const iso = (ms: number) => new Date(ms).toISOString();
 
 export function uploadDeadline(uploadExpiresAtMs: number): string {
   return iso(uploadExpiresAtMs + UPLOAD_GRACE_SECONDS * 1000);
+}
+
+/** When a job still waiting for its upload stops holding its slots unless its bundle is in the bucket. */
+export function uploadAbandonedAt(uploadExpiresAt: string): number {
+  return Date.parse(uploadExpiresAt) + UPLOAD_SLOT_GRACE_SECONDS * 1000;
+}
+
+/** The earliest creation time of a job that could be abandoned at `nowMs` (its id encodes when it was created). */
+export function abandonedIfCreatedBefore(nowMs: number, limits: ServiceLimits): number {
+  return nowMs - (limits.uploadUrlSeconds + UPLOAD_SLOT_GRACE_SECONDS) * 1000;
 }
 
 export function validationDeadline(nowMs: number): string {

@@ -12,7 +12,7 @@ import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
 import { JOB_ID_PATTERN, JOB_WAIT_HEADER } from '../../core/api-schemas';
 import { DomainError, ERRORS, type ErrorCode } from '../../core/errors';
-import { principalFromContext, type Principal } from '../../core/principal';
+import { principalFromContext, type Principal, type PrincipalRole } from '../../core/principal';
 import { LAMBDA_ENV } from '../../core/service-env';
 import { flushMetrics, logger } from './observability';
 
@@ -69,6 +69,19 @@ export function redirect(location: string): ApiResult {
 export function principalOf(event: ApiEvent): Principal {
   const principal = principalFromContext(event.requestContext?.authorizer);
   if (!principal) throw new DomainError('UNAUTHORIZED');
+  return principal;
+}
+
+/**
+ * The caller's principal if its role is one of `roles`; else 403 FORBIDDEN (401 without a principal). Admin routes
+ * start with `requireRole(event, 'admin')`.
+ */
+export function requireRole(event: ApiEvent, ...roles: [PrincipalRole, ...PrincipalRole[]]): Principal {
+  const principal = principalOf(event);
+  if (!roles.includes(principal.role)) {
+    logger.info('Refused: role', { principalId: principal.id, role: principal.role, required: roles });
+    throw new DomainError('FORBIDDEN', undefined, { details: { requiredRoles: roles } });
+  }
   return principal;
 }
 

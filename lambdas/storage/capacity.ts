@@ -1,6 +1,6 @@
 /**
- * Admission control without transactions. Each scope (global, per API key) is
- * one ledger item holding `inFlight` and the set of job ids holding a slot
+ * Admission control without transactions. Each scope (global, per principal)
+ * is one ledger item holding `inFlight` and the set of job ids holding a slot
  * (`holders`). Acquiring is one conditional update (`inFlight < limit AND job
  * not yet a holder`, then ADD 1 and the id); releasing is one conditional
  * update (`job is a holder`, then ADD -1 and DELETE the id). So:
@@ -9,32 +9,69 @@
  *     reaper may all call release, the slot is freed exactly once;
  *   - a slot leaked by a crash is identifiable (its job id is in `holders`),
  *     so the reaper repairs drift exactly instead of guessing at a count.
- * The per-key ledger is taken first so that a key over its own limit never
- * touches the global one; a failure on the second ledger compensates the first.
+ * The principal's daily count is the same conditional write on an item per
+ * principal and UTC day (`admitted`, `jobs`), kept for the day by TTL; it is
+ * never given back once a job is admitted, only when that admission fails.
+ * Order: the principal's in-flight ledger, its daily count, then the global
+ * ledger, so a principal over its own limits never touches the global one; a
+ * refusal or failure at any step gives back the steps before it.
  */
-import { UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws-errors';
 import { scanItems } from './dynamodb-client';
 import { DomainError } from '../../core/errors';
 import type { ServiceLimits } from '../../core/limits';
+import { TABLE } from '../../core/service-env';
 import type { CapacityLedger, CapacityScope } from '../decisions/capacity-plan';
-import { CAPACITY_PREFIX, globalCapacityPk, ownerCapacityPk } from './table-keys';
+import { dailyItemExpiry, dailyRetryAfterSeconds, nextUtcMidnight, utcDay } from '../decisions/daily-quota';
+import { CAPACITY_PREFIX, dailyCountPk, globalCapacityPk, ownerCapacityPk } from './table-keys';
 
-/** Seconds a client should wait before retrying an admission refused by `scope`. */
+/** What refused an admission: a capacity ledger, or the principal's count for the day. */
+export type AdmissionScope = CapacityScope | 'day';
+
+export type Admission = { ok: true } | { ok: false; scope: AdmissionScope; pk: string };
+
+/** The count and member-set attributes of one kind of conditional counter item. */
+interface Counter {
+  count: string;
+  members: string;
+}
+const LEDGER: Counter = { count: 'inFlight', members: 'holders' };
+const DAILY: Counter = { count: 'admitted', members: 'jobs' };
+
+/** Seconds a client should wait before retrying an admission refused by an in-flight ledger. */
 export function retryAfterSeconds(scope: CapacityScope, limits: ServiceLimits): number {
   // A slot frees when some job ends; a typical conversion takes well under the time limit.
   const typical = Math.ceil(limits.converterTimeoutSeconds / 10);
   return Math.min(120, Math.max(scope === 'global' ? 15 : 10, typical));
 }
 
-export function admissionError(scope: CapacityScope, limits: ServiceLimits): DomainError {
-  const limit = scope === 'global' ? limits.globalInFlight : limits.perKeyInFlight;
-  return scope === 'global'
-    ? new DomainError('SERVER_BUSY', undefined, { retryAfterSeconds: retryAfterSeconds(scope, limits), details: { limit } })
-    : new DomainError('RATE_LIMITED', `This API key already has ${limit} jobs in flight, the most allowed.`, {
+export function admissionError(scope: AdmissionScope, limits: ServiceLimits, nowMs: number = Date.now()): DomainError {
+  switch (scope) {
+    case 'global':
+      return new DomainError('SERVER_BUSY', undefined, {
+        retryAfterSeconds: retryAfterSeconds(scope, limits),
+        details: { limit: limits.globalInFlight },
+      });
+    case 'owner': {
+      const limit = limits.perPrincipalInFlight;
+      return new DomainError('RATE_LIMITED', `You already have ${limit} jobs in flight, the most allowed per user or program.`, {
         retryAfterSeconds: retryAfterSeconds(scope, limits),
         details: { limit },
       });
+    }
+    case 'day': {
+      const limit = limits.perPrincipalPerDay;
+      return new DomainError(
+        'RATE_LIMITED',
+        `You have started ${limit} conversions today, the most allowed per user or program per day; the count starts again at 00:00 UTC.`,
+        {
+          retryAfterSeconds: dailyRetryAfterSeconds(nowMs),
+          details: { limit, period: 'day', resetsAt: new Date(nextUtcMidnight(nowMs)).toISOString() },
+        },
+      );
+    }
+  }
 }
 
 export class Capacity {
@@ -43,22 +80,53 @@ export class Capacity {
     private readonly tableName: string,
   ) {}
 
-  /** Takes a slot in both ledgers or throws RATE_LIMITED / SERVER_BUSY (leaving nothing taken). */
-  async acquire(jobId: string, owner: string, limits: ServiceLimits): Promise<void> {
-    if (!(await this.take(ownerCapacityPk(owner), jobId, limits.perKeyInFlight, { scope: 'owner', capacityOwner: owner }))) {
-      throw admissionError('owner', limits);
+  /** Takes a slot in both ledgers and one of the day's count, or throws RATE_LIMITED / SERVER_BUSY (leaving nothing taken). */
+  async acquire(jobId: string, owner: string, limits: ServiceLimits, nowMs: number = Date.now()): Promise<void> {
+    const admission = await this.tryAcquire(jobId, owner, limits, nowMs);
+    if (!admission.ok) throw admissionError(admission.scope, limits, nowMs);
+  }
+
+  /** As acquire, but a refusal is returned with the item that refused (nothing is left taken either way). */
+  async tryAcquire(jobId: string, owner: string, limits: ServiceLimits, nowMs: number): Promise<Admission> {
+    const ownPk = ownerCapacityPk(owner);
+    if (!(await this.take(ownPk, jobId, limits.perPrincipalInFlight, { scope: 'owner', capacityOwner: owner }))) {
+      return { ok: false, scope: 'owner', pk: ownPk };
     }
-    let global: boolean;
+    const dayPk = dailyCountPk(owner, utcDay(nowMs));
+    // Each give-back is conditional on the job being a member, so it is safe also for a write that threw after it applied.
+    const giveBack = async () => {
+      await this.give(globalCapacityPk(), jobId);
+      await this.remove(DAILY, dayPk, jobId);
+      await this.give(ownPk, jobId);
+    };
     try {
-      global = await this.take(globalCapacityPk(), jobId, limits.globalInFlight, { scope: 'global' });
+      const day = { scope: 'day', capacityOwner: owner, day: utcDay(nowMs), [TABLE.ttlAttribute]: dailyItemExpiry(nowMs) };
+      if (!(await this.add(DAILY, dayPk, jobId, limits.perPrincipalPerDay, day))) {
+        await this.give(ownPk, jobId);
+        return { ok: false, scope: 'day', pk: dayPk };
+      }
+      if (!(await this.take(globalCapacityPk(), jobId, limits.globalInFlight, { scope: 'global' }))) {
+        await this.remove(DAILY, dayPk, jobId);
+        await this.give(ownPk, jobId);
+        return { ok: false, scope: 'global', pk: globalCapacityPk() };
+      }
     } catch (error) {
-      await this.give(ownerCapacityPk(owner), jobId);
+      await giveBack();
       throw error;
     }
-    if (!global) {
-      await this.give(ownerCapacityPk(owner), jobId);
-      throw admissionError('global', limits);
-    }
+    return { ok: true };
+  }
+
+  /** Gives back a job's count for the day it was admitted on (only when that admission failed). */
+  async uncount(jobId: string, owner: string, admittedMs: number): Promise<boolean> {
+    return this.remove(DAILY, dailyCountPk(owner, utcDay(admittedMs)), jobId);
+  }
+
+  /** The job ids holding a slot in one ledger (strongly consistent). */
+  async holders(pk: string): Promise<string[]> {
+    const out = await this.ddb.send(new GetCommand({ TableName: this.tableName, Key: { pk }, ConsistentRead: true }));
+    const holders = out.Item?.holders;
+    return holders instanceof Set ? [...(holders as Set<string>)] : [];
   }
 
   /** Frees the job's slots; safe to call any number of times. Returns whether anything was freed. */
@@ -68,16 +136,29 @@ export class Capacity {
   }
 
   /** Conditional increment: false when the ledger is full (or the job already holds a slot). */
-  async take(pk: string, jobId: string, limit: number, attributes: Partial<CapacityLedger>): Promise<boolean> {
+  take(pk: string, jobId: string, limit: number, attributes: Partial<CapacityLedger>): Promise<boolean> {
+    return this.add(LEDGER, pk, jobId, limit, attributes);
+  }
+
+  /** Conditional decrement: false when the job held no slot in this ledger. */
+  give(pk: string, jobId: string): Promise<boolean> {
+    return this.remove(LEDGER, pk, jobId);
+  }
+
+  private async add(counter: Counter, pk: string, jobId: string, limit: number, attributes: Record<string, unknown>): Promise<boolean> {
     const extra = Object.entries(attributes);
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk },
-          UpdateExpression: `ADD inFlight :one, holders :job${extra.length ? ` SET ${extra.map((_, i) => `#a${i} = :a${i}`).join(', ')}` : ''}`,
-          ConditionExpression: '(attribute_not_exists(inFlight) OR inFlight < :limit) AND NOT contains(holders, :id)',
-          ExpressionAttributeNames: extra.length ? Object.fromEntries(extra.map(([key], i) => [`#a${i}`, key])) : undefined,
+          UpdateExpression: `ADD #count :one, #members :job${extra.length ? ` SET ${extra.map((_, i) => `#a${i} = :a${i}`).join(', ')}` : ''}`,
+          ConditionExpression: '(attribute_not_exists(#count) OR #count < :limit) AND NOT contains(#members, :id)',
+          ExpressionAttributeNames: {
+            '#count': counter.count,
+            '#members': counter.members,
+            ...Object.fromEntries(extra.map(([key], i) => [`#a${i}`, key])),
+          },
           ExpressionAttributeValues: {
             ':one': 1,
             ':job': new Set([jobId]),
@@ -94,15 +175,15 @@ export class Capacity {
     }
   }
 
-  /** Conditional decrement: false when the job held no slot in this ledger. */
-  async give(pk: string, jobId: string): Promise<boolean> {
+  private async remove(counter: Counter, pk: string, jobId: string): Promise<boolean> {
     try {
       await this.ddb.send(
         new UpdateCommand({
           TableName: this.tableName,
           Key: { pk },
-          UpdateExpression: 'ADD inFlight :minus DELETE holders :job',
-          ConditionExpression: 'contains(holders, :id)',
+          UpdateExpression: 'ADD #count :minus DELETE #members :job',
+          ConditionExpression: 'contains(#members, :id)',
+          ExpressionAttributeNames: { '#count': counter.count, '#members': counter.members },
           ExpressionAttributeValues: { ':minus': -1, ':job': new Set([jobId]), ':id': jobId },
         }),
       );
@@ -118,7 +199,7 @@ export class Capacity {
     return this.take(pk, jobId, Number.MAX_SAFE_INTEGER, attributes);
   }
 
-  /** Every ledger item (a handful: one global plus one per key with jobs). */
+  /** Every ledger item (a handful: one global plus one per principal with jobs). */
   async readAll(): Promise<CapacityLedger[]> {
     const ledgers: CapacityLedger[] = [];
     const items = scanItems(this.ddb, {

@@ -2,7 +2,8 @@
  * Item layout of the one jobs table (partition key `pk` only):
  *   JOB#<jobId>            a job (JobRecord + bookkeeping); carries `owner` + `createdAt`, so it is in the byOwner GSI
  *   CAP#GLOBAL             global capacity ledger: inFlight (N) + holders (SS of job ids)
- *   CAP#OWNER#<apiKeyId>   per-key capacity ledger, same shape
+ *   CAP#OWNER#<principal>  per-principal capacity ledger, same shape
+ *   DAY#<principal>#<date> per-principal daily count (UTC date): admitted (N) + jobs (SS) + expiresAt (TTL)
  *   IDEM#<apiKeyId>#<hash> idempotency record: jobId, requestHash, expiresAt
  *   WEBHOOK#<principal>    webhook settings: default URL, signing secret(s) (storage/webhook-settings.ts)
  * Only job items have `owner` and `createdAt`, so nothing else reaches the byOwner GSI; only job items
@@ -20,9 +21,12 @@ import { createHash } from 'node:crypto';
 export { CAPACITY_PREFIX, globalCapacityPk, ownerCapacityPk } from '../decisions/capacity-plan';
 
 export const JOB_PREFIX = 'JOB#';
+export const DAILY_PREFIX = 'DAY#';
 export const IDEMPOTENCY_PREFIX = 'IDEM#';
 
 export const jobPk = (jobId: string) => `${JOB_PREFIX}${jobId}`;
+/** Not under CAP#: the reaper's ledger repair must not take a day's count for slots. */
+export const dailyCountPk = (owner: string, day: string) => `${DAILY_PREFIX}${owner}#${day}`;
 /** The client's key is hashed: it is arbitrary text and may be long. */
 export const idempotencyPk = (owner: string, key: string) =>
   `${IDEMPOTENCY_PREFIX}${owner}#${createHash('sha256').update(key).digest('hex')}`;

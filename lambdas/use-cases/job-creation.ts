@@ -1,15 +1,20 @@
 /**
- * POST /jobs: idempotency claim → admission (capacity ledgers) → job record →
- * presigned upload. Every step that fails undoes the ones before it, so a
- * refused request leaves no slot and no claim behind; a crash between steps
- * leaves at worst a leaked slot, which the reaper identifies and frees.
+ * POST /jobs: idempotency claim → admission (the principal's in-flight ledger
+ * and daily count, the global ledger) → job record → presigned upload. Every
+ * step that fails undoes the ones before it, so a refused request leaves no
+ * slot, count or claim behind; a crash between steps leaves at worst a leaked
+ * slot, which the reaper identifies and frees. A ledger that refuses is first
+ * rid of its abandoned uploads (jobs past their upload window with nothing
+ * uploaded), then asked once more.
  */
 import type { S3Client } from '@aws-sdk/client-s3';
 import { workflowNameFromFilename, type CreateJobRequest, type UploadTicket } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
 import type { BundleLimits, ServiceLimits } from '../../core/limits';
 import { DEFAULT_CONVERSION_OPTIONS, type ConversionOptions } from '../../core/types';
-import type { Capacity } from '../storage/capacity';
+import { admissionError, type Capacity } from '../storage/capacity';
+import type { JobObjects } from '../storage/job-objects';
+import { freeAbandonedSlots } from './abandoned-uploads';
 import { uploadDeadline } from '../decisions/deadlines';
 import type { IdempotencyStore } from '../storage/idempotency';
 import { requestHash } from '../storage/idempotency';
@@ -26,6 +31,8 @@ import { epochSeconds } from '../storage/table-keys';
 export interface CreateJobDeps {
   store: JobStore;
   capacity: Capacity;
+  /** To tell an abandoned upload (nothing in the bucket) from a late S3 event. */
+  objects: JobObjects;
   idempotency: IdempotencyStore;
   s3: S3Client;
   bucket: string;
@@ -124,11 +131,12 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
   };
 
   try {
-    await deps.capacity.acquire(jobId, owner, deps.limits);
+    await admit(deps, jobId, owner, createdMs);
     try {
       await deps.store.create(job);
     } catch (error) {
       await deps.capacity.release(jobId, owner);
+      await deps.capacity.uncount(jobId, owner, createdMs);
       throw error;
     }
   } catch (error) {
@@ -141,6 +149,21 @@ export async function createJob(deps: CreateJobDeps, input: CreateJobInput): Pro
   logger.info('Job created', { workflowName: job.workflowName, options });
   const upload = await createUploadTicket(deps.s3, deps.bucket, jobId, maxBytes, deps.limits.uploadUrlSeconds, createdMs);
   return { created: true, job, upload };
+}
+
+/**
+ * Takes the job's slots and daily count. A full ledger is first rid of holders
+ * with nothing to run, then asked once more, also when a concurrent request
+ * freed them: the retry is one conditional write per ledger.
+ */
+async function admit(deps: CreateJobDeps, jobId: string, owner: string, nowMs: number): Promise<void> {
+  let admission = await deps.capacity.tryAcquire(jobId, owner, deps.limits, nowMs);
+  if (!admission.ok && admission.scope !== 'day') {
+    const freed = await freeAbandonedSlots(deps, admission.pk, nowMs);
+    if (freed) logger.info('Freed slots held by abandoned uploads', { ledger: admission.pk, freed });
+    admission = await deps.capacity.tryAcquire(jobId, owner, deps.limits, nowMs);
+  }
+  if (!admission.ok) throw admissionError(admission.scope, deps.limits, nowMs);
 }
 
 /** The job an earlier request with the same key created (waiting briefly if it is still being created). */

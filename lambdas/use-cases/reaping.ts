@@ -1,7 +1,8 @@
 /**
  * The scheduled reaper: the safety net that guarantees every job ends and
  * every slot is freed, whatever crashed.
- *   AWAITING_UPLOAD past the upload window (+ grace)  → EXPIRED
+ *   AWAITING_UPLOAD past the upload window (+ 2 min), nothing uploaded → EXPIRED
+ *   AWAITING_UPLOAD past the deadline (window + 15 min) → EXPIRED
  *   VALIDATING past its deadline (every retry died)   → FAILED INTERNAL_ERROR
  *   QUEUED/RUNNING past the deadline                  → ask Step Functions:
  *       execution ended     → record its outcome (as RecordOutcome would have)
@@ -23,6 +24,7 @@ import { ADMISSION_GRACE_SECONDS, MAX_EXECUTION_RESTARTS, deadlineOf, runDeadlin
 import type { Executions } from '../storage/executions';
 import { jobIdTime } from '../decisions/ids';
 import { finishJob } from './job-lifecycle';
+import { expireIfAbandoned, expireUpload } from './abandoned-uploads';
 import { finishCancel, stopExecution } from './job-cancellation';
 import type { JobObjects } from '../storage/job-objects';
 import type { JobStore, StoredJob } from '../storage/job-store';
@@ -113,22 +115,14 @@ async function reapJob(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
     });
     return moved.ok ? 'expiredResults' : 'none';
   }
+  if (await expireIfAbandoned(deps, job, nowMs)) return 'expiredUploads';
   if (deadlineOf(job, deps.limits) > nowMs) return 'none';
   const log = { jobId: job.jobId, status: job.status, deadlineAt: job.deadlineAt };
 
   switch (job.status) {
-    case 'AWAITING_UPLOAD': {
-      const moved = await finishJob(deps, job, 'EXPIRED', {
-        from: ['AWAITING_UPLOAD'],
-        now: nowMs,
-        set: { expiredReason: 'UPLOAD_NOT_RECEIVED' },
-        deleteObjects: ['bundle'],
-      });
-      if (!moved.ok) return 'none';
-      countMetric(METRIC.jobsExpired);
-      logger.info('Upload never arrived; job expired', log);
-      return 'expiredUploads';
-    }
+    case 'AWAITING_UPLOAD':
+      // Past the full deadline even a bundle that arrived was never validated: expire it all the same.
+      return (await expireUpload(deps, job, nowMs)).ok ? 'expiredUploads' : 'none';
     case 'VALIDATING': {
       const moved = await failJob(deps, job, nowMs, {
         message: 'The bundle could not be validated (the validation did not finish).',

@@ -42,7 +42,7 @@ export interface OidcProviderHandle {
   readonly clientId: string;
   readonly groupsClaim: string;
   readonly adminGroup: string;
-  /** The seeded accounts (user first, then admin), with their passwords for the start-up banner. */
+  /** The seeded accounts (user first, then admin, then a second user), with their passwords for the start-up banner. */
   readonly accounts: readonly OidcAccount[];
   /** Private signing keys (also served publicly, without private parts, at the JWKS URI). */
   readonly signingKeys: readonly JWK[];
@@ -52,7 +52,8 @@ export interface OidcProviderHandle {
 interface OidcState {
   readonly signingKeys: JWK[];
   readonly cookieKeys: string[];
-  readonly passwords: { user: string; admin: string };
+  /** `user2` (a second person, to see that jobs are per person) is added to state files from before it. */
+  readonly passwords: { user: string; admin: string; user2: string };
 }
 
 /** What local mode configures, mirroring the deployment's defaults (a Cognito pool's groups claim and `admins`). */
@@ -68,6 +69,7 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
   const accounts: OidcAccount[] = [
     { login: 'user', password: state.passwords.user, name: 'Local User', email: 'user@k2p.local', groups: [] },
     { login: 'admin', password: state.passwords.admin, name: 'Local Admin', email: 'admin@k2p.local', groups: [adminGroup] },
+    { login: 'user2', password: state.passwords.user2, name: 'Second User', email: 'user2@k2p.local', groups: [] },
   ];
   const claimsOf = (login: string) => {
     const account = accounts.find((candidate) => candidate.login === login);
@@ -95,6 +97,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
       },
     ],
     pkce: { required: () => true },
+    // Refresh tokens for the code grant without offline_access, as Cognito issues them, so the page renews without an iframe.
+    issueRefreshToken: async (_ctx: KoaContextWithOIDC, client) => client.grantTypeAllowed('refresh_token'),
     jwks: { keys: state.signingKeys },
     cookies: { keys: state.cookieKeys },
     scopes: ['openid', 'offline_access', 'profile', 'email', groupsClaim],
@@ -114,7 +118,11 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     interactions: { url: (_ctx: KoaContextWithOIDC, interaction) => `/interaction/${interaction.uid}` },
     features: {
       devInteractions: { enabled: false },
-      rpInitiatedLogout: { enabled: true },
+      // Our own confirmation page, like the login form: no third-party fonts, no library notice in the banner.
+      rpInitiatedLogout: {
+        enabled: true,
+        logoutSource: async (ctx: KoaContextWithOIDC, form: string) => void (ctx.body = logoutPage(form)),
+      },
       resourceIndicators: {
         enabled: true,
         defaultResource: () => API_RESOURCE,
@@ -242,6 +250,15 @@ function sendLoginForm(res: ServerResponse, uid: string, message: string): void 
     );
 }
 
+function logoutPage(form: string): string {
+  return (
+    `<!doctype html><html lang="en"><meta charset="utf-8"><title>Sign out — k2p-web local</title>` +
+    `<h1>Sign out of k2p-web (local mode)?</h1>${form}` +
+    `<button autofocus type="submit" form="op.logoutForm" value="yes" name="logout">Yes, sign me out</button> ` +
+    `<button type="submit" form="op.logoutForm">No, stay signed in</button></html>`
+  );
+}
+
 function samePassword(expected: string, given: string): boolean {
   const a = Buffer.from(expected);
   const b = Buffer.from(given);
@@ -258,14 +275,24 @@ async function readBody(req: IncomingMessage): Promise<string> {
 }
 
 async function loadOrCreateState(file: string | undefined): Promise<OidcState> {
-  if (file && existsSync(file)) return JSON.parse(readFileSync(file, 'utf8')) as OidcState;
+  if (file && existsSync(file)) {
+    const kept = JSON.parse(readFileSync(file, 'utf8')) as Omit<OidcState, 'passwords'> & { passwords: Partial<OidcState['passwords']> };
+    if (kept.passwords.user2) return kept as OidcState;
+    const state = { ...kept, passwords: { ...kept.passwords, user2: randomBytes(9).toString('base64url') } } as OidcState;
+    writeFileSync(file, JSON.stringify(state), { mode: 0o600 });
+    return state;
+  }
   const rsa = await generateKeyPair('RS256', { extractable: true, modulusLength: 2048 });
   const ec = await generateKeyPair('ES256', { extractable: true });
   const jwk = async (key: CryptoKey, alg: string) => ({ ...(await exportJWK(key)), alg, use: 'sig', kid: randomBytes(8).toString('hex') });
   const state: OidcState = {
     signingKeys: [await jwk(rsa.privateKey, 'RS256'), await jwk(ec.privateKey, 'ES256')],
     cookieKeys: [randomBytes(32).toString('base64url')],
-    passwords: { user: randomBytes(9).toString('base64url'), admin: randomBytes(9).toString('base64url') },
+    passwords: {
+      user: randomBytes(9).toString('base64url'),
+      admin: randomBytes(9).toString('base64url'),
+      user2: randomBytes(9).toString('base64url'),
+    },
   };
   if (file) {
     mkdirSync(dirname(file), { recursive: true });

@@ -360,6 +360,7 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     await page.getByTestId('convert-button').click();
     await waitForTestIdText(page, 'job-status', 'RUNNING');
     const jobId = await page.locator('#job-id').textContent();
+    expect(await page.locator('#job-link-scope').textContent()).toBe('works in this browser');
     await screenshot(page, '04-following.png');
 
     await page.reload();
@@ -413,12 +414,48 @@ describe.skipIf(!HAS_CHROMIUM)('web page in Chromium against local mode', () => 
     await expectClean(probe);
   }, 90_000);
 
+  it('anonymous access on: works signed out through the shared key, says it is a shared trial, and offers "Sign in"', async () => {
+    const probe = await open();
+    const { page } = probe;
+    const apiCalls: string[] = [];
+    page.on('request', (request) => {
+      if (!request.url().startsWith(stack.e2e.stack.urls.api) || request.method() === 'OPTIONS') return;
+      const headers = request.headers();
+      apiCalls.push(`${headers['x-api-key'] ? 'key' : 'no key'}, ${headers.authorization ? 'bearer' : 'no bearer'}`);
+    });
+    await gotoPage(probe, stack);
+    const trial = (await page.getByTestId('trial-note').textContent()) ?? '';
+    expect(await page.getByTestId('trial-note').isVisible()).toBe(true);
+    expect(trial).toContain('Shared trial');
+    expect(trial).toContain('tight limits');
+    expect(trial).toContain('Signing in keeps your jobs across browsers');
+    expect(await page.getByTestId('sign-in-button').isVisible()).toBe(true);
+    expect(await page.getByTestId('sign-in-needed').isVisible()).toBe(false);
+    expect(await page.locator('#folder-button').isVisible()).toBe(true);
+
+    await page.getByTestId('folder-input').setInputFiles(join(SAMPLES_DIR, 'KNIME_single_csv'));
+    await page.waitForSelector('#review[data-state="ready"]');
+    await page.getByTestId('convert-button').click();
+    await waitForTestIdText(page, 'job-status', 'SUCCEEDED');
+    const jobId = new URL(page.url()).searchParams.get('job')!;
+    // The shared key cannot list: the list is this browser's, from local storage.
+    expect(await page.locator(`#recent-list a[href="?job=${jobId}"]`).count()).toBe(1);
+    expect(await page.locator('#recent-note').textContent()).toContain('this browser only');
+    expect(await page.evaluate(() => localStorage.getItem('k2p-web.recent-jobs.v1'))).toContain(jobId);
+    expect(apiCalls.length).toBeGreaterThan(2);
+    expect(new Set(apiCalls)).toEqual(new Set(['key, no bearer']));
+    await expectClean(probe);
+  }, 90_000);
+
   it('is usable by keyboard and labels every control', async () => {
     const probe = await open();
     const { page } = probe;
     await gotoPage(probe, stack);
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.className)).toBe('skip-link');
+    // The header's "Sign in" (the page has an identity provider), then the converter.
+    await page.keyboard.press('Tab');
+    expect(await page.evaluate(() => document.activeElement?.id)).toBe('sign-in-button');
     await page.keyboard.press('Tab');
     expect(await page.evaluate(() => document.activeElement?.id)).toBe('folder-button');
     await page.keyboard.press('Tab');

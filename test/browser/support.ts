@@ -9,7 +9,8 @@ import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { buildWeb } from '../../web/build';
-import { startE2e, type E2e } from '../e2e/support';
+import type { LocalStackOptions } from '../../local/host/local-stack';
+import { CONTRACT_DOUBLE_ENV, startE2e, type E2e } from '../e2e/support';
 
 /** Debian's Chromium; K2P_CHROMIUM points elsewhere (or at nothing, to see the suite skip). */
 export const CHROMIUM = process.env.K2P_CHROMIUM ?? '/usr/bin/chromium';
@@ -44,12 +45,18 @@ export interface WebStack {
   close(): Promise<void>;
 }
 
-export async function startWebStack(): Promise<WebStack> {
+/** Local mode for the page; `options` as startE2e's (e.g. `anonymousAccess: false` for the organisation setting). */
+export async function startWebStack(options: Partial<LocalStackOptions> = {}): Promise<WebStack> {
   // Local mode serves web/dist only if it exists when the stack starts.
   await buildWeb();
-  const e2e = await startE2e();
+  const e2e = await startE2e(CONTRACT_DOUBLE_ENV, options);
   const { contentSecurityPolicy } = await import('../../lib/website');
-  const csp = contentSecurityPolicy({ apiOrigin: new URL(e2e.stack.urls.api).origin, uploadOrigin: new URL(e2e.stack.urls.s3).origin })
+  const csp = contentSecurityPolicy({
+    apiOrigin: new URL(e2e.stack.urls.api).origin,
+    uploadOrigin: new URL(e2e.stack.urls.s3).origin,
+    // The page reaches the local OpenID provider for discovery and tokens, as the deployed one reaches Cognito.
+    signInOrigins: [new URL(e2e.stack.identity.issuer).origin],
+  })
     .split('; ')
     // Local mode is plain http on 127.0.0.1: upgrading would break every request.
     .filter((directive) => directive !== 'upgrade-insecure-requests')

@@ -46,8 +46,10 @@ export interface JobsApiDouble {
   url: string;
   /** API keys it accepts (each is its own owner). */
   keys: string[];
+  /** Bearer tokens it accepts → the person each stands for (the owner; tokens of one person share their jobs). */
+  bearerTokens: Map<string, string>;
   jobs: Map<string, DoubleJob>;
-  requests: { method: string; path: string; apiKey?: string; idempotencyKey?: string; waitSeconds?: string }[];
+  requests: { method: string; path: string; apiKey?: string; bearer?: boolean; idempotencyKey?: string; waitSeconds?: string }[];
   /** Answers to POST /jobs refused for capacity, used in order. */
   refusals: { code: 'SERVER_BUSY' | 'RATE_LIMITED'; retryAfter?: number; details?: Record<string, unknown> }[];
   /** Outcomes of the next jobs created, in order (default SUCCEEDED). */
@@ -81,6 +83,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   const state: JobsApiDouble = {
     url: '',
     keys: [DOUBLE_KEY, OTHER_KEY],
+    bearerTokens: new Map(),
     jobs: new Map(),
     requests: [],
     refusals: [],
@@ -112,6 +115,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       method,
       path: url.pathname,
       apiKey: header(req, 'x-api-key'),
+      ...(header(req, 'authorization') !== undefined ? { bearer: true } : {}),
       idempotencyKey: header(req, 'idempotency-key'),
       ...(url.searchParams.has('waitSeconds') ? { waitSeconds: url.searchParams.get('waitSeconds')! } : {}),
     });
@@ -146,6 +150,14 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     if (!owner) return apiError(res, method, templateOf(path), 'UNAUTHORIZED', 'An API key is required.');
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
+    // Each key is its own program principal; the id is not the key value, which is never echoed.
+    if (path === '/me' && method === 'GET')
+      return api(res, 'GET', '/me', 200, {
+        id: `principal-${state.keys.indexOf(owner)}`,
+        name: 'double-user',
+        kind: 'program',
+        role: 'user',
+      });
     const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);
     if (!match) return apiError(res, method, '/jobs/{id}', 'NOT_FOUND', 'No such route: check the method and the path.');
     const job = state.jobs.get(decodeURIComponent(match[1]!));
@@ -487,12 +499,15 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   }
 
   function ownerOf(req: IncomingMessage): string | undefined {
+    const bearer = /^Bearer (\S+)$/.exec(header(req, 'authorization') ?? '');
+    // A bearer header is judged alone: a bad token is refused even next to a good key.
+    if (header(req, 'authorization') !== undefined) return bearer ? state.bearerTokens.get(bearer[1]!) : undefined;
     const key = header(req, 'x-api-key');
     return key && state.keys.includes(key) ? key : undefined;
   }
 
   function templateOf(path: string): string {
-    if (path === '/jobs') return '/jobs';
+    if (path === '/jobs' || path === '/me') return path;
     return path.endsWith('/result') ? '/jobs/{id}/result' : path.endsWith('/logs') ? '/jobs/{id}/logs' : '/jobs/{id}';
   }
 

@@ -99,8 +99,8 @@ const processesLeft = (task: { pids: number[]; taskId: string }) => [
 
 /** The limit that binds first for one key, and the code that refuses beyond it. */
 const binding =
-  E2E_SERVICE_LIMITS.perKeyInFlight <= E2E_SERVICE_LIMITS.globalInFlight
-    ? { limit: E2E_SERVICE_LIMITS.perKeyInFlight, code: 'RATE_LIMITED', status: 429 }
+  E2E_SERVICE_LIMITS.perPrincipalInFlight <= E2E_SERVICE_LIMITS.globalInFlight
+    ? { limit: E2E_SERVICE_LIMITS.perPrincipalInFlight, code: 'RATE_LIMITED', status: 429 }
     : { limit: E2E_SERVICE_LIMITS.globalInFlight, code: 'SERVER_BUSY', status: 503 };
 
 /** POST /jobs once, without the client's capacity retries: the job id, or the refusal. */

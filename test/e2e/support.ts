@@ -21,12 +21,14 @@ import { SAMPLES_DIR } from '../support/samples';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const STACK_NAME = 'K2pWebE2e';
-const CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
+const E2E_CDK_OUT = join(ROOT, '.tmp', 'e2e-cdk.out');
 
 /** Limits of the test deployment; everything else is the cdk.json default. */
 export const E2E_SERVICE_LIMITS = {
   globalInFlight: 20,
-  perKeyInFlight: 50,
+  perPrincipalInFlight: 50,
+  // The suite converts every sample and more from one principal: the daily count is tested on its own.
+  perPrincipalPerDay: 100_000,
   // Room for 20 real conversions at once on a small, busy machine; the contract double's hang still times out.
   converterTimeoutSeconds: 15,
   resultRetentionDays: 7,
@@ -48,18 +50,25 @@ const CONTEXT = {
  * Synthesizes the test deployment unless the last synthesis is current (same
  * sources, same context). Test files run in parallel processes: a lock
  * directory (mkdir is atomic) lets one synthesize while the others wait.
+ * `overrides` change context values (e.g. anonymousAccess=false), each set into its own folder.
  */
-export async function synthE2e(): Promise<string> {
-  const contextHash = createHash('sha256').update(JSON.stringify(CONTEXT)).digest('hex');
-  const stamp = join(CDK_OUT, '.context-hash');
-  const isFresh = () => synthStatus(ROOT, CDK_OUT, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
-  if (isFresh()) return CDK_OUT;
+export async function synthE2e(overrides: Record<string, string> = {}): Promise<string> {
+  const context = { ...CONTEXT, ...overrides };
+  const variant = Object.entries(overrides)
+    .sort(([a], [b]) => a.localeCompare(b))
+    .map(([key, value]) => `-${key}-${value.replace(/[^A-Za-z0-9]/g, '')}`)
+    .join('');
+  const outDir = `${E2E_CDK_OUT}${variant}`;
+  const contextHash = createHash('sha256').update(JSON.stringify(context)).digest('hex');
+  const stamp = join(outDir, '.context-hash');
+  const isFresh = () => synthStatus(ROOT, outDir, STACK_NAME).fresh && existsSync(stamp) && readFileSync(stamp, 'utf8') === contextHash;
+  if (isFresh()) return outDir;
   await withDirectoryLock(
-    `${CDK_OUT}.lock`,
+    `${outDir}.lock`,
     async () => {
       if (isFresh()) return;
-      rmSync(CDK_OUT, { recursive: true, force: true });
-      const args = ['cdk', 'synth', '-q', '-o', CDK_OUT, ...Object.entries(CONTEXT).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
+      rmSync(outDir, { recursive: true, force: true });
+      const args = ['cdk', 'synth', '-q', '-o', outDir, ...Object.entries(context).flatMap(([key, value]) => ['-c', `${key}=${value}`])];
       const result = spawnSync('npx', args, { cwd: ROOT, encoding: 'utf8', env: { ...process.env, CDK_VALIDATION: 'false' } });
       if (result.status !== 0) throw new Error(`cdk synth failed:\n${result.stdout}\n${result.stderr}`);
       writeFileSync(stamp, contextHash);
@@ -67,7 +76,7 @@ export async function synthE2e(): Promise<string> {
     // A lock older than any synthesis is left over from a killed run.
     { staleMs: 10 * 60_000 },
   );
-  return CDK_OUT;
+  return outDir;
 }
 
 export interface E2e {
@@ -87,7 +96,8 @@ export async function startE2e(
   converterEnv: Record<string, string | undefined> = CONTRACT_DOUBLE_ENV,
   options: Partial<LocalStackOptions> = {},
 ): Promise<E2e> {
-  const cdkOut = await synthE2e();
+  // anonymousAccess picks the template: the harness's synthesis with that context, not cdk.json's.
+  const cdkOut = await synthE2e(options.anonymousAccess === undefined ? {} : { anonymousAccess: String(options.anonymousAccess) });
   const dataDir = mkdtempSync(join(tmpdir(), 'k2p-e2e-'));
   const stack = await startLocalStack({
     cdkOut,

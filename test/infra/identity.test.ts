@@ -12,6 +12,12 @@ function only(template: ReturnType<typeof fullStack>['template'], type: string):
   return found[0]!;
 }
 
+/** The authorizer function's environment in the template. */
+function authorizerEnv(built: ReturnType<typeof fullStack>): Loose {
+  const id = logicalIdOf(built.stack, built.stack.api.authorizerFunction.fn);
+  return built.template.toJSON().Resources[id].Properties.Environment.Variables;
+}
+
 function cspOf(built: ReturnType<typeof fullStack>): string {
   const policy = built.template.toJSON().Resources[logicalIdOf(built.stack, built.stack.website.headersPolicy)];
   return flatten(policy.Properties.ResponseHeadersPolicyConfig.SecurityHeadersConfig.ContentSecurityPolicy.ContentSecurityPolicy);
@@ -85,6 +91,11 @@ describe('Identity: the stack-made Cognito user pool (identityProvider.issuer em
     expect(identity.audience).toEqual({ Ref: client });
     expect(identity).toMatchObject({ groupsClaim: 'cognito:groups', adminGroup: 'admins' });
     expect(flatten(identity.jwksUri)).toBe(`https://\${${pool}.ProviderURL}/.well-known/jwks.json`);
+    // What the running authorizer verifies against: the pool, not a restatement of it.
+    const env = authorizerEnv(built);
+    expect(flatten(env.OIDC_ISSUER)).toBe(`https://\${${pool}.ProviderURL}`);
+    expect(env.OIDC_AUDIENCE).toEqual({ Ref: client });
+    expect(env).toMatchObject({ OIDC_GROUPS_CLAIM: 'cognito:groups', OIDC_ADMIN_GROUP: 'admins' });
 
     const config = stack.resolve(stack.website.config) as Loose;
     expect(flatten(config.signIn.issuer)).toBe(flatten(identity.issuer));
@@ -165,6 +176,12 @@ describe('Identity: an external OpenID Connect issuer (identityProvider.issuer s
       audience: 'k2p-page',
       groupsClaim: 'groups',
       adminGroup: 'k2p-admins',
+    });
+    expect(authorizerEnv(built)).toMatchObject({
+      OIDC_ISSUER: ISSUER,
+      OIDC_AUDIENCE: 'k2p-page',
+      OIDC_GROUPS_CLAIM: 'groups',
+      OIDC_ADMIN_GROUP: 'k2p-admins',
     });
     const config = stack.resolve(stack.website.config) as Loose;
     expect(config.signIn).toEqual({ issuer: ISSUER, clientId: 'k2p-page', scopes: [...SIGN_IN_SCOPES] });

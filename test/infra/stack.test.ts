@@ -28,6 +28,7 @@ describe('K2pWebStack', () => {
     deliverWebhooks: stack.webhooks.sender,
     getLogs: stack.api.functions.getLogs,
     authorizer: stack.api.authorizerFunction,
+    getMe: stack.api.functions.getMe,
     adminListJobs: stack.api.functions.adminListJobs,
     adminJobCounts: stack.api.functions.adminJobCounts,
     adminGetJob: stack.api.functions.adminGetJob,

@@ -245,6 +245,11 @@ describe('successes', () => {
     expect(response.json).toMatchObject({ status: 'ok', version: '0.1.0-test' });
   });
 
+  it("GET /me: 200 with the key's principal and role", async () => {
+    const response = await call('getMe');
+    expect([response.status, response.json]).toEqual([200, { id: cliKey.id, name: 'cli', kind: 'program', role: 'user' }]);
+  });
+
   it('POST /jobs: 201 with Location, and again with Idempotent-Replayed for the same Idempotency-Key', async () => {
     const headers = { 'Idempotency-Key': 'contract-1' };
     const first = await call('createJob', { body: { filename: 'a.knwf', sizeBytes: 2048, options: { graph: 'off' } }, headers });
@@ -519,11 +524,12 @@ describe('errors of the handlers', () => {
     });
   });
 
-  it('500 INTERNAL_ERROR when DynamoDB is unreachable, on every key-protected route', async () => {
+  it('500 INTERNAL_ERROR when DynamoDB is unreachable, on every key-protected route that reads it', async () => {
     await withEnv({ AWS_ENDPOINT_URL_DYNAMODB: DEAD_ENDPOINT }, async () => {
       active = await loadHandlers(KEYED.map((r) => r.handler));
       try {
-        for (const route of KEYED) {
+        // GET /me reads nothing but the authorizer's answer.
+        for (const route of KEYED.filter((r) => r.handler !== 'getMe')) {
           const key = ADMIN_HANDLERS.has(route.handler) ? adminKey : undefined;
           const response = await call(route.handler, { id: 'abcdefgh1234', key, ...bodyFor(route) });
           expect([response.status, response.json.error.code], route.handler).toEqual([500, 'INTERNAL_ERROR']);
@@ -557,6 +563,26 @@ describe('errors of the gateway', () => {
         const response = await call(route.handler, { key, ...bodyFor(route) });
         expect([response.status, response.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
       }
+    }
+  });
+
+  it('503 AUTH_UNAVAILABLE with Retry-After when the authorizer cannot decide, on every key-protected route', async () => {
+    const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
+    const failing = await startApiGateway({
+      api: model.api,
+      keys,
+      accountId: '000000000000',
+      invoke: (arn, event) => {
+        // The identity provider is unreachable: the function fails with another error than "Unauthorized".
+        if (arn === authorizerArn) return Promise.reject(new Error('Authorizer unavailable'));
+        return active[handlerForArn(arn)]!(event, lambdaContext());
+      },
+    });
+    gateways.push(failing);
+    for (const route of KEYED) {
+      const response = await call(route.handler, { via: failing, ...bodyFor(route) });
+      expect([response.status, response.json.error.code], route.handler).toEqual([503, 'AUTH_UNAVAILABLE']);
+      expect(Number(response.headers['retry-after'])).toBeGreaterThan(0);
     }
   });
 

@@ -41,6 +41,7 @@ const API_HANDLERS = [
   'rotateWebhookSecret',
   'cancelJob',
   'getLogs',
+  'getMe',
   'prepareRun',
 ] as const;
 type Handlers = Record<(typeof API_HANDLERS)[number], AnyHandler>;
@@ -57,6 +58,7 @@ const ROUTES: Record<string, { method: ApiRequest['method']; resource: string; h
   rotateWebhookSecret: { method: 'POST', resource: '/webhook/secret', handler: 'rotateWebhookSecret' },
   cancelJob: { method: 'POST', resource: '/jobs/{id}/cancel', handler: 'cancelJob' },
   getLogs: { method: 'GET', resource: '/jobs/{id}/logs', handler: 'getLogs' },
+  getMe: { method: 'GET', resource: '/me', handler: 'getMe' },
 };
 
 const KEY_A = 'key-a-0001';
@@ -768,6 +770,16 @@ describe('webhook settings (deliveries: test/integration/webhooks.test.ts)', () 
     expect([put.statusCode, put.json.url]).toEqual([200, 'https://93.184.216.34/k2p']);
     expect((await api('getWebhook', { apiKeyId: KEY_B })).json).toEqual({ url: null, secretCreatedAt: null });
     expect((await api('putWebhook', { body: { url: null } })).json.url).toBeNull();
+  });
+});
+
+describe('GET /me', () => {
+  it("answers the caller's principal, a person or a program, with its role", async () => {
+    const person = { id: 'oidc:https://idp.example#u-1', name: 'Ada', kind: 'person' as const, role: 'admin' as const };
+    expect((await api('getMe', { principal: person })).json).toEqual(person);
+    expect((await api('getMe')).json).toEqual({ id: KEY_A, name: KEY_A, kind: 'program', role: 'user' });
+    const anonymous = await api('getMe', { apiKeyId: null, principal: null });
+    expect([anonymous.statusCode, anonymous.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
   });
 });
 

@@ -112,17 +112,28 @@ async function exists(key: string): Promise<boolean> {
 }
 
 describe('reaper: stuck jobs', () => {
-  it('expires a job whose upload never arrived (after the upload window and its grace), freeing its slot', async () => {
+  it('expires a job whose upload never arrived (after the upload window and its short grace), freeing its slot', async () => {
     const { job } = await create();
-    const early = await reapAfter(20 * MINUTE);
+    const early = await reapAfter(16 * MINUTE);
     expect(early.expiredUploads).toBe(0);
     expect((await stored(job.jobId)).status).toBe('AWAITING_UPLOAD');
 
-    const late = await reapAfter(31 * MINUTE);
+    const late = await reapAfter(18 * MINUTE);
     expect(late).toMatchObject({ expiredUploads: 1, inFlight: 0 });
     const after = await stored(job.jobId);
     expect(after).toMatchObject({ status: 'EXPIRED', expiredReason: 'UPLOAD_NOT_RECEIVED' });
     expect((await ledger(globalCapacityPk())).inFlight).toBe(0);
+    expect((await ledger(ownerCapacityPk(OWNER))).inFlight).toBe(0);
+  });
+
+  it('leaves a job whose bundle arrived (its S3 event late) until the full deadline, then expires it', async () => {
+    const created = await create();
+    await upload(created);
+    expect((await reapAfter(18 * MINUTE)).expiredUploads).toBe(0);
+    expect((await stored(created.job.jobId)).status).toBe('AWAITING_UPLOAD');
+    expect(await reapAfter(31 * MINUTE)).toMatchObject({ expiredUploads: 1, inFlight: 0 });
+    expect(await stored(created.job.jobId)).toMatchObject({ status: 'EXPIRED', expiredReason: 'UPLOAD_NOT_RECEIVED' });
+    expect(await exists(s3Keys.bundle(created.job.jobId))).toBe(false);
     expect((await ledger(ownerCapacityPk(OWNER))).inFlight).toBe(0);
   });
 
@@ -233,7 +244,7 @@ describe('reaper: stuck jobs', () => {
 describe('reaper: capacity ledgers', () => {
   it('frees slots leaked by crashes, keeps a slot whose admission may still be running, restores missing ones', async () => {
     const capacity = new Capacity(aws.ddb, aws.tableName);
-    const limits = { ...DEFAULT_SERVICE_LIMITS, globalInFlight: 1000, perKeyInFlight: 1000 };
+    const limits = { ...DEFAULT_SERVICE_LIMITS, globalInFlight: 1000, perPrincipalInFlight: 1000 };
     const live = await queued();
     // Crash between the ledger update and the job write, long ago and just now.
     const leakedOld = newJobId(Date.now() - 10 * MINUTE);

@@ -30,7 +30,7 @@ import { signIn } from '../support/oidc-sign-in';
 
 const SITE = 'http://127.0.0.1:18781';
 const KEY_TABLE = 'k2p-people-keys';
-const HANDLERS = ['createJob', 'getJob', 'listJobs'] as const satisfies readonly ApiHandlerName[];
+const HANDLERS = ['createJob', 'getJob', 'listJobs', 'getMe'] as const satisfies readonly ApiHandlerName[];
 
 let dir: string;
 let aws: LocalAws;
@@ -203,6 +203,17 @@ describe('a person signed in at the OpenID provider', () => {
     const both = await call('getJob', { token: userToken, key: cliKey.value }, { id: jobId });
     expect(both.status).toBe(200);
     expect(events.at(-1)!.requestContext.identity.apiKeyId).toBe(peopleKey.id);
+  });
+
+  it('GET /me names the person and their role from the groups claim', async () => {
+    const asUser = await call('getMe', { token: userToken });
+    expect([asUser.status, asUser.json]).toEqual([
+      200,
+      { id: `oidc:${provider.issuer}#user`, name: provider.accounts[0]!.name, kind: 'person', role: 'user' },
+    ]);
+    const asAdmin = await call('getMe', { token: adminToken });
+    expect(asAdmin.json).toMatchObject({ id: `oidc:${provider.issuer}#admin`, kind: 'person', role: 'admin' });
+    expect((await call('getMe', { key: cliKey.value })).json).toEqual({ id: cliKey.id, name: 'ci', kind: 'program', role: 'user' });
   });
 
   const bad: [string, () => Promise<string>][] = [

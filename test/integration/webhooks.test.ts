@@ -14,6 +14,7 @@ import { s3Keys } from '../../core/service-env';
 import { Capacity } from '../../lambdas/storage/capacity';
 import { postCallback, type Resolver } from '../../lambdas/storage/callback-http';
 import { IdempotencyStore } from '../../lambdas/storage/idempotency';
+import { JobObjects } from '../../lambdas/storage/job-objects';
 import { JobStore } from '../../lambdas/storage/job-store';
 import { WebhookSettingsStore } from '../../lambdas/storage/webhook-settings';
 import type { PrepareRunOutput } from '../../lambdas/use-cases/conversion-steps';
@@ -343,6 +344,7 @@ describe('SSRF at delivery', () => {
       {
         store,
         capacity: new Capacity(aws.ddb, aws.tableName),
+        objects: new JobObjects(aws.s3, aws.bucket),
         idempotency: new IdempotencyStore(aws.ddb, aws.tableName),
         s3: aws.s3,
         bucket: aws.bucket,

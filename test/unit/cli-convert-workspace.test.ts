@@ -268,6 +268,17 @@ describe('k2p-web convert <workspace>', () => {
     expect(err).toContain('The service allows this API key 1 job in flight: converting 1 at a time.');
   });
 
+  it('does not take a daily limit for a concurrency bound', async () => {
+    const c = capture();
+    const ws = join(c.io.cwd, 'ws');
+    for (const name of ['One', 'Two']) copySample('KNIME_single_csv', join(ws, name));
+    api.refusals.push({ code: 'RATE_LIMITED', retryAfter: 2, details: { limit: 1, period: 'day', resetsAt: '2026-12-07T00:00:00.000Z' } });
+    const code = await createConvertCommand(deps({ sleeps: [] })).run(['ws', '--concurrency', '2', ...target()], c.io);
+    expect(code).toBe(0);
+    expect(c.stderr()).toMatch(/RATE_LIMITED: .* Retrying in 2 s\./);
+    expect(c.stderr()).not.toContain('converting 1 at a time');
+  });
+
   it('draws a live line per workflow on a terminal, and plain lines with TERM=dumb', async () => {
     const live = capture({ tty: true });
     for (const name of ['One', 'Two']) copySample('KNIME_single_csv', join(live.io.cwd, 'ws', name));

@@ -26,6 +26,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { UsageError, type CliIO } from '../../cli/command';
 import { createJobsCommand } from '../../cli/commands/jobs';
 import { createStatusCommand } from '../../cli/commands/status';
+import { createWhoamiCommand } from '../../cli/commands/whoami';
 import { createLoginCommand, createLogoutCommand, createProfilesCommand } from '../../cli/commands/login';
 import { resolveApiTarget } from '../../cli/local-stack';
 import { findConfigPath, saveConfig } from '../../cli/profiles';
@@ -97,12 +98,14 @@ describe('k2p-web login', () => {
     const config = freshConfig();
     const result = await login(['--api', api.url, '--profile', 'ci'], { K2P_WEB_CONFIG: config }, piped(`${DOUBLE_KEY}\n`));
     expect(result.code).toBe(0);
-    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: '/jobs', apiKey: DOUBLE_KEY });
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: '/me', apiKey: DOUBLE_KEY });
     expect(readConfig(config)).toEqual({ version: 1, profiles: { ci: { api: api.url, key: DOUBLE_KEY } } });
     expect(statSync(config).mode & 0o777).toBe(0o600);
     expect(statSync(dirname(config)).mode & 0o777).toBe(0o700);
     expect(statSync(dirname(dirname(config))).mode & 0o777).toBe(0o700);
     expect(result.out).toContain(`Saved profile "ci": ${api.url}, key k2p-…ef`);
+    // Whose key it is, from GET /me.
+    expect(result.out).toContain('the key belongs to double-user (program, role user), id principal-0');
     expect(result.out + result.err).not.toContain(DOUBLE_KEY);
   });
 
@@ -129,6 +132,34 @@ describe('k2p-web login', () => {
       expect(result.code).toBe(1);
       expect(result.err).toMatch(/\(UNAUTHORIZED, HTTP 401\): nothing was stored/);
       expect(existsSync(config)).toBe(false);
+    } finally {
+      server.close();
+    }
+  });
+
+  it('checks the key with GET /jobs when the service predates GET /me (404), and stores it without naming the owner', async () => {
+    const paths: string[] = [];
+    const server = createServer((req, res) => {
+      paths.push(req.url ?? '');
+      const known = req.url?.startsWith('/jobs');
+      res.writeHead(known ? 200 : 404, { 'content-type': 'application/json' });
+      res.end(
+        JSON.stringify(
+          known
+            ? { jobs: [] }
+            : { error: { code: 'NOT_FOUND', message: 'No such route: check the method and the path.', requestId: 'r2' } },
+        ),
+      );
+    });
+    await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+    const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+    const config = freshConfig();
+    try {
+      const result = await login(['--api', url], { K2P_WEB_CONFIG: config }, piped(`${DOUBLE_KEY}\n`));
+      expect(result.code).toBe(0);
+      expect(paths).toEqual(['/me', '/jobs?limit=1']);
+      expect(result.out).not.toContain('belongs to');
+      expect(readConfig(config).profiles.default!.key).toBe(DOUBLE_KEY);
     } finally {
       server.close();
     }
@@ -394,6 +425,30 @@ describe('commands with a profile, end to end against the jobs-API double', () =
     expect(status.err()).toContain(`✖ UNAUTHORIZED (HTTP 401)`);
     expect(status.err()).toContain('(using k2p-…89 from profile "ci")');
     for (const c of [jobs, status]) expect(c.out() + c.err()).not.toMatch(/k2p-(test|revoked)-key/);
+  });
+
+  it('whoami names the principal of the profile’s key (GET /me), as text or JSON, and explains a refused key', async () => {
+    const config = freshConfig();
+    const env = { K2P_WEB_CONFIG: config };
+    expect((await login(['--api', api.url, '--profile', 'ci'], env, piped(`${OTHER_KEY}\n`))).code).toBe(0);
+    const text = capture(env);
+    expect(await createWhoamiCommand().run(['--profile', 'ci'], text.io)).toBe(0);
+    expect(api.requests.at(-1)).toMatchObject({ method: 'GET', path: '/me', apiKey: OTHER_KEY });
+    expect(text.out()).toMatch(
+      /^double-user \(program, role user\)\n {2}id principal-1\n {2}API http:\/\/127\.0\.0\.1:\d+ \(profile "ci"\), key /,
+    );
+    const json = capture(env);
+    expect(await createWhoamiCommand().run(['--profile', 'ci', '--json'], json.io)).toBe(0);
+    expect(JSON.parse(json.out())).toEqual({
+      ok: true,
+      principal: { id: 'principal-1', name: 'double-user', kind: 'program', role: 'user' },
+      api: api.url,
+    });
+    await saveConfig(config, { version: 1, profiles: { ci: { api: api.url, key: 'k2p-revoked-key-0123456789' } } });
+    const refused = capture(env);
+    expect(await createWhoamiCommand().run(['--profile', 'ci'], refused.io)).toBe(1);
+    expect(refused.err()).toContain('✖ UNAUTHORIZED (HTTP 401)');
+    for (const c of [text, json, refused]) expect(c.out() + c.err()).not.toMatch(new RegExp(`${OTHER_KEY}|k2p-revoked-key`));
   });
 });
 

@@ -169,7 +169,13 @@ describe('limits', () => {
       maxPathBytes: 512,
       maxPathDepth: 12,
     });
-    expect(DEFAULT_SERVICE_LIMITS).toMatchObject({ globalInFlight: 20, perKeyInFlight: 5, resultRetentionDays: 7, bundleRetentionDays: 1 });
+    expect(DEFAULT_SERVICE_LIMITS).toMatchObject({
+      globalInFlight: 20,
+      perPrincipalInFlight: 5,
+      perPrincipalPerDay: 200,
+      resultRetentionDays: 7,
+      bundleRetentionDays: 1,
+    });
   });
 
   it('round-trips through environment variables and rejects bad values', () => {

@@ -20,13 +20,15 @@ describe('docs/openapi.yaml', () => {
     expect(readFileSync(OPENAPI_FILE, 'utf8') === renderOpenApiYaml(), 'docs/openapi.yaml is stale: run npm run build:openapi').toBe(true);
   });
 
-  it('documents exactly the routes of core/api-routes.ts, with the API key on every route but the public ones', () => {
+  it('documents exactly the routes of core/api-routes.ts, with the API key or a bearer token on every route but the public ones', () => {
     const documented = Object.entries(doc.paths).flatMap(([path, item]) =>
       HTTP_METHODS.filter((method) => (item as Record<string, unknown>)[method]).map((method) => `${method.toUpperCase()} ${path}`),
     );
     expect(documented.sort()).toEqual(API_ROUTES.map((r) => `${r.method} ${r.path}`).sort());
     expect(doc.components.securitySchemes.ApiKey).toMatchObject({ type: 'apiKey', in: 'header', name: 'x-api-key' });
-    expect(doc.security).toEqual([{ ApiKey: [] }]);
+    expect(doc.components.securitySchemes.Bearer).toMatchObject({ type: 'http', scheme: 'bearer', bearerFormat: 'JWT' });
+    // Either one: an API key (programs) or a bearer token (people).
+    expect(doc.security).toEqual([{ ApiKey: [] }, { Bearer: [] }]);
     for (const route of API_ROUTES) {
       const operation = doc.paths[route.path][route.method.toLowerCase()];
       expect(operation.operationId).toBe(route.handler);

@@ -12,30 +12,70 @@ function memoryStore(): KeyValueStore & { data: Map<string, string> } {
 }
 
 describe('config.json', () => {
+  const signIn = { issuer: 'https://idp.example', clientId: 'client-1', scopes: ['openid', 'profile', 'email'] };
+
   it('takes the deployment config with its limits', () => {
     const config = parsePageConfig({
       apiUrl: 'https://api.example/prod/',
+      anonymousAccess: true,
       apiKey: 'k',
       bundleLimits: { ...DEFAULT_BUNDLE_LIMITS, maxEntries: 10 },
       limits: { resultRetentionDays: 7 },
     });
-    expect(config).toMatchObject({ apiUrl: 'https://api.example/prod/', apiKey: 'k', resultRetentionDays: 7 });
+    expect(config).toMatchObject({ apiUrl: 'https://api.example/prod/', anonymousAccess: true, apiKey: 'k', resultRetentionDays: 7 });
+    expect(config.signIn).toBeUndefined();
     expect(config.bundleLimits.maxEntries).toBe(10);
-    expect(parsePageConfig({ apiUrl: 'http://127.0.0.1:1/v1/', apiKey: 'k' }).bundleLimits).toEqual(DEFAULT_BUNDLE_LIMITS);
+    expect(parsePageConfig({ apiUrl: 'http://127.0.0.1:1/v1/', anonymousAccess: true, apiKey: 'k' }).bundleLimits).toEqual(
+      DEFAULT_BUNDLE_LIMITS,
+    );
+  });
+
+  it('takes sign-in without a key when anonymous access is off, and both when it is on', () => {
+    const off = parsePageConfig({ apiUrl: 'https://api.example/prod/', anonymousAccess: false, signIn });
+    expect(off).toMatchObject({ anonymousAccess: false, signIn });
+    expect(off.apiKey).toBeUndefined();
+    const cognito = { ...signIn, signOutUrl: 'https://auth.example/logout' };
+    expect(parsePageConfig({ apiUrl: 'https://x/', anonymousAccess: true, apiKey: 'k', signIn: cognito })).toMatchObject({
+      apiKey: 'k',
+      signIn: cognito,
+    });
   });
 
   it('names what is wrong', () => {
     expect(() => parsePageConfig(null)).toThrow(ConfigError);
-    expect(() => parsePageConfig({ apiUrl: 'javascript:alert(1)', apiKey: 'k' })).toThrow(/apiUrl/);
-    expect(() => parsePageConfig({ apiUrl: 'https://x', apiKey: '' })).toThrow(/apiKey/);
-    expect(() => parsePageConfig({ apiUrl: 'https://x', apiKey: 'k', bundleLimits: { maxEntries: -1 } })).toThrow(/maxEntries/);
+    expect(() => parsePageConfig({ apiUrl: 'javascript:alert(1)', anonymousAccess: true, apiKey: 'k' })).toThrow(/apiUrl/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', apiKey: 'k' })).toThrow(/anonymousAccess must be true or false/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: true, apiKey: '' })).toThrow(/anonymousAccess on but no apiKey/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, apiKey: 'k', signIn })).toThrow(/must publish no key/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false })).toThrow(/no signIn: nobody could use the page/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: 'https://idp' })).toThrow(
+      /signIn must be an object/,
+    );
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: { ...signIn, issuer: 'idp' } })).toThrow(
+      /signIn.issuer/,
+    );
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: { ...signIn, clientId: ' ' } })).toThrow(
+      /signIn.clientId/,
+    );
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: { ...signIn, scopes: ['profile'] } })).toThrow(
+      /"openid"/,
+    );
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: { ...signIn, scopes: 'openid' } })).toThrow(
+      /signIn.scopes/,
+    );
+    expect(() =>
+      parsePageConfig({ apiUrl: 'https://x', anonymousAccess: false, signIn: { ...signIn, signOutUrl: 'javascript:x' } }),
+    ).toThrow(/signIn.signOutUrl/);
+    expect(() => parsePageConfig({ apiUrl: 'https://x', anonymousAccess: true, apiKey: 'k', bundleLimits: { maxEntries: -1 } })).toThrow(
+      /maxEntries/,
+    );
   });
 
   it('loads config.json uncached and reports HTTP failures', async () => {
     let seen: RequestInit | undefined;
     const ok = (async (_url: string, init?: RequestInit) => (
       (seen = init),
-      new Response(JSON.stringify({ apiUrl: 'https://x/', apiKey: 'k' }))
+      new Response(JSON.stringify({ apiUrl: 'https://x/', anonymousAccess: true, apiKey: 'k' }))
     )) as typeof fetch;
     await expect(loadPageConfig(ok)).resolves.toMatchObject({ apiKey: 'k' });
     expect(seen?.cache).toBe('no-store');

@@ -1,6 +1,10 @@
 /**
  * The page's controller: pick → review → convert (admission, upload, follow)
- * → result, plus resuming a job named in the URL and the recent-jobs list.
+ * → result, plus resuming a job named in the URL, the recent-jobs list, and
+ * who calls the API: a signed-in person (bearer token; their jobs from GET /jobs)
+ * or, when the deployment allows it, the shared anonymous key (jobs remembered
+ * in this browser). Signed out without anonymous access, the page only offers
+ * to sign in.
  * The logic it calls (bundler, flow, explanations, stages, result reading) is
  * in small pure modules; this file wires them to the DOM.
  */
@@ -9,14 +13,16 @@ import { resultFilename, type JobView } from '../../core/api-schemas';
 import { buildBundle, type BundleResult } from '../../core/bundler';
 import { STATUS_LABELS } from '../../core/format';
 import { DEFAULT_BUNDLE_LIMITS } from '../../core/limits';
+import { AccountJobs, type AccountJobsState } from './account-jobs';
 import { loadPageConfig, type PageConfig } from './config';
 import { byId, fill, h, saveFile } from './dom';
 import { explainFailure, explainJobError, type Explanation } from './explain';
 import { convert, conversionOptions, follow, type FlowDeps, type FlowEvent } from './flow';
 import { formatWhen, plural } from './format';
-import { RecentJobs } from './recent-jobs';
+import { RecentJobs, type RecentJob } from './recent-jobs';
 import { readResultZip } from './result';
 import { manifestJson, reviewOf, type Review } from './review';
+import { SignIn, type Person } from './sign-in';
 import { archiveSelection, ARCHIVE_PATTERN, dropSelection, folderSelection, SelectionError, type Selection } from './sources';
 import { uploadBundle } from './upload';
 import { jobIdFromUrl, jobLink, urlWithJob } from './url-state';
@@ -37,11 +43,25 @@ function safeStorage(): Storage | undefined {
   }
 }
 
+function sessionStore(): Storage | undefined {
+  try {
+    return window.sessionStorage;
+  } catch {
+    return undefined;
+  }
+}
+
 export class App {
   private config?: PageConfig;
   private client?: ApiClient;
   private readonly configReady: Promise<void>;
   private readonly recent = new RecentJobs(safeStorage());
+  /** Present when the deployment has an identity provider. */
+  private signIn?: SignIn;
+  /** The signed-in person's jobs (GET /jobs); present while someone is signed in. */
+  private accountJobs?: AccountJobs;
+  /** When a refused bearer token last led to a renewal: at most one a minute, whatever the API keeps answering. */
+  private renewedAfterRefusalAt = Number.NEGATIVE_INFINITY;
   private readonly jobPanel = new JobPanel();
 
   private selection?: Selection;
@@ -60,7 +80,6 @@ export class App {
   constructor() {
     this.wirePicking();
     this.wireActions();
-    this.drawRecent();
     this.configReady = this.loadConfig();
     window.addEventListener('beforeunload', (event) => {
       // Leaving mid-upload loses the upload (the job stays resumable once uploaded).
@@ -68,24 +87,141 @@ export class App {
     });
   }
 
-  /** Resumes a job named in the URL; marks the page ready for tests and benchmarks. */
+  /** Once config and sign-in are settled: marks the page ready (for tests and benchmarks) and resumes a job named in the URL. */
   async start(): Promise<void> {
+    await this.configReady;
     document.documentElement.dataset.ready = 'true';
     const jobId = jobIdFromUrl(location.href);
-    if (jobId !== undefined) await this.resume(jobId);
+    if (jobId !== undefined && this.canConvert()) await this.resume(jobId);
   }
 
   private async loadConfig(): Promise<void> {
     try {
       this.config = await loadPageConfig();
-      this.client = new ApiClient({ baseUrl: this.config.apiUrl, apiKey: this.config.apiKey });
       if (this.config.resultRetentionDays !== undefined) {
         byId('retention-note').textContent =
           `Uploads are deleted after the conversion and results after ${plural(this.config.resultRetentionDays, 'day')}`;
       }
     } catch (error) {
       this.pageError(explainFailure(error));
+      return;
     }
+    const config = this.config;
+    const storage = sessionStore();
+    if (config.signIn && storage) {
+      const signIn = (this.signIn = new SignIn(config.signIn, { origin: location.origin, storage }));
+      signIn.onChange((person, reason) => this.accessChanged(person, reason));
+      const back = await signIn.start(location.href);
+      if (back.kind !== 'none') history.replaceState(null, '', back.url);
+      if (back.kind === 'failed') this.signInError(`The sign-in did not work: ${back.message}`);
+      if (back.kind === 'signed-out') byId('auth-status').textContent = 'You are signed out.';
+    } else if (config.signIn) {
+      this.signInError('Signing in needs this browser’s session storage, which is blocked here (privacy settings).');
+    }
+    this.client = new ApiClient({
+      baseUrl: config.apiUrl,
+      ...(config.apiKey !== undefined ? { apiKey: config.apiKey } : {}),
+      bearerToken: () => this.signIn?.token(),
+      fetch: (input, init) => this.apiFetch(input, init),
+    });
+    this.wireAccount();
+    this.showAccess();
+  }
+
+  /**
+   * The API's fetch, watching for a refused bearer token (revoked at the provider, a session ended elsewhere): the
+   * session is renewed once; when the provider refuses that too, it ends and the page says so.
+   */
+  private async apiFetch(input: RequestInfo | URL, init?: RequestInit): Promise<Response> {
+    const response = await fetch(input, init);
+    const authorization = new Headers(init?.headers).get('authorization');
+    if (response.status === 401 && authorization?.startsWith('Bearer ') && Date.now() - this.renewedAfterRefusalAt > 60_000) {
+      this.renewedAfterRefusalAt = Date.now();
+      void this.signIn?.renew();
+    }
+    return response;
+  }
+
+  /** Someone may use the converter: a signed-in person, or anyone when the deployment allows anonymous use. */
+  private canConvert(): boolean {
+    return this.signIn?.person !== undefined || this.config?.anonymousAccess === true;
+  }
+
+  private wireAccount(): void {
+    const signIn = this.signIn;
+    if (!signIn) return;
+    const go = (button: HTMLButtonElement) => {
+      button.disabled = true;
+      byId('sign-in-error').hidden = true;
+      byId('auth-status').textContent = 'Going to the sign-in page…';
+      signIn.signIn(location.href).catch((error: unknown) => {
+        button.disabled = false;
+        byId('auth-status').textContent = '';
+        this.signInError(`The sign-in page could not be reached: ${(error as Error).message}`);
+      });
+    };
+    byId<HTMLButtonElement>('sign-in-button').addEventListener('click', (event) => go(event.currentTarget as HTMLButtonElement));
+    byId<HTMLButtonElement>('sign-in-main').addEventListener('click', (event) => go(event.currentTarget as HTMLButtonElement));
+    byId<HTMLButtonElement>('sign-out-button').addEventListener('click', () => {
+      if (this.uploading) {
+        byId('auth-status').textContent = 'An upload is in progress: cancel it first, or wait until it has finished.';
+        return;
+      }
+      byId<HTMLButtonElement>('sign-out-button').disabled = true;
+      this.leaveJob();
+      signIn.signOut().catch((error: unknown) => this.signInError(`Signing out did not finish: ${(error as Error).message}`));
+    });
+  }
+
+  private signInError(message: string): void {
+    const box = byId('sign-in-error');
+    box.hidden = false;
+    box.textContent = message;
+  }
+
+  /** A sign-in, a sign-out, or a session that ended on its own (its refresh was refused). */
+  private accessChanged(person: Person | undefined, reason?: string): void {
+    if (!this.client) return; // Still starting: showAccess() follows.
+    if (reason) {
+      byId('auth-status').textContent = reason;
+      const ended = byId('sign-in-ended');
+      ended.hidden = false;
+      ended.textContent = reason;
+    }
+    if (!person && !this.canConvert()) {
+      this.leaveJob();
+      byId('review').hidden = true;
+    }
+    this.showAccess();
+  }
+
+  /** Shows what this visitor can do: the converter, or why to sign in; the account in the header; whose recent jobs. */
+  private showAccess(): void {
+    const config = this.config;
+    if (!config || !this.client) return;
+    const person = this.signIn?.person;
+    const allowed = this.canConvert();
+    byId('pick').hidden = !allowed;
+    byId('sign-in-needed').hidden = allowed;
+    byId('trial-note').hidden = !(config.anonymousAccess && !person);
+    byId('trial-sign-in').hidden = !this.signIn;
+    byId('account').hidden = !this.signIn;
+    byId('sign-in-button').hidden = person !== undefined;
+    byId('sign-out-button').hidden = person === undefined;
+    byId<HTMLButtonElement>('sign-out-button').disabled = false;
+    const name = byId('account-name');
+    name.hidden = person === undefined;
+    name.textContent = person ? `Signed in as ${person.name}` : '';
+    if (person && !this.accountJobs) {
+      byId('auth-status').textContent = `Signed in as ${person.name}.`;
+      byId('sign-in-ended').hidden = true;
+      this.accountJobs = new AccountJobs(this.client, () => this.drawRecent());
+      void this.accountJobs.load();
+    } else if (!person && this.accountJobs) {
+      this.accountJobs.reset();
+      this.accountJobs = undefined;
+    }
+    this.drawRecent();
   }
 
   private pageError(ex: Explanation): void {
@@ -244,6 +380,8 @@ export class App {
       this.recent.clear();
       this.drawRecent();
     });
+    byId('recent-more').addEventListener('click', () => void this.accountJobs?.loadMore());
+    byId('recent-refresh').addEventListener('click', () => void this.accountJobs?.load());
   }
 
   private options() {
@@ -347,8 +485,13 @@ export class App {
   private trackJob(job: JobView): void {
     this.job = job;
     this.jobPanel.showJob(job, Date.now());
-    this.recent.remember({ jobId: job.jobId, workflowName: job.workflowName, createdAt: job.createdAt, status: job.status });
-    this.drawRecent();
+    // Signed in, the job is the person's: the link opens it wherever they sign in.
+    byId('job-link-scope').textContent = this.accountJobs ? 'works wherever you sign in' : 'works in this browser';
+    if (this.accountJobs) this.accountJobs.upsert(job);
+    else {
+      this.recent.remember({ jobId: job.jobId, workflowName: job.workflowName, createdAt: job.createdAt, status: job.status });
+      this.drawRecent();
+    }
     if (!job.terminal && this.timer === undefined) {
       this.timer = setInterval(() => this.job && this.jobPanel.tick(this.job, Date.now()), 1000);
     }
@@ -556,9 +699,44 @@ export class App {
     if (!options.keepUrl && jobIdFromUrl(location.href) !== undefined) history.replaceState(null, '', urlWithJob(location.href, undefined));
   }
 
+  /** Signed in: the person's jobs from the service; otherwise the jobs this browser remembers. */
   private drawRecent(): void {
+    const account = this.accountJobs?.state;
+    if (account) return this.drawAccountJobs(account);
     const jobs = this.recent.list();
-    byId('recent').hidden = jobs.length === 0;
+    // Signed out without anonymous use, this browser's old anonymous jobs cannot be opened.
+    byId('recent').hidden = jobs.length === 0 || !this.canConvert();
+    byId('recent-note').textContent = 'Remembered by this browser only (local storage); nothing about them is sent anywhere.';
+    byId('recent-status').textContent = '';
+    byId('recent-more').hidden = true;
+    byId('recent-refresh').hidden = true;
+    byId('recent-clear').hidden = false;
+    this.fillRecent(jobs);
+  }
+
+  private drawAccountJobs(state: AccountJobsState): void {
+    byId('recent').hidden = false;
+    byId('recent-note').textContent = 'Your jobs on the service, from every browser where you sign in, newest first.';
+    const status = state.loading
+      ? 'Loading your jobs…'
+      : state.error !== undefined
+        ? `Your jobs could not be loaded: ${explainFailure(state.error).title}`
+        : state.loaded && state.jobs.length === 0
+          ? 'You have no jobs yet.'
+          : state.loaded
+            ? `${plural(state.jobs.length, 'job')} shown${state.more ? ', older ones on request' : ''}.`
+            : '';
+    const statusBox = byId('recent-status');
+    if (statusBox.textContent !== status) statusBox.textContent = status;
+    byId('recent-more').hidden = !state.more;
+    byId<HTMLButtonElement>('recent-more').disabled = state.loading;
+    byId('recent-refresh').hidden = false;
+    byId<HTMLButtonElement>('recent-refresh').disabled = state.loading;
+    byId('recent-clear').hidden = true;
+    this.fillRecent(state.jobs);
+  }
+
+  private fillRecent(jobs: readonly RecentJob[]): void {
     fill(
       byId('recent-list'),
       jobs.map((job) =>

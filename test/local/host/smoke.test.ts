@@ -78,10 +78,10 @@ describe('local mode smoke test (contract double as the converter; test/e2e runs
     expect(stack.sandbox.enforced.length + stack.sandbox.notEnforced.length).toBeGreaterThan(0);
   });
 
-  it('runs the local OpenID provider with a seeded user and admin, its keys kept in the data dir', async () => {
+  it('runs the local OpenID provider with seeded users and an admin, its keys kept in the data dir', async () => {
     const discovery = (await (await fetch(`${stack.identity.issuer}/.well-known/openid-configuration`)).json()) as { issuer: string };
     expect(discovery.issuer).toBe(stack.identity.issuer);
-    expect(stack.identity.accounts.map((account) => account.groups.includes(stack.identity.adminGroup))).toEqual([false, true]);
+    expect(stack.identity.accounts.map((account) => account.groups.includes(stack.identity.adminGroup))).toEqual([false, true, false]);
     expect(existsSync(join(stack.dataDir, 'oidc-provider.json'))).toBe(true);
   });
 

@@ -57,12 +57,14 @@ describe('the stack model, read from a real synthesis', () => {
       '/jobs/{id}/cancel',
       '/jobs/{id}/logs',
       '/jobs/{id}/result',
+      '/me',
       '/webhook',
       '/webhook/secret',
     ]);
     for (const route of preflights) {
       expect(route.mock?.headers['Access-Control-Allow-Origin']).toBe(`http://${WEB_HOST}`);
       expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('X-Api-Key');
+      expect(route.mock?.headers['Access-Control-Allow-Headers']).toContain('Authorization');
     }
   });
 

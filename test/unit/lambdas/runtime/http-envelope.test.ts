@@ -5,7 +5,7 @@ vi.hoisted(() => {
 
 import { CreateJobRequestSchema } from '../../../../core/api-schemas';
 import { DomainError } from '../../../../core/errors';
-import { apiHandler, json, jsonBody, ownerOf, pathJobId } from '../../../../lambdas/runtime/http';
+import { apiHandler, json, jsonBody, ownerOf, pathJobId, requireRole } from '../../../../lambdas/runtime/http';
 import { apiEvent, lambdaContext } from '../../../support/lambda-harness';
 
 const run = async (
@@ -78,5 +78,31 @@ describe('request helpers', () => {
     expect(jsonBody({ ...event, isBase64Encoded: true, body: Buffer.from('{"filename":"a"}').toString('base64') })).toEqual({
       filename: 'a',
     });
+  });
+});
+
+describe('requireRole', () => {
+  const admin = { id: 'oidc:https://idp.example#a1', name: 'Ada', kind: 'person' as const, role: 'admin' as const };
+  const user = { ...admin, id: 'oidc:https://idp.example#u1', role: 'user' as const };
+  const adminRoute = async (event: Parameters<typeof requireRole>[0]) => json(200, { principal: requireRole(event, 'admin').id });
+
+  it('lets the admin through with their principal', async () => {
+    const response = await run(adminRoute, { method: 'GET', resource: '/admin/keys', principal: admin });
+    expect([response.statusCode, response.json]).toEqual([200, { principal: admin.id }]);
+  });
+
+  it('answers 403 FORBIDDEN in the envelope, about the role, to a user; 401 without a principal', async () => {
+    const refused = await run(adminRoute, { method: 'GET', resource: '/admin/keys', principal: user });
+    expect(refused.statusCode).toBe(403);
+    expect(refused.json.error).toEqual({
+      code: 'FORBIDDEN',
+      message: 'Your role does not allow this request.',
+      details: { requiredRoles: ['admin'] },
+      requestId: expect.any(String),
+    });
+    const anonymous = await run(adminRoute, { method: 'GET', resource: '/admin/keys', principal: null, apiKeyId: null });
+    expect([anonymous.statusCode, anonymous.json.error.code]).toEqual([401, 'UNAUTHORIZED']);
+    // Several roles: any of them will do.
+    expect(requireRole(apiEvent({ method: 'GET', resource: '/x', principal: user }), 'user', 'admin').id).toBe(user.id);
   });
 });
