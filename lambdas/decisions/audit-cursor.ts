@@ -4,9 +4,9 @@
  * key of that month inside the range; anything else is 400, never a DynamoDB error.
  */
 import * as z from 'zod/mini';
-import { DomainError } from '../../core/errors';
 import { AUDIT_TABLE } from '../../core/service-env';
 import type { TimeRange } from '../../core/time-range';
+import { decodePageToken, encodePageToken, invalidPageToken } from './page-token';
 
 export interface AuditCursor {
   p: string;
@@ -19,18 +19,12 @@ const CursorSchema = z.strictObject({
 });
 
 export function encodeAuditCursor(cursor: AuditCursor | undefined): string | undefined {
-  return cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : undefined;
+  return encodePageToken(cursor);
 }
 
 export function decodeAuditCursor(token: string | undefined, months: readonly string[], range: TimeRange): AuditCursor | undefined {
   if (!token) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    raw = undefined;
-  }
-  const parsed = CursorSchema.safeParse(raw);
+  const parsed = CursorSchema.safeParse(decodePageToken(token));
   const key = parsed.success ? (parsed.data.k as Record<string, string> | undefined) : undefined;
   const valid =
     parsed.success &&
@@ -39,6 +33,6 @@ export function decodeAuditCursor(token: string | undefined, months: readonly st
       (key[AUDIT_TABLE.partitionKey] === parsed.data.p &&
         key[AUDIT_TABLE.sortKey]! >= range.since &&
         key[AUDIT_TABLE.sortKey]! <= `${range.until}#~`));
-  if (!valid) throw new DomainError('INVALID_REQUEST', 'nextToken is not valid.', { details: { field: 'nextToken' } });
+  if (!valid) throw invalidPageToken();
   return parsed.data as AuditCursor;
 }

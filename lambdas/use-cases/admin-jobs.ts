@@ -11,6 +11,7 @@ import { JOB_STATUSES, type JobStatus } from '../../core/job-states';
 import { resolveTimeRange, TimeRangeError, type TimeRange } from '../../core/time-range';
 import { listingPlan, type AdminJobFilters, type ListingPlan } from '../decisions/admin-listing';
 import { toJobView } from '../decisions/job-view';
+import { decodePageToken, encodePageToken, invalidPageToken } from '../decisions/page-token';
 import type { JobObjects } from '../storage/job-objects';
 import { indexKeyOf, JOB_INDEXES, type JobHistoryEntry, type JobStore, type StoredJob } from '../storage/job-store';
 import { JOB_PREFIX } from '../storage/table-keys';
@@ -50,11 +51,7 @@ interface Cursor {
 }
 
 export function encodeCursor(cursor: Cursor | undefined): string | undefined {
-  return cursor ? Buffer.from(JSON.stringify(cursor)).toString('base64url') : undefined;
-}
-
-function invalidToken(): DomainError {
-  return new DomainError('INVALID_REQUEST', 'nextToken is not valid.', { details: { field: 'nextToken' } });
+  return encodePageToken(cursor);
 }
 
 /**
@@ -63,22 +60,17 @@ function invalidToken(): DomainError {
  */
 export function decodeCursor(token: string | undefined, plan: ListingPlan, range: TimeRange): Cursor | undefined {
   if (!token) return undefined;
-  let raw: unknown;
-  try {
-    raw = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    throw invalidToken();
-  }
+  const raw = decodePageToken(token);
   const attribute = JOB_INDEXES[plan.index].partitionKey;
   const schema = z.strictObject({
     p: z.string(),
     k: z.optional(z.strictObject({ pk: z.string().check(z.regex(JOB_PK_PATTERN)), createdAt: z.string(), [attribute]: z.string() })),
   });
   const parsed = schema.safeParse(raw);
-  if (!parsed.success || !plan.partitions.includes(parsed.data.p)) throw invalidToken();
+  if (!parsed.success || !plan.partitions.includes(parsed.data.p)) throw invalidPageToken();
   const key = parsed.data.k as Record<string, string> | undefined;
   const createdAt = key?.createdAt ?? '';
-  if (key && (key[attribute] !== parsed.data.p || createdAt < range.since || createdAt > range.until)) throw invalidToken();
+  if (key && (key[attribute] !== parsed.data.p || createdAt < range.since || createdAt > range.until)) throw invalidPageToken();
   return parsed.data as Cursor;
 }
 
