@@ -25,6 +25,12 @@ export const API_ROUTES = [
   { handler: 'cancelJob', method: 'POST', path: '/jobs/{id}/cancel', id: 'CancelJob' },
   { handler: 'getLogs', method: 'GET', path: '/jobs/{id}/logs', id: 'GetLogs' },
   { handler: 'getMe', method: 'GET', path: '/me', id: 'GetMe' },
+  { handler: 'adminListJobs', method: 'GET', path: '/admin/jobs', id: 'AdminListJobs' },
+  { handler: 'adminJobCounts', method: 'GET', path: '/admin/jobs/counts', id: 'AdminJobCounts' },
+  { handler: 'adminGetJob', method: 'GET', path: '/admin/jobs/{id}', id: 'AdminGetJob' },
+  { handler: 'adminCancelJob', method: 'POST', path: '/admin/jobs/{id}/cancel', id: 'AdminCancelJob' },
+  { handler: 'adminDeleteJob', method: 'DELETE', path: '/admin/jobs/{id}', id: 'AdminDeleteJob' },
+  { handler: 'adminListAudit', method: 'GET', path: '/admin/audit', id: 'AdminListAudit' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];
@@ -32,3 +38,8 @@ export type ApiHandlerName = ApiRoute['handler'];
 
 /** The one route callable without an API key. */
 export const PUBLIC_HANDLERS: ReadonlySet<ApiHandlerName> = new Set<ApiHandlerName>(['health']);
+
+/** Routes only the admin role may call (every route under /admin): anyone else gets 403 FORBIDDEN. */
+export const ADMIN_HANDLERS: ReadonlySet<ApiHandlerName> = new Set<ApiHandlerName>(
+  API_ROUTES.filter((route) => route.path.startsWith('/admin/')).map((route) => route.handler),
+);

@@ -322,3 +322,120 @@ export function resultContentDisposition(workflowName: string): string {
   const encoded = encodeURIComponent(name).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
   return `attachment; filename="${ascii}"; filename*=UTF-8''${encoded}`;
 }
+
+// ---------------------------------------------------------------- admin (role admin only; docs/api.md "Admin API")
+
+const TimeBoundSchema = z.string().check(z.minLength(1), z.maxLength(64));
+const timeBoundDescription = (which: string, fallback: string) =>
+  `${which} of the range (inclusive): an ISO date-time with offset, or a span back from now like \`90m\`, \`24h\`, \`7d\`. Default: ${fallback}. A range is at most 366 days.`;
+
+export const AdminTimeRangeQuerySchema = z.strictObject({
+  since: z.optional(TimeBoundSchema).check(z.describe(timeBoundDescription('Start', '30 days before `until`'))),
+  until: z.optional(TimeBoundSchema).check(z.describe(timeBoundDescription('End', 'now'))),
+});
+
+export const AdminListJobsQuerySchema = z.strictObject({
+  ...ListJobsQuerySchema.shape,
+  ...AdminTimeRangeQuerySchema.shape,
+  state: z.optional(JobStatusSchema).check(z.describe('Only jobs in this state.')),
+  code: z.optional(ErrorCodeSchema).check(z.describe('Only jobs whose `error.code` is this (REJECTED, FAILED, TIMED_OUT jobs).')),
+  owner: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(256)))
+    .check(z.describe("Only jobs of this principal (its id: a person's `sub`, a program key's principal id).")),
+});
+export type AdminListJobsQuery = z.infer<typeof AdminListJobsQuerySchema>;
+
+export const AdminJobViewSchema = z.object({
+  ...JobViewSchema.shape,
+  owner: z.string().check(z.describe('The principal id that created the job.')),
+});
+export type AdminJobView = z.infer<typeof AdminJobViewSchema>;
+
+export const AdminListJobsResponseSchema = z.object({
+  jobs: z.array(AdminJobViewSchema),
+  nextToken: z.optional(
+    z
+      .string()
+      .check(
+        z.describe(
+          'Present when more jobs may match: pass it, with the same filters and range, as `nextToken`. A filtered page may hold fewer than `limit` jobs and still have one.',
+        ),
+      ),
+  ),
+  since: TimestampSchema,
+  until: TimestampSchema,
+});
+export type AdminListJobsResponse = z.infer<typeof AdminListJobsResponseSchema>;
+
+export const AdminJobCountsResponseSchema = z.object({
+  since: TimestampSchema,
+  until: TimestampSchema,
+  total: count.check(z.describe('Jobs created in the range.')),
+  byState: z
+    .object(Object.fromEntries(JOB_STATUSES.map((status) => [status, count])) as Record<(typeof JOB_STATUSES)[number], typeof count>)
+    .check(z.describe('Jobs created in the range, by their state now (every state, zeros too).')),
+  byCode: z
+    .record(z.string(), count)
+    .check(z.describe('Jobs created in the range whose `error.code` is the key (only codes with at least one job).')),
+});
+export type AdminJobCountsResponse = z.infer<typeof AdminJobCountsResponseSchema>;
+
+export const JobHistoryEntrySchema = z.object({ status: JobStatusSchema, at: TimestampSchema });
+
+export const AdminJobDetailSchema = z.object({
+  job: AdminJobViewSchema,
+  history: z
+    .array(JobHistoryEntrySchema)
+    .check(z.describe('Every state the job entered, oldest first, with when (jobs created before history was kept: from the timestamps).')),
+  validation: z.object({
+    verdict: z.enum(['pending', 'accepted', 'rejected']).check(z.describe('What bundle validation decided (pending: not yet).')),
+    bundle: z.optional(BundleStatsViewSchema),
+    error: z.optional(ErrorViewSchema).check(z.describe('Why the bundle was rejected.')),
+  }),
+  converter: z.nullable(ConverterVersionSchema).check(z.describe('The knime2py image and release that ran the job; null before it ran.')),
+  report: z.nullable(ResultSummaryViewSchema).check(z.describe("The converter's report summary (SUCCEEDED jobs).")),
+  log: z.object({
+    available: z.boolean().check(z.describe("Whether the conversion's log.txt exists now.")),
+    bytes: z.optional(count),
+  }),
+  cancelRequestedAt: z.optional(TimestampSchema),
+  deletedAt: z.optional(TimestampSchema),
+  deadlineAt: z.optional(TimestampSchema).check(z.describe('When the reaper ends the job if it is still moving.')),
+});
+export type AdminJobDetail = z.infer<typeof AdminJobDetailSchema>;
+
+export const AUDIT_ACTIONS = ['job.cancel', 'job.delete'] as const;
+export type AuditAction = (typeof AUDIT_ACTIONS)[number];
+export const AUDIT_OUTCOMES = ['succeeded', 'refused', 'failed'] as const;
+export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
+
+export const AuditEntrySchema = z.object({
+  id: z.string(),
+  at: TimestampSchema,
+  who: z.object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'program']), role: z.enum(['user', 'admin']) }),
+  action: z.enum(AUDIT_ACTIONS),
+  target: z.object({
+    type: z.literal('job'),
+    id: z.string(),
+    owner: z.optional(z.string()).check(z.describe("The job's owner, when the job was found.")),
+  }),
+  outcome: z
+    .enum(AUDIT_OUTCOMES)
+    .check(z.describe('succeeded; refused (an answer with an error code, e.g. NOT_FOUND, JOB_ALREADY_ENDED); failed (an internal error).')),
+  code: z.optional(ErrorCodeSchema).check(z.describe('The error code of a refused or failed action.')),
+  status: z.optional(JobStatusSchema).check(z.describe("The job's state after the action.")),
+});
+export type AuditEntry = z.infer<typeof AuditEntrySchema>;
+
+export const AdminListAuditQuerySchema = z.strictObject({
+  ...ListJobsQuerySchema.shape,
+  ...AdminTimeRangeQuerySchema.shape,
+});
+
+export const AdminListAuditResponseSchema = z.object({
+  entries: z.array(AuditEntrySchema).check(z.describe('Newest first.')),
+  nextToken: z.optional(z.string().check(z.describe('Present when there are more entries in the range: pass it as `nextToken`.'))),
+  since: TimestampSchema,
+  until: TimestampSchema,
+});
+export type AdminListAuditResponse = z.infer<typeof AdminListAuditResponseSchema>;

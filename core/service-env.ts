@@ -25,6 +25,8 @@ export const LAMBDA_ENV = {
    * callers, so all people share the People usage plan (apiKeySource AUTHORIZER; not a secret there).
    */
   PEOPLE_USAGE_KEY: 'PEOPLE_USAGE_KEY',
+  /** The audit trail table (admin actions; AUDIT_TABLE). */
+  AUDIT_TABLE_NAME: 'AUDIT_TABLE_NAME',
 } as const;
 
 /** Environment of the authorizer: the OpenID Connect issuer whose bearer tokens it accepts. */
@@ -99,6 +101,27 @@ export const TABLE = {
   webhookIndex: 'byWebhookDue',
   webhookIndexPartitionKey: 'webhookQueue',
   webhookIndexSortKey: 'webhookAt',
+  /** Every job by status, newest first: `status` itself is the partition, so every status move moves the job in it. */
+  statusIndex: 'byStatus',
+  statusIndexPartitionKey: 'status',
+  statusIndexSortKey: 'createdAt',
+  /** Sparse: only jobs with an `error` carry `errorCode` (the job store keeps it equal to error.code). */
+  codeIndex: 'byErrorCode',
+  codeIndexPartitionKey: 'errorCode',
+  codeIndexSortKey: 'createdAt',
+  /** Every job by the month it was created (`YYYY-MM`, UTC): the unfiltered admin listing, newest first. */
+  monthIndex: 'byCreatedMonth',
+  monthIndexPartitionKey: 'createdMonth',
+  monthIndexSortKey: 'createdAt',
+} as const;
+
+/** DynamoDB layout of the audit trail table: one item per admin action, partitioned by month, newest last. */
+export const AUDIT_TABLE = {
+  /** `YYYY-MM` (UTC) of the action. */
+  partitionKey: 'month',
+  /** `<ISO time>#<entry id>`: unique, and in time order within the month. */
+  sortKey: 'entry',
+  ttlAttribute: 'expiresAt',
 } as const;
 
 /** Lambda entry points (relative to the repository root), by logical name. */
@@ -122,6 +145,12 @@ export const HANDLERS = {
   taskStopped: 'lambdas/events/task-stopped.ts',
   authorizer: 'lambdas/auth/authorizer.ts',
   getMe: 'lambdas/api/get-me.ts',
+  adminListJobs: 'lambdas/api/admin-list-jobs.ts',
+  adminJobCounts: 'lambdas/api/admin-job-counts.ts',
+  adminGetJob: 'lambdas/api/admin-get-job.ts',
+  adminCancelJob: 'lambdas/api/admin-cancel-job.ts',
+  adminDeleteJob: 'lambdas/api/admin-delete-job.ts',
+  adminListAudit: 'lambdas/api/admin-list-audit.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -27,6 +27,7 @@ import { ERRORS, type ErrorCode } from '../core/errors';
 import { LAMBDA_ENV, OIDC_ENV } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
+import type { AuditTrail } from './audit-trail';
 import type { JobTable } from './job-table';
 import type { KeyRegistry } from './key-registry';
 import { acknowledge, executionsWildcardFinding } from './nag';
@@ -53,6 +54,8 @@ export interface AuthorizerIdentity {
 
 export interface JobsApiProps {
   readonly jobTable: JobTable;
+  /** Where the admin routes record every action (and GET /admin/audit reads). */
+  readonly auditTrail: AuditTrail;
   /** API key hashes → principals: the authorizer reads it. */
   readonly keyRegistry: KeyRegistry;
   readonly storage: Storage;
@@ -305,6 +308,12 @@ export class JobsApi extends Construct {
       cancelJob: make('cancelJob', 'CancelJob', 'POST /jobs/{id}/cancel: stop the task; the slot is freed once it has stopped'),
       getLogs: make('getLogs', 'GetLogs', "GET /jobs/{id}/logs: the conversion's log.txt as text"),
       getMe: make('getMe', 'GetMe', "GET /me: the caller's principal (who a key or a sign-in belongs to)"),
+      adminListJobs: make('adminListJobs', 'AdminListJobs', 'GET /admin/jobs: jobs of every owner, filtered (admin role)'),
+      adminJobCounts: make('adminJobCounts', 'AdminJobCounts', 'GET /admin/jobs/counts: jobs by state and by code (admin role)'),
+      adminGetJob: make('adminGetJob', 'AdminGetJob', 'GET /admin/jobs/{id}: one job of any owner in full (admin role)'),
+      adminCancelJob: make('adminCancelJob', 'AdminCancelJob', "POST /admin/jobs/{id}/cancel: cancel any owner's job, audited"),
+      adminDeleteJob: make('adminDeleteJob', 'AdminDeleteJob', "DELETE /admin/jobs/{id}: delete any owner's job, audited"),
+      adminListAudit: make('adminListAudit', 'AdminListAudit', 'GET /admin/audit: the audit trail (admin role)'),
     };
   }
 
@@ -370,7 +379,22 @@ export class JobsApi extends Construct {
     // Cancelling ends jobs that never ran at once (their bundle goes with them) and stops running ones.
     props.jobTable.grantReadWrite(fn('cancelJob'));
     props.storage.grantDeleteBundles(fn('cancelJob'));
-    for (const handler of ['cancelJob', 'deleteJob'] as const) {
+    // Admin readers: Query on the named indexes and GetItem, never Scan.
+    for (const handler of ['adminListJobs', 'adminJobCounts', 'adminGetJob'] as const) props.jobTable.grantAdminRead(fn(handler));
+    // Reading log.txt's size (HeadObject needs s3:GetObject) for the log's availability.
+    props.storage.grantReadResults(fn('adminGetJob'));
+    // Admin cancel and delete take the owner's paths (the same rights as cancelJob and deleteJob) and append to the audit trail.
+    props.jobTable.grantReadWrite(fn('adminCancelJob'));
+    props.storage.grantDeleteBundles(fn('adminCancelJob'));
+    props.jobTable.grantReadWrite(fn('adminDeleteJob'));
+    props.storage.grantDeleteBundles(fn('adminDeleteJob'));
+    props.storage.grantDeleteResults(fn('adminDeleteJob'));
+    for (const handler of ['adminCancelJob', 'adminDeleteJob'] as const) props.auditTrail.grantAppend(fn(handler));
+    props.auditTrail.grantList(fn('adminListAudit'));
+    for (const handler of ['adminCancelJob', 'adminDeleteJob', 'adminListAudit'] as const) {
+      this.functions[handler].fn.addEnvironment(LAMBDA_ENV.AUDIT_TABLE_NAME, props.auditTrail.table.tableName);
+    }
+    for (const handler of ['cancelJob', 'deleteJob', 'adminCancelJob', 'adminDeleteJob'] as const) {
       this.functions[handler].fn.addEnvironment(LAMBDA_ENV.STATE_MACHINE_ARN, props.stateMachine.stateMachineArn);
       props.stateMachine.grantExecution(fn(handler), 'states:StopExecution');
       acknowledge(

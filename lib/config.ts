@@ -97,6 +97,11 @@ export interface K2pWebConfig {
   readonly userPool: UserPoolConfig;
   /** On: the page works without sign-in through one public, shared API key and its tight plan; off: no key is published. */
   readonly anonymousAccess: boolean;
+  /**
+   * How many of the jobs table's admin indexes (byStatus, byErrorCode, byCreatedMonth, in that order) exist (0–3).
+   * CloudFormation adds one GSI per table update, so a table made before them reaches 3 in three deploys (1, 2, 3).
+   */
+  readonly adminIndexes: number;
 }
 
 export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
@@ -130,6 +135,7 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   }),
   userPool: Object.freeze({ selfSignUp: false, domainPrefix: '', samlProviderName: '', samlMetadataUrl: '' }),
   anonymousAccess: false,
+  adminIndexes: 3,
 } satisfies K2pWebConfig);
 
 /** The context keys read by {@link configFromContext}, one per {@link K2pWebConfig} field. */
@@ -415,6 +421,7 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     identityProvider: identityProvider('identityProvider', raw.identityProvider, d.identityProvider),
     userPool: userPool('userPool', raw.userPool, d.userPool),
     anonymousAccess: has('anonymousAccess') ? bool('anonymousAccess', raw.anonymousAccess) : d.anonymousAccess,
+    adminIndexes: has('adminIndexes') ? integer('adminIndexes', raw.adminIndexes, 0, 3) : d.adminIndexes,
   } satisfies K2pWebConfig);
 }
 

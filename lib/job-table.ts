@@ -1,7 +1,8 @@
 /**
  * The jobs table (jobs, capacity counters, idempotency keys — core/service-env.ts
  * TABLE): on demand, point-in-time recovery, TTL on `expiresAt`, the
- * owner+createdAt index behind GET /jobs and the sparse index of due webhook deliveries.
+ * owner+createdAt index behind GET /jobs, the sparse index of due webhook deliveries, and the admin
+ * listing's indexes (status, error code, creation month; each sorted by createdAt).
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -16,7 +17,20 @@ export interface JobTableProps {
    * @default RemovalPolicy.RETAIN
    */
   readonly removalPolicy?: RemovalPolicy;
+  /**
+   * How many of the admin indexes exist, in order byStatus, byErrorCode, byCreatedMonth (0–3). CloudFormation adds
+   * one GSI per table update, so an existing table is brought to 3 one deploy at a time.
+   * @default 3
+   */
+  readonly adminIndexes?: number;
 }
+
+/** The admin listing's indexes, in the order a table gains them: [name, partition key, sort key]. */
+export const ADMIN_INDEXES = [
+  [TABLE.statusIndex, TABLE.statusIndexPartitionKey, TABLE.statusIndexSortKey],
+  [TABLE.codeIndex, TABLE.codeIndexPartitionKey, TABLE.codeIndexSortKey],
+  [TABLE.monthIndex, TABLE.monthIndexPartitionKey, TABLE.monthIndexSortKey],
+] as const;
 
 export class JobTable extends Construct {
   readonly table: dynamodb.Table;
@@ -48,6 +62,16 @@ export class JobTable extends Construct {
       sortKey: { name: TABLE.webhookIndexSortKey, type: dynamodb.AttributeType.STRING },
       projectionType: dynamodb.ProjectionType.ALL,
     });
+    // byStatus: every job (a status move moves it between partitions); byErrorCode: sparse, only jobs with an error;
+    // byCreatedMonth: every job, the unfiltered listing. The admin listing and counts read only these (and byOwner).
+    for (const [indexName, partitionKey, sortKey] of ADMIN_INDEXES.slice(0, props.adminIndexes ?? ADMIN_INDEXES.length)) {
+      this.table.addGlobalSecondaryIndex({
+        indexName,
+        partitionKey: { name: partitionKey, type: dynamodb.AttributeType.STRING },
+        sortKey: { name: sortKey, type: dynamodb.AttributeType.STRING },
+        projectionType: dynamodb.ProjectionType.ALL,
+      });
+    }
   }
 
   /** Get/Query/Scan on the table and its index. */
@@ -60,6 +84,17 @@ export class JobTable extends Construct {
   grantReadWrite(grantee: iam.IGrantable): iam.Grant {
     this.acknowledgeIndexWildcard(grantee);
     return this.table.grantReadWriteData(grantee);
+  }
+
+  /**
+   * The admin readers: GetItem on the table and Query on the admin indexes (named ARNs, no Scan, no wildcard).
+   */
+  grantAdminRead(grantee: iam.IGrantable): iam.Grant {
+    const indexes = [TABLE.statusIndex, TABLE.codeIndex, TABLE.ownerIndex, TABLE.monthIndex].map(
+      (name) => `${this.table.tableArn}/index/${name}`,
+    );
+    iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.table.tableArn] });
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: indexes });
   }
 
   private acknowledgeIndexWildcard(grantee: iam.IGrantable): void {

@@ -17,6 +17,7 @@ import { DEFAULT_CONFIG, type K2pWebConfig } from './config';
 import { Conversion } from './conversion';
 import { REPO_ROOT, dataRemovalPolicy } from './defaults';
 import { Identity } from './identity';
+import { AuditTrail } from './audit-trail';
 import { JobTable } from './job-table';
 import { KeyRegistry } from './key-registry';
 import { Monitoring } from './monitoring';
@@ -64,6 +65,7 @@ export class K2pWebStack extends Stack {
   readonly storage: Storage;
   readonly jobTable: JobTable;
   readonly keyRegistry: KeyRegistry;
+  readonly auditTrail: AuditTrail;
   readonly network: IsolatedNetwork;
   readonly conversion: Conversion;
   readonly validation: UploadValidation;
@@ -90,8 +92,9 @@ export class K2pWebStack extends Stack {
       bucketName: dataBucketName(this),
       removalPolicy,
     });
-    this.jobTable = new JobTable(this, 'JobTable', { removalPolicy });
+    this.jobTable = new JobTable(this, 'JobTable', { removalPolicy, adminIndexes: config.adminIndexes });
     this.keyRegistry = new KeyRegistry(this, 'KeyRegistry', { removalPolicy });
+    this.auditTrail = new AuditTrail(this, 'AuditTrail', { removalPolicy });
     this.identity = new Identity(this, 'Identity', {
       provider: config.identityProvider,
       userPool: config.userPool,
@@ -161,6 +164,7 @@ export class K2pWebStack extends Stack {
     });
     this.api = new JobsApi(this, 'Api', {
       jobTable: this.jobTable,
+      auditTrail: this.auditTrail,
       keyRegistry: this.keyRegistry,
       storage: this.storage,
       functions,

@@ -14,6 +14,20 @@ import { toJSONSchema } from 'zod/v4/core';
 import { createDocument, type ZodOpenApiOperationObject, type ZodOpenApiResponseObject } from 'zod-openapi';
 import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
 import {
+  AdminJobCountsResponseSchema,
+  AdminJobDetailSchema,
+  AdminJobViewSchema,
+  AdminListAuditQuerySchema,
+  AdminListAuditResponseSchema,
+  AdminListJobsQuerySchema,
+  AdminListJobsResponseSchema,
+  AdminTimeRangeQuerySchema,
+  AuditEntrySchema,
+  type AdminJobCountsResponse,
+  type AdminJobDetail,
+  type AdminJobView,
+  type AdminListAuditResponse,
+  type AdminListJobsResponse,
   BundleStatsViewSchema,
   ConversionOptionsSchema,
   ConverterVersionSchema,
@@ -187,6 +201,79 @@ const EXAMPLE_CREATED: CreateJobResponse = {
 const EXAMPLE_PAGE: ListJobsResponse = {
   jobs: [EXAMPLE_AWAITING],
   nextToken: 'eyJwayI6ImpvYiNtYjF4OWsyZjBxN2gzYzVuOHIydDR2NncxIiwib3duZXIiOiJhYmMxMjMiLCJjcmVhdGVkQXQiOiIyMDI1In0',
+};
+
+const EXAMPLE_OWNER = 'a1b2c3d4-5e6f-4a8b-9c0d-1e2f3a4b5c6d';
+const EXAMPLE_ADMIN_FAILED: AdminJobView = {
+  ...EXAMPLE_SUCCEEDED,
+  status: 'FAILED',
+  result: undefined,
+  error: {
+    code: 'CONVERTER_PARSE_ERROR',
+    message: ERRORS.CONVERTER_PARSE_ERROR.message,
+    hint: ERRORS.CONVERTER_PARSE_ERROR.hint,
+    details: { exitCode: 3 },
+  },
+  owner: EXAMPLE_OWNER,
+};
+
+const EXAMPLE_ADMIN_PAGE: AdminListJobsResponse = {
+  jobs: [EXAMPLE_ADMIN_FAILED],
+  nextToken: 'eyJwIjoiQ09OVkVSVEVSX1BBUlNFX0VSUk9SIn0',
+  since: '2025-05-05T09:30:00.000Z',
+  until: '2025-05-06T09:30:00.000Z',
+};
+
+const EXAMPLE_COUNTS: AdminJobCountsResponse = {
+  since: '2025-05-05T09:30:00.000Z',
+  until: '2025-05-06T09:30:00.000Z',
+  total: 42,
+  byState: {
+    AWAITING_UPLOAD: 1,
+    VALIDATING: 0,
+    QUEUED: 0,
+    RUNNING: 1,
+    SUCCEEDED: 33,
+    REJECTED: 3,
+    FAILED: 2,
+    TIMED_OUT: 0,
+    EXPIRED: 1,
+    DELETED: 1,
+    CANCELLING: 0,
+    CANCELLED: 0,
+  },
+  byCode: { SETTINGS_MISSING: 2, ZIP_CORRUPT: 1, CONVERTER_PARSE_ERROR: 2 },
+};
+
+const EXAMPLE_DETAIL: AdminJobDetail = {
+  job: EXAMPLE_ADMIN_FAILED,
+  history: [
+    { status: 'AWAITING_UPLOAD', at: '2025-05-06T09:14:03.120Z' },
+    { status: 'VALIDATING', at: '2025-05-06T09:14:05.310Z' },
+    { status: 'QUEUED', at: '2025-05-06T09:14:05.902Z' },
+    { status: 'RUNNING', at: '2025-05-06T09:14:19.455Z' },
+    { status: 'FAILED', at: '2025-05-06T09:14:41.871Z' },
+  ],
+  validation: { verdict: 'accepted', bundle: EXAMPLE_SUCCEEDED.bundle },
+  converter: EXAMPLE_SUCCEEDED.converter!,
+  report: null,
+  log: { available: true, bytes: 2381 },
+};
+
+const EXAMPLE_AUDIT: AdminListAuditResponse = {
+  entries: [
+    {
+      id: '7d7c1f3a-2b9e-4f61-8a0c-5e4d3b2a1f09',
+      at: '2025-05-06T09:20:00.000Z',
+      who: { id: 'f0e1d2c3-b4a5-4968-8776-655443322110', name: 'ops@example.com', kind: 'person', role: 'admin' },
+      action: 'job.cancel',
+      target: { type: 'job', id: EXAMPLE_JOB_ID, owner: EXAMPLE_OWNER },
+      outcome: 'refused',
+      code: 'JOB_ALREADY_ENDED',
+    },
+  ],
+  since: '2025-05-05T09:30:00.000Z',
+  until: '2025-05-06T09:30:00.000Z',
 };
 
 const EXAMPLE_LINK: ResultLink = {
@@ -632,6 +719,86 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors(KEYED),
     },
   },
+  adminListJobs: {
+    tags: ['admin'],
+    summary: 'Jobs of every owner, newest first, filtered by state, error code, owner and creation time.',
+    description: [
+      'Admin role only (anyone else: 403 `FORBIDDEN`). Served by indexes (never a table scan): `code` by the error-code',
+      'index, else `owner` by the owner index, else `state` by the status index, else the creation-month index; the other',
+      'filters narrow that. The range is on `createdAt`. Follow `nextToken` with the same filters and range; a filtered',
+      'page may hold fewer than `limit` jobs and still carry one. Reading is not audited.',
+    ].join('\n'),
+    requestParams: { query: AdminListJobsQuerySchema },
+    responses: {
+      '200': {
+        description: 'One page of jobs, each with its owner, and the range used.',
+        content: json(AdminListJobsResponseSchema, EXAMPLE_ADMIN_PAGE),
+      },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminJobCounts: {
+    tags: ['admin'],
+    summary: 'How many jobs created in the range are in each state, and carry each error code.',
+    description: 'Admin role only. Exact at the time of asking: one count per state and per code, each from its index partition.',
+    requestParams: { query: AdminTimeRangeQuerySchema },
+    responses: {
+      '200': { description: 'The counts and the range used.', content: json(AdminJobCountsResponseSchema, EXAMPLE_COUNTS) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminGetJob: {
+    tags: ['admin'],
+    summary: 'One job of any owner in full: owner, timeline of states, validation verdict, converter, report, log availability.',
+    description: 'Admin role only. Reading is not audited.',
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The job.', content: json(AdminJobDetailSchema, EXAMPLE_DETAIL) },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminCancelJob: {
+    tags: ['admin'],
+    summary: "Cancel any owner's job, exactly as its owner's `POST /jobs/{id}/cancel` would; audited.",
+    description: 'Admin role only. Every call, whatever its outcome, writes an audit entry (`GET /admin/audit`).',
+    requestParams: jobIdPath,
+    responses: {
+      '200': {
+        description: 'The job, now (or already) CANCELLED.',
+        content: json(AdminJobViewSchema, { ...EXAMPLE_CANCELLED, owner: EXAMPLE_OWNER }),
+      },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped.',
+        content: json(AdminJobViewSchema, { ...EXAMPLE_CANCELLING, owner: EXAMPLE_OWNER }),
+      },
+      ...routeErrors('jobAlreadyEnded'),
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminDeleteJob: {
+    tags: ['admin'],
+    summary: "Delete any owner's job, exactly as its owner's `DELETE /jobs/{id}` would; audited.",
+    description: 'Admin role only. Every call, whatever its outcome, writes an audit entry (`GET /admin/audit`).',
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The job, now DELETED.', content: json(AdminJobViewSchema, { ...EXAMPLE_DELETED, owner: EXAMPLE_OWNER }) },
+      '202': {
+        description: 'The job, CANCELLING: its task is being stopped; it ends DELETED.',
+        content: json(AdminJobViewSchema, { ...EXAMPLE_CANCELLING, owner: EXAMPLE_OWNER }),
+      },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminListAudit: {
+    tags: ['admin'],
+    summary: 'The audit trail: who did what to which target, when, with what outcome; newest first.',
+    description: 'Admin role only. Entries are kept 400 days.',
+    requestParams: { query: AdminListAuditQuerySchema },
+    responses: {
+      '200': { description: 'One page of entries and the range used.', content: json(AdminListAuditResponseSchema, EXAMPLE_AUDIT) },
+      ...errors([400, ...KEYED]),
+    },
+  },
   getLogs: {
     tags: ['jobs'],
     summary: "The conversion's log: what the runner and knime2py said, as text.",
@@ -728,6 +895,12 @@ const COMPONENT_SCHEMAS: Record<string, z.core.$ZodType> = {
   PutWebhookRequest: PutWebhookRequestSchema,
   WebhookSecret: WebhookSecretSchema,
   WebhookEvent: WebhookEventSchema,
+  AdminJob: AdminJobViewSchema,
+  AdminListJobsResponse: AdminListJobsResponseSchema,
+  AdminJobCounts: AdminJobCountsResponseSchema,
+  AdminJobDetail: AdminJobDetailSchema,
+  AuditEntry: AuditEntrySchema,
+  AdminListAuditResponse: AdminListAuditResponseSchema,
 };
 
 /** Names the shared schemas through zod's registry (zod-openapi renders manually listed components twice, as input and output). */
@@ -776,6 +949,7 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
       tags: [
         { name: 'jobs', description: 'Conversion jobs of the caller.' },
         { name: 'service', description: 'The service itself.' },
+        { name: 'admin', description: 'Operators (role admin only): every job across owners, counts, cancel and delete, the audit trail.' },
         {
           name: 'webhooks',
           description:

@@ -24,6 +24,11 @@ export function keyTableName(env: Env = process.env): string {
   return requireEnv(LAMBDA_ENV.KEY_TABLE_NAME, env);
 }
 
+/** The audit trail table (admin actions). */
+export function auditTableName(env: Env = process.env): string {
+  return requireEnv(LAMBDA_ENV.AUDIT_TABLE_NAME, env);
+}
+
 export function serviceLimits(env: Env = process.env): ServiceLimits {
   return serviceLimitsFromEnv(env);
 }

@@ -7,6 +7,7 @@
  * limits parser). Handlers ask at module scope, so env is read and clients
  * are built during init, as before.
  */
+import { AuditLog } from '../storage/audit-log';
 import { Capacity } from '../storage/capacity';
 import { createDocumentClient } from '../storage/dynamodb-client';
 import { Executions } from '../storage/executions';
@@ -44,3 +45,5 @@ export const executions = /* @__PURE__ */ once(() => new Executions(sfnClient(),
 export const webhookSettings = /* @__PURE__ */ once(() => new WebhookSettingsStore(documentClient(), tableName()));
 export const keyTableName = /* @__PURE__ */ once(config.keyTableName);
 export const keyRegistry = /* @__PURE__ */ once(() => new KeyRegistry(documentClient(), keyTableName()));
+export const auditTableName = /* @__PURE__ */ once(config.auditTableName);
+export const auditLog = /* @__PURE__ */ once(() => new AuditLog(documentClient(), auditTableName()));

@@ -2,13 +2,19 @@
  * Jobs in DynamoDB. Every status change is a conditional write whose
  * condition lists the legal predecessors (core/job-states.ts), so duplicated
  * or reordered events cannot move a job backwards or out of a terminal state.
+ * Every write here keeps the admin indexes' attributes right (table-keys.ts):
+ * `createdMonth` from createdAt at creation, `errorCode` equal to error.code
+ * whenever `error` is set or removed, and one `history` entry per status entered.
  */
 import { randomUUID } from 'node:crypto';
 import { GetCommand, PutCommand, QueryCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import type { IndexFilter, JobIndex } from '../decisions/admin-listing';
 import { isConditionFailure } from './aws-errors';
 import { scanItems } from './dynamodb-client';
 import { allowedPredecessors, isTerminal, type JobStatus } from '../../core/job-states';
 import { TABLE } from '../../core/service-env';
+import { monthOf } from '../../core/time-range';
+import type { ErrorInfo } from '../../core/errors';
 import type { JobRecord, WebhookDelivery } from '../../core/types';
 import { epochSeconds, JOB_PREFIX, jobPk } from './table-keys';
 
@@ -30,6 +36,17 @@ export interface StoredJob extends JobRecord {
   webhookQueue?: typeof WEBHOOK_DUE;
   /** Sort key of byWebhookDue (ISO): when the delivery is next due, or until when a sender holds it. */
   webhookAt?: string;
+  /** Partition of byCreatedMonth: `YYYY-MM` of createdAt (set at creation). */
+  createdMonth?: string;
+  /** Partition of the sparse byErrorCode index: error.code, present exactly while `error` is. */
+  errorCode?: string;
+  /** Every status the job entered, oldest first; bounded by the lifecycle, which never enters a status twice. */
+  history?: JobHistoryEntry[];
+}
+
+export interface JobHistoryEntry {
+  status: JobStatus;
+  at: string;
 }
 
 /** The one partition of byWebhookDue. */
@@ -61,6 +78,30 @@ function expectedConditions(expected: Expected, names: Record<string, string>, v
   });
 }
 
+/** The indexes an admin listing can be served by, each keyed by (partition attribute, createdAt). */
+export const JOB_INDEXES = {
+  status: { name: TABLE.statusIndex, partitionKey: TABLE.statusIndexPartitionKey },
+  code: { name: TABLE.codeIndex, partitionKey: TABLE.codeIndexPartitionKey },
+  owner: { name: TABLE.ownerIndex, partitionKey: TABLE.ownerIndexPartitionKey },
+  month: { name: TABLE.monthIndex, partitionKey: TABLE.monthIndexPartitionKey },
+} as const satisfies Record<JobIndex, { name: string; partitionKey: string }>;
+
+/** One Query of an index partition over createdAt ∈ [since, until], newest first, narrowed by `filter`. */
+export interface IndexQuery {
+  index: JobIndex;
+  partition: string;
+  since: string;
+  until: string;
+  /** Attribute equalities applied after the key condition (a FilterExpression). */
+  filter?: IndexFilter;
+}
+
+/** The key of `job` in `index` (what DynamoDB's LastEvaluatedKey holds for it). */
+export function indexKeyOf(index: JobIndex, job: StoredJob): Record<string, unknown> {
+  const attribute = JOB_INDEXES[index].partitionKey;
+  return { pk: jobPk(job.jobId), [attribute]: (job as unknown as Record<string, unknown>)[attribute], createdAt: job.createdAt };
+}
+
 export interface OwnerPage {
   jobs: StoredJob[];
   lastKey?: Record<string, unknown>;
@@ -77,14 +118,45 @@ export function isExpiredRecord(job: Pick<StoredJob, 'expiresAt'>, nowMs: number
   return typeof job.expiresAt === 'number' && job.expiresAt < epochSeconds(nowMs);
 }
 
+/** A new job's item: its key, and the index attributes derived from it (createdMonth, errorCode, the first history entry). */
+export function newJobItem(job: StoredJob): Item {
+  return {
+    pk: jobPk(job.jobId),
+    ...job,
+    createdMonth: monthOf(job.createdAt),
+    ...(job.error ? { errorCode: job.error.code } : {}),
+    history: [{ status: job.status, at: job.createdAt }],
+  };
+}
+
 interface UpdateParts {
   expression: string;
   names: Record<string, string>;
   values: Record<string, unknown>;
 }
 
-/** SET (and, for `setIfAbsent`, SET … = if_not_exists(…)) and REMOVE clauses of one update. */
-function buildUpdate(set: Record<string, unknown>, remove: readonly string[], setIfAbsent: Record<string, unknown> = {}): UpdateParts {
+/** The index attribute that mirrors `error` (errorCode): set with it, removed with it. */
+function withErrorCode(
+  set: Partial<StoredJob>,
+  remove: readonly (keyof StoredJob)[],
+): { set: Partial<StoredJob>; remove: (keyof StoredJob)[] } {
+  const error = set.error as ErrorInfo | undefined;
+  return {
+    set: error ? { ...set, errorCode: error.code } : set,
+    remove: remove.includes('error') && !error ? [...remove, 'errorCode'] : [...remove],
+  };
+}
+
+/**
+ * SET (and, for `setIfAbsent`, SET … = if_not_exists(…); for `append`, SET … = list_append(…)) and REMOVE clauses
+ * of one update.
+ */
+function buildUpdate(
+  set: Record<string, unknown>,
+  remove: readonly string[],
+  setIfAbsent: Record<string, unknown> = {},
+  append: Record<string, unknown[]> = {},
+): UpdateParts {
   const names: Record<string, string> = {};
   const values: Record<string, unknown> = {};
   const sets: string[] = [];
@@ -100,6 +172,13 @@ function buildUpdate(set: Record<string, unknown>, remove: readonly string[], se
     names[`#s${i}`] = key;
     values[`:s${i}`] = value;
     sets.push(`#s${i} = if_not_exists(#s${i}, :s${i})`);
+    i++;
+  }
+  for (const [key, value] of Object.entries(append)) {
+    names[`#s${i}`] = key;
+    values[`:s${i}`] = value;
+    values[`:empty${i}`] = [];
+    sets.push(`#s${i} = list_append(if_not_exists(#s${i}, :empty${i}), :s${i})`);
     i++;
   }
   const removes = remove
@@ -140,7 +219,7 @@ export class JobStore {
     await this.ddb.send(
       new PutCommand({
         TableName: this.tableName,
-        Item: { pk: jobPk(job.jobId), ...job },
+        Item: newJobItem(job),
         ConditionExpression: 'attribute_not_exists(pk)',
       }),
     );
@@ -161,7 +240,8 @@ export class JobStore {
     const outbox: Partial<StoredJob> = isTerminal(to)
       ? { webhookEvent: { id: randomUUID(), status: to, at: nowIso }, webhookAt: nowIso }
       : {};
-    const update = buildUpdate({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? [], outbox);
+    const { set, remove } = withErrorCode({ ...options.set, status: to, updatedAt: nowIso }, options.remove ?? []);
+    const update = buildUpdate(set, remove, outbox, { history: [{ status: to, at: nowIso }] });
     const fromValues = Object.fromEntries(from.map((status, i) => [`:from${i}`, status]));
     const names: Record<string, string> = { ...update.names, '#status': 'status' };
     const values: Record<string, unknown> = { ...update.values, ...fromValues };
@@ -192,7 +272,8 @@ export class JobStore {
     set: Partial<StoredJob>,
     nowMs: number = Date.now(),
   ): Promise<StoredJob | undefined> {
-    const update = buildUpdate({ ...set, updatedAt: new Date(nowMs).toISOString() }, []);
+    const indexed = withErrorCode({ ...set, updatedAt: new Date(nowMs).toISOString() }, []);
+    const update = buildUpdate(indexed.set, indexed.remove);
     const names: Record<string, string> = { ...update.names, '#status': 'status' };
     const values: Record<string, unknown> = { ...update.values, ':status': status };
     const conditions = ['attribute_exists(pk)', '#status = :status', ...expectedConditions(expected, names, values)];
@@ -283,6 +364,55 @@ export class JobStore {
       .map((item) => stripKey(item)!)
       .filter((job) => typeof job.jobId === 'string' && !isExpiredRecord(job, nowMs));
     return { jobs, lastKey: out.LastEvaluatedKey };
+  }
+
+  /** One page of an index partition, newest first; records past their TTL are dropped (also from `Limit`'s count). */
+  async queryIndex(query: IndexQuery, limit: number, startKey?: Record<string, unknown>, nowMs: number = Date.now()): Promise<OwnerPage> {
+    const out = await this.ddb.send(
+      new QueryCommand({ ...this.indexQueryInput(query, nowMs), ScanIndexForward: false, Limit: limit, ExclusiveStartKey: startKey }),
+    );
+    const jobs = (out.Items ?? []).map((item) => stripKey(item)!).filter((job) => typeof job.jobId === 'string');
+    return { jobs, lastKey: out.LastEvaluatedKey };
+  }
+
+  /** How many live jobs the query matches (Select COUNT, page after page: DynamoDB counts at most 1 MB per page). */
+  async countIndex(query: IndexQuery, nowMs: number = Date.now()): Promise<number> {
+    let total = 0;
+    let startKey: Record<string, unknown> | undefined;
+    do {
+      const out = await this.ddb.send(
+        new QueryCommand({ ...this.indexQueryInput(query, nowMs), Select: 'COUNT', ExclusiveStartKey: startKey }),
+      );
+      total += out.Count ?? 0;
+      startKey = out.LastEvaluatedKey;
+    } while (startKey);
+    return total;
+  }
+
+  private indexQueryInput(query: IndexQuery, nowMs: number) {
+    const index = JOB_INDEXES[query.index];
+    const names: Record<string, string> = { '#p': index.partitionKey, '#at': 'createdAt', '#ttl': TABLE.ttlAttribute };
+    const values: Record<string, unknown> = {
+      ':p': query.partition,
+      ':since': query.since,
+      ':until': query.until,
+      ':now': epochSeconds(nowMs),
+    };
+    const filters = ['(attribute_not_exists(#ttl) OR #ttl >= :now)'];
+    Object.entries(query.filter ?? {}).forEach(([attribute, value], i) => {
+      if (value === undefined) return;
+      names[`#f${i}`] = attribute;
+      values[`:f${i}`] = value;
+      filters.push(`#f${i} = :f${i}`);
+    });
+    return {
+      TableName: this.tableName,
+      IndexName: index.name,
+      KeyConditionExpression: '#p = :p AND #at BETWEEN :since AND :until',
+      FilterExpression: filters.join(' AND '),
+      ExpressionAttributeNames: names,
+      ExpressionAttributeValues: values,
+    };
   }
 
   /**

@@ -8,6 +8,12 @@
  *   WEBHOOK#<principal>    webhook settings: default URL, signing secret(s) (storage/webhook-settings.ts)
  * Only job items have `owner` and `createdAt`, so nothing else reaches the byOwner GSI; only job items
  * with a callback carry `webhookQueue`, and only once terminal `webhookAt`, so only they reach byWebhookDue.
+ * The admin indexes (all keyed by createdAt, so again job items only):
+ *   byStatus        every job, partition `status` (a status move moves it; the job store writes nothing extra);
+ *   byErrorCode     only jobs with an `error`: `errorCode` mirrors error.code (job-store.ts sets and removes it with `error`);
+ *   byCreatedMonth  every job created since the index exists: `createdMonth` (YYYY-MM of createdAt) is set at creation.
+ * Idempotency records carry `createdAt` but no `status`, `owner`, `errorCode` or `createdMonth`, so they reach none.
+ * Admin actions are audited in their own table (service-env.ts AUDIT_TABLE), not here.
  */
 import { createHash } from 'node:crypto';
 

@@ -7,6 +7,7 @@ import { JOB_ID_PATTERN, TimestampSchema } from '../../core/api-schemas';
 import { DomainError } from '../../core/errors';
 import type { JobStore, StoredJob } from '../storage/job-store';
 import { pollAfterSeconds } from '../decisions/job-view';
+import { decodePageToken, encodePageToken, invalidPageToken } from '../decisions/page-token';
 import { JOB_PREFIX } from '../storage/table-keys';
 
 const JOB_PK_PATTERN = new RegExp(`^${JOB_PREFIX}${JOB_ID_PATTERN.source.slice(1)}`);
@@ -19,7 +20,7 @@ export async function requireOwnedJob(store: JobStore, jobId: string, owner: str
 
 /** Opaque pagination token: the GSI position, base64url JSON. It is only ever used with the caller's own owner key condition. */
 export function encodeNextToken(lastKey: Record<string, unknown> | undefined): string | undefined {
-  return lastKey ? Buffer.from(JSON.stringify(lastKey)).toString('base64url') : undefined;
+  return encodePageToken(lastKey);
 }
 
 /**
@@ -34,16 +35,8 @@ const NextTokenKeySchema = z.strictObject({
 
 export function decodeNextToken(token: string | undefined, owner: string): Record<string, unknown> | undefined {
   if (!token) return undefined;
-  let key: unknown;
-  try {
-    key = JSON.parse(Buffer.from(token, 'base64url').toString('utf8'));
-  } catch {
-    key = undefined;
-  }
-  const parsed = NextTokenKeySchema.safeParse(key);
-  if (!parsed.success || parsed.data.owner !== owner) {
-    throw new DomainError('INVALID_REQUEST', 'nextToken is not valid.', { details: { field: 'nextToken' } });
-  }
+  const parsed = NextTokenKeySchema.safeParse(decodePageToken(token));
+  if (!parsed.success || parsed.data.owner !== owner) throw invalidPageToken();
   return parsed.data;
 }
 

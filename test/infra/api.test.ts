@@ -3,7 +3,9 @@ import { Template } from 'aws-cdk-lib/assertions';
 import * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import { ErrorEnvelopeSchema, MAX_JOB_WAIT_SECONDS } from '../../core/api-schemas';
 import { ERRORS } from '../../core/errors';
+import { LAMBDA_ENV, TABLE } from '../../core/service-env';
 import { API_ROUTES, GATEWAY_RESPONSES, INTEGRATION_TIMEOUT_SECONDS, JobsApi } from '../../lib/api';
+import { AuditTrail } from '../../lib/audit-trail';
 import { JobTable } from '../../lib/job-table';
 import { KeyRegistry } from '../../lib/key-registry';
 import { Storage } from '../../lib/storage';
@@ -17,12 +19,14 @@ function build(props: Partial<ConstructorParameters<typeof JobsApi>[2]> = {}) {
   const storage = new Storage(stack, 'Storage', { corsOrigins: [SITE] });
   const jobTable = new JobTable(stack, 'JobTable');
   const keyRegistry = new KeyRegistry(stack, 'KeyRegistry');
+  const auditTrail = new AuditTrail(stack, 'AuditTrail');
   const stateMachine = new sfn.StateMachine(stack, 'Machine', {
     definitionBody: sfn.DefinitionBody.fromChainable(new sfn.Pass(stack, 'Pass')),
   });
   const api = new JobsApi(stack, 'Api', {
     storage,
     jobTable,
+    auditTrail,
     keyRegistry,
     stateMachine,
     functions: functionDefaults,
@@ -330,6 +334,47 @@ describe('JobsApi', () => {
     expect(
       statementsOfRole(template, logicalIdOf(stack, api.functions.health.role)).some((s) => JSON.stringify(s.Action).includes('dynamodb')),
     ).toBe(false);
+  });
+
+  it('grants the admin readers GetItem and Query on the named admin indexes only: no Scan, no index wildcard, no writes', () => {
+    const tableId = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('JobTable'))!;
+    for (const name of ['adminListJobs', 'adminJobCounts', 'adminGetJob'] as const) {
+      const dynamo = statementsOfRole(template, logicalIdOf(stack, api.functions[name].role)).filter((s) =>
+        [s.Action].flat().some((a: string) => a.startsWith('dynamodb:')),
+      );
+      const grants = dynamo
+        .map(
+          (s) =>
+            `${[s.Action].flat().sort().join(',')} ${[s.Resource]
+              .flat()
+              .map((r: Loose) => flatten(r))
+              .join(',')}`,
+        )
+        .sort();
+      expect(grants, name).toEqual([
+        `dynamodb:GetItem \${${tableId}.Arn}`,
+        `dynamodb:Query \${${tableId}.Arn}/index/${TABLE.statusIndex},\${${tableId}.Arn}/index/${TABLE.codeIndex},\${${tableId}.Arn}/index/${TABLE.ownerIndex},\${${tableId}.Arn}/index/${TABLE.monthIndex}`,
+      ]);
+    }
+  });
+
+  it('lets the admin actions append to the audit trail (PutItem only) and the audit lister Query it; no one else reaches it', () => {
+    const auditId = Object.keys(template.findResources('AWS::DynamoDB::Table')).find((id) => id.startsWith('AuditTrail'))!;
+    const auditGrants = (name: keyof typeof api.functions) =>
+      statementsOfRole(template, logicalIdOf(stack, api.functions[name].role))
+        .filter((s) => JSON.stringify(s.Resource).includes(auditId))
+        .map((s) => [s.Action].flat().sort().join(','));
+    expect(auditGrants('adminCancelJob')).toEqual(['dynamodb:PutItem']);
+    expect(auditGrants('adminDeleteJob')).toEqual(['dynamodb:PutItem']);
+    expect(auditGrants('adminListAudit')).toEqual(['dynamodb:Query']);
+    for (const route of API_ROUTES.filter((r) => !['adminCancelJob', 'adminDeleteJob', 'adminListAudit'].includes(r.handler))) {
+      expect(auditGrants(route.handler), route.handler).toEqual([]);
+    }
+    const env = (name: keyof typeof api.functions) =>
+      template.toJSON().Resources[logicalIdOf(stack, api.functions[name].fn)].Properties.Environment.Variables as Record<string, Loose>;
+    for (const name of ['adminCancelJob', 'adminDeleteJob', 'adminListAudit'] as const) {
+      expect(env(name)[LAMBDA_ENV.AUDIT_TABLE_NAME], name).toEqual({ Ref: auditId });
+    }
   });
 
   it('lets get-job hold a long poll: its timeout exceeds the longest wait and ends before the gateway’s 29 s', () => {

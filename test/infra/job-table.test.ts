@@ -5,6 +5,22 @@ import { TABLE } from '../../core/service-env';
 import { JobTable } from '../../lib/job-table';
 import { newStack } from './fixtures';
 
+/** The admin listing's indexes: status, error code (sparse), creation month; each sorted by createdAt. */
+const ADMIN_INDEXES = (
+  [
+    [TABLE.statusIndex, TABLE.statusIndexPartitionKey, TABLE.statusIndexSortKey],
+    [TABLE.codeIndex, TABLE.codeIndexPartitionKey, TABLE.codeIndexSortKey],
+    [TABLE.monthIndex, TABLE.monthIndexPartitionKey, TABLE.monthIndexSortKey],
+  ] as const
+).map(([name, pk, sk]) => ({
+  IndexName: name,
+  KeySchema: [
+    { AttributeName: pk, KeyType: 'HASH' },
+    { AttributeName: sk, KeyType: 'RANGE' },
+  ],
+  Projection: { ProjectionType: 'ALL' },
+}));
+
 describe('JobTable', () => {
   it('is on demand with the pk key, point-in-time recovery and TTL on expiresAt', () => {
     const stack = newStack();
@@ -42,6 +58,7 @@ describe('JobTable', () => {
         ],
         Projection: { ProjectionType: 'ALL' },
       },
+      ...ADMIN_INDEXES,
     ]);
     expect(table.Properties.AttributeDefinitions).toEqual(
       expect.arrayContaining([
@@ -50,6 +67,33 @@ describe('JobTable', () => {
         { AttributeName: TABLE.ownerIndexSortKey, AttributeType: 'S' },
       ]),
     );
+  });
+
+  it('has the admin indexes: byStatus on status, the sparse byErrorCode on errorCode, byCreatedMonth; all sorted by createdAt', () => {
+    const stack = newStack();
+    new JobTable(stack, 'JobTable');
+    const table = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'))[0]!;
+    expect(table.Properties.GlobalSecondaryIndexes).toEqual(expect.arrayContaining(ADMIN_INDEXES));
+    expect(table.Properties.AttributeDefinitions).toEqual(
+      expect.arrayContaining(
+        [TABLE.statusIndexPartitionKey, TABLE.codeIndexPartitionKey, TABLE.monthIndexPartitionKey].map((name) => ({
+          AttributeName: name,
+          AttributeType: 'S',
+        })),
+      ),
+    );
+  });
+
+  it('gains the admin indexes one per deploy when asked (CloudFormation adds one GSI per table update)', () => {
+    const names = (adminIndexes: number) => {
+      const stack = newStack();
+      new JobTable(stack, 'JobTable', { adminIndexes });
+      const table = Object.values(Template.fromStack(stack).findResources('AWS::DynamoDB::Table'))[0]!;
+      return (table.Properties.GlobalSecondaryIndexes as { IndexName: string }[]).map((index) => index.IndexName);
+    };
+    expect(names(0)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex]);
+    expect(names(1)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex, TABLE.statusIndex]);
+    expect(names(2)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex, TABLE.statusIndex, TABLE.codeIndex]);
   });
 
   it('can be destroyed with the stack when asked', () => {

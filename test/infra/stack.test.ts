@@ -29,6 +29,12 @@ describe('K2pWebStack', () => {
     getLogs: stack.api.functions.getLogs,
     authorizer: stack.api.authorizerFunction,
     getMe: stack.api.functions.getMe,
+    adminListJobs: stack.api.functions.adminListJobs,
+    adminJobCounts: stack.api.functions.adminJobCounts,
+    adminGetJob: stack.api.functions.adminGetJob,
+    adminCancelJob: stack.api.functions.adminCancelJob,
+    adminDeleteJob: stack.api.functions.adminDeleteJob,
+    adminListAudit: stack.api.functions.adminListAudit,
   };
 
   it('creates one function per handler', () => {
@@ -65,8 +71,8 @@ describe('K2pWebStack', () => {
       expect(env.POWERTOOLS_METRICS_NAMESPACE).toBe('K2pWeb');
       for (const v of [...Object.values(BUNDLE_LIMIT_ENV), ...Object.values(SERVICE_LIMIT_ENV)])
         expect({ name, v, set: typeof env[v] }).toEqual({ name, v, set: 'string' });
-      // Cancel and delete stop executions (states:StopExecution) of running jobs.
-      const needsMachine = ['validateUpload', 'reaper', 'cancelJob', 'deleteJob'].includes(name);
+      // Cancel and delete (the owner's and the admin's) stop executions (states:StopExecution) of running jobs.
+      const needsMachine = ['validateUpload', 'reaper', 'cancelJob', 'deleteJob', 'adminCancelJob', 'adminDeleteJob'].includes(name);
       expect({ name, machine: env[LAMBDA_ENV.STATE_MACHINE_ARN] !== undefined }).toEqual({ name, machine: needsMachine });
     }
   });

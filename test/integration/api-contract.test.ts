@@ -10,7 +10,7 @@
 import { HeadObjectCommand } from '@aws-sdk/client-s3';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
+import { ADMIN_HANDLERS, API_ROUTES, PUBLIC_HANDLERS, type ApiHandlerName, type ApiRoute } from '../../core/api-routes';
 import { CreateJobResponseSchema, DEFAULT_LIST_LIMIT, type CreateJobResponse } from '../../core/api-schemas';
 import { LAMBDA_ENV, s3Keys } from '../../core/service-env';
 import { KeyRegistry } from '../../lambdas/storage/key-registry';
@@ -44,6 +44,8 @@ let active: Partial<Handlers>;
 let keys: LocalApiKey[];
 let cliKey: LocalApiKey;
 let webKey: LocalApiKey;
+/** A program key with the admin role, in the programs' usage plan like any key made for a program. */
+let adminKey: LocalApiKey;
 let authorizer: AnyHandler;
 const gateways: LocalApiGateway[] = [];
 let gateway: LocalApiGateway;
@@ -181,6 +183,8 @@ beforeAll(async () => {
   const byOutput = (name: string) => keys.find((k) => k.logicalId === model.api.apiKeys.find((m) => m.outputName === name)!.logicalId)!;
   cliKey = byOutput('ClientApiKeyId');
   webKey = byOutput('WebApiKeyId');
+  adminKey = { logicalId: cliKey.logicalId, id: 'keyidadmincontract', value: `value-admin-${'k'.repeat(32)}`, enabled: true };
+  keys.push(adminKey);
   aws = await startLocalAws();
   applyEnv({
     ...aws.env,
@@ -208,6 +212,14 @@ beforeAll(async () => {
       createdAt: new Date().toISOString(),
     });
   }
+  await registry.register(adminKey.value, {
+    principalId: adminKey.id,
+    name: 'ops',
+    kind: 'program',
+    role: 'admin',
+    enabled: true,
+    createdAt: new Date().toISOString(),
+  });
   await registry.register(REGISTERED_ONLY, {
     principalId: 'registered-only',
     name: 'no-plan',
@@ -345,6 +357,69 @@ describe('successes', () => {
   });
 });
 
+describe('admin routes (role admin)', () => {
+  const asAdmin = (options: Call = {}): Call => ({ key: adminKey, ...options });
+
+  it('GET /admin/jobs and /admin/jobs/counts: 200 (every owner); 400 for a bad filter, range or token', async () => {
+    const { job } = await createJob({}, webKey);
+    const listed = await call('adminListJobs', asAdmin({ query: { owner: webKey.id } }));
+    expect([listed.status, listed.json.jobs.map((j: { jobId: string }) => j.jobId)]).toEqual([200, expect.arrayContaining([job.jobId])]);
+    const counts = await call('adminJobCounts', asAdmin({ query: { since: '1h' } }));
+    expect([counts.status, counts.json.total > 0]).toEqual([200, true]);
+    for (const query of [{ state: 'LOST' }, { since: 'last week' }, { nextToken: 'x' }, { limit: '101' }] as Record<string, string>[]) {
+      const bad = await call('adminListJobs', asAdmin({ query }));
+      expect([bad.status, bad.json.error.code], JSON.stringify(query)).toEqual([400, 'INVALID_REQUEST']);
+    }
+    const badRange = await call('adminJobCounts', asAdmin({ query: { since: '1h', until: '2h' } }));
+    expect([badRange.status, badRange.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
+  it('GET /admin/jobs/{id}: 200 with the owner and timeline; 404 for an unknown id', async () => {
+    const jobId = await succeededJob();
+    const detail = await call('adminGetJob', asAdmin({ id: jobId }));
+    expect([detail.status, detail.json.job.owner, detail.json.log.available]).toEqual([200, cliKey.id, true]);
+    expect(detail.json.history.map((h: { status: string }) => h.status)).toEqual([
+      'AWAITING_UPLOAD',
+      'VALIDATING',
+      'QUEUED',
+      'RUNNING',
+      'SUCCEEDED',
+    ]);
+    expect((await call('adminGetJob', asAdmin())).status).toBe(404);
+  });
+
+  it('POST /admin/jobs/{id}/cancel 200, 202, 409, 404; DELETE /admin/jobs/{id} 200, 202, 404; GET /admin/audit 200, 400', async () => {
+    const { job } = await createJob();
+    expect((await call('adminCancelJob', asAdmin({ id: job.jobId, body: {} }))).status).toBe(200);
+    const running = await runningJob();
+    const stopping = await call('adminCancelJob', asAdmin({ id: running, body: {} }));
+    expect([stopping.status, stopping.json.status]).toEqual([202, 'CANCELLING']);
+    const ended = await call('adminCancelJob', asAdmin({ id: await succeededJob(), body: {} }));
+    expect([ended.status, ended.json.error.code]).toEqual([409, 'JOB_ALREADY_ENDED']);
+    expect((await call('adminCancelJob', asAdmin({ body: {} }))).status).toBe(404);
+    expect((await call('adminDeleteJob', asAdmin({ id: job.jobId }))).status).toBe(200);
+    const deleting = await call('adminDeleteJob', asAdmin({ id: await runningJob() }));
+    expect([deleting.status, deleting.json.status]).toEqual([202, 'CANCELLING']);
+    expect((await call('adminDeleteJob', asAdmin())).status).toBe(404);
+    const audit = await call('adminListAudit', asAdmin({ query: { since: '1h' } }));
+    expect([audit.status, audit.json.entries.length]).toEqual([200, 7]);
+    expect(audit.json.entries.every((e: { who: { id: string } }) => e.who.id === adminKey.id)).toBe(true);
+    const bad = await call('adminListAudit', asAdmin({ query: { until: 'soon' } }));
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
+  it('403 FORBIDDEN from the handler for a key with role user, on every admin route', async () => {
+    for (const handler of ADMIN_HANDLERS) {
+      const response = await call(handler, { id: 'abcdefgh1234', ...bodyFor(routeOf(handler)) });
+      expect([response.status, response.json.error.code, response.json.error.details], handler).toEqual([
+        403,
+        'FORBIDDEN',
+        { requiredRoles: ['admin'] },
+      ]);
+    }
+  });
+});
+
 /** A job the real pipeline handlers took to RUNNING (the test plays S3's event). */
 async function runningJob(): Promise<string> {
   const created = await createJob();
@@ -455,7 +530,8 @@ describe('errors of the handlers', () => {
       try {
         // GET /me reads nothing but the authorizer's answer.
         for (const route of KEYED.filter((r) => r.handler !== 'getMe')) {
-          const response = await call(route.handler, { id: 'abcdefgh1234', ...bodyFor(route) });
+          const key = ADMIN_HANDLERS.has(route.handler) ? adminKey : undefined;
+          const response = await call(route.handler, { id: 'abcdefgh1234', key, ...bodyFor(route) });
           expect([response.status, response.json.error.code], route.handler).toEqual([500, 'INTERNAL_ERROR']);
         }
       } finally {

@@ -16,7 +16,7 @@ import type { S3Event } from 'aws-lambda';
 import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { KEY_TABLE } from '../../core/principal';
-import { LAMBDA_ENV, TABLE } from '../../core/service-env';
+import { AUDIT_TABLE, LAMBDA_ENV, TABLE } from '../../core/service-env';
 import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
 import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
 
@@ -38,43 +38,55 @@ export interface LocalAws {
   nextCreated(key: string, timeoutMs?: number): Promise<S3Event>;
   ddb: DynamoDBDocumentClient;
   s3: S3Client;
-  /** Creates a fresh, empty table (and uses it from now on). */
+  /** Creates a fresh, empty jobs table and audit table (and uses them from now on); returns the jobs table's name. */
   freshTable(): Promise<string>;
   stop(): Promise<void>;
 }
 
 let tableCounter = 0;
 
+/** The jobs table's GSIs as lib/job-table.ts declares them: [name, partition key, sort key], all projecting everything. */
+const JOB_TABLE_INDEXES: readonly [string, string, string][] = [
+  [TABLE.ownerIndex, TABLE.ownerIndexPartitionKey, TABLE.ownerIndexSortKey],
+  [TABLE.webhookIndex, TABLE.webhookIndexPartitionKey, TABLE.webhookIndexSortKey],
+  [TABLE.statusIndex, TABLE.statusIndexPartitionKey, TABLE.statusIndexSortKey],
+  [TABLE.codeIndex, TABLE.codeIndexPartitionKey, TABLE.codeIndexSortKey],
+  [TABLE.monthIndex, TABLE.monthIndexPartitionKey, TABLE.monthIndexSortKey],
+];
+
 async function createJobsTable(client: DynamoDBClient, tableName: string): Promise<void> {
+  const attributes = new Set([TABLE.partitionKey, ...JOB_TABLE_INDEXES.flatMap(([, pk, sk]) => [pk, sk])]);
+  await client.send(
+    new CreateTableCommand({
+      TableName: tableName,
+      BillingMode: 'PAY_PER_REQUEST',
+      AttributeDefinitions: [...attributes].map((name) => ({ AttributeName: name, AttributeType: 'S' })),
+      KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
+      GlobalSecondaryIndexes: JOB_TABLE_INDEXES.map(([name, pk, sk]) => ({
+        IndexName: name,
+        KeySchema: [
+          { AttributeName: pk, KeyType: 'HASH' },
+          { AttributeName: sk, KeyType: 'RANGE' },
+        ],
+        Projection: { ProjectionType: 'ALL' },
+      })),
+    }),
+  );
+}
+
+/** The audit trail table (core/service-env.ts AUDIT_TABLE) as lib/audit-trail.ts declares it. */
+async function createAuditTable(client: DynamoDBClient, tableName: string): Promise<void> {
   await client.send(
     new CreateTableCommand({
       TableName: tableName,
       BillingMode: 'PAY_PER_REQUEST',
       AttributeDefinitions: [
-        { AttributeName: TABLE.partitionKey, AttributeType: 'S' },
-        { AttributeName: TABLE.ownerIndexPartitionKey, AttributeType: 'S' },
-        { AttributeName: TABLE.ownerIndexSortKey, AttributeType: 'S' },
-        { AttributeName: TABLE.webhookIndexPartitionKey, AttributeType: 'S' },
-        { AttributeName: TABLE.webhookIndexSortKey, AttributeType: 'S' },
+        { AttributeName: AUDIT_TABLE.partitionKey, AttributeType: 'S' },
+        { AttributeName: AUDIT_TABLE.sortKey, AttributeType: 'S' },
       ],
-      KeySchema: [{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }],
-      GlobalSecondaryIndexes: [
-        {
-          IndexName: TABLE.ownerIndex,
-          KeySchema: [
-            { AttributeName: TABLE.ownerIndexPartitionKey, KeyType: 'HASH' },
-            { AttributeName: TABLE.ownerIndexSortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
-        {
-          IndexName: TABLE.webhookIndex,
-          KeySchema: [
-            { AttributeName: TABLE.webhookIndexPartitionKey, KeyType: 'HASH' },
-            { AttributeName: TABLE.webhookIndexSortKey, KeyType: 'RANGE' },
-          ],
-          Projection: { ProjectionType: 'ALL' },
-        },
+      KeySchema: [
+        { AttributeName: AUDIT_TABLE.partitionKey, KeyType: 'HASH' },
+        { AttributeName: AUDIT_TABLE.sortKey, KeyType: 'RANGE' },
       ],
     }),
   );
@@ -176,6 +188,9 @@ export async function startLocalAws(): Promise<LocalAws> {
       tableName = `k2p-jobs-${process.pid}-${++tableCounter}`;
       await createJobsTable(dynamoClient, tableName);
       env[LAMBDA_ENV.JOBS_TABLE_NAME] = tableName;
+      const auditTableName = `k2p-audit-${process.pid}-${tableCounter}`;
+      await createAuditTable(dynamoClient, auditTableName);
+      env[LAMBDA_ENV.AUDIT_TABLE_NAME] = auditTableName;
       return tableName;
     },
     async stop() {

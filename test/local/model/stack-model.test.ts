@@ -2,7 +2,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { KEY_TABLE } from '../../../core/principal';
-import { BUNDLE_PREFIX, LAMBDA_ENV, RUNNER_ENV, TABLE } from '../../../core/service-env';
+import { AUDIT_TABLE, BUNDLE_PREFIX, LAMBDA_ENV, RUNNER_ENV, TABLE } from '../../../core/service-env';
 import { API_ROUTES } from '../../../lib/api';
 import { configFromContext } from '../../../lib/config';
 import { parseDockerfile } from '../../../local/model/image-model';
@@ -45,6 +45,12 @@ describe('the stack model, read from a real synthesis', () => {
     const preflights = model.api.routes.filter((r) => r.method === 'OPTIONS');
     expect(preflights.map((r) => r.path).sort()).toEqual([
       '/',
+      '/admin',
+      '/admin/audit',
+      '/admin/jobs',
+      '/admin/jobs/counts',
+      '/admin/jobs/{id}',
+      '/admin/jobs/{id}/cancel',
       '/health',
       '/jobs',
       '/jobs/{id}',
@@ -130,12 +136,27 @@ describe('the stack model, read from a real synthesis', () => {
     for (const fn of model.functions) for (const value of Object.values(fn.env)) expect(value).not.toMatch(/Fn::|\$\{|<<marker/);
   });
 
-  it('has the jobs table with its key, the owner and webhook indexes and the TTL attribute', () => {
-    expect(model.tables).toHaveLength(2);
+  it('has the jobs table with its key, the owner, webhook and admin indexes and the TTL attribute', () => {
+    expect(model.tables).toHaveLength(3);
     const table = model.tables.find((t) => t.keySchema[0]!.AttributeName === TABLE.partitionKey);
     expect(table!.keySchema).toEqual([{ AttributeName: TABLE.partitionKey, KeyType: 'HASH' }]);
-    expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([TABLE.ownerIndex, TABLE.webhookIndex]);
+    expect(table!.globalSecondaryIndexes.map((g) => g.IndexName)).toEqual([
+      TABLE.ownerIndex,
+      TABLE.webhookIndex,
+      TABLE.statusIndex,
+      TABLE.codeIndex,
+      TABLE.monthIndex,
+    ]);
     expect(table!.ttlAttribute).toBe(TABLE.ttlAttribute);
+  });
+
+  it('has the audit trail table, keyed by month and time, with its TTL', () => {
+    const audit = model.tables.find((t) => t.keySchema[0]!.AttributeName === AUDIT_TABLE.partitionKey);
+    expect(audit!.keySchema).toEqual([
+      { AttributeName: AUDIT_TABLE.partitionKey, KeyType: 'HASH' },
+      { AttributeName: AUDIT_TABLE.sortKey, KeyType: 'RANGE' },
+    ]);
+    expect(audit!.ttlAttribute).toBe(AUDIT_TABLE.ttlAttribute);
   });
 
   it('has the key registry table, keyed by the key hash', () => {
