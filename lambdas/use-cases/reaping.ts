@@ -4,6 +4,7 @@
  *   AWAITING_UPLOAD past the upload window (+ 2 min), nothing uploaded → EXPIRED
  *   AWAITING_UPLOAD past the deadline (window + 15 min) → EXPIRED
  *   VALIDATING past its deadline (every retry died)   → FAILED INTERNAL_ERROR
+ *   RUNNING whose execution ended or is gone (any time) → its outcome recorded now (a crashed host, a stopped execution)
  *   QUEUED/RUNNING past the deadline                  → ask Step Functions:
  *       execution ended     → record its outcome (as RecordOutcome would have)
  *       execution missing   → QUEUED: start it once more; otherwise FAILED
@@ -116,7 +117,7 @@ async function reapJob(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
     return moved.ok ? 'expiredResults' : 'none';
   }
   if (await expireIfAbandoned(deps, job, nowMs)) return 'expiredUploads';
-  if (deadlineOf(job, deps.limits) > nowMs) return 'none';
+  if (deadlineOf(job, deps.limits) > nowMs) return job.status === 'RUNNING' ? reapEndedRun(deps, job, nowMs) : 'none';
   const log = { jobId: job.jobId, status: job.status, deadlineAt: job.deadlineAt };
 
   switch (job.status) {
@@ -193,6 +194,23 @@ async function reapRun(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise
     execution: execution.status,
     outcome: outcome.status,
   });
+  return 'recordedOutcomes';
+}
+
+/**
+ * A RUNNING job before its deadline: once its execution has ended (or no longer exists: Step Functions
+ * keeps an ended one for 90 days, so only a lost host loses it) nothing else will record its outcome.
+ */
+async function reapEndedRun(deps: ReaperDeps, job: StoredJob, nowMs: number): Promise<JobAction> {
+  const execution = await deps.executions.describe(job.jobId);
+  if (execution?.status === 'RUNNING' || execution?.status === 'PENDING_REDRIVE') return 'none';
+  if (execution) return reapRun(deps, job, nowMs);
+  const taskError = {
+    Error: 'Execution.MISSING',
+    Cause: JSON.stringify({ StoppedReason: 'The execution running this job no longer exists (the host running it stopped)' }),
+  };
+  await recordOutcome({ ...deps, now: () => nowMs }, job.jobId, taskError);
+  logger.warn('Running job had no execution; recorded its outcome', { jobId: job.jobId });
   return 'recordedOutcomes';
 }
 

@@ -19,6 +19,8 @@ export const DATA_LAYOUT = {
   dynamodb: 'dynamodb',
   s3: 's3',
   scratch: 'scratch',
+  /** A record per running task, until its stop is reported: what a crash leaves is stopped at the next start. */
+  tasks: 'tasks',
   logs: 'logs',
   /** knime2py provisioned by local mode when none is installed (local/host/provision-converter.ts). */
   converter: 'knime2py',

@@ -28,7 +28,7 @@ import { startDynamo } from '../stand-ins/dynamodb';
 import { newLocalCredentials, type LocalCredentials } from '../stand-ins/credentials';
 import { discoverConverter, systemProbe, type ConverterSetup, type Probe } from '../stand-ins/ecs-task/converter';
 import { detectSandbox, sandboxProperties, type SandboxSupport } from '../stand-ins/ecs-task/sandbox';
-import { EcsTaskRunner, type RunningTask } from '../stand-ins/ecs-task/task-runner';
+import { EcsTaskRunner, recoverTasks, type RunningTask } from '../stand-ins/ecs-task/task-runner';
 import type { AsyncFailure } from '../stand-ins/function-host/async-invoke';
 import { startFunctions } from '../stand-ins/function-host/start-functions';
 import { startEventBus } from '../stand-ins/event-bus';
@@ -368,8 +368,11 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         // The presigned URLs point here; in the sandbox nothing else answers.
         endpoints: [s3.endpoint],
         onTaskStopped: (event) => eventBus.put(event),
+        recordDir: join(dataDir, DATA_LAYOUT.tasks),
       }),
     );
+    // Tasks a killed local mode left: stopped and reported STOPPED, as ECS reports a task whose host went away.
+    const recovered = await recoverTasks(join(dataDir, DATA_LAYOUT.tasks), (event) => eventBus.put(event), logs.file('runner.log'));
     closer.keep(
       sfn.runStateMachines({
         invoke: lambdas.invoke,
@@ -436,6 +439,9 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
     // Schedules (the reaper).
     const timers = options.schedules !== false;
     const schedules = closer.keep(startSchedules({ schedules: plan.schedules, names: model.names, clock, functions: lambdas, timers }));
+    // Their executions died with the last local mode: the reaper finishes those jobs now, not at their deadlines.
+    if (recovered.length > 0)
+      await schedules.fireAll().catch((error: Error) => logs.file('runner.log').write(`reaper after recovery: ${error.message}\n`));
 
     writeStackState(dataDir, {
       apiUrl: gateway.url,

@@ -10,7 +10,6 @@
  */
 import { readFileSync } from 'node:fs';
 import { Writable } from 'node:stream';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCancelCommand } from '../../cli/commands/cancel';
 import type { CliIO } from '../../cli/command';
@@ -19,9 +18,7 @@ import type { JobView } from '../../core/api-schemas';
 import { uploadToPresignedPost } from '../../core/node/upload';
 import { descendants, isAlive, processesWithEnv } from '../../local/host/processes';
 import { TASK_MARKER_ENV } from '../../local/stand-ins/ecs-task/task-runner';
-import { bundleFiles, zipFiles } from '../support/samples';
-import { SAMPLES_DIR } from '../support/zip-builder';
-import { E2E_SERVICE_LIMITS, startE2e, type E2e } from './support';
+import { bundleWithMode, E2E_SERVICE_LIMITS, startE2e, type E2e } from './support';
 
 let e2e: E2e;
 
@@ -37,19 +34,6 @@ afterAll(async () => {
 });
 
 const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
-
-/** A sample whose workflow.knime asks the contract double for a mode (hang, sleep-N). */
-function bundleWithMode(mode: string): Uint8Array {
-  const files = bundleFiles(join(SAMPLES_DIR, 'KNIME_single_csv'));
-  const workflow = new TextDecoder().decode(files.get('workflow.knime')!);
-  files.set(
-    'workflow.knime',
-    new TextEncoder().encode(
-      workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
-    ),
-  );
-  return zipFiles(files);
-}
 
 async function uploaded(mode: string, name: string): Promise<string> {
   const { job, upload } = await e2e.client.createJob({ filename: name });

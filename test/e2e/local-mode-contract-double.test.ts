@@ -11,7 +11,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { uploadToPresignedPost } from '../../core/node/upload';
 import { bundleFiles, zipFiles } from '../support/samples';
 import { SAMPLES_DIR } from '../support/zip-builder';
-import { E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
+import { bundleWithMode, E2E_SERVICE_LIMITS, expectApiError, startE2e, submit, type E2e } from './support';
 
 let e2e: E2e;
 
@@ -22,19 +22,6 @@ beforeAll(async () => {
 afterAll(async () => {
   await e2e?.close();
 });
-
-/** A sample whose workflow.knime asks the contract double for a failure mode. */
-function bundleWithMode(mode: string, sample = 'KNIME_single_csv'): Uint8Array {
-  const files = bundleFiles(join(SAMPLES_DIR, sample));
-  const workflow = new TextDecoder().decode(files.get('workflow.knime')!);
-  files.set(
-    'workflow.knime',
-    new TextEncoder().encode(
-      workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
-    ),
-  );
-  return zipFiles(files);
-}
 
 describe('conversion failures (contract double)', () => {
   it.each([

@@ -17,7 +17,7 @@ import { uploadToPresignedPost } from '../../core/node/upload';
 import { withDirectoryLock } from '../../local/host/dir-lock';
 import { startLocalStack, type LocalStack, type LocalStackOptions } from '../../local/host/local-stack';
 import { synthStatus } from '../../local/model/synth';
-import { SAMPLES_DIR } from '../support/samples';
+import { bundleFiles, SAMPLES_DIR, zipFiles } from '../support/samples';
 
 export const ROOT = resolve(import.meta.dirname, '..', '..');
 export const STACK_NAME = 'K2pWebE2e';
@@ -165,4 +165,17 @@ export async function bundleOfSample(sample: string): Promise<Uint8Array> {
   } finally {
     await source.close();
   }
+}
+
+/** A sample whose workflow.knime asks the contract double for a failure mode. */
+export function bundleWithMode(mode: string, sample = 'KNIME_single_csv'): Uint8Array {
+  const files = bundleFiles(join(SAMPLES_DIR, sample));
+  const workflow = new TextDecoder().decode(files.get('workflow.knime')!);
+  files.set(
+    'workflow.knime',
+    new TextEncoder().encode(
+      workflow.replace('<config key="nodes">', `<entry key="k2p-double-mode" type="xstring" value="${mode}"/>\n<config key="nodes">`),
+    ),
+  );
+  return zipFiles(files);
 }

@@ -179,9 +179,30 @@ describe('reaper: stuck jobs', () => {
     const { jobId, run } = await running();
     await putObject(run.reportUrl, JSON.stringify(runnerReport({ jobId, outcome: 'FAILED', exitCode: 3, code: 'CONVERTER_PARSE_ERROR' })));
     aws.sfn.finish(jobId, 'FAILED', { error: 'Lambda.ServiceException', cause: 'RecordOutcome kept failing' });
-    expect((await reapAfter(MINUTE)).recordedOutcomes).toBe(0);
-    expect((await reapAfter(RUN_DEADLINE + MINUTE)).recordedOutcomes).toBe(1);
+    // An ended execution is not waited for: the next reaper run records it.
+    expect((await reapAfter(MINUTE)).recordedOutcomes).toBe(1);
     expect(await stored(jobId)).toMatchObject({ status: 'FAILED', error: { code: 'CONVERTER_PARSE_ERROR' } });
+    expect((await ledger(globalCapacityPk())).holders).toEqual([]);
+  });
+
+  it('fails a running job whose execution was stopped within one reaper run (RUNNER_FAILED, slot freed)', async () => {
+    const { jobId } = await running();
+    aws.sfn.finish(jobId, 'ABORTED', { error: 'States.Aborted', cause: 'stopped by an operator' });
+    expect((await reapAfter(MINUTE)).recordedOutcomes).toBe(1);
+    expect(await stored(jobId)).toMatchObject({
+      status: 'FAILED',
+      error: { code: 'RUNNER_FAILED', details: { taskError: 'States.Aborted' } },
+    });
+    expect((await ledger(globalCapacityPk())).holders).toEqual([]);
+  });
+
+  it('fails a running job whose execution no longer exists (its host crashed) within one reaper run', async () => {
+    const { jobId } = await running();
+    aws.sfn.executions.delete(aws.sfn.byName(jobId)!.executionArn);
+    expect((await reapAfter(MINUTE)).recordedOutcomes).toBe(1);
+    const job = await stored(jobId);
+    expect(job).toMatchObject({ status: 'FAILED', error: { code: 'RUNNER_FAILED', details: { taskError: 'Execution.MISSING' } } });
+    expect(String(job.error.details.stoppedReason)).toMatch(/no longer exists/);
     expect((await ledger(globalCapacityPk())).holders).toEqual([]);
   });
 

@@ -12,10 +12,15 @@
  * When a task has stopped, and only once every process it started is gone,
  * it emits ECS's "ECS Task State Change" event (lastStatus STOPPED) in
  * EventBridge's shape to `onTaskStopped` (local mode's event bus).
+ * No task outlives local mode: a sandboxed one dies with it (bwrap
+ * --die-with-parent, its own PID namespace), a plain one and its converter get
+ * SIGKILL when their parent dies (PR_SET_PDEATHSIG through setpriv); each
+ * running task leaves a record in `recordDir`, so a task that local mode was
+ * killed under is stopped and reported STOPPED at the next start (recoverTasks).
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import { randomUUID } from 'node:crypto';
-import { mkdirSync, realpathSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync, realpathSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { constants as osConstants, tmpdir } from 'node:os';
 import type { Writable } from 'node:stream';
@@ -66,6 +71,87 @@ export interface EcsTaskRunnerOptions {
   endpoints?: string[];
   /** Receives the STOPPED task state change event once the task's processes are all gone (EventBridge shape). */
   onTaskStopped?: (event: TaskStateChangeEvent) => void;
+  /** Where each running task keeps a record until its stop is reported (recoverTasks reads what a crash left). */
+  recordDir?: string;
+}
+
+/** What a running task leaves in the record folder: enough to stop what is left of it and report it stopped. */
+interface TaskRecord {
+  taskId: string;
+  pid: number;
+  /** Its STOPPED event, to be completed with the stop's time and reason. */
+  event: TaskStateChangeEvent;
+}
+
+/** ECS's stop code when the task's host went away under it (the task did not exit by itself; no exit code). */
+const HOST_LOST_STOP_CODE = 'TerminationNotice';
+
+/**
+ * Stops what tasks recorded in `recordDir` left running (a crashed local mode's) and reports each STOPPED,
+ * as ECS reports a task whose host was lost. Returns the tasks reported.
+ */
+export async function recoverTasks(
+  recordDir: string,
+  onTaskStopped: (event: TaskStateChangeEvent) => void,
+  log?: Writable,
+): Promise<TaskStateChangeEvent[]> {
+  let names: string[];
+  try {
+    names = readdirSync(recordDir).filter((name) => name.endsWith('.json'));
+  } catch {
+    return [];
+  }
+  const reported: TaskStateChangeEvent[] = [];
+  for (const name of names) {
+    const file = join(recordDir, name);
+    let record: TaskRecord;
+    try {
+      record = JSON.parse(readFileSync(file, 'utf8')) as TaskRecord;
+    } catch {
+      rmSync(file, { force: true });
+      continue;
+    }
+    // Only processes carrying the task's marker: its pid may have been reused since.
+    const left = () => processesWithEnv(TASK_MARKER_ENV, record.taskId);
+    for (const pid of left()) signalTree(pid, 'SIGKILL');
+    await waitUntilGone(left, GONE_TIMEOUT_MS).catch((error: Error) => log?.write(`task-runner: ${error.message}\n`));
+    rmSync(join(tmpdir(), `k2p-relay-${record.taskId}`), { recursive: true, force: true });
+    const stoppedAt = new Date();
+    const event: TaskStateChangeEvent = {
+      ...record.event,
+      id: randomUUID(),
+      time: stoppedAt.toISOString().replace(/\.\d{3}Z$/, 'Z'),
+      detail: {
+        ...record.event.detail,
+        stopCode: HOST_LOST_STOP_CODE,
+        stoppedReason: 'Local mode ended while the task was running (its processes were stopped when local mode started again)',
+        stoppedAt: stoppedAt.toISOString(),
+        containers: record.event.detail.containers.map(({ name: container }) => ({ name: container, lastStatus: 'STOPPED' as const })),
+      },
+    };
+    rmSync(file, { force: true });
+    try {
+      onTaskStopped(event);
+    } catch (error) {
+      log?.write(`task-runner: the task-stopped event could not be delivered: ${(error as Error).message}\n`);
+    }
+    reported.push(event);
+  }
+  return reported;
+}
+
+let pdeathsigPrefix: string[] | undefined;
+/** `setpriv --pdeathsig KILL --` when this machine has it (Linux, util-linux ≥ 2.33), else nothing. */
+export function dieWithParentPrefix(): string[] {
+  if (pdeathsigPrefix) return pdeathsigPrefix;
+  const prefix = ['setpriv', '--pdeathsig', 'KILL', '--'];
+  try {
+    execFileSync(prefix[0]!, [...prefix.slice(1), 'true'], { stdio: 'ignore', timeout: 5000 });
+    pdeathsigPrefix = prefix;
+  } catch {
+    pdeathsigPrefix = [];
+  }
+  return pdeathsigPrefix;
 }
 
 /** EventBridge's "ECS Task State Change" event, as far as local mode fills it. */
@@ -184,7 +270,9 @@ export class EcsTaskRunner {
     const env: Record<string, string> = {};
     const layers = [image.env, container.environment, Object.fromEntries((overrides?.Environment ?? []).map((e) => [e.Name, e.Value]))];
     for (const layer of layers) for (const [name, value] of Object.entries(layer)) env[name] = mapPaths(value, mounts);
-    env[RUNNER_ENV.K2P_COMMAND] = this.options.converter.command;
+    // The converter dies with the runner, as the runner dies with local mode.
+    const dieWithParent = dieWithParentPrefix();
+    env[RUNNER_ENV.K2P_COMMAND] = [...(dieWithParent.length ? [joinCommand(dieWithParent)] : []), this.options.converter.command].join(' ');
     env[RUNNER_LOCAL_ENV.K2P_VERSION_COMMAND] = this.options.converter.versionCommand;
     converterIdentity(env, this.options.converter);
     env[TASK_MARKER_ENV] = taskId;
@@ -332,7 +420,9 @@ export class EcsTaskRunner {
         containers: [{ name: container.name, lastStatus: 'STOPPED', ...(exitCode === null ? {} : { exitCode }) }],
       },
     });
+    const recordFile = this.options.recordDir ? join(this.options.recordDir, `${taskId}.json`) : undefined;
     const emitStopped = (event: TaskStateChangeEvent) => {
+      if (recordFile) rmSync(recordFile, { force: true });
       try {
         this.options.onTaskStopped?.(event);
       } catch (error) {
@@ -377,7 +467,7 @@ export class EcsTaskRunner {
       throw error;
     }
 
-    const [file, ...args] = launch.argv as [string, ...string[]];
+    const [file, ...args] = (sandboxed ? launch.argv : [...dieWithParentPrefix(), ...launch.argv]) as [string, ...string[]];
     const spawnEnv = sandboxed ? { PATH: IMAGE_DEFAULT_PATH } : launch.env;
     const child = spawn(file, args, { cwd: launch.cwd, env: spawnEnv, detached: true, stdio: ['ignore', 'pipe', 'pipe'] });
     child.stdout.on('data', (chunk: Buffer) => log?.write(chunk));
@@ -438,6 +528,11 @@ export class EcsTaskRunner {
     });
 
     if (child.pid !== undefined) {
+      if (recordFile) {
+        mkdirSync(this.options.recordDir!, { recursive: true, mode: 0o700 });
+        const record: TaskRecord = { taskId, pid: child.pid, event: stoppedEvent(null, '', '') };
+        writeFileSync(recordFile, JSON.stringify(record), { mode: 0o600 });
+      }
       const jobId = launch.env[RUNNER_ENV.JOB_ID];
       this.running.set(taskArn, { taskArn, jobId, pid: child.pid, startedAt, stop, terminate, done });
     }

@@ -2,7 +2,7 @@ import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import type { ConverterSetup } from '../../../local/stand-ins/ecs-task/converter';
-import { EcsTaskRunner, type TaskStateChangeEvent } from '../../../local/stand-ins/ecs-task/task-runner';
+import { dieWithParentPrefix, EcsTaskRunner, type TaskStateChangeEvent } from '../../../local/stand-ins/ecs-task/task-runner';
 import type { TaskDefinitionModel } from '../../../local/model/stack-model';
 import { tempDir } from '../helpers';
 
@@ -127,7 +127,8 @@ describe('EcsTaskRunner', () => {
       FROM_IMAGE: 'yes',
       FROM_TEMPLATE: 'yes',
       JOB_ID: 'job1',
-      K2P_COMMAND: 'unshare -rn k2p',
+      // The converter dies with the runner (PR_SET_PDEATHSIG) where setpriv can ask for it.
+      K2P_COMMAND: [...dieWithParentPrefix(), 'unshare -rn k2p'].join(' '),
       K2P_VERSION_COMMAND: 'python3 -c x',
     });
     expect(env.SCRATCH_DIR).toMatch(new RegExp(`^${join(dir, 'scratch')}/task-[0-9a-f]+/scratch$`));
