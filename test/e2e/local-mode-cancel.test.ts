@@ -145,7 +145,19 @@ async function expectSlotHeldUntilGone(
   expect(Date.now() - cancelledAt).toBeGreaterThan((STOP_TIMEOUT_SECONDS - 1) * 1000);
   // The slot frees when the task-stopped function has run: on a loaded machine its first (asynchronous) attempt may
   // time out, and Lambda's retry comes a minute later — as in AWS.
-  const admitted = await waitFor('a free slot', async () => (await tryCreate()).jobId, SLOT_FREED_WITHIN_MS, 250);
+  let last = '';
+  const admitted = await waitFor(
+    'a free slot',
+    async () => {
+      const { jobId: id, refused } = await tryCreate();
+      if (refused) last = `${refused.code} (${refused.message}); job ${(await e2e.client.getJob(jobId)).status}`;
+      return id;
+    },
+    SLOT_FREED_WITHIN_MS,
+    250,
+  ).catch((error: Error) => {
+    throw new Error(`${error.message}; last refusal: ${last}`);
+  });
   fillers.push(admitted);
   // The stand-in reports the task stopped (and drops it) only after cleaning up, which may trail the processes' end.
   expect(e2e.stack.tasks().find((t) => t.jobId === jobId)).toBeUndefined();
