@@ -23,6 +23,30 @@ import {
   ListJobsResponseSchema,
   MeResponseSchema,
   ResultLinkSchema,
+  AdminJobCountsResponseSchema,
+  AdminJobDetailSchema,
+  AdminKeyResponseSchema,
+  AdminKeySecretResponseSchema,
+  AdminListAuditResponseSchema,
+  AdminListJobsResponseSchema,
+  AdminListKeysResponseSchema,
+  AdminListPeopleResponseSchema,
+  AdminPersonResponseSchema,
+  AdminUsageResponseSchema,
+  type AdminCreateKeyRequest,
+  type AdminJobCountsResponse,
+  type AdminJobDetail,
+  type AdminKeyResponse,
+  type AdminKeySecretResponse,
+  type AdminListAuditResponse,
+  type AdminListJobsQuery,
+  type AdminListJobsResponse,
+  type AdminListKeysResponse,
+  type AdminListPeopleResponse,
+  type AdminPutPersonRequest,
+  type AdminTimeRange,
+  type AdminUsageResponse,
+  type PersonStandingView,
   type CreateJobRequest,
   type HealthResponse,
   type JobView,
@@ -296,7 +320,7 @@ interface RawResponse {
 }
 
 interface SendOptions {
-  method: 'GET' | 'POST' | 'DELETE';
+  method: 'GET' | 'POST' | 'PUT' | 'DELETE';
   path: string;
   query?: Record<string, string | number | undefined>;
   body?: unknown;
@@ -420,14 +444,125 @@ export class ApiClient {
   /** GET /jobs/{id}/logs: the conversion's log as text (409 LOG_NOT_AVAILABLE when the job has none). */
   async getJobLog(jobId: string, options: RequestOptions = {}): Promise<string> {
     const raw = await this.send({ method: 'GET', path: `${jobPath(jobId)}/logs`, signal: options.signal, accept: 'text/plain' });
+    return this.plainText(raw, 'GET /jobs/{id}/logs');
+  }
+
+  private plainText(raw: RawResponse, what: string): string {
     const type = raw.headers.get('content-type') ?? '';
     if (!type.startsWith('text/plain')) {
       throw new ResponseFormatError(
-        `GET /jobs/{id}/logs at ${this.baseUrl} answered ${raw.status} with ${type || 'no content type'}, not text/plain. Is the server up to date?`,
+        `${what} at ${this.baseUrl} answered ${raw.status} with ${type || 'no content type'}, not text/plain. Is the server up to date?`,
         raw.status,
       );
     }
     return raw.text;
+  }
+
+  // ------------------------------------------------------------ admin routes (role admin; docs/api.md "Admin API")
+
+  /** GET /admin/jobs: one page of every owner's jobs, newest first, filtered. */
+  async adminListJobs(query: AdminListJobsQuery = {}, options: RequestOptions = {}): Promise<AdminListJobsResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/jobs', query: { ...query }, signal: options.signal });
+    return this.parse(AdminListJobsResponseSchema, raw, 'GET /admin/jobs');
+  }
+
+  /** GET /admin/jobs/counts: jobs created in the range, by state and by error code. */
+  async adminJobCounts(range: AdminTimeRange = {}, options: RequestOptions = {}): Promise<AdminJobCountsResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/jobs/counts', query: { ...range }, signal: options.signal });
+    return this.parse(AdminJobCountsResponseSchema, raw, 'GET /admin/jobs/counts');
+  }
+
+  /** GET /admin/jobs/{id}: any job in full (history, validation, converter, report, log availability). */
+  async adminGetJob(jobId: string, options: RequestOptions = {}): Promise<AdminJobDetail> {
+    const raw = await this.send({ method: 'GET', path: `/admin${jobPath(jobId)}`, signal: options.signal });
+    return this.parse(AdminJobDetailSchema, raw, 'GET /admin/jobs/{id}');
+  }
+
+  /** GET /admin/jobs/{id}/logs: any job's conversion log as text (409 LOG_NOT_AVAILABLE when it has none). */
+  async adminGetJobLog(jobId: string, options: RequestOptions = {}): Promise<string> {
+    const raw = await this.send({ method: 'GET', path: `/admin${jobPath(jobId)}/logs`, signal: options.signal, accept: 'text/plain' });
+    return this.plainText(raw, 'GET /admin/jobs/{id}/logs');
+  }
+
+  /** POST /admin/jobs/{id}/cancel: cancel any job (audited). */
+  async adminCancelJob(jobId: string, options: RequestOptions = {}): Promise<JobView> {
+    const raw = await this.send({ method: 'POST', path: `/admin${jobPath(jobId)}/cancel`, signal: options.signal });
+    return this.parse(JobViewSchema, raw, 'POST /admin/jobs/{id}/cancel');
+  }
+
+  /** DELETE /admin/jobs/{id}: delete any job (audited). */
+  async adminDeleteJob(jobId: string, options: RequestOptions = {}): Promise<JobView> {
+    const raw = await this.send({ method: 'DELETE', path: `/admin${jobPath(jobId)}`, signal: options.signal });
+    return this.parse(JobViewSchema, raw, 'DELETE /admin/jobs/{id}');
+  }
+
+  /** GET /admin/audit: one page of the audit trail, newest first. */
+  async adminListAudit(
+    query: AdminTimeRange & { limit?: number; nextToken?: string } = {},
+    options: RequestOptions = {},
+  ): Promise<AdminListAuditResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/audit', query: { ...query }, signal: options.signal });
+    return this.parse(AdminListAuditResponseSchema, raw, 'GET /admin/audit');
+  }
+
+  /** GET /admin/keys: one page of the registered keys (never their values), newest first. */
+  async adminListKeys(
+    query: { limit?: number; nextToken?: string; principalId?: string } = {},
+    options: RequestOptions = {},
+  ): Promise<AdminListKeysResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/keys', query: { ...query }, signal: options.signal });
+    return this.parse(AdminListKeysResponseSchema, raw, 'GET /admin/keys');
+  }
+
+  /** POST /admin/keys: a new key; its value is in this answer only. */
+  async adminCreateKey(request: AdminCreateKeyRequest, options: RequestOptions = {}): Promise<AdminKeySecretResponse> {
+    const raw = await this.send({ method: 'POST', path: '/admin/keys', body: request, signal: options.signal, attempts: 1 });
+    return this.parse(AdminKeySecretResponseSchema, raw, 'POST /admin/keys');
+  }
+
+  /** POST /admin/keys/{keyId}/disable | enable: refused (or accepted again) within the authorizer cache bound. */
+  async adminSetKeyEnabled(keyId: string, enabled: boolean, options: RequestOptions = {}): Promise<AdminKeyResponse> {
+    const action = enabled ? 'enable' : 'disable';
+    const raw = await this.send({ method: 'POST', path: `${keyPath(keyId)}/${action}`, signal: options.signal });
+    return this.parse(AdminKeyResponseSchema, raw, `POST /admin/keys/{keyId}/${action}`);
+  }
+
+  /** POST /admin/keys/{keyId}/rotate: a new value for the same principal; the old one is refused from now on. */
+  async adminRotateKey(keyId: string, options: RequestOptions = {}): Promise<AdminKeySecretResponse> {
+    const raw = await this.send({ method: 'POST', path: `${keyPath(keyId)}/rotate`, signal: options.signal, attempts: 1 });
+    return this.parse(AdminKeySecretResponseSchema, raw, 'POST /admin/keys/{keyId}/rotate');
+  }
+
+  /** DELETE /admin/keys/{keyId}: the key is removed from the registry (its principal's jobs stay). */
+  async adminDeleteKey(keyId: string, options: RequestOptions = {}): Promise<AdminKeyResponse> {
+    const raw = await this.send({ method: 'DELETE', path: keyPath(keyId), signal: options.signal });
+    return this.parse(AdminKeyResponseSchema, raw, 'DELETE /admin/keys/{keyId}');
+  }
+
+  /** GET /admin/people: every person an operator has set a standing for. */
+  async adminListPeople(
+    query: { limit?: number; nextToken?: string } = {},
+    options: RequestOptions = {},
+  ): Promise<AdminListPeopleResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/people', query: { ...query }, signal: options.signal });
+    return this.parse(AdminListPeopleResponseSchema, raw, 'GET /admin/people');
+  }
+
+  /** PUT /admin/people/{principalId}: disable/enable a person, or override the role their token gives. */
+  async adminPutPerson(principalId: string, change: AdminPutPersonRequest, options: RequestOptions = {}): Promise<PersonStandingView> {
+    const raw = await this.send({
+      method: 'PUT',
+      path: `/admin/people/${encodeURIComponent(principalId)}`,
+      body: change,
+      signal: options.signal,
+    });
+    return this.parse(AdminPersonResponseSchema, raw, 'PUT /admin/people/{principalId}').person;
+  }
+
+  /** GET /admin/usage: jobs per principal over the range. */
+  async adminUsage(range: AdminTimeRange = {}, options: RequestOptions = {}): Promise<AdminUsageResponse> {
+    const raw = await this.send({ method: 'GET', path: '/admin/usage', query: { ...range }, signal: options.signal });
+    return this.parse(AdminUsageResponseSchema, raw, 'GET /admin/usage');
   }
 
   /**
@@ -631,6 +766,10 @@ function anySignal(a: AbortSignal, b: AbortSignal): AbortSignal {
     else signal.addEventListener('abort', () => controller.abort(signal.reason), { once: true });
   }
   return controller.signal;
+}
+
+function keyPath(keyId: string): string {
+  return `/admin/keys/${encodeURIComponent(keyId)}`;
 }
 
 function jobPath(jobId: string): string {

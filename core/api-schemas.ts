@@ -334,6 +334,8 @@ export const AdminTimeRangeQuerySchema = z.strictObject({
   until: z.optional(TimeBoundSchema).check(z.describe(timeBoundDescription('End', 'now'))),
 });
 
+export type AdminTimeRange = z.infer<typeof AdminTimeRangeQuerySchema>;
+
 export const AdminListJobsQuerySchema = z.strictObject({
   ...ListJobsQuerySchema.shape,
   ...AdminTimeRangeQuerySchema.shape,
@@ -404,7 +406,119 @@ export const AdminJobDetailSchema = z.object({
 });
 export type AdminJobDetail = z.infer<typeof AdminJobDetailSchema>;
 
-export const AUDIT_ACTIONS = ['job.cancel', 'job.delete'] as const;
+// ---------------------------------------------------------------- admin: keys, people, usage
+
+/** A key's id in the admin API: the SHA-256 hex of its value (the registry's key; the value itself is never stored). */
+export const KeyIdSchema = z.string().check(z.regex(/^[0-9a-f]{64}$/, 'not a key id (64 lowercase hex digits)'));
+
+/** A principal's display name as an admin gives it to a key. */
+export const PrincipalNameSchema = z.string().check(
+  z.minLength(1),
+  z.maxLength(100),
+  z.refine((name) => !/\p{Cc}/u.test(name), 'no control characters'),
+);
+
+export const KeyViewSchema = z.object({
+  keyId: KeyIdSchema.check(z.describe("The key's id: the SHA-256 hex of its value. Safe to show; the value is never stored.")),
+  principalId: z.string().check(z.describe('The principal the key belongs to; its jobs are owned by this id.')),
+  name: z.string(),
+  kind: z.enum(PRINCIPAL_KINDS),
+  role: z.enum(ROLES),
+  enabled: z.boolean().check(z.describe('false: refused (401) within the authorizer cache bound (60 s).')),
+  createdAt: TimestampSchema,
+  lastUsedAt: z.optional(TimestampSchema).check(z.describe('Last authorized request (written at most once a minute).')),
+  rotatedFrom: z.optional(KeyIdSchema).check(z.describe('The key this one replaced by a rotation.')),
+  jobsInFlight: count.check(z.describe("The principal's jobs holding a conversion slot now.")),
+  conversionsToday: count.check(z.describe('Jobs the principal created today (UTC), as the daily limit counts them.')),
+});
+export type KeyView = z.infer<typeof KeyViewSchema>;
+
+export const AdminListKeysQuerySchema = z.strictObject({
+  ...ListJobsQuerySchema.shape,
+  principalId: z.optional(z.string().check(z.minLength(1), z.maxLength(256))).check(z.describe("Only this principal's keys.")),
+});
+
+export const AdminListKeysResponseSchema = z.object({
+  keys: z.array(KeyViewSchema).check(z.describe('Newest first.')),
+  nextToken: z.optional(z.string().check(z.describe('Present when there are more keys: pass it as `nextToken`.'))),
+});
+export type AdminListKeysResponse = z.infer<typeof AdminListKeysResponseSchema>;
+
+export const AdminCreateKeyRequestSchema = z.strictObject({
+  name: PrincipalNameSchema.check(z.describe('Who the key is for, e.g. `ci-bot` (shown in listings, the audit trail and `GET /me`).')),
+  role: z.optional(z.enum(ROLES)).check(z.describe('`user` (the default) or `admin`.')),
+  principalId: z
+    .optional(z.string().check(z.minLength(1), z.maxLength(256)))
+    .check(z.describe('Give an existing program principal another key (its jobs stay its own); default: a new principal.')),
+});
+export type AdminCreateKeyRequest = z.infer<typeof AdminCreateKeyRequestSchema>;
+
+/** POST /admin/keys and POST /admin/keys/{keyId}/rotate: the only answers that ever carry a key's value. */
+export const AdminKeySecretResponseSchema = z.object({
+  key: KeyViewSchema,
+  value: z.string().check(z.describe('The key value, shown this once: store it now (`k2p-web login`). Only its hash is kept.')),
+});
+export type AdminKeySecretResponse = z.infer<typeof AdminKeySecretResponseSchema>;
+
+export const AdminKeyResponseSchema = z.object({ key: KeyViewSchema });
+export type AdminKeyResponse = z.infer<typeof AdminKeyResponseSchema>;
+
+export const PersonStandingViewSchema = z.object({
+  principalId: z.string().check(z.describe("The person's principal id (`oidc:<issuer>#<sub>`, as `GET /me` shows it).")),
+  enabled: z.boolean().check(z.describe('false: refused (401) however valid their token, within 60 s.')),
+  role: z.optional(z.enum(ROLES)).check(z.describe("Overrides the role their token's groups give; absent: the token decides.")),
+  updatedAt: TimestampSchema,
+});
+export type PersonStandingView = z.infer<typeof PersonStandingViewSchema>;
+
+export const AdminListPeopleResponseSchema = z.object({
+  people: z.array(PersonStandingViewSchema).check(z.describe('Every person an operator has set a standing for.')),
+  nextToken: z.optional(z.string()),
+});
+export type AdminListPeopleResponse = z.infer<typeof AdminListPeopleResponseSchema>;
+
+export const AdminPutPersonRequestSchema = z.strictObject({
+  enabled: z.optional(z.boolean()),
+  role: z.optional(z.nullable(z.enum(ROLES))).check(z.describe("`null` removes the override: the token's groups decide again.")),
+});
+export type AdminPutPersonRequest = z.infer<typeof AdminPutPersonRequestSchema>;
+
+export const AdminPersonResponseSchema = z.object({ person: PersonStandingViewSchema });
+
+export const AdminUsageQuerySchema = AdminTimeRangeQuerySchema;
+
+export const PrincipalUsageSchema = z.object({
+  principalId: z.string(),
+  name: z.optional(z.string()).check(z.describe('From the key registry, when the principal has a key.')),
+  kind: z.optional(z.enum(PRINCIPAL_KINDS)),
+  jobs: count.check(z.describe('Jobs created in the range.')),
+  succeeded: count,
+  failed: count.check(z.describe('FAILED or TIMED_OUT.')),
+  rejected: count,
+  cancelled: count,
+  days: z
+    .array(z.object({ date: z.string().check(z.describe('YYYY-MM-DD (UTC)')), jobs: count }))
+    .check(z.describe('Jobs created per day, oldest first; days without jobs are left out.')),
+});
+export type PrincipalUsage = z.infer<typeof PrincipalUsageSchema>;
+
+export const AdminUsageResponseSchema = z.object({
+  since: TimestampSchema,
+  until: TimestampSchema,
+  principals: z.array(PrincipalUsageSchema).check(z.describe('Principals with at least one job in the range, most jobs first.')),
+});
+export type AdminUsageResponse = z.infer<typeof AdminUsageResponseSchema>;
+
+export const AUDIT_ACTIONS = [
+  'job.cancel',
+  'job.delete',
+  'key.create',
+  'key.disable',
+  'key.enable',
+  'key.rotate',
+  'key.delete',
+  'person.update',
+] as const;
 export type AuditAction = (typeof AUDIT_ACTIONS)[number];
 export const AUDIT_OUTCOMES = ['succeeded', 'refused', 'failed'] as const;
 export type AuditOutcome = (typeof AUDIT_OUTCOMES)[number];
@@ -415,9 +529,10 @@ export const AuditEntrySchema = z.object({
   who: z.object({ id: z.string(), name: z.string(), kind: z.enum(['person', 'program']), role: z.enum(['user', 'admin']) }),
   action: z.enum(AUDIT_ACTIONS),
   target: z.object({
-    type: z.literal('job'),
-    id: z.string(),
-    owner: z.optional(z.string()).check(z.describe("The job's owner, when the job was found.")),
+    type: z.enum(['job', 'key', 'person']),
+    id: z.string().check(z.describe('A job id, a key id (hash) or a principal id.')),
+    owner: z.optional(z.string()).check(z.describe("The job's owner, when the job was found; for a key, the principal it belongs to.")),
+    name: z.optional(z.string()).check(z.describe("A key's principal name.")),
   }),
   outcome: z
     .enum(AUDIT_OUTCOMES)
