@@ -396,11 +396,12 @@ export class JobsApi extends Construct {
     }
     for (const handler of ['cancelJob', 'deleteJob', 'adminCancelJob', 'adminDeleteJob'] as const) {
       this.functions[handler].fn.addEnvironment(LAMBDA_ENV.STATE_MACHINE_ARN, props.stateMachine.stateMachineArn);
-      props.stateMachine.grantExecution(fn(handler), 'states:StopExecution');
+      // GetExecutionHistory: whether a stopped execution had asked ECS for its task (none: the cancel finishes at once).
+      props.stateMachine.grantExecution(fn(handler), 'states:StopExecution', 'states:GetExecutionHistory');
       acknowledge(
         this.functions[handler].role,
         executionsWildcardFinding(props.stateMachine),
-        'states:StopExecution on executions of the conversion state machine only; execution names are job ids, known only at run time.',
+        'states:StopExecution and GetExecutionHistory on executions of the conversion state machine only; execution names are job ids, known only at run time.',
       );
     }
     props.jobTable.grantRead(fn('getLogs'));

@@ -2,7 +2,14 @@
  * The conversion state machine's executions, one per job, named by the job id
  * (so a duplicate start is recognisable and harmless).
  */
-import { DescribeExecutionCommand, StartExecutionCommand, StopExecutionCommand, type SFNClient } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  StartExecutionCommand,
+  StopExecutionCommand,
+  type HistoryEvent,
+  type SFNClient,
+} from '@aws-sdk/client-sfn';
 import { isAwsError } from './aws-errors';
 
 export interface ExecutionState {
@@ -14,6 +21,20 @@ export interface ExecutionState {
 /** ARN of the execution named `name` of `stateMachineArn` (arn:…:stateMachine:X → arn:…:execution:X:name). */
 export function executionArnFor(stateMachineArn: string, name: string): string {
   return `${stateMachineArn.replace(':stateMachine:', ':execution:')}:${name}`;
+}
+
+/** Events that end an execution: after one, the history is complete. */
+const END_EVENTS = new Set(['ExecutionSucceeded', 'ExecutionFailed', 'ExecutionTimedOut', 'ExecutionAborted']);
+/** Pages of history read at most (an execution of the conversion state machine has a few dozen events). */
+const MAX_HISTORY_PAGES = 5;
+
+/**
+ * Whether an execution's history says it asked ECS for a task: 'never' only when the history is complete (it has
+ * ended) and holds no ECS TaskScheduled; 'unknown' when it has not ended or is longer than we read.
+ */
+export function ecsTaskRequested(events: readonly HistoryEvent[], complete: boolean): 'requested' | 'never' | 'unknown' {
+  if (events.some((event) => event.type === 'TaskScheduled' && event.taskScheduledEventDetails?.resourceType === 'ecs')) return 'requested';
+  return complete && events.some((event) => END_EVENTS.has(event.type ?? '')) ? 'never' : 'unknown';
 }
 
 export class Executions {
@@ -48,6 +69,21 @@ export class Executions {
       if (isAwsError(error, 'ExecutionDoesNotExist')) return undefined;
       throw error;
     }
+  }
+
+  /** Whether the job's (ended) execution ever asked ECS for the conversion task; see ecsTaskRequested. */
+  async ecsTaskRequested(jobId: string): Promise<'requested' | 'never' | 'unknown'> {
+    const events: HistoryEvent[] = [];
+    let nextToken: string | undefined;
+    for (let page = 0; page < MAX_HISTORY_PAGES; page++) {
+      const out = await this.sfn.send(
+        new GetExecutionHistoryCommand({ executionArn: this.arnOf(jobId), maxResults: 1000, includeExecutionData: false, nextToken }),
+      );
+      events.push(...(out.events ?? []));
+      nextToken = out.nextToken;
+      if (!nextToken) return ecsTaskRequested(events, true);
+    }
+    return ecsTaskRequested(events, false);
   }
 
   /**

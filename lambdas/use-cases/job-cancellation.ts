@@ -3,7 +3,8 @@
  * that holds a slot keeps it until no task of it can run any more:
  *   AWAITING_UPLOAD | VALIDATING | QUEUED → CANCELLED at once (no task runs; for QUEUED the
  *       conditional write races PrepareRun's QUEUED → RUNNING, so either the task never starts or we see RUNNING);
- *   RUNNING → CANCELLING, then StopExecution (Step Functions stops the ECS task);
+ *   RUNNING → CANCELLING, then StopExecution (Step Functions stops the ECS task); when the stopped execution had
+ *       not yet asked ECS for its task, no task exists and the cancel finishes at once;
  *   CANCELLING → CANCELLED (DELETED when a DELETE asked for it) only once the task has stopped:
  *       its STOPPED event, RecordOutcome, or the reaper past the cancel deadline.
  * Every move is a conditional write, so a cancel racing the natural finish leaves exactly one terminal state.
@@ -42,16 +43,39 @@ export interface CancelResult {
 }
 
 /** Stops the job's execution; a failure is logged, not thrown: the reaper stops it again past the cancel deadline. */
-export async function stopExecution(executions: Executions, jobId: string): Promise<void> {
+export async function stopExecution(executions: Executions, jobId: string): Promise<'stopped' | 'not-found' | 'failed'> {
   try {
     const outcome = await executions.stop(jobId, CANCEL_CAUSE);
     logger.info('Execution stop requested', { outcome });
+    return outcome;
   } catch (error) {
     logger.error('Could not stop the execution; the reaper will retry', { error: error as Error });
+    return 'failed';
   }
 }
 
-/** RUNNING → CANCELLING (optionally remembering a DELETE), then stop the execution. Undefined when the job was no longer RUNNING. */
+/**
+ * Once the execution is stopped: when its history shows it never asked ECS for the task (stopped between PrepareRun
+ * and RunTask), no task will ever run nor report STOPPED, so the cancel finishes now instead of at the cancel
+ * deadline. Any doubt (history unreadable, or a task requested) leaves it to the STOPPED event as before.
+ */
+async function finishIfNoTask(deps: CancelJobDeps, job: StoredJob, now: number): Promise<StoredJob> {
+  let requested: 'requested' | 'never' | 'unknown';
+  try {
+    requested = await deps.executions.ecsTaskRequested(job.jobId);
+  } catch (error) {
+    logger.warn('Could not read the execution history; the task-stopped event finishes the cancel', { error: error as Error });
+    return job;
+  }
+  if (requested !== 'never') return job;
+  const finished = await finishCancel(deps, job, now, 'cancel');
+  return finished ?? job;
+}
+
+/**
+ * RUNNING → CANCELLING (optionally remembering a DELETE), then stop the execution; finished at once when its task
+ * was never requested. Undefined when the job was no longer RUNNING.
+ */
 export async function startCancelling(deps: CancelJobDeps, job: StoredJob, deleteRequested: boolean): Promise<StoredJob | undefined> {
   const now = (deps.now ?? Date.now)();
   const moved = await deps.store.transition(job.jobId, 'CANCELLING', {
@@ -65,8 +89,8 @@ export async function startCancelling(deps: CancelJobDeps, job: StoredJob, delet
   });
   if (!moved.ok) return undefined;
   logger.info('Cancel accepted; stopping the task', { deleteRequested });
-  await stopExecution(deps.executions, job.jobId);
-  return moved.job;
+  if ((await stopExecution(deps.executions, job.jobId)) !== 'stopped') return moved.job;
+  return finishIfNoTask(deps, moved.job, now);
 }
 
 export async function cancelJob(deps: CancelJobDeps, owner: string, jobId: string): Promise<CancelResult> {
@@ -103,7 +127,7 @@ export async function cancelJob(deps: CancelJobDeps, owner: string, jobId: strin
       }
       case 'RUNNING': {
         const cancelling = await startCancelling(deps, job, false);
-        if (cancelling) return { job: cancelling, stopping: true };
+        if (cancelling) return { job: cancelling, stopping: cancelling.status === 'CANCELLING' };
         job = await deps.store.get(jobId, now);
         break;
       }

@@ -41,7 +41,7 @@ export async function deleteJob(deps: DeleteJobDeps, owner: string, jobId: strin
   for (let attempt = 0; attempt < MAX_ATTEMPTS && job && job.status !== 'DELETED'; attempt++) {
     if (job.status === 'RUNNING') {
       const cancelling = await startCancelling({ ...deps, now: () => now }, job, true);
-      if (cancelling) return { job: cancelling, stopping: true };
+      if (cancelling) return { job: cancelling, stopping: cancelling.status === 'CANCELLING' };
       job = await deps.store.get(jobId, now);
       continue;
     }

@@ -42,11 +42,11 @@ describe('cancel: task-stopped events and StopExecution rights', () => {
     ]);
   });
 
-  it('lets cancel and delete stop executions of the conversion state machine only (StopExecution, nothing else)', () => {
+  it('lets cancel and delete stop executions of the conversion state machine only (StopExecution and reading their history, nothing else)', () => {
     for (const handler of ['cancelJob', 'deleteJob'] as const) {
       const statements = stateActions(stack.api.functions[handler].role);
       expect(statements).toHaveLength(1);
-      expect(statements[0]!.actions).toEqual(['states:StopExecution']);
+      expect(statements[0]!.actions).toEqual(['states:GetExecutionHistory', 'states:StopExecution']);
       expect(statements[0]!.resource).toContain(':execution:');
       expect(statements[0]!.resource).toContain(machine);
     }

@@ -420,13 +420,14 @@ describe('admin routes (role admin)', () => {
   });
 });
 
-/** A job the real pipeline handlers took to RUNNING (the test plays S3's event). */
+/** A job the real pipeline handlers took to RUNNING, its task requested (the test plays S3's event and the state machine). */
 async function runningJob(): Promise<string> {
   const created = await createJob();
   const jobId = created.job.jobId;
   expect((await uploadBundle(created.upload!, sampleBundle())).status).toBe(204);
   expect(await pipeline.validateUpload(await aws.nextCreated(s3Keys.bundle(jobId)), lambdaContext())).toEqual({ outcomes: ['queued'] });
   expect(await pipeline.prepareRun({ jobId }, lambdaContext())).toMatchObject({ skip: false });
+  aws.taskScheduled(jobId);
   return jobId;
 }
 

@@ -583,6 +583,7 @@ describe('cancel, and DELETE of a running job', () => {
     const running = await createJob();
     await uploadAndValidate(running);
     expect(await h.prepareRun({ jobId: running.job.jobId }, lambdaContext())).toMatchObject({ skip: false });
+    aws.taskScheduled(running.job.jobId);
     const stopping = await api('cancelJob', { id: running.job.jobId });
     expect([stopping.statusCode, stopping.json.status]).toEqual([202, 'CANCELLING']);
     const deleting = await api('deleteJob', { id: running.job.jobId });

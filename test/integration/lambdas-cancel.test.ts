@@ -80,10 +80,12 @@ async function queued(): Promise<string> {
   return created.job.jobId;
 }
 
-async function running(): Promise<{ jobId: string; run: PrepareRunOutput }> {
+/** PrepareRun has moved the job to RUNNING; `taskRequested`: the state machine has also asked ECS for its task. */
+async function running(taskRequested = true): Promise<{ jobId: string; run: PrepareRunOutput }> {
   const jobId = await queued();
   const run = (await h.prepareRun({ jobId }, lambdaContext())) as PrepareRunOutput;
   expect(run.skip).toBe(false);
+  if (taskRequested) aws.taskScheduled(jobId);
   return { jobId, run };
 }
 
@@ -229,6 +231,25 @@ describe('POST /jobs/{id}/cancel while the task runs', () => {
     expect([done.statusCode, done.json.status, done.json.terminal]).toEqual([200, 'CANCELLED', true]);
     // A duplicate event is harmless.
     expect(await h.taskStopped(taskStoppedEvent(jobId), lambdaContext())).toMatchObject({ action: 'ignored', status: 'CANCELLED' });
+  });
+
+  it('RUNNING, stopped before its task was requested (between PrepareRun and RunTask): 200 CANCELLED at once, slot freed — no STOPPED event will come', async () => {
+    const { jobId } = await running(false);
+    expect(await holdsSlot(jobId)).toBe(true);
+    const response = await cancel(jobId);
+    expect([response.statusCode, response.json.status, response.json.terminal]).toEqual([200, 'CANCELLED', true]);
+    expect(execution(jobId)).toMatchObject({ status: 'ABORTED' });
+    expect(execution(jobId)!.history.map((event) => event.type)).toEqual(['ExecutionStarted', 'ExecutionAborted']);
+    expect(await holdsSlot(jobId)).toBe(false);
+    expect(await exists(s3Keys.bundle(jobId))).toBe(false);
+    // Nothing is left for the reaper.
+    expect((await reapAfter(CANCEL_DEADLINE_MS + 1000)).finishedCancels).toBe(0);
+
+    // A DELETE meeting the same moment ends DELETED at once.
+    const other = await running(false);
+    const deleted = await route('deleteJob', other.jobId);
+    expect([deleted.statusCode, deleted.json.status]).toEqual([200, 'DELETED']);
+    expect(await holdsSlot(other.jobId)).toBe(false);
   });
 
   it("leaves a RUNNING job's natural stop to RecordOutcome", async () => {

@@ -18,6 +18,7 @@ import S3rver from 's3rver';
 import { KEY_TABLE } from '../../core/principal';
 import { AUDIT_TABLE, LAMBDA_ENV, TABLE } from '../../core/service-env';
 import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
+import { executionArnFor } from '../../lambdas/storage/executions';
 import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
 
 export const TEST_REGION = 'us-east-1';
@@ -40,6 +41,8 @@ export interface LocalAws {
   s3: S3Client;
   /** Creates a fresh, empty jobs table and audit table (and uses them from now on); returns the jobs table's name. */
   freshTable(): Promise<string>;
+  /** Plays the state machine asking ECS for the job's task after PrepareRun (RunConverter's TaskScheduled). */
+  taskScheduled(jobId: string): void;
   stop(): Promise<void>;
 }
 
@@ -162,6 +165,11 @@ export async function startLocalAws(): Promise<LocalAws> {
     sfn,
     proxy,
     s3Events,
+    taskScheduled(jobId) {
+      const execution = sfn.executions.get(executionArnFor(TEST_STATE_MACHINE_ARN, jobId));
+      if (!execution) throw new Error(`No execution for ${jobId}`);
+      sfn.recordTaskScheduled(execution, 'ecs', 'runTask.sync', { jobId });
+    },
     nextCreated(key, timeoutMs = 5000) {
       const seen = s3Events.find(
         (event) => event.Records[0]?.eventName.startsWith('ObjectCreated:') && event.Records[0].s3.object.key === key,

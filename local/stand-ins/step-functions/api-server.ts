@@ -6,14 +6,27 @@
  * StartExecution honours execution names like the service does: a name is
  * unique per state machine; starting it again with the same input while it
  * runs returns the same execution, anything else is ExecutionAlreadyExists.
- * DescribeExecution / StopExecution work on what was started. Tests drive
- * executions to an end with `finish()`; local mode runs the real state
- * machine definition from `onStart` (see state-machine-runner.ts).
+ * DescribeExecution / StopExecution work on what was started, and
+ * GetExecutionHistory returns the events the service would record for what
+ * this stand-in sees: the execution's start and end, and a TaskScheduled for
+ * every ECS task the state machine asks for (recordTaskScheduled; refused once
+ * the execution has ended, as the service schedules nothing for an aborted
+ * execution). Tests drive executions to an end with `finish()`; local mode runs
+ * the real state machine definition from `onStart` (see state-machine-runner.ts).
  */
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import { closeServer, listen } from '../../host/ports';
 
 export type ExecutionStatus = 'RUNNING' | 'SUCCEEDED' | 'FAILED' | 'TIMED_OUT' | 'ABORTED';
+
+/** One event of GetExecutionHistory, in the service's shape (only the events this stand-in records). */
+export interface HistoryEvent {
+  id: number;
+  previousEventId: number;
+  timestamp: Date;
+  type: 'ExecutionStarted' | 'TaskScheduled' | 'ExecutionSucceeded' | 'ExecutionFailed' | 'ExecutionTimedOut' | 'ExecutionAborted';
+  taskScheduledEventDetails?: { resourceType: string; resource: string; region: string; parameters: string };
+}
 
 export interface Execution {
   executionArn: string;
@@ -26,7 +39,23 @@ export interface Execution {
   output?: string;
   error?: string;
   cause?: string;
+  history: HistoryEvent[];
 }
+
+const END_EVENT = {
+  SUCCEEDED: 'ExecutionSucceeded',
+  FAILED: 'ExecutionFailed',
+  TIMED_OUT: 'ExecutionTimedOut',
+  ABORTED: 'ExecutionAborted',
+} as const satisfies Record<Exclude<ExecutionStatus, 'RUNNING'>, HistoryEvent['type']>;
+
+function record(execution: Execution, type: HistoryEvent['type'], details: Partial<HistoryEvent> = {}): void {
+  const id = execution.history.length + 1;
+  execution.history.push({ id, previousEventId: id - 1, timestamp: new Date(), type, ...details });
+}
+
+/** Largest page of GetExecutionHistory, as the service allows. */
+const MAX_HISTORY_PAGE = 1000;
 
 export interface SfnCall {
   action: string;
@@ -45,6 +74,8 @@ export interface SfnServer {
   onStart?: (execution: Execution) => void;
   /** Called when StopExecution aborts a running execution. */
   onStop?: (execution: Execution) => void;
+  /** The state machine asks for a task (`resourceType` e.g. `ecs`); throws when the execution has ended. */
+  recordTaskScheduled(execution: Execution, resourceType: string, resource: string, parameters: unknown): void;
   close(): Promise<void>;
 }
 
@@ -106,7 +137,8 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
         }
         throw new SfnError('ExecutionAlreadyExists', `Execution Already Exists: '${executionArn}'`);
       }
-      const execution: Execution = { executionArn, stateMachineArn, name, input, status: 'RUNNING', startDate: new Date() };
+      const execution: Execution = { executionArn, stateMachineArn, name, input, status: 'RUNNING', startDate: new Date(), history: [] };
+      record(execution, 'ExecutionStarted');
       executions.set(executionArn, execution);
       queueMicrotask(() => server.onStart?.(execution));
       return { executionArn, startDate: epoch(execution.startDate) };
@@ -135,9 +167,20 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
         execution.stopDate = new Date();
         execution.error = typeof body.error === 'string' ? body.error : undefined;
         execution.cause = typeof body.cause === 'string' ? body.cause : undefined;
+        record(execution, 'ExecutionAborted');
         queueMicrotask(() => server.onStop?.(execution));
       }
       return { stopDate: epoch(execution.stopDate ?? new Date()) };
+    },
+    GetExecutionHistory(body) {
+      const execution = executions.get(String(body.executionArn ?? ''));
+      if (!execution) throw new SfnError('ExecutionDoesNotExist', `Execution Does Not Exist: '${String(body.executionArn)}'`);
+      const ordered = body.reverseOrder === true ? [...execution.history].reverse() : execution.history;
+      const size = typeof body.maxResults === 'number' && body.maxResults > 0 ? Math.min(body.maxResults, MAX_HISTORY_PAGE) : 100;
+      const from = typeof body.nextToken === 'string' ? Number(body.nextToken) : 0;
+      if (!Number.isInteger(from) || from < 0 || from > ordered.length) throw new SfnError('InvalidToken', 'Invalid Token');
+      const events = ordered.slice(from, from + size).map((event) => ({ ...event, timestamp: epoch(event.timestamp) }));
+      return { events, nextToken: from + size < ordered.length ? String(from + size) : undefined };
     },
   };
 
@@ -182,6 +225,15 @@ export async function startSfnServer(options: SfnServerOptions = {}): Promise<Sf
       execution.output = result.output === undefined ? undefined : JSON.stringify(result.output);
       execution.error = result.error;
       execution.cause = result.cause;
+      record(execution, END_EVENT[status]);
+    },
+    recordTaskScheduled(execution, resourceType, resource, parameters) {
+      if (execution.status !== 'RUNNING')
+        throw new Error(`Execution ${execution.name} has ended (${execution.status}); no task is scheduled`);
+      const region = execution.executionArn.split(':')[3] ?? '';
+      record(execution, 'TaskScheduled', {
+        taskScheduledEventDetails: { resourceType, resource, region, parameters: JSON.stringify(parameters) },
+      });
     },
     close: () => closeServer(httpServer),
   };

@@ -47,7 +47,11 @@ interface StateMachineDefinition {
 }
 
 type LocalHandler = (input: Record<string, unknown>) => Promise<unknown>;
-type HandlerFactory = (signal: AbortSignal) => LocalHandler;
+/** `scheduled` records that the state asks its service for work (throws once the execution has ended). */
+type HandlerFactory = (
+  signal: AbortSignal,
+  scheduled: (resourceType: string, resource: string, parameters: unknown) => void,
+) => LocalHandler;
 
 // aws-local-stepfunctions uses Promise.withResolvers, which Node 20 lacks.
 const PromiseWithResolvers = Promise as unknown as { withResolvers?: () => unknown };
@@ -99,7 +103,9 @@ export function localHandlersFor(definition: object, tasks: LocalTaskHandlers): 
     } else if (ECS_RUN_TASK_SYNC.test(resource)) {
       // The interpreter stops waiting at TimeoutSeconds; stop the task too, as Step Functions does.
       const timeoutMs = (state.TimeoutSeconds ?? 99_999_999) * 1000;
-      handlers[name] = (executionSignal) => (input) => {
+      handlers[name] = (executionSignal, scheduled) => (input) => {
+        // An execution stopped before this state asked ECS for its task never gets one (no task, no STOPPED event).
+        scheduled('ecs', 'runTask.sync', input);
         const timeout = AbortSignal.timeout(timeoutMs);
         return tasks.runEcsTask(input, AbortSignal.any([executionSignal, timeout])).catch((error: unknown) => {
           // At TimeoutSeconds the interpreter reports States.Timeout itself: the stopped task's own
@@ -143,7 +149,9 @@ export function attachStateMachine(server: SfnServer, machines: LocalStateMachin
       server.finish(execution.name, 'FAILED', { error: 'States.Runtime', cause: `No local definition for ${execution.stateMachineArn}` });
       return;
     }
-    const overrides = Object.fromEntries(Object.entries(entry.handlers).map(([name, factory]) => [name, factory(abort.signal)]));
+    const scheduled = (resourceType: string, resource: string, parameters: unknown) =>
+      server.recordTaskScheduled(execution, resourceType, resource, parameters);
+    const overrides = Object.fromEntries(Object.entries(entry.handlers).map(([name, factory]) => [name, factory(abort.signal, scheduled)]));
     const input = JSON.parse(execution.input) as unknown;
     const handle = entry.machine.run(input as never, {
       overrides: { taskResourceLocalHandlers: overrides as never },

@@ -1,4 +1,11 @@
-import { DescribeExecutionCommand, SFNClient, StartExecutionCommand, StopExecutionCommand } from '@aws-sdk/client-sfn';
+import {
+  DescribeExecutionCommand,
+  GetExecutionHistoryCommand,
+  SFNClient,
+  StartExecutionCommand,
+  StopExecutionCommand,
+} from '@aws-sdk/client-sfn';
+import { Executions } from '../../../lambdas/storage/executions';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startSfnServer, type SfnServer } from '../../../local/stand-ins/step-functions/api-server';
 import { attachStateMachine, type LocalTaskHandlers } from '../../../local/stand-ins/step-functions/state-machine-runner';
@@ -57,6 +64,11 @@ async function waitForEnd(executionArn: string) {
     await new Promise((resolve) => setTimeout(resolve, 25));
   }
   throw new Error('execution did not end');
+}
+
+async function waitUntil(condition: () => boolean) {
+  for (let i = 0; i < 400 && !condition(); i++) await new Promise((resolve) => setTimeout(resolve, 25));
+  if (!condition()) throw new Error('condition never held');
 }
 
 afterEach(async () => {
@@ -164,6 +176,49 @@ describe('attachStateMachine', () => {
     await new Promise((resolve) => setTimeout(resolve, 100));
     expect(aborted).toBe(true);
     expect((await sfn().send(new DescribeExecutionCommand({ executionArn }))).status).toBe('ABORTED');
+  });
+
+  it('records the ECS task in the execution history (GetExecutionHistory, paged); a stop before RunConverter schedules no task', async () => {
+    let releasePrepare!: () => void;
+    let ecsCalls = 0;
+    await setUp({
+      invokeFunction: (arn) =>
+        arn === PREPARE && !releasePrepare
+          ? new Promise((resolve) => (releasePrepare = () => resolve({ skip: false })))
+          : Promise.resolve({ skip: false }),
+      runEcsTask: async () => {
+        ecsCalls++;
+        return {};
+      },
+    });
+    const executions = new Executions(sfn(), ARN);
+    // Held in PrepareRun, then stopped: the machine never asks ECS for the task.
+    await sfn().send(new StartExecutionCommand({ stateMachineArn: ARN, name: 'job6', input: JSON.stringify({ jobId: 'job6' }) }));
+    await waitUntil(() => releasePrepare !== undefined);
+    expect(await executions.ecsTaskRequested('job6')).toBe('unknown');
+    await executions.stop('job6', 'test');
+    releasePrepare();
+    await new Promise((resolve) => setTimeout(resolve, 100));
+    expect(ecsCalls).toBe(0);
+    expect(await executions.ecsTaskRequested('job6')).toBe('never');
+
+    // Run to the end: the TaskScheduled is there, in the service's shape, and pages follow nextToken.
+    const { executionArn } = await sfn().send(
+      new StartExecutionCommand({ stateMachineArn: ARN, name: 'job7', input: JSON.stringify({ jobId: 'job7' }) }),
+    );
+    await waitForEnd(executionArn!);
+    expect(ecsCalls).toBe(1);
+    expect(await executions.ecsTaskRequested('job7')).toBe('requested');
+    const first = await sfn().send(new GetExecutionHistoryCommand({ executionArn, maxResults: 2 }));
+    expect(first.events!.map((event) => event.type)).toEqual(['ExecutionStarted', 'TaskScheduled']);
+    expect(first.events![1]!.taskScheduledEventDetails).toMatchObject({
+      resourceType: 'ecs',
+      resource: 'runTask.sync',
+      region: 'us-east-1',
+    });
+    const rest = await sfn().send(new GetExecutionHistoryCommand({ executionArn, maxResults: 2, nextToken: first.nextToken }));
+    expect(rest.events!.map((event) => event.type)).toEqual(['ExecutionSucceeded']);
+    expect(rest.nextToken).toBeUndefined();
   });
 
   it('refuses at start-up a Task it cannot run locally', async () => {
