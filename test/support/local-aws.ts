@@ -28,6 +28,8 @@ export const TEST_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:sta
 export interface LocalAws {
   env: Record<string, string>;
   tableName: string;
+  /** The key registry table (KEY_TABLE_NAME in env): the admin key routes write it, an authorizer given it reads it. */
+  keyTableName: string;
   bucket: string;
   endpoints: { dynamodb: string; s3: string; s3rver: string; sfn: string };
   sfn: SfnServer;
@@ -151,12 +153,15 @@ export async function startLocalAws(): Promise<LocalAws> {
   const s3 = new S3Client({ ...clientConfig, endpoint: proxy.endpoint, forcePathStyle: true });
 
   let tableName = '';
-  const env: Record<string, string> = {};
+  const keyTableName = `k2p-keys-${process.pid}-${++tableCounter}`;
+  await createKeyRegistryTable(ddb, keyTableName);
+  const env: Record<string, string> = { [LAMBDA_ENV.KEY_TABLE_NAME]: keyTableName };
   const local: LocalAws = {
     env,
     get tableName() {
       return tableName;
     },
+    keyTableName,
     bucket,
     endpoints: { dynamodb: dynamodbEndpoint, s3: proxy.endpoint, s3rver: s3rverEndpoint, sfn: sfn.endpoint },
     sfn,
