@@ -17,6 +17,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { KEY_TABLE } from '../../core/principal';
 import { AUDIT_TABLE, LAMBDA_ENV, TABLE } from '../../core/service-env';
+import { addWriteTransactions } from '../../local/stand-ins/dynamodb-transactions';
 import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
 import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
 
@@ -121,6 +122,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const directory = mkdtempSync(join(tmpdir(), 'k2p-s3rver-'));
 
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  addWriteTransactions(dynamo);
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
 
