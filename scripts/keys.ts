@@ -21,7 +21,7 @@ import { parseArgs } from 'node:util';
 import { generateApiKey, hashApiKey } from '../core/node/api-key';
 import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type PrincipalRole } from '../core/principal';
 import { createDocumentClient } from '../lambdas/storage/dynamodb-client';
-import { KeyRegistry } from '../lambdas/storage/key-registry';
+import { KeyRegistry, PROGRAMS_USAGE_PLAN } from '../lambdas/storage/key-registry';
 
 const USAGE = `usage: npm run keys -- <create|register|link|disable|enable|person> [options]
   create    --name N [--role user|admin] [--kind program|person] [--principal-id ID]   prints the new key once
@@ -112,7 +112,9 @@ async function main(argv: string[]): Promise<number> {
     role: values.role as PrincipalRole,
     enabled: true,
     createdAt: new Date().toISOString(),
+    // A registered value is an existing API Gateway key (its own plan); a created one is throttled by the Programs plan.
     ...(values['api-gateway-key-id'] ? { apiGatewayKeyId: values['api-gateway-key-id'] } : {}),
+    ...(command === 'create' && !values['api-gateway-key-id'] ? { usagePlan: PROGRAMS_USAGE_PLAN } : {}),
   };
   if (!(await registry.register(value, entry))) throw new Error('That key value is registered already.');
   console.error(`registered: principal ${principalId} (${entry.name}, ${entry.kind}, ${entry.role}), key hash ${hashApiKey(value)}`);

@@ -28,11 +28,14 @@ export interface KeyRecord {
   enabled: boolean;
   createdAt: string;
   lastUsedAt?: string;
-  /**
-   * The API Gateway key id the value is also registered as (an operator-made key in a usage plan of its own): the
-   * authorizer then names the value itself as the usage-plan key. Without it the key counts against the Programs plan.
-   */
+  /** The API Gateway key id the value is also registered as (an operator-made key in a usage plan of its own). */
   apiGatewayKeyId?: string;
+  /**
+   * 'programs': no API Gateway key has this value, so the authorizer names the stack's Programs key as the usage-plan
+   * key (keys made by the admin API, `keys create` and every rotation). Absent: the value itself is an API Gateway
+   * key in a plan of its own, as every key registered before the Programs plan existed (they keep their plans).
+   */
+  usagePlan?: typeof PROGRAMS_USAGE_PLAN;
   /** The key this one replaced by a rotation. */
   rotatedFrom?: string;
 }
@@ -46,6 +49,9 @@ export interface PersonStanding {
   role?: PrincipalRole;
   updatedAt: string;
 }
+
+/** The marker of a key throttled by the stack's Programs usage plan. */
+export const PROGRAMS_USAGE_PLAN = 'programs' as const;
 
 const personKey = (principalId: string) => ({ [KEY_TABLE.partitionKey]: `${KEY_TABLE.personPrefix}${principalId}` });
 
@@ -116,7 +122,10 @@ export class KeyRegistry {
     }
   }
 
-  /** Names (or, with null, forgets) the API Gateway key the value also is; false when the key is not registered. */
+  /**
+   * Names the API Gateway key the value also is (its own usage plan from now on), or with null forgets it (the
+   * Programs plan); false when the key is not registered.
+   */
   async setApiGatewayKeyId(keyHash: string, apiGatewayKeyId: string | null): Promise<boolean> {
     if (isPersonHash(keyHash)) return false;
     try {
@@ -124,10 +133,11 @@ export class KeyRegistry {
         new UpdateCommand({
           TableName: this.tableName,
           Key: { [KEY_TABLE.partitionKey]: keyHash },
-          UpdateExpression: apiGatewayKeyId === null ? 'REMOVE apiGatewayKeyId' : 'SET apiGatewayKeyId = :g',
+          UpdateExpression:
+            apiGatewayKeyId === null ? 'SET usagePlan = :p REMOVE apiGatewayKeyId' : 'SET apiGatewayKeyId = :g REMOVE usagePlan',
           ConditionExpression: 'attribute_exists(#k)',
           ExpressionAttributeNames: { '#k': KEY_TABLE.partitionKey },
-          ...(apiGatewayKeyId === null ? {} : { ExpressionAttributeValues: { ':g': apiGatewayKeyId } }),
+          ExpressionAttributeValues: apiGatewayKeyId === null ? { ':p': PROGRAMS_USAGE_PLAN } : { ':g': apiGatewayKeyId },
         }),
       );
       return true;
@@ -184,7 +194,7 @@ export class KeyRegistry {
   /**
    * Replaces a key by a new value in one transaction: the new item (same principal, name, kind, role and enabled,
    * `rotatedFrom` the old hash) is put and the old one deleted, only if the old one still exists. Returns the new
-   * record, or undefined when the old key is gone. The new value is no API Gateway key, so it has no apiGatewayKeyId.
+   * record, or undefined when the old key is gone. The new value is no API Gateway key: it goes to the Programs plan.
    */
   async rotate(oldHash: string, newValue: string, nowIso: string): Promise<KeyRecord | undefined> {
     // A change to the old key between the read and the write (disabled meanwhile) cancels the write: read again.
@@ -192,7 +202,13 @@ export class KeyRegistry {
       const old = await this.get(oldHash);
       if (!old) return undefined;
       const { apiGatewayKeyId: _gatewayKey, lastUsedAt: _lastUsed, ...kept } = old;
-      const next: KeyRecord = { ...kept, keyHash: hashApiKey(newValue), createdAt: nowIso, rotatedFrom: oldHash };
+      const next: KeyRecord = {
+        ...kept,
+        keyHash: hashApiKey(newValue),
+        createdAt: nowIso,
+        rotatedFrom: oldHash,
+        usagePlan: PROGRAMS_USAGE_PLAN,
+      };
       try {
         await this.ddb.send(
           new TransactWriteCommand({

@@ -22,7 +22,7 @@ import { PERSON_ID_PREFIX, type Principal } from '../../core/principal';
 import { utcDay } from '../decisions/daily-quota';
 import { decodePageToken, encodePageToken, invalidPageToken } from '../decisions/page-token';
 import type { Capacity } from '../storage/capacity';
-import type { KeyRecord, KeyRegistry, PersonStanding } from '../storage/key-registry';
+import { PROGRAMS_USAGE_PLAN, type KeyRecord, type KeyRegistry, type PersonStanding } from '../storage/key-registry';
 import { auditedAction, type AdminActionDeps } from './admin-actions';
 
 export interface AdminKeyDeps extends AdminActionDeps {
@@ -142,6 +142,7 @@ export async function createKey(deps: AdminKeyDeps, admin: Principal, request: A
       role: request.role ?? 'user',
       enabled: true,
       createdAt: new Date(now()).toISOString(),
+      usagePlan: PROGRAMS_USAGE_PLAN,
     };
     // 256 random bits: a collision with a registered value is not a case to handle, only to refuse.
     if (!(await deps.registry.register(value, record))) throw new Error('The new key value is registered already.');

@@ -1,7 +1,8 @@
 /**
  * Who a request comes from, and which usage-plan key throttles it: a bearer token (OIDC) names a person, who is
- * throttled by the People key; a registered, enabled API key names its principal and is throttled by its own value
- * when an operator also made it an API Gateway key (its record names `apiGatewayKeyId`), else by the Programs key.
+ * throttled by the People key; a registered, enabled API key names its principal and is throttled by the Programs
+ * key when its record says so (`usagePlan: 'programs'`: no API Gateway key has its value), else by its own value
+ * (an API Gateway key in a plan of its own, like every key registered before the Programs plan).
  * When both are sent the bearer token wins (a signed-in person on the page that also carries the shared page key
  * acts as the person), and a bad token is refused rather than falling back to the key. Key lookups are reused for
  * at most `cacheMs` (a disabled key stops within it) in a bounded cache; lastUsedAt is written only when the registry
@@ -12,7 +13,7 @@
 import { hashApiKey } from '../../core/node/api-key';
 import { API_KEY_HEADER, type Principal } from '../../core/principal';
 import { BoundedCache } from '../decisions/bounded-cache';
-import type { KeyRecord, KeyRegistry, PersonStanding } from '../storage/key-registry';
+import { PROGRAMS_USAGE_PLAN, type KeyRecord, type KeyRegistry, type PersonStanding } from '../storage/key-registry';
 import { logger } from '../runtime/observability';
 
 export interface Credentials {
@@ -110,7 +111,7 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       return undefined;
     }
     logger.info('Authenticated', { principalId: record.principalId, kind: record.kind, role: record.role });
-    const usageIdentifierKey = record.apiGatewayKeyId || !options.programsUsageKey ? value : options.programsUsageKey;
+    const usageIdentifierKey = record.usagePlan === PROGRAMS_USAGE_PLAN && options.programsUsageKey ? options.programsUsageKey : value;
     return { principal: { id: record.principalId, name: record.name, kind: record.kind, role: record.role }, usageIdentifierKey };
   };
 

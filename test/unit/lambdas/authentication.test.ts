@@ -98,13 +98,17 @@ describe('createAuthenticator', () => {
     expect(await authenticate({})).toBeUndefined();
   });
 
-  it('throttles a key by the Programs key unless its record names an API Gateway key of its own', async () => {
+  it('throttles a key by the Programs key only when its record says so; any other key (registered before the Programs plan, or an API Gateway key of its own) by its own value', async () => {
     const { registry, authenticate } = setup({ programsUsageKey: PROGRAMS_KEY });
     registry.add('k2p_admin-made-0002');
+    registry.records.get(hashApiKey('k2p_admin-made-0002'))!.usagePlan = 'programs';
     registry.add('k2p_gateway-key-0003');
     registry.records.get(hashApiKey('k2p_gateway-key-0003'))!.apiGatewayKeyId = 'abc123';
+    registry.add('k2p_older-key-0004');
     expect((await authenticate({ apiKey: 'k2p_admin-made-0002' }))?.usageIdentifierKey).toBe(PROGRAMS_KEY);
     expect((await authenticate({ apiKey: 'k2p_gateway-key-0003' }))?.usageIdentifierKey).toBe('k2p_gateway-key-0003');
+    // Keeps the plan it had (e.g. the anonymous page's key, whose plan blocks listing jobs).
+    expect((await authenticate({ apiKey: 'k2p_older-key-0004' }))?.usageIdentifierKey).toBe('k2p_older-key-0004');
   });
 
   it('names a person by the bearer token, throttled by the People key; the token wins over a key sent with it', async () => {
