@@ -112,6 +112,8 @@ export class App {
       const signIn = (this.signIn = new SignIn(config.signIn, { origin: location.origin, storage }));
       signIn.onChange((person, reason) => this.accessChanged(person, reason));
       const back = await signIn.start(location.href);
+      // Signed in from another page of the site (admin.html): the session is in this tab's storage, so go back there.
+      if (back.kind === 'signed-in' && new URL(back.url).pathname !== location.pathname) return location.replace(back.url);
       if (back.kind !== 'none') history.replaceState(null, '', back.url);
       if (back.kind === 'failed') this.signInError(`The sign-in did not work: ${back.message}`);
       if (back.kind === 'signed-out') byId('auth-status').textContent = 'You are signed out.';
@@ -217,11 +219,19 @@ export class App {
       byId('sign-in-ended').hidden = true;
       this.accountJobs = new AccountJobs(this.client, () => this.drawRecent());
       void this.accountJobs.load();
+      void this.showAdminLink();
     } else if (!person && this.accountJobs) {
       this.accountJobs.reset();
       this.accountJobs = undefined;
+      byId('admin-link').hidden = true;
     }
     this.drawRecent();
+  }
+
+  /** The admin page's link, for admins only (GET /me says; the admin routes check again). */
+  private async showAdminLink(): Promise<void> {
+    const me = await this.client?.me().catch(() => undefined);
+    byId('admin-link').hidden = !(me?.role === 'admin' && this.signIn?.person);
   }
 
   private pageError(ex: Explanation): void {
