@@ -172,20 +172,20 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     expect(await page.getByTestId('count-code-CONVERTER_PARSE_ERROR').textContent()).toMatch(/1/);
     await screenshot(page, '13-admin-jobs.png');
 
-    await page.getByLabel('State').selectOption('FAILED');
+    await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('FAILED');
     expect(await applyFilters(page, /state FAILED/)).toEqual([jobs.personFailed]);
-    await page.getByLabel('State').selectOption('');
-    await page.getByLabel('Error code').selectOption('CONVERTER_PARSE_ERROR');
+    await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('');
+    await page.locator('#jobs').getByLabel('Error code', { exact: true }).selectOption('CONVERTER_PARSE_ERROR');
     expect(await applyFilters(page, /code CONVERTER_PARSE_ERROR/)).toEqual([jobs.personFailed]);
-    await page.getByLabel('Error code').selectOption('');
-    await page.getByLabel('State').selectOption('REJECTED');
+    await page.locator('#jobs').getByLabel('Error code', { exact: true }).selectOption('');
+    await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('REJECTED');
     expect(await applyFilters(page, /state REJECTED/)).toEqual([jobs.programRejected]);
-    await page.getByLabel('State').selectOption('');
+    await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('');
 
-    await page.getByLabel('Owner (principal id)').fill(personId);
+    await page.locator('#jobs').getByLabel('Owner (principal id)', { exact: true }).fill(personId);
     expect(new Set(await applyFilters(page, /owner /))).toEqual(new Set([jobs.personOk, jobs.personFailed]));
     // Clicking an owner filters by it too (the live region says so).
-    await page.getByLabel('Owner (principal id)').fill('');
+    await page.locator('#jobs').getByLabel('Owner (principal id)', { exact: true }).fill('');
     await applyFilters(page, /since 7d/);
     await page.getByTestId('admin-status').evaluate((el) => (el.textContent = ''));
     await page.locator(`[data-job-id="${jobs.programOk}"] [data-testid="owner-filter"]`).click();
@@ -193,17 +193,17 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     const programRows = await rowIds(page);
     expect(programRows).toContain(jobs.programOk);
     expect(programRows).not.toContain(jobs.personOk);
-    expect(await page.getByLabel('Owner (principal id)').inputValue()).toBe(programId);
+    expect(await page.locator('#jobs').getByLabel('Owner (principal id)', { exact: true }).inputValue()).toBe(programId);
 
     // A range that ends before any job was made: nothing.
-    await page.getByLabel('Owner (principal id)').fill('');
-    await page.getByLabel('Since').fill('2020-01-01T00:00:00Z');
-    await page.getByLabel('Until').fill('2020-01-02T00:00:00Z');
+    await page.locator('#jobs').getByLabel('Owner (principal id)', { exact: true }).fill('');
+    await page.locator('#jobs').getByLabel('Since', { exact: true }).fill('2020-01-01T00:00:00Z');
+    await page.locator('#jobs').getByLabel('Until', { exact: true }).fill('2020-01-02T00:00:00Z');
     expect(await applyFilters(page, /until 2020-01-02/)).toEqual([]);
     expect(await page.getByTestId('jobs-empty').isVisible()).toBe(true);
     expect(await page.getByTestId('job-counts').textContent()).toContain('0 jobs');
     // A range the API refuses: its code and hint, in the alert.
-    await page.getByLabel('Since').fill('yesterday');
+    await page.locator('#jobs').getByLabel('Since', { exact: true }).fill('yesterday');
     await page.getByTestId('filter-apply').click();
     await waitForTestIdText(page, 'page-error', 'INVALID_REQUEST');
     await expectClean(probe);
@@ -228,8 +228,8 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     await page.getByRole('button', { name: 'Close' }).click();
 
     // Cancel: the dialog opens with the safe answer focused; Escape keeps the job.
-    await page.getByLabel('Owner (principal id)').fill(programId);
-    await page.getByLabel('State').selectOption('AWAITING_UPLOAD');
+    await page.locator('#jobs').getByLabel('Owner (principal id)', { exact: true }).fill(programId);
+    await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('AWAITING_UPLOAD');
     expect(new Set(await applyFilters(page, /state AWAITING_UPLOAD/))).toEqual(new Set([jobs.waiting, jobs.toDelete]));
     await page.locator(`[data-job-id="${jobs.waiting}"] [data-testid="job-open"]`).click();
     await page.getByTestId('job-cancel').click();
@@ -263,8 +263,8 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
   it('creates a key whose value is shown once and works at once; it is gone after hiding or a reload; disable', async () => {
     const probe = await signedInAdmin();
     const { page } = probe;
-    await page.getByLabel('Name (who the key is for)').fill('ci-bot');
-    await page.getByLabel('Role').selectOption('user');
+    await page.locator('#keys').getByLabel('Name (who the key is for)').fill('ci-bot');
+    await page.locator('#keys').getByLabel('Role', { exact: true }).selectOption('user');
     await page.getByTestId('key-create-button').click();
     const secret = page.getByTestId('key-secret');
     await secret.waitFor({ state: 'visible' });
