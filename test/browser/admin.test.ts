@@ -20,7 +20,7 @@ import {
   launchChromium,
   openPage,
   problemsOf,
-  screenshot,
+  screenshotOf,
   startWebStack,
   waitForTestIdText,
   type PageProbe,
@@ -34,8 +34,9 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
   let user: OidcAccount;
   /** The person whose jobs the admin looks at (signed in over HTTP, as the page would). */
   let personId: string;
-  /** The local CLI key's program principal. */
+  /** The local CLI key's program principal, and its name. */
   let programId: string;
+  let programName: string;
   const jobs = { personOk: '', personFailed: '', programOk: '', programRejected: '', waiting: '', toDelete: '' };
 
   /** Creates a job, uploads the bundle and waits until it has ended. */
@@ -63,7 +64,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     const person = new ApiClient({ baseUrl: stack.e2e.stack.urls.api, bearerToken: () => signedIn.id_token });
     const program = stack.e2e.client;
     personId = (await person.me()).id;
-    programId = (await program.me()).id;
+    ({ id: programId, name: programName } = await program.me());
     jobs.personOk = await submit(person, await bundleOfSample('KNIME_single_csv'), 'person-ok.zip');
     jobs.personFailed = await submit(person, bundleWithMode('exit-3'), 'person-unparseable.zip');
     jobs.programOk = await submit(program, await bundleOfSample('KNIME_single_csv'), 'program-ok.zip');
@@ -170,7 +171,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     expect(new Set(owners)).toEqual(new Set([personId, programId]));
     expect(await page.getByTestId('count-state-FAILED').textContent()).toMatch(/FAILED\s*1/);
     expect(await page.getByTestId('count-code-CONVERTER_PARSE_ERROR').textContent()).toMatch(/1/);
-    await screenshot(page, '13-admin-jobs.png');
+    await screenshotOf(page.locator('#jobs'), '13-admin-jobs.png');
 
     await page.locator('#jobs').getByLabel('State', { exact: true }).selectOption('FAILED');
     expect(await applyFilters(page, /state FAILED/)).toEqual([jobs.personFailed]);
@@ -224,7 +225,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     expect(await detail.getByTestId('job-log').textContent()).toContain('simulated failure (exit 3)');
     expect(await detail.getByTestId('job-report').isVisible()).toBe(true);
     expect(await page.getByTestId('job-cancel').isVisible()).toBe(false);
-    await screenshot(page, '14-admin-failure.png');
+    await screenshotOf(detail, '14-admin-failure.png');
     await page.getByRole('button', { name: 'Close' }).click();
 
     // Cancel: the dialog opens with the safe answer focused; Escape keeps the job.
@@ -272,7 +273,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     const value = await page.getByTestId('key-secret-value').inputValue();
     expect(value.length).toBeGreaterThan(20);
     await page.locator('[data-testid="key-row"]', { hasText: 'ci-bot' }).waitFor();
-    await screenshot(page, '15-admin-key-created.png');
+    await screenshotOf(page.locator('#keys'), '15-admin-key-created.png');
 
     // The key works at once, as the program it was made for.
     const me = await fetch(new URL('me', stack.e2e.stack.urls.api), { headers: { 'x-api-key': value } });
@@ -317,9 +318,9 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     const bars = await page.locator('[data-testid="usage-chart"] .usage-bar').count();
     expect(bars).toBeGreaterThanOrEqual(2);
     const usageText = (await page.getByTestId('usage-body').textContent()) ?? '';
-    expect(usageText).toContain(programId.slice(0, 12));
-    await page.locator('#usage').scrollIntoViewIfNeeded();
-    await page.locator('#usage').screenshot({ path: await screenshotPath('16-admin-usage.png') });
+    expect(usageText).toContain(programName);
+    expect(usageText).toContain(personId);
+    await screenshotOf(page.locator('#usage'), '16-admin-usage.png');
 
     await gotoPage(probe, stack);
     await page.getByTestId('admin-link').waitFor({ state: 'visible' });
@@ -331,16 +332,7 @@ describe.skipIf(!HAS_CHROMIUM)('the admin page (local mode, anonymous access off
     const dark = await signedInAdmin({ colorScheme: 'dark', viewport: { width: 390, height: 844 } });
     const overflow = await dark.page.evaluate(() => document.documentElement.scrollWidth - document.documentElement.clientWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(dark.page, '17-admin-dark-narrow.png');
+    await screenshotOf(dark.page.locator('#jobs'), '17-admin-dark-narrow.png');
     await expectClean(dark);
   }, 180_000);
 });
-
-/** Where a section's screenshot goes (support.ts's screenshot() takes the whole page). */
-async function screenshotPath(name: string): Promise<string> {
-  const { SCREENSHOTS } = await import('./support');
-  const { mkdirSync } = await import('node:fs');
-  const { join } = await import('node:path');
-  mkdirSync(SCREENSHOTS, { recursive: true });
-  return join(SCREENSHOTS, name);
-}

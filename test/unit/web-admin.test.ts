@@ -65,13 +65,14 @@ describe('usage chart layout', () => {
     const end = first!.segments.at(-1)!;
     expect(end.x + end.width).toBeCloseTo(200 + plot);
     expect(first!.segments[1]!.x).toBeCloseTo(200 + 0.6 * plot);
-    expect(second!.label).toBe('oidc:issuer#b');
+    expect(second!.label).toBe('b');
     expect(second!.y).toBe(40);
     expect(second!.segments).toEqual([{ kind: 'succeeded', x: 200, width: plot / 2, count: 5 }]);
   });
 
-  it('cuts long labels and never counts "other" below zero', () => {
+  it('names a person by their subject, cuts long labels, and never counts "other" below zero', () => {
     expect(principalLabel({ principalId: 'x'.repeat(40) }, 10)).toBe(`${'x'.repeat(9)}…`);
+    expect(principalLabel({ principalId: 'oidc:https://idp.example#alice', name: 'Alice' })).toBe('Alice');
     expect(segmentCounts(usage('a', { jobs: 1, succeeded: 1, failed: 1 })).other).toBe(0);
     expect(layoutUsage([]).bars).toEqual([]);
   });

@@ -87,16 +87,20 @@ export class KeysView {
         h('td', { class: 'nowrap' }, key.lastUsedAt ? formatWhen(key.lastUsedAt) : h('span', { class: 'muted' }, 'never')),
         h('td', { class: 'num' }, String(key.jobsInFlight)),
         h('td', { class: 'num' }, String(key.conversionsToday)),
-        h('td', {}, h('code', { attrs: { title: key.keyId } }, `${key.keyId.slice(0, 12)}…`)),
+        h('td', { class: 'nowrap' }, h('code', { attrs: { title: key.keyId } }, `${key.keyId.slice(0, 12)}…`)),
         h(
           'td',
-          { class: 'row-actions' },
-          key.enabled
-            ? button('Disable', 'Disable the key of', () => void this.setEnabled(key, false), 'key-disable')
-            : button('Enable', 'Enable the key of', () => void this.setEnabled(key, true), 'key-enable'),
-          button('Rotate…', 'Rotate the key of', () => void this.rotate(key), 'key-rotate'),
-          button('Jobs', 'Show the jobs of', () => this.shell.showJobsOf(key.principalId), 'key-jobs'),
-          button('Delete…', 'Delete the key of', () => void this.remove(key), 'key-delete', true),
+          {},
+          h(
+            'div',
+            { class: 'row-actions' },
+            key.enabled
+              ? button('Disable', 'Disable the key of', () => void this.setEnabled(key, false), 'key-disable')
+              : button('Enable', 'Enable the key of', () => void this.setEnabled(key, true), 'key-enable'),
+            button('Rotate…', 'Rotate the key of', () => void this.rotate(key), 'key-rotate'),
+            button('Jobs', 'Show the jobs of', () => this.shell.showJobsOf(key.principalId), 'key-jobs'),
+            button('Delete…', 'Delete the key of', () => void this.remove(key), 'key-delete', true),
+          ),
         ),
       );
     });

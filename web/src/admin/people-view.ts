@@ -60,35 +60,39 @@ export class PeopleView {
         h('td', { class: 'nowrap' }, formatWhen(person.updatedAt)),
         h(
           'td',
-          { class: 'row-actions' },
+          {},
           h(
-            'button',
-            {
-              class: 'button small',
-              attrs: { type: 'button', 'aria-label': `${person.enabled ? 'Disable' : 'Enable'} ${person.principalId}` },
-              on: { click: () => void this.put(person.principalId, { enabled: !person.enabled }) },
-            },
-            person.enabled ? 'Disable' : 'Enable',
-          ),
-          person.role
-            ? h(
-                'button',
-                {
-                  class: 'button small',
-                  attrs: { type: 'button', 'aria-label': `Let the sign-in decide the role of ${person.principalId}` },
-                  on: { click: () => void this.put(person.principalId, { role: null }) },
-                },
-                'Clear role override',
-              )
-            : null,
-          h(
-            'button',
-            {
-              class: 'button small',
-              attrs: { type: 'button', 'aria-label': `Show the jobs of ${person.principalId}` },
-              on: { click: () => this.shell.showJobsOf(person.principalId) },
-            },
-            'Jobs',
+            'div',
+            { class: 'row-actions' },
+            h(
+              'button',
+              {
+                class: 'button small',
+                attrs: { type: 'button', 'aria-label': `${person.enabled ? 'Disable' : 'Enable'} ${person.principalId}` },
+                on: { click: () => void this.put(person.principalId, { enabled: !person.enabled }) },
+              },
+              person.enabled ? 'Disable' : 'Enable',
+            ),
+            person.role
+              ? h(
+                  'button',
+                  {
+                    class: 'button small',
+                    attrs: { type: 'button', 'aria-label': `Let the sign-in decide the role of ${person.principalId}` },
+                    on: { click: () => void this.put(person.principalId, { role: null }) },
+                  },
+                  'Clear role override',
+                )
+              : null,
+            h(
+              'button',
+              {
+                class: 'button small',
+                attrs: { type: 'button', 'aria-label': `Show the jobs of ${person.principalId}` },
+                on: { click: () => this.shell.showJobsOf(person.principalId) },
+              },
+              'Jobs',
+            ),
           ),
         ),
       ),

@@ -44,9 +44,19 @@ export interface UsageLayoutOptions {
   maxLabel?: number;
 }
 
-/** The principal as a reader knows it: the key's name, else the id. */
+/** Column heads of the numbers' table. */
+export const SEGMENT_SHORT: Readonly<Record<UsageSegment, string>> = {
+  succeeded: 'succeeded',
+  failed: 'failed',
+  rejected: 'rejected',
+  cancelled: 'cancelled',
+  other: 'other',
+};
+
+/** The principal as a reader knows it: the key's name, else a person's subject (the id after `#`), else the id. */
 export function principalLabel(usage: Pick<PrincipalUsage, 'principalId' | 'name'>, maxLabel = 28): string {
-  const text = usage.name?.trim() || usage.principalId;
+  const subject = /^oidc:.*#(.+)$/.exec(usage.principalId)?.[1];
+  const text = usage.name?.trim() || subject || usage.principalId;
   return text.length > maxLabel ? `${text.slice(0, maxLabel - 1)}…` : text;
 }
 

@@ -4,7 +4,7 @@ import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
 import type { AdminShell } from './admin-app';
 import { rangeQuery } from './queries';
-import { drawUsageChart, layoutUsage, SEGMENT_LABELS, segmentCounts, USAGE_SEGMENTS } from './usage-chart';
+import { drawUsageChart, layoutUsage, SEGMENT_LABELS, SEGMENT_SHORT, segmentCounts, USAGE_SEGMENTS } from './usage-chart';
 
 export class UsageView {
   constructor(private readonly shell: AdminShell) {
@@ -46,7 +46,7 @@ export class UsageView {
         {},
         h('th', { attrs: { scope: 'col' } }, 'Principal'),
         h('th', { class: 'num', attrs: { scope: 'col' } }, 'Jobs'),
-        USAGE_SEGMENTS.map((kind) => h('th', { class: 'num', attrs: { scope: 'col' } }, SEGMENT_LABELS[kind])),
+        USAGE_SEGMENTS.map((kind) => h('th', { class: 'num', attrs: { scope: 'col', title: SEGMENT_LABELS[kind] } }, SEGMENT_SHORT[kind])),
         h('th', { attrs: { scope: 'col' } }, 'Busiest day'),
       ),
     );
