@@ -13,6 +13,7 @@ import { resultFilename, type JobView } from '../../core/api-schemas';
 import { buildBundle, type BundleResult } from '../../core/bundler';
 import { STATUS_LABELS } from '../../core/format';
 import { DEFAULT_BUNDLE_LIMITS } from '../../core/limits';
+import { showAccount } from './account-header';
 import { AccountJobs, type AccountJobsState } from './account-jobs';
 import { loadPageConfig, type PageConfig } from './config';
 import { byId, fill, h, saveFile } from './dom';
@@ -208,12 +209,7 @@ export class App {
     byId('trial-note').hidden = !(config.anonymousAccess && !person);
     byId('trial-sign-in').hidden = !this.signIn;
     byId('account').hidden = !this.signIn;
-    byId('sign-in-button').hidden = person !== undefined;
-    byId('sign-out-button').hidden = person === undefined;
-    byId<HTMLButtonElement>('sign-out-button').disabled = false;
-    const name = byId('account-name');
-    name.hidden = person === undefined;
-    name.textContent = person ? `Signed in as ${person.name}` : '';
+    showAccount(person);
     if (person && !this.accountJobs) {
       byId('auth-status').textContent = `Signed in as ${person.name}.`;
       byId('sign-in-ended').hidden = true;

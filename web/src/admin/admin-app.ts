@@ -5,6 +5,7 @@
  * and no data, also when it comes later); a key value lives only in the DOM of the one panel that shows it.
  */
 import { ApiClient, ApiError } from '../../../core/api-client';
+import { showAccount } from '../account-header';
 import { loadPageConfig, type PageConfig } from '../config';
 import { byId, fill, h } from '../dom';
 import { explainFailure } from '../explain';
@@ -103,12 +104,7 @@ export class AdminApp implements AdminShell {
   /** Shows the account, then asks the API whether this person may administer (the first admin listing). */
   private async accessChanged(person: Person | undefined, reason?: string): Promise<void> {
     byId('account').hidden = false;
-    byId('sign-in-button').hidden = person !== undefined;
-    byId('sign-out-button').hidden = person === undefined;
-    byId<HTMLButtonElement>('sign-out-button').disabled = false;
-    const name = byId('account-name');
-    name.hidden = person === undefined;
-    name.textContent = person ? `Signed in as ${person.name}` : '';
+    showAccount(person);
     byId('signed-out').hidden = person !== undefined;
     if (!person) {
       this.hideData();

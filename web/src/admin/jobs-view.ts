@@ -15,6 +15,7 @@ import { formatBytes, formatDuration, formatWhen, plural } from '../format';
 import { explanationBlock } from '../view-error';
 import type { AdminShell } from './admin-app';
 import { describeFilters, jobsQuery, PageTokens, rangeQuery, type JobFilters } from './queries';
+import { afterConfirm, onSubmit, tableHead } from './ui';
 
 function option(value: string, label: string): HTMLOptionElement {
   return h('option', { attrs: { value } }, label);
@@ -30,19 +31,27 @@ function noReportReason(status: JobStatus): string {
   return 'No report yet: the job is still moving.';
 }
 
+/** One group of counts (by state, by code): a list of filter buttons, or why there is none. */
+function countGroup(title: string, id: string, items: HTMLElement[], empty: string): HTMLElement {
+  return h(
+    'div',
+    {},
+    h('h3', { id }, title),
+    items.length ? h('ul', { class: 'counts-list', attrs: { 'aria-labelledby': id } }, items) : h('p', { class: 'muted' }, empty),
+  );
+}
+
 export class JobsView {
   private readonly tokens = new PageTokens();
   private nextToken?: string;
   private detail?: AdminJobDetail;
-  private readonly form = byId<HTMLFormElement>('job-filters');
 
   constructor(private readonly shell: AdminShell) {
     const state = byId<HTMLSelectElement>('filter-state');
     state.append(option('', 'any state'), ...JOB_STATUSES.map((s) => option(s, `${s} (${STATUS_LABELS[s]})`)));
     const code = byId<HTMLSelectElement>('filter-code');
     code.append(option('', 'any code'), ...[...ERROR_CODES].sort().map((c) => option(c, c)));
-    this.form.addEventListener('submit', (event) => {
-      event.preventDefault();
+    onSubmit('job-filters', () => {
       this.tokens.reset();
       void this.load();
     });
@@ -146,29 +155,17 @@ export class JobsView {
       h(
         'div',
         { class: 'counts-groups' },
-        h(
-          'div',
-          {},
-          h('h3', { id: 'counts-state-title' }, 'By state'),
-          states.length
-            ? h(
-                'ul',
-                { class: 'counts-list', attrs: { 'aria-labelledby': 'counts-state-title' } },
-                states.map((s) => countButton(s, counts.byState[s], setAndLoad('filter-state', s), `count-state-${s}`)),
-              )
-            : h('p', { class: 'muted' }, 'No jobs in this range.'),
+        countGroup(
+          'By state',
+          'counts-state-title',
+          states.map((s) => countButton(s, counts.byState[s], setAndLoad('filter-state', s), `count-state-${s}`)),
+          'No jobs in this range.',
         ),
-        h(
-          'div',
-          {},
-          h('h3', { id: 'counts-code-title' }, 'By error code'),
-          codes.length
-            ? h(
-                'ul',
-                { class: 'counts-list', attrs: { 'aria-labelledby': 'counts-code-title' } },
-                codes.map(([code, n]) => countButton(code, n, setAndLoad('filter-code', code), `count-code-${code}`)),
-              )
-            : h('p', { class: 'muted' }, 'No failed or rejected jobs in this range.'),
+        countGroup(
+          'By error code',
+          'counts-code-title',
+          codes.map(([code, n]) => countButton(code, n, setAndLoad('filter-code', code), `count-code-${code}`)),
+          'No failed or rejected jobs in this range.',
         ),
       ),
     );
@@ -184,17 +181,7 @@ export class JobsView {
       );
       return;
     }
-    const head = h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ['Created', 'Job', 'Owner', 'State', 'Error code', ''].map((label, i) =>
-          h('th', { attrs: { scope: 'col' } }, i === 5 ? h('span', { class: 'visually-hidden' }, 'Actions') : label),
-        ),
-      ),
-    );
+    const head = tableHead(['Created', 'Job', 'Owner', 'State', 'Error code']);
     const rows = jobs.map((job) =>
       h(
         'tr',
@@ -355,10 +342,10 @@ export class JobsView {
     byId('job-delete').hidden = job.status === 'DELETED';
   }
 
-  private async act(action: 'cancel' | 'delete'): Promise<void> {
+  private act(action: 'cancel' | 'delete'): Promise<void> {
     const job = this.detail?.job;
-    if (!job) return;
-    const yes = await this.shell.confirm(
+    if (!job) return Promise.resolve();
+    const request =
       action === 'cancel'
         ? {
             title: `Cancel job ${job.jobId}?`,
@@ -369,20 +356,14 @@ export class JobsView {
             title: `Delete job ${job.jobId}?`,
             text: `Its upload, result and log are removed now (a running conversion is stopped first); the owner (${job.owner}) can no longer download anything. This cannot be undone and is written to the audit trail.`,
             confirm: 'Delete job',
-          },
-    );
-    if (!yes) {
-      this.shell.announce('Nothing was changed.');
-      return;
-    }
-    try {
+          };
+    const doing = action === 'cancel' ? `cancelling job ${job.jobId}` : `deleting job ${job.jobId}`;
+    return afterConfirm(this.shell, request, doing, async () => {
       const after =
         action === 'cancel' ? await this.shell.client.adminCancelJob(job.jobId) : await this.shell.client.adminDeleteJob(job.jobId);
       this.shell.announce(`Job ${job.jobId} is now ${after.status}.`);
-      await this.load({ keepCounts: false });
+      await this.load();
       await this.open(job.jobId);
-    } catch (error) {
-      this.shell.failed(error, action === 'cancel' ? `cancelling job ${job.jobId}` : `deleting job ${job.jobId}`);
-    }
+    });
   }
 }

@@ -7,16 +7,14 @@ import type { AdminKeySecretResponse, KeyView } from '../../../core/api-schemas'
 import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
 import type { AdminShell } from './admin-app';
+import { afterConfirm, onSubmit, requiredValue, tableHead } from './ui';
 
 export class KeysView {
   private keys: KeyView[] = [];
   private nextToken?: string;
 
   constructor(private readonly shell: AdminShell) {
-    byId<HTMLFormElement>('key-create').addEventListener('submit', (event) => {
-      event.preventDefault();
-      void this.create();
-    });
+    onSubmit('key-create', () => void this.create());
     byId('keys-refresh').addEventListener('click', () => void this.load());
     byId('keys-more').addEventListener('click', () => void this.load(this.nextToken));
     byId('key-secret-copy').addEventListener('click', () => void this.copySecret());
@@ -43,21 +41,16 @@ export class KeysView {
       fill(byId('keys-table'), h('p', { class: 'empty muted' }, 'No program keys are registered yet.'));
       return;
     }
-    const head = h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ['Name', 'Role', 'State', 'Created', 'Last used', 'In flight', 'Today', 'Key id', ''].map((label, i) =>
-          h(
-            'th',
-            { attrs: { scope: 'col' }, class: i === 5 || i === 6 ? 'num' : undefined },
-            i === 8 ? h('span', { class: 'visually-hidden' }, 'Actions') : label,
-          ),
-        ),
-      ),
-    );
+    const head = tableHead([
+      'Name',
+      'Role',
+      'State',
+      'Created',
+      'Last used',
+      { label: 'In flight', num: true },
+      { label: 'Today', num: true },
+      'Key id',
+    ]);
     const rows = this.keys.map((key) => {
       const button = (label: string, aria: string, onClick: () => void, testId: string, danger = false) =>
         h(
@@ -117,22 +110,15 @@ export class KeysView {
   }
 
   private async create(): Promise<void> {
-    const nameInput = byId<HTMLInputElement>('key-name');
-    const name = nameInput.value.trim();
-    if (!name) {
-      this.shell.announce('Give the key a name first (who it is for).');
-      nameInput.setAttribute('aria-invalid', 'true');
-      nameInput.focus();
-      return;
-    }
-    nameInput.removeAttribute('aria-invalid');
+    const name = requiredValue(this.shell, 'key-name', 'Give the key a name first (who it is for).');
+    if (!name) return;
     const role = byId<HTMLSelectElement>('key-role').value === 'admin' ? 'admin' : 'user';
     const principalId = byId<HTMLInputElement>('key-principal').value.trim();
     const button = byId<HTMLButtonElement>('key-create-button');
     button.disabled = true;
     try {
       const created = await this.shell.client.adminCreateKey({ name, role, ...(principalId ? { principalId } : {}) });
-      nameInput.value = '';
+      byId<HTMLInputElement>('key-name').value = '';
       byId<HTMLInputElement>('key-principal').value = '';
       this.shell.cleared();
       this.showSecret(created, `A new ${created.key.role} key for ${created.key.name}.`);
@@ -159,38 +145,40 @@ export class KeysView {
     }
   }
 
-  private async rotate(key: KeyView): Promise<void> {
-    const yes = await this.shell.confirm({
-      title: `Rotate the key of ${key.name}?`,
-      text: 'A new value is made for the same program and shown once; the current value is refused from now on, so whatever uses it stops working until it gets the new one.',
-      confirm: 'Rotate key',
-    });
-    if (!yes) return this.shell.announce('Nothing was changed.');
-    try {
-      const rotated = await this.shell.client.adminRotateKey(key.keyId);
-      this.shell.cleared();
-      this.showSecret(rotated, `The new value of ${rotated.key.name}'s key; the old one is refused from now on.`);
-      await this.load();
-    } catch (error) {
-      this.shell.failed(error, `rotating the key of ${key.name}`);
-    }
+  private rotate(key: KeyView): Promise<void> {
+    return afterConfirm(
+      this.shell,
+      {
+        title: `Rotate the key of ${key.name}?`,
+        text: 'A new value is made for the same program and shown once; the current value is refused from now on, so whatever uses it stops working until it gets the new one.',
+        confirm: 'Rotate key',
+      },
+      `rotating the key of ${key.name}`,
+      async () => {
+        const rotated = await this.shell.client.adminRotateKey(key.keyId);
+        this.shell.cleared();
+        this.showSecret(rotated, `The new value of ${rotated.key.name}'s key; the old one is refused from now on.`);
+        await this.load();
+      },
+    );
   }
 
-  private async remove(key: KeyView): Promise<void> {
-    const yes = await this.shell.confirm({
-      title: `Delete the key of ${key.name}?`,
-      text: 'The key is removed from the registry and refused within a minute; the program’s jobs stay. This cannot be undone (create a new key instead).',
-      confirm: 'Delete key',
-    });
-    if (!yes) return this.shell.announce('Nothing was changed.');
-    try {
-      await this.shell.client.adminDeleteKey(key.keyId);
-      this.shell.cleared();
-      this.shell.announce(`The key of ${key.name} is deleted.`);
-      await this.load();
-    } catch (error) {
-      this.shell.failed(error, `deleting the key of ${key.name}`);
-    }
+  private remove(key: KeyView): Promise<void> {
+    return afterConfirm(
+      this.shell,
+      {
+        title: `Delete the key of ${key.name}?`,
+        text: 'The key is removed from the registry and refused within a minute; the program’s jobs stay. This cannot be undone (create a new key instead).',
+        confirm: 'Delete key',
+      },
+      `deleting the key of ${key.name}`,
+      async () => {
+        await this.shell.client.adminDeleteKey(key.keyId);
+        this.shell.cleared();
+        this.shell.announce(`The key of ${key.name} is deleted.`);
+        await this.load();
+      },
+    );
   }
 
   private showSecret(secret: AdminKeySecretResponse, text: string): void {

@@ -6,13 +6,11 @@ import type { AdminPutPersonRequest, PersonStandingView } from '../../../core/ap
 import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
 import type { AdminShell } from './admin-app';
+import { afterConfirm, onSubmit, requiredValue, tableHead } from './ui';
 
 export class PeopleView {
   constructor(private readonly shell: AdminShell) {
-    byId<HTMLFormElement>('person-form').addEventListener('submit', (event) => {
-      event.preventDefault();
-      void this.save();
-    });
+    onSubmit('person-form', () => void this.save());
   }
 
   async load(): Promise<void> {
@@ -35,17 +33,7 @@ export class PeopleView {
       fill(byId('people-table'), h('p', { class: 'empty muted' }, 'No standing set: everyone is as their sign-in says.'));
       return;
     }
-    const head = h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        ['Principal', 'Standing', 'Role', 'Changed', ''].map((label, i) =>
-          h('th', { attrs: { scope: 'col' } }, i === 4 ? h('span', { class: 'visually-hidden' }, 'Actions') : label),
-        ),
-      ),
-    );
+    const head = tableHead(['Principal', 'Standing', 'Role', 'Changed']);
     const rows = people.map((person) =>
       h(
         'tr',
@@ -104,15 +92,8 @@ export class PeopleView {
   }
 
   private async save(): Promise<void> {
-    const idInput = byId<HTMLInputElement>('person-id');
-    const principalId = idInput.value.trim();
-    if (!principalId) {
-      this.shell.announce('Give the principal id first (as the jobs table shows it).');
-      idInput.setAttribute('aria-invalid', 'true');
-      idInput.focus();
-      return;
-    }
-    idInput.removeAttribute('aria-invalid');
+    const principalId = requiredValue(this.shell, 'person-id', 'Give the principal id first (as the jobs table shows it).');
+    if (!principalId) return;
     const role = byId<HTMLSelectElement>('person-role').value;
     await this.put(principalId, {
       enabled: byId<HTMLSelectElement>('person-enabled').value === 'true',
@@ -120,24 +101,22 @@ export class PeopleView {
     });
   }
 
-  private async put(principalId: string, change: AdminPutPersonRequest): Promise<void> {
-    if (change.enabled === false) {
-      const yes = await this.shell.confirm({
-        title: `Disable ${principalId}?`,
-        text: 'Their sign-in is refused within a minute, however valid their token; their jobs stay. You can enable them again here.',
-        confirm: 'Disable',
-      });
-      if (!yes) return this.shell.announce('Nothing was changed.');
-    }
-    try {
+  private put(principalId: string, change: AdminPutPersonRequest): Promise<void> {
+    const doing = `changing the standing of ${principalId}`;
+    const apply = async () => {
       const person = await this.shell.client.adminPutPerson(principalId, change);
       this.shell.cleared();
       this.shell.announce(
         `${person.principalId} is ${person.enabled ? 'enabled' : 'disabled'}${person.role ? `, role ${person.role}` : ', role from their sign-in'}.`,
       );
       await this.load();
-    } catch (error) {
-      this.shell.failed(error, `changing the standing of ${principalId}`);
-    }
+    };
+    if (change.enabled !== false) return apply().catch((error: unknown) => this.shell.failed(error, doing));
+    const request = {
+      title: `Disable ${principalId}?`,
+      text: 'Their sign-in is refused within a minute, however valid their token; their jobs stay. You can enable them again here.',
+      confirm: 'Disable',
+    };
+    return afterConfirm(this.shell, request, doing, apply);
   }
 }

@@ -4,14 +4,12 @@ import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
 import type { AdminShell } from './admin-app';
 import { rangeQuery } from './queries';
+import { onSubmit, tableHead } from './ui';
 import { drawUsageChart, layoutUsage, SEGMENT_LABELS, SEGMENT_SHORT, segmentCounts, USAGE_SEGMENTS } from './usage-chart';
 
 export class UsageView {
   constructor(private readonly shell: AdminShell) {
-    byId<HTMLFormElement>('usage-form').addEventListener('submit', (event) => {
-      event.preventDefault();
-      void this.load();
-    });
+    onSubmit('usage-form', () => void this.load());
   }
 
   async load(): Promise<void> {
@@ -38,17 +36,14 @@ export class UsageView {
       { class: 'legend', attrs: { 'aria-hidden': 'true' } },
       USAGE_SEGMENTS.map((kind) => h('li', {}, h('span', { class: `swatch usage-${kind}` }), SEGMENT_LABELS[kind])),
     );
-    const head = h(
-      'thead',
-      {},
-      h(
-        'tr',
-        {},
-        h('th', { attrs: { scope: 'col' } }, 'Principal'),
-        h('th', { class: 'num', attrs: { scope: 'col' } }, 'Jobs'),
-        USAGE_SEGMENTS.map((kind) => h('th', { class: 'num', attrs: { scope: 'col', title: SEGMENT_LABELS[kind] } }, SEGMENT_SHORT[kind])),
-        h('th', { attrs: { scope: 'col' } }, 'Busiest day'),
-      ),
+    const head = tableHead(
+      [
+        'Principal',
+        { label: 'Jobs', num: true },
+        ...USAGE_SEGMENTS.map((kind) => ({ label: SEGMENT_SHORT[kind], num: true, title: SEGMENT_LABELS[kind] })),
+        'Busiest day',
+      ],
+      false,
     );
     const rows = usage.principals.map((p) => {
       const counts = segmentCounts(p);
