@@ -15,21 +15,8 @@ import { confirmAction, type ConfirmRequest } from './confirm';
 import { JobsView } from './jobs-view';
 import { KeysView } from './keys-view';
 import { PeopleView } from './people-view';
+import type { AdminShell } from './shell';
 import { UsageView } from './usage-view';
-
-/** What the sections need from the page around them. */
-export interface AdminShell {
-  readonly client: ApiClient;
-  /** Says something in the live region (results, done actions). */
-  announce(message: string): void;
-  /** Shows a failure (code, message, hint); a 403 turns the whole page into "Not allowed". */
-  failed(error: unknown, doing: string): void;
-  /** Clears the error box after a success. */
-  cleared(): void;
-  confirm(request: ConfirmRequest): Promise<boolean>;
-  /** Jobs of one principal, from the other sections. */
-  showJobsOf(owner: string): void;
-}
 
 function sessionStore(): Storage | undefined {
   try {

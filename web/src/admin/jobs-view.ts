@@ -13,7 +13,7 @@ import { byId, fill, h, type Child } from '../dom';
 import { explainJobError } from '../explain';
 import { formatBytes, formatDuration, formatWhen, plural } from '../format';
 import { explanationBlock } from '../view-error';
-import type { AdminShell } from './admin-app';
+import type { AdminShell } from './shell';
 import { describeFilters, jobsQuery, PageTokens, rangeQuery, type JobFilters } from './queries';
 import { afterConfirm, onSubmit, tableHead } from './ui';
 

@@ -6,7 +6,7 @@
 import type { AdminKeySecretResponse, KeyView } from '../../../core/api-schemas';
 import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
-import type { AdminShell } from './admin-app';
+import type { AdminShell } from './shell';
 import { afterConfirm, onSubmit, requiredValue, tableHead } from './ui';
 
 export class KeysView {

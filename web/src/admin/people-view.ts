@@ -5,7 +5,7 @@
 import type { AdminPutPersonRequest, PersonStandingView } from '../../../core/api-schemas';
 import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
-import type { AdminShell } from './admin-app';
+import type { AdminShell } from './shell';
 import { afterConfirm, onSubmit, requiredValue, tableHead } from './ui';
 
 export class PeopleView {

@@ -1,6 +1,6 @@
 /** Small pieces the admin sections share: a table's head, a required field, a form's submit, a confirmed action. */
 import { byId, h } from '../dom';
-import type { AdminShell } from './admin-app';
+import type { AdminShell } from './shell';
 import type { ConfirmRequest } from './confirm';
 
 /** A table head: column labels (`num` right-aligns), and a last, unlabelled-looking column of row actions when `actions`. */

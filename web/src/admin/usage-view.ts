@@ -2,7 +2,7 @@
 import type { AdminUsageResponse } from '../../../core/api-schemas';
 import { byId, fill, h } from '../dom';
 import { formatWhen, plural } from '../format';
-import type { AdminShell } from './admin-app';
+import type { AdminShell } from './shell';
 import { rangeQuery } from './queries';
 import { onSubmit, tableHead } from './ui';
 import { drawUsageChart, layoutUsage, SEGMENT_LABELS, SEGMENT_SHORT, segmentCounts, USAGE_SEGMENTS } from './usage-chart';
