@@ -1,6 +1,7 @@
 /**
- * Builds the page into web/dist: index.html, app-<hash>.js (TypeScript
- * bundled and minified with esbuild), styles-<hash>.css, favicon.svg.
+ * Builds the site into web/dist: index.html with app-<hash>.js (TypeScript
+ * bundled and minified with esbuild), admin.html with admin-<hash>.js (the
+ * operators' page), the shared styles-<hash>.css, favicon.svg.
  * config.json is not built: the deployment writes it (lib/website.ts) and
  * local mode serves it.
  *
@@ -8,10 +9,10 @@
  *   npx tsx web/build.ts --force
  *
  * `buildWeb()` is fast and idempotent: it compares the inputs of the last
- * build (every file esbuild read, plus index.html and the favicon) with a
+ * build (every file esbuild read, plus the HTML pages and the favicon) with a
  * stamp in .tmp/ and returns at once when none changed. Hashed names let
  * browsers and CloudFront cache the assets for good; a new build writes the
- * new assets before index.html and removes the old ones last, so a page being
+ * new assets before the HTML pages and removes the old ones last, so a page being
  * served meanwhile never points at a missing file.
  */
 import { createHash } from 'node:crypto';
@@ -25,6 +26,11 @@ const WEB = dirname(fileURLToPath(import.meta.url));
 const ROOT = resolve(WEB, '..');
 export const WEB_DIST = join(WEB, 'dist');
 const STATIC_FILES = ['favicon.svg'];
+/** Each HTML page and its script bundle: the page references `./<bundle>.js` and `./styles.css`. */
+const PAGES = [
+  { html: 'index.html', bundle: 'app', entry: join(WEB, 'src', 'main.ts') },
+  { html: 'admin.html', bundle: 'admin', entry: join(WEB, 'src', 'admin', 'main.ts') },
+] as const;
 
 export interface WebBuildOptions {
   /** @default web/dist */
@@ -75,7 +81,7 @@ function readStamp(outDir: string): Stamp | undefined {
 
 function current(stamp: Stamp | undefined, key: string, outDir: string): stamp is Stamp {
   if (!stamp || stamp.key !== key) return false;
-  if (!existsSync(join(outDir, 'index.html'))) return false;
+  for (const page of PAGES) if (!existsSync(join(outDir, page.html))) return false;
   for (const name of Object.keys(stamp.assets)) if (!existsSync(join(outDir, name))) return false;
   return Object.entries(stamp.inputs).every(([path, print]) => fingerprint(resolve(ROOT, path)) === print);
 }
@@ -94,14 +100,14 @@ function writeAtomic(path: string, data: string | Uint8Array): void {
 export async function buildWeb(options: WebBuildOptions = {}): Promise<WebBuild> {
   const started = performance.now();
   const outDir = resolve(options.outDir ?? WEB_DIST);
-  const key = JSON.stringify({ esbuild: esbuildVersion, outDir: relative(WEB, outDir), format: 2 });
+  const key = JSON.stringify({ esbuild: esbuildVersion, outDir: relative(WEB, outDir), format: 3 });
   const previous = readStamp(outDir);
   if (!options.force && current(previous, key, outDir)) {
     return { outDir, built: false, assets: previous.assets, gzipBytes: totalGzip(previous.assets), ms: performance.now() - started };
   }
   mkdirSync(outDir, { recursive: true });
   const result = await build({
-    entryPoints: { app: join(WEB, 'src', 'main.ts'), styles: join(WEB, 'styles.css') },
+    entryPoints: { ...Object.fromEntries(PAGES.map((page) => [page.bundle, page.entry])), styles: join(WEB, 'styles.css') },
     outdir: outDir,
     entryNames: '[name]-[hash]',
     bundle: true,
@@ -119,33 +125,40 @@ export async function buildWeb(options: WebBuildOptions = {}): Promise<WebBuild>
     absWorkingDir: ROOT,
   });
   const assets: WebBuild['assets'] = {};
-  let appName = '';
-  let stylesName = '';
+  const hashed = new Map<string, string>();
   for (const file of result.outputFiles) {
     const name = relative(outDir, file.path);
     writeAtomic(file.path, file.contents);
     assets[name] = { bytes: file.contents.length, gzipBytes: gzipSize(file.contents) };
-    if (name.startsWith('app-') && name.endsWith('.js')) appName = name;
-    if (name.startsWith('styles-') && name.endsWith('.css')) stylesName = name;
+    const match = /^([a-z]+)-[A-Z0-9]+\.(js|css)$/i.exec(name);
+    if (match) hashed.set(`${match[1]}.${match[2]}`, name);
   }
-  if (!appName || !stylesName) throw new Error('web build: esbuild produced no app or styles bundle');
+  const stylesName = hashed.get('styles.css');
+  if (!stylesName) throw new Error('web build: esbuild produced no styles bundle');
   for (const name of STATIC_FILES) writeAtomic(join(outDir, name), readFileSync(join(WEB, name)));
-  const html = readFileSync(join(WEB, 'index.html'), 'utf8');
-  const page = html.replace('href="./styles.css"', `href="./${stylesName}"`).replace('src="./app.js"', `src="./${appName}"`);
-  if (page === html || !page.includes(appName) || !page.includes(stylesName))
-    throw new Error('web build: index.html must reference ./app.js and ./styles.css');
-  writeAtomic(join(outDir, 'index.html'), page);
+  for (const { html: htmlName, bundle } of PAGES) {
+    const scriptName = hashed.get(`${bundle}.js`);
+    if (!scriptName) throw new Error(`web build: esbuild produced no ${bundle} bundle`);
+    const html = readFileSync(join(WEB, htmlName), 'utf8');
+    const page: string = html
+      .replace('href="./styles.css"', `href="./${stylesName}"`)
+      .replace(`src="./${bundle}.js"`, `src="./${scriptName}"`);
+    if (page === html || !page.includes(scriptName) || !page.includes(stylesName))
+      throw new Error(`web build: ${htmlName} must reference ./${bundle}.js and ./styles.css`);
+    writeAtomic(join(outDir, htmlName), page);
+  }
 
-  // Old hashed assets go last: index.html already points at the new ones.
-  const keep = new Set([...Object.keys(assets), ...STATIC_FILES, 'index.html']);
+  // Old hashed assets go last: the pages already point at the new ones.
+  const keep = new Set([...Object.keys(assets), ...STATIC_FILES, ...PAGES.map((page) => page.html)]);
+  const bundles = [...PAGES.map((page) => page.bundle), 'styles'].join('|');
   for (const name of readdirSync(outDir)) {
-    if (!keep.has(name) && /^(app|styles)-[A-Z0-9]+\.(js|css)$/i.test(name)) rmSync(join(outDir, name), { force: true });
+    if (!keep.has(name) && new RegExp(`^(${bundles})-[A-Z0-9]+\\.(js|css)$`, 'i').test(name)) rmSync(join(outDir, name), { force: true });
   }
 
   const inputs: Record<string, string> = {};
   for (const path of [
     ...Object.keys(result.metafile.inputs),
-    relative(ROOT, join(WEB, 'index.html')),
+    ...PAGES.map((page) => relative(ROOT, join(WEB, page.html))),
     ...STATIC_FILES.map((n) => relative(ROOT, join(WEB, n))),
   ]) {
     inputs[path] = fingerprint(resolve(ROOT, path));

@@ -20,6 +20,7 @@ export function banner(stack: LocalStack, cwd = process.cwd()): string {
           : c.display;
   const rows: [string, string][] = [
     ['Web page', stack.urls.web],
+    ['Admin page', `${new URL('admin.html', stack.urls.web).href}   (sign in as admin)`],
     ['API', stack.urls.api],
     ['CLI API key', `${stack.keys.cli.value}   (principal local-user, role user; k2p-web convert finds it by itself)`],
     ['Admin API key', `${stack.keys.admin.value}   (principal local-admin, role admin)`],

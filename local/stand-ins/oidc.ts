@@ -102,7 +102,8 @@ export async function startOidcProvider(options: OidcProviderOptions): Promise<O
     jwks: { keys: state.signingKeys },
     cookies: { keys: state.cookieKeys },
     scopes: ['openid', 'offline_access', 'profile', 'email', groupsClaim],
-    claims: { openid: ['sub'], profile: ['name'], email: ['email', 'email_verified'], [groupsClaim]: [groupsClaim] },
+    // Groups ride with `openid`: Cognito puts cognito:groups in every ID token, whatever scopes the page asked for.
+    claims: { openid: ['sub', groupsClaim], profile: ['name'], email: ['email', 'email_verified'], [groupsClaim]: [groupsClaim] },
     // Scope claims in the ID token too, as Cognito does, so the page can show the name without a userinfo call.
     conformIdTokenClaims: false,
     findAccount: (_ctx: KoaContextWithOIDC, sub: string) => {

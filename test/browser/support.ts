@@ -7,7 +7,7 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { chromium, type Browser, type BrowserContext, type Locator, type Page } from 'playwright-core';
 import { buildWeb } from '../../web/build';
 import type { LocalStackOptions } from '../../local/host/local-stack';
 import { CONTRACT_DOUBLE_ENV, startE2e, type E2e } from '../e2e/support';
@@ -123,6 +123,14 @@ export async function screenshot(page: Page, name: string): Promise<string> {
   mkdirSync(SCREENSHOTS, { recursive: true });
   const path = join(SCREENSHOTS, name);
   await page.screenshot({ path, fullPage: true, animations: 'disabled' });
+  return path;
+}
+
+/** One part of a page (a section, a panel) rather than the whole page. */
+export async function screenshotOf(part: Locator, name: string): Promise<string> {
+  mkdirSync(SCREENSHOTS, { recursive: true });
+  const path = join(SCREENSHOTS, name);
+  await part.screenshot({ path, animations: 'disabled' });
   return path;
 }
 

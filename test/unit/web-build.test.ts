@@ -38,4 +38,17 @@ describe('buildWeb', () => {
     const js = readFileSync(join(outDir, /src="\.\/(app-[^"]+)"/.exec(html)![1]!), 'utf8');
     expect(js).not.toMatch(/\beval\(|new Function\(|innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
   });
+
+  it('builds the admin page the same way: its own hashed script, the shared styles, nothing inline', async () => {
+    await buildWeb({ outDir });
+    const html = readFileSync(join(outDir, 'admin.html'), 'utf8');
+    const script = /<script type="module" src="\.\/(admin-[A-Z0-9]+\.js)"><\/script>/.exec(html)?.[1];
+    expect(script && existsSync(join(outDir, script))).toBe(true);
+    expect(html).toContain(/href="\.\/(styles-[A-Z0-9]+\.css)"/.exec(readFileSync(join(outDir, 'index.html'), 'utf8'))![1]);
+    expect(html).not.toMatch(/<script(?![^>]*\bsrc=)[^>]*>/);
+    expect(html).not.toMatch(/<style|\sstyle=|\son[a-z]+=/i);
+    expect(html).not.toMatch(/https?:\/\//);
+    const js = readFileSync(join(outDir, script!), 'utf8');
+    expect(js).not.toMatch(/\beval\(|new Function\(|innerHTML|outerHTML|insertAdjacentHTML|document\.write/);
+  });
 });

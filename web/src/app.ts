@@ -13,6 +13,7 @@ import { resultFilename, type JobView } from '../../core/api-schemas';
 import { buildBundle, type BundleResult } from '../../core/bundler';
 import { STATUS_LABELS } from '../../core/format';
 import { DEFAULT_BUNDLE_LIMITS } from '../../core/limits';
+import { showAccount } from './account-header';
 import { AccountJobs, type AccountJobsState } from './account-jobs';
 import { loadPageConfig, type PageConfig } from './config';
 import { byId, fill, h, saveFile } from './dom';
@@ -112,6 +113,8 @@ export class App {
       const signIn = (this.signIn = new SignIn(config.signIn, { origin: location.origin, storage }));
       signIn.onChange((person, reason) => this.accessChanged(person, reason));
       const back = await signIn.start(location.href);
+      // Signed in from another page of the site (admin.html): the session is in this tab's storage, so go back there.
+      if (back.kind === 'signed-in' && new URL(back.url).pathname !== location.pathname) return location.replace(back.url);
       if (back.kind !== 'none') history.replaceState(null, '', back.url);
       if (back.kind === 'failed') this.signInError(`The sign-in did not work: ${back.message}`);
       if (back.kind === 'signed-out') byId('auth-status').textContent = 'You are signed out.';
@@ -206,22 +209,25 @@ export class App {
     byId('trial-note').hidden = !(config.anonymousAccess && !person);
     byId('trial-sign-in').hidden = !this.signIn;
     byId('account').hidden = !this.signIn;
-    byId('sign-in-button').hidden = person !== undefined;
-    byId('sign-out-button').hidden = person === undefined;
-    byId<HTMLButtonElement>('sign-out-button').disabled = false;
-    const name = byId('account-name');
-    name.hidden = person === undefined;
-    name.textContent = person ? `Signed in as ${person.name}` : '';
+    showAccount(person);
     if (person && !this.accountJobs) {
       byId('auth-status').textContent = `Signed in as ${person.name}.`;
       byId('sign-in-ended').hidden = true;
       this.accountJobs = new AccountJobs(this.client, () => this.drawRecent());
       void this.accountJobs.load();
+      void this.showAdminLink();
     } else if (!person && this.accountJobs) {
       this.accountJobs.reset();
       this.accountJobs = undefined;
+      byId('admin-link').hidden = true;
     }
     this.drawRecent();
+  }
+
+  /** The admin page's link, for admins only (GET /me says; the admin routes check again). */
+  private async showAdminLink(): Promise<void> {
+    const me = await this.client?.me().catch(() => undefined);
+    byId('admin-link').hidden = !(me?.role === 'admin' && this.signIn?.person);
   }
 
   private pageError(ex: Explanation): void {

@@ -69,6 +69,7 @@ describe('banner', () => {
     expect(text).toMatch(/People\s+user \/ pw-user-1 {3}\(role user, user@k2p\.local\)/);
     expect(text).toMatch(/admin \/ pw-admin-2 {3}\(role admin, admin@k2p\.local\)/);
     expect(text).toMatch(/Anonymous\s+off: the page asks to sign in \(npm start -- --anonymous turns it on\)/);
+    expect(text).toMatch(/Admin page\s+http:\/\/\S+\/admin\.html {3}\(sign in as admin\)/);
   });
 
   it('names the public key when anonymous access is on', () => {
