@@ -8,6 +8,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { AUDIT_TABLE } from '../core/service-env';
+import { durableTableProps } from './defaults';
 
 export interface AuditTrailProps {
   /**
@@ -26,12 +27,9 @@ export class AuditTrail extends Construct {
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: AUDIT_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
       sortKey: { name: AUDIT_TABLE.sortKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...durableTableProps(removalPolicy),
       timeToLiveAttribute: AUDIT_TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
-      removalPolicy,
     });
   }
 

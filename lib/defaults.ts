@@ -6,6 +6,7 @@
 import * as path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Duration, RemovalPolicy } from 'aws-cdk-lib';
+import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as lambda from 'aws-cdk-lib/aws-lambda';
 import * as logs from 'aws-cdk-lib/aws-logs';
 import * as s3 from 'aws-cdk-lib/aws-s3';
@@ -42,6 +43,19 @@ export const ESM_REQUIRE_BANNER =
 /** Maps the configuration's removal policy for data (buckets, table). */
 export function dataRemovalPolicy(name: RemovalPolicyName): RemovalPolicy {
   return name === 'destroy' ? RemovalPolicy.DESTROY : RemovalPolicy.RETAIN;
+}
+
+/**
+ * What every table of the stack shares: on demand, point-in-time recovery, and deletion protection whenever the
+ * table is retained (so `cdk destroy` and a console click cannot drop retained data).
+ */
+export function durableTableProps(removalPolicy: RemovalPolicy) {
+  return {
+    billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+    pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+    deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
+    removalPolicy,
+  } satisfies Partial<dynamodb.TableProps>;
 }
 
 /** Log groups hold ids and codes, never bundle contents: they go with the stack. */

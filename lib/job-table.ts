@@ -10,6 +10,7 @@ import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { TABLE } from '../core/service-env';
 import { acknowledgeOnGrantee, arnOf } from './nag';
+import { durableTableProps } from './defaults';
 
 export interface JobTableProps {
   /**
@@ -40,14 +41,11 @@ export class JobTable extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
+      ...durableTableProps(removalPolicy),
       // Records carry their own expiry (now + jobRecordDays) and DynamoDB deletes them lazily.
       timeToLiveAttribute: TABLE.ttlAttribute,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
       // Encrypted at rest with an AWS-owned key (no KMS request charges).
       encryption: dynamodb.TableEncryption.DEFAULT,
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
-      removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: TABLE.ownerIndex,

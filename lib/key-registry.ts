@@ -10,6 +10,7 @@ import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
 import * as iam from 'aws-cdk-lib/aws-iam';
 import { Construct } from 'constructs';
 import { KEY_TABLE } from '../core/principal';
+import { durableTableProps } from './defaults';
 
 export interface KeyRegistryProps {
   /**
@@ -27,12 +28,9 @@ export class KeyRegistry extends Construct {
     const removalPolicy = props.removalPolicy ?? RemovalPolicy.RETAIN;
     this.table = new dynamodb.Table(this, 'Table', {
       partitionKey: { name: KEY_TABLE.partitionKey, type: dynamodb.AttributeType.STRING },
-      billingMode: dynamodb.BillingMode.PAY_PER_REQUEST,
-      pointInTimeRecoverySpecification: { pointInTimeRecoveryEnabled: true },
+      ...durableTableProps(removalPolicy),
       // The AWS-managed KMS key: reads of the identity table show up in CloudTrail; it holds hashes, never key values.
       encryption: dynamodb.TableEncryption.AWS_MANAGED,
-      deletionProtection: removalPolicy === RemovalPolicy.RETAIN,
-      removalPolicy,
     });
     this.table.addGlobalSecondaryIndex({
       indexName: KEY_TABLE.principalIndex,
