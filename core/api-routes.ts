@@ -31,9 +31,24 @@ export const API_ROUTES = [
   { handler: 'adminCancelJob', method: 'POST', path: '/admin/jobs/{id}/cancel', id: 'AdminCancelJob' },
   { handler: 'adminDeleteJob', method: 'DELETE', path: '/admin/jobs/{id}', id: 'AdminDeleteJob' },
   { handler: 'adminListAudit', method: 'GET', path: '/admin/audit', id: 'AdminListAudit' },
+  { handler: 'adminGetJobLog', method: 'GET', path: '/admin/jobs/{id}/logs', id: 'AdminGetJobLog' },
+  { handler: 'adminListKeys', method: 'GET', path: '/admin/keys', id: 'AdminListKeys' },
+  { handler: 'adminCreateKey', method: 'POST', path: '/admin/keys', id: 'AdminCreateKey' },
+  { handler: 'adminDisableKey', method: 'POST', path: '/admin/keys/{keyId}/disable', id: 'AdminDisableKey' },
+  { handler: 'adminEnableKey', method: 'POST', path: '/admin/keys/{keyId}/enable', id: 'AdminEnableKey' },
+  { handler: 'adminRotateKey', method: 'POST', path: '/admin/keys/{keyId}/rotate', id: 'AdminRotateKey' },
+  { handler: 'adminDeleteKey', method: 'DELETE', path: '/admin/keys/{keyId}', id: 'AdminDeleteKey' },
+  { handler: 'adminListPeople', method: 'GET', path: '/admin/people', id: 'AdminListPeople' },
+  { handler: 'adminPutPerson', method: 'PUT', path: '/admin/people/{principalId}', id: 'AdminPutPerson' },
+  { handler: 'adminUsage', method: 'GET', path: '/admin/usage', id: 'AdminUsage' },
 ] as const satisfies readonly { handler: HandlerName; method: string; path: string; id: string }[];
 
 export type ApiRoute = (typeof API_ROUTES)[number];
+
+/** The `{name}` parameters of a route's path template, in order (`/admin/keys/{keyId}/rotate` → `['keyId']`). */
+export function pathParameterNames(path: string): string[] {
+  return [...path.matchAll(/\{(\w+)\}/g)].map((match) => match[1]!);
+}
 export type ApiHandlerName = ApiRoute['handler'];
 
 /** The one route callable without an API key. */

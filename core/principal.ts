@@ -76,3 +76,6 @@ export const KEY_TABLE = {
   principalIndex: 'byPrincipal',
   principalIndexPartitionKey: 'principalId',
 } as const;
+
+/** Prefix of a person's principal id (`oidc:<issuer>#<sub>`): people sign in, programs hold keys. */
+export const PERSON_ID_PREFIX = 'oidc:';

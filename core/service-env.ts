@@ -25,6 +25,12 @@ export const LAMBDA_ENV = {
    * callers, so all people share the People usage plan (apiKeySource AUTHORIZER; not a secret there).
    */
   PEOPLE_USAGE_KEY: 'PEOPLE_USAGE_KEY',
+  /**
+   * The value of the stack's Programs API key: the authorizer returns it as `usageIdentifierKey` for registered keys
+   * that are no API Gateway key of their own (every key made by POST /admin/keys or `npm run keys -- create`), so
+   * they share the Programs usage plan (not a secret, as PEOPLE_USAGE_KEY).
+   */
+  PROGRAMS_USAGE_KEY: 'PROGRAMS_USAGE_KEY',
   /** The audit trail table (admin actions; AUDIT_TABLE). */
   AUDIT_TABLE_NAME: 'AUDIT_TABLE_NAME',
 } as const;
@@ -151,6 +157,16 @@ export const HANDLERS = {
   adminCancelJob: 'lambdas/api/admin-cancel-job.ts',
   adminDeleteJob: 'lambdas/api/admin-delete-job.ts',
   adminListAudit: 'lambdas/api/admin-list-audit.ts',
+  adminGetJobLog: 'lambdas/api/admin-get-job-log.ts',
+  adminListKeys: 'lambdas/api/admin-list-keys.ts',
+  adminCreateKey: 'lambdas/api/admin-create-key.ts',
+  adminDisableKey: 'lambdas/api/admin-disable-key.ts',
+  adminEnableKey: 'lambdas/api/admin-enable-key.ts',
+  adminRotateKey: 'lambdas/api/admin-rotate-key.ts',
+  adminDeleteKey: 'lambdas/api/admin-delete-key.ts',
+  adminListPeople: 'lambdas/api/admin-list-people.ts',
+  adminPutPerson: 'lambdas/api/admin-put-person.ts',
+  adminUsage: 'lambdas/api/admin-usage.ts',
 } as const;
 
 export type HandlerName = keyof typeof HANDLERS;

@@ -1,8 +1,9 @@
 /**
  * The jobs API: a regional REST API whose every method but GET /health runs the one REQUEST authorizer (an
  * x-api-key from the key registry, or an OpenID Connect bearer token from `identity`, → principal) and requires a
- * usage-plan key, which the authorizer names (apiKeySource AUTHORIZER: the program's own key, or the People key
- * shared by everyone signed in); three usage plans (the public page's key, programmatic keys, people); request
+ * usage-plan key, which the authorizer names (apiKeySource AUTHORIZER: an operator-made API Gateway key's own value,
+ * the Programs key shared by every other registered key, or the People key shared by everyone signed in); four usage
+ * plans (the public page's key, operator-made programmatic keys, programs, people); request
  * validation from the shared zod schema; gateway errors in the project's JSON envelope (an authorizer that cannot
  * decide → 503 AUTH_UNAVAILABLE); JSON access logs; CORS for the site origin; stage throttling and an optional
  * per-IP WAF rate rule.
@@ -14,8 +15,10 @@ import type * as sfn from 'aws-cdk-lib/aws-stepfunctions';
 import * as wafv2 from 'aws-cdk-lib/aws-wafv2';
 import { Construct } from 'constructs';
 import { z } from 'zod';
-import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, type ApiHandlerName } from '../core/api-routes';
+import { API_ROUTES, API_STAGE, PUBLIC_HANDLERS, pathParameterNames, type ApiHandlerName } from '../core/api-routes';
 import {
+  AdminCreateKeyRequestSchema,
+  AdminPutPersonRequestSchema,
   CreateJobRequestSchema,
   IDEMPOTENCY_KEY_HEADER,
   IDEMPOTENT_REPLAY_HEADER,
@@ -24,7 +27,7 @@ import {
   PutWebhookRequestSchema,
 } from '../core/api-schemas';
 import { ERRORS, type ErrorCode } from '../core/errors';
-import { LAMBDA_ENV, OIDC_ENV } from '../core/service-env';
+import { LAMBDA_ENV, OIDC_ENV, TABLE } from '../core/service-env';
 import type { ThrottleConfig, UsagePlanConfig } from './config';
 import { LOG_REMOVAL_POLICY, logRetention } from './defaults';
 import type { AuditTrail } from './audit-trail';
@@ -100,6 +103,12 @@ export interface JobsApiProps {
    */
   readonly peoplePlan?: UsagePlanConfig;
   /**
+   * Usage plan shared by every registered key that is no API Gateway key of its own (keys made by POST /admin/keys or
+   * `npm run keys -- create`): one bucket; fairness between programs comes from the per-principal limits.
+   * @default - 50 requests/s, bursts of 100, 50000 requests/day
+   */
+  readonly programsPlan?: UsagePlanConfig;
+  /**
    * Requests per 5 minutes per client IP before a WAF rate-based rule blocks; 0 = no WAF.
    * @default 0
    */
@@ -137,9 +146,14 @@ export class JobsApi extends Construct {
   readonly peopleApiKey: apigw.ApiKey;
   /** Its value, also the authorizer's PEOPLE_USAGE_KEY. */
   readonly peopleUsageKey: string;
+  /** The usage-plan key of every registered key without an API Gateway key of its own (named by the authorizer). */
+  readonly programsApiKey: apigw.ApiKey;
+  /** Its value, also the authorizer's PROGRAMS_USAGE_KEY. */
+  readonly programsUsageKey: string;
   readonly webPlan?: apigw.UsagePlan;
   readonly defaultPlan: apigw.UsagePlan;
   readonly peoplePlan: apigw.UsagePlan;
+  readonly programsPlan: apigw.UsagePlan;
   /** https origin of the API (scheme + host, no path): what the site's CSP allows. */
   readonly origin: string;
   readonly webAcl?: wafv2.CfnWebACL;
@@ -190,6 +204,8 @@ export class JobsApi extends Construct {
     // Not a secret: under apiKeySource AUTHORIZER only the authorizer's usageIdentifierKey selects a plan key, and
     // the value sent as x-api-key is just an unregistered key (401). Deterministic, so every deploy keeps it.
     this.peopleUsageKey = `k2p-web-people-usage-${Stack.of(this).stackName}`;
+    // The same holds for the Programs key: admin-made keys are no API Gateway keys, so no apigateway:* right is needed at run time.
+    this.programsUsageKey = `k2p-web-programs-usage-${Stack.of(this).stackName}`;
     this.authorizerFunction = new ServiceFunction(this, 'Authorizer', {
       handler: 'authorizer',
       defaults: props.functions,
@@ -197,6 +213,7 @@ export class JobsApi extends Construct {
       environment: {
         [LAMBDA_ENV.KEY_TABLE_NAME]: props.keyRegistry.table.tableName,
         [LAMBDA_ENV.PEOPLE_USAGE_KEY]: this.peopleUsageKey,
+        [LAMBDA_ENV.PROGRAMS_USAGE_KEY]: this.programsUsageKey,
         ...identityEnvironment(props.identity),
       },
       memorySize: 256,
@@ -219,6 +236,7 @@ export class JobsApi extends Construct {
     const webPlan = props.webPlan ?? { rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 };
     const defaultPlan = props.defaultPlan ?? { rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 };
     const peoplePlan = props.peoplePlan ?? { rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 };
+    const programsPlan = props.programsPlan ?? { rateLimit: 50, burstLimit: 100, quotaPerDay: 50000 };
     // Only with anonymous access: off, the page publishes no key, so no shared key or plan exists at all.
     if (props.anonymousAccess ?? true) {
       this.webPlan = this.api.addUsagePlan('WebPlan', {
@@ -254,6 +272,14 @@ export class JobsApi extends Construct {
       quota: { limit: peoplePlan.quotaPerDay, period: apigw.Period.DAY },
       apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
     });
+    this.programsPlan = this.api.addUsagePlan('ProgramsPlan', {
+      name: `${Stack.of(this).stackName}-programs`,
+      description:
+        'Every registered key that is no API Gateway key of its own (admin-made keys): one shared bucket; per-program limits are per principal',
+      throttle: { rateLimit: programsPlan.rateLimit, burstLimit: programsPlan.burstLimit },
+      quota: { limit: programsPlan.quotaPerDay, period: apigw.Period.DAY },
+      apiStages: [{ api: this.api, stage: this.api.deploymentStage }],
+    });
 
     if (this.webPlan) {
       this.webApiKey = new apigw.ApiKey(this, 'WebApiKey', { description: 'k2p-web public web page (shared, public)' });
@@ -266,6 +292,11 @@ export class JobsApi extends Construct {
       value: this.peopleUsageKey,
     });
     this.peoplePlan.addApiKey(this.peopleApiKey);
+    this.programsApiKey = new apigw.ApiKey(this, 'ProgramsApiKey', {
+      description: 'k2p-web programs (registered keys without an API Gateway key): named by the authorizer, never sent by a client',
+      value: this.programsUsageKey,
+    });
+    this.programsPlan.addApiKey(this.programsApiKey);
 
     if ((props.wafRateLimit ?? 0) > 0) this.webAcl = this.createWaf(props.wafRateLimit!);
     this.acknowledgeNagFindings();
@@ -314,6 +345,16 @@ export class JobsApi extends Construct {
       adminCancelJob: make('adminCancelJob', 'AdminCancelJob', "POST /admin/jobs/{id}/cancel: cancel any owner's job, audited"),
       adminDeleteJob: make('adminDeleteJob', 'AdminDeleteJob', "DELETE /admin/jobs/{id}: delete any owner's job, audited"),
       adminListAudit: make('adminListAudit', 'AdminListAudit', 'GET /admin/audit: the audit trail (admin role)'),
+      adminGetJobLog: make('adminGetJobLog', 'AdminGetJobLog', "GET /admin/jobs/{id}/logs: any job's log.txt as text (admin role)"),
+      adminListKeys: make('adminListKeys', 'AdminListKeys', 'GET /admin/keys: registered keys, never a value (admin role)'),
+      adminCreateKey: make('adminCreateKey', 'AdminCreateKey', 'POST /admin/keys: a new program key, shown once, audited'),
+      adminDisableKey: make('adminDisableKey', 'AdminDisableKey', 'POST /admin/keys/{keyId}/disable: refuse a key, audited'),
+      adminEnableKey: make('adminEnableKey', 'AdminEnableKey', 'POST /admin/keys/{keyId}/enable: accept a key again, audited'),
+      adminRotateKey: make('adminRotateKey', 'AdminRotateKey', 'POST /admin/keys/{keyId}/rotate: a new value, the old refused, audited'),
+      adminDeleteKey: make('adminDeleteKey', 'AdminDeleteKey', 'DELETE /admin/keys/{keyId}: remove a key, audited'),
+      adminListPeople: make('adminListPeople', 'AdminListPeople', 'GET /admin/people: people with a standing (admin role)'),
+      adminPutPerson: make('adminPutPerson', 'AdminPutPerson', "PUT /admin/people/{principalId}: set a person's standing, audited"),
+      adminUsage: make('adminUsage', 'AdminUsage', 'GET /admin/usage: jobs per principal over a range (admin role)'),
     };
   }
 
@@ -339,13 +380,30 @@ export class JobsApi extends Construct {
       description: 'PUT /webhook body (core/api-schemas.ts PutWebhookRequestSchema)',
       schema: toApiGatewaySchema(z.toJSONSchema(PutWebhookRequestSchema, { target: 'draft-4' })),
     });
-    const bodyModels: Partial<Record<ApiHandlerName, apigw.IModel>> = { createJob: createJobModel, putWebhook: putWebhookModel };
+    const adminCreateKeyModel = this.api.addModel('AdminCreateKeyRequest', {
+      contentType: 'application/json',
+      modelName: 'AdminCreateKeyRequest',
+      description: 'POST /admin/keys body (core/api-schemas.ts AdminCreateKeyRequestSchema)',
+      schema: toApiGatewaySchema(z.toJSONSchema(AdminCreateKeyRequestSchema, { target: 'draft-4' })),
+    });
+    const adminPutPersonModel = this.api.addModel('AdminPutPersonRequest', {
+      contentType: 'application/json',
+      modelName: 'AdminPutPersonRequest',
+      description: 'PUT /admin/people/{principalId} body (core/api-schemas.ts AdminPutPersonRequestSchema)',
+      schema: toApiGatewaySchema(z.toJSONSchema(AdminPutPersonRequestSchema, { target: 'draft-4' })),
+    });
+    const bodyModels: Partial<Record<ApiHandlerName, apigw.IModel>> = {
+      createJob: createJobModel,
+      putWebhook: putWebhookModel,
+      adminCreateKey: adminCreateKeyModel,
+      adminPutPerson: adminPutPersonModel,
+    };
 
     const methods = {} as Record<ApiHandlerName, apigw.Method>;
     for (const route of API_ROUTES) {
       const resource = this.api.root.resourceForPath(route.path);
       const integration = new apigw.LambdaIntegration(this.functions[route.handler].fn, { proxy: true, allowTestInvoke: false });
-      const needsId = route.path.includes('{id}');
+      const parameters = pathParameterNames(route.path);
       methods[route.handler] = resource.addMethod(route.method, integration, {
         operationName: route.id,
         apiKeyRequired: !PUBLIC_HANDLERS.has(route.handler),
@@ -354,7 +412,9 @@ export class JobsApi extends Construct {
           : { authorizer: this.authorizer, authorizationType: apigw.AuthorizationType.CUSTOM }),
         requestValidator: bodyModels[route.handler] ? bodyValidator : parameterValidator,
         requestModels: bodyModels[route.handler] ? { 'application/json': bodyModels[route.handler]! } : undefined,
-        requestParameters: needsId ? { 'method.request.path.id': true } : undefined,
+        requestParameters: parameters.length
+          ? Object.fromEntries(parameters.map((name) => [`method.request.path.${name}`, true]))
+          : undefined,
       });
     }
     return methods;
@@ -405,6 +465,38 @@ export class JobsApi extends Construct {
     }
     props.jobTable.grantRead(fn('getLogs'));
     props.storage.grantReadResults(fn('getLogs'));
+    this.grantKeysAndUsage(props);
+  }
+
+  /** The key, people and usage routes: each reaches the key registry only as far as it must, never API Gateway. */
+  private grantKeysAndUsage(props: JobsApiProps): void {
+    const fn = (name: ApiHandlerName) => this.functions[name].fn;
+    // An admin reads any job's log: GetItem of the job, GetObject of its log.txt.
+    props.jobTable.grantGetItem(fn('adminGetJobLog'));
+    props.storage.grantReadResults(fn('adminGetJobLog'));
+    const keyChanges = ['adminCreateKey', 'adminDisableKey', 'adminEnableKey', 'adminRotateKey', 'adminDeleteKey'] as const;
+    // Every key view carries its principal's jobs in flight and conversions today: BatchGetItem of the capacity items.
+    for (const handler of ['adminListKeys', ...keyChanges] as const) props.jobTable.grantCapacityRead(fn(handler));
+    props.keyRegistry.grantListKeys(fn('adminListKeys'));
+    props.keyRegistry.grantListKeys(fn('adminListPeople'));
+    // Creating another key for an existing principal first checks what that principal is (Query byPrincipal).
+    props.keyRegistry.grantActions(fn('adminCreateKey'), ['dynamodb:PutItem', 'dynamodb:Query']);
+    props.keyRegistry.grantActions(fn('adminDisableKey'), ['dynamodb:UpdateItem']);
+    props.keyRegistry.grantActions(fn('adminEnableKey'), ['dynamodb:UpdateItem']);
+    // Rotation reads the old item, then one transaction puts the new one and deletes the old.
+    props.keyRegistry.grantActions(fn('adminRotateKey'), ['dynamodb:GetItem', 'dynamodb:PutItem', 'dynamodb:DeleteItem']);
+    props.keyRegistry.grantActions(fn('adminDeleteKey'), ['dynamodb:DeleteItem']);
+    props.keyRegistry.grantActions(fn('adminPutPerson'), ['dynamodb:UpdateItem']);
+    // Usage: Query of byCreatedMonth, and each principal's name from the registry's byPrincipal index.
+    props.jobTable.grantQueryIndex(fn('adminUsage'), TABLE.monthIndex);
+    props.keyRegistry.grantActions(fn('adminUsage'), ['dynamodb:Query']);
+    const registryUsers = ['adminListKeys', 'adminListPeople', ...keyChanges, 'adminPutPerson', 'adminUsage'] as const;
+    for (const handler of registryUsers)
+      this.functions[handler].fn.addEnvironment(LAMBDA_ENV.KEY_TABLE_NAME, props.keyRegistry.table.tableName);
+    for (const handler of [...keyChanges, 'adminPutPerson'] as const) {
+      props.auditTrail.grantAppend(fn(handler));
+      this.functions[handler].fn.addEnvironment(LAMBDA_ENV.AUDIT_TABLE_NAME, props.auditTrail.table.tableName);
+    }
   }
 
   /** API Gateway's own errors in the same envelope as the handlers': `{error: {code, message, details?, requestId}}`. */

@@ -77,6 +77,8 @@ export interface K2pWebConfig {
   readonly defaultPlan: UsagePlanConfig;
   /** Usage plan shared by everyone signed in with a bearer token (one bucket; per-person limits are the principal's). */
   readonly peoplePlan: UsagePlanConfig;
+  /** Usage plan shared by every registered key without an API Gateway key of its own (admin-made keys). */
+  readonly programsPlan: UsagePlanConfig;
   /** Extra browser origins allowed by CORS (e.g. http://localhost:5173 while developing the page). */
   readonly devOrigins: readonly string[];
   /** Requests per 5 minutes per client IP before the optional WAF blocks; 0 = no WAF. */
@@ -119,6 +121,7 @@ export const DEFAULT_CONFIG: K2pWebConfig = Object.freeze({
   webPlan: Object.freeze({ rateLimit: 5, burstLimit: 10, quotaPerDay: 2000 }),
   defaultPlan: Object.freeze({ rateLimit: 10, burstLimit: 20, quotaPerDay: 10000 }),
   peoplePlan: Object.freeze({ rateLimit: 20, burstLimit: 40, quotaPerDay: 20000 }),
+  programsPlan: Object.freeze({ rateLimit: 50, burstLimit: 100, quotaPerDay: 50000 }),
   devOrigins: Object.freeze([]) as readonly string[],
   wafRateLimit: 0,
   alarmEmail: '',
@@ -411,6 +414,7 @@ export function resolveConfig(raw: Raw = {}): K2pWebConfig {
     webPlan: throttle('webPlan', raw.webPlan, d.webPlan),
     defaultPlan: throttle('defaultPlan', raw.defaultPlan, d.defaultPlan),
     peoplePlan: throttle('peoplePlan', raw.peoplePlan, d.peoplePlan),
+    programsPlan: throttle('programsPlan', raw.programsPlan, d.programsPlan),
     devOrigins: has('devOrigins') ? origins('devOrigins', raw.devOrigins) : d.devOrigins,
     wafRateLimit,
     alarmEmail,

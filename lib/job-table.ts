@@ -97,6 +97,21 @@ export class JobTable extends Construct {
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: indexes });
   }
 
+  /** GetItem of one item by key (a job by id), on the table only. */
+  grantGetItem(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /** BatchGetItem on the table only: the capacity ledgers and daily counts of a page of principals. */
+  grantCapacityRead(grantee: iam.IGrantable): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:BatchGetItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /** Query of one named index (no Scan, no wildcard). */
+  grantQueryIndex(grantee: iam.IGrantable, indexName: string): iam.Grant {
+    return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [`${this.table.tableArn}/index/${indexName}`] });
+  }
+
   private acknowledgeIndexWildcard(grantee: iam.IGrantable): void {
     acknowledgeOnGrantee(
       grantee,

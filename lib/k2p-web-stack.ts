@@ -177,6 +177,7 @@ export class K2pWebStack extends Stack {
       webPlan: config.webPlan,
       defaultPlan: config.defaultPlan,
       peoplePlan: config.peoplePlan,
+      programsPlan: config.programsPlan,
       wafRateLimit: config.wafRateLimit,
       logRetentionDays: config.logRetentionDays,
     });

@@ -2,7 +2,8 @@
  * The key registry table (core/principal.ts KEY_TABLE): one item per API key,
  * keyed by the SHA-256 of its value, naming the principal and role it
  * stands for. On demand, encrypted, point-in-time recovery; the authorizer
- * reads it and records a key's last use, nothing else writes it at run time.
+ * reads it and records a key's last use; the admin key and people routes read
+ * and change it, each with only the actions it needs.
  */
 import { RemovalPolicy } from 'aws-cdk-lib';
 import * as dynamodb from 'aws-cdk-lib/aws-dynamodb';
@@ -44,5 +45,21 @@ export class KeyRegistry extends Construct {
   grantAuthorize(grantee: iam.IGrantable): iam.Grant {
     // The table ARN only (Table.grant would add "<table>/index/*"): the authorizer reads by key, never by index.
     return iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:GetItem', 'dynamodb:UpdateItem'], resourceArns: [this.table.tableArn] });
+  }
+
+  /** Listing keys and people: Scan of this small table, Query of its byPrincipal index. */
+  grantListKeys(grantee: iam.IGrantable): iam.Grant {
+    return this.grantActions(grantee, ['dynamodb:Scan', 'dynamodb:Query']);
+  }
+
+  /** Exactly these actions: Query on the byPrincipal index, every other on the table itself. */
+  grantActions(grantee: iam.IGrantable, actions: readonly `dynamodb:${string}`[]): iam.Grant {
+    const index = `${this.table.tableArn}/index/${KEY_TABLE.principalIndex}`;
+    const onTable = actions.filter((action) => action !== 'dynamodb:Query');
+    let grant: iam.Grant | undefined;
+    if (onTable.length) grant = iam.Grant.addToPrincipal({ grantee, actions: onTable, resourceArns: [this.table.tableArn] });
+    if (actions.includes('dynamodb:Query'))
+      grant = iam.Grant.addToPrincipal({ grantee, actions: ['dynamodb:Query'], resourceArns: [index] });
+    return grant!;
   }
 }

@@ -22,6 +22,23 @@ import {
   AdminListJobsQuerySchema,
   AdminListJobsResponseSchema,
   AdminTimeRangeQuerySchema,
+  AdminCreateKeyRequestSchema,
+  AdminKeyResponseSchema,
+  AdminKeySecretResponseSchema,
+  AdminListKeysQuerySchema,
+  AdminListKeysResponseSchema,
+  AdminListPeopleResponseSchema,
+  AdminPersonResponseSchema,
+  AdminPutPersonRequestSchema,
+  AdminUsageQuerySchema,
+  AdminUsageResponseSchema,
+  KeyIdSchema,
+  KeyViewSchema,
+  PersonStandingViewSchema,
+  type AdminKeySecretResponse,
+  type AdminUsageResponse,
+  type KeyView,
+  type PersonStandingView,
   AuditEntrySchema,
   type AdminJobCountsResponse,
   type AdminJobDetail,
@@ -274,6 +291,53 @@ const EXAMPLE_AUDIT: AdminListAuditResponse = {
   ],
   since: '2025-05-05T09:30:00.000Z',
   until: '2025-05-06T09:30:00.000Z',
+};
+
+const EXAMPLE_LOG = `$ k2p 'Customer Churn' --out .\n== knime2py stderr (0 bytes) ==\n== knime2py stdout (412 bytes) ==\n{"workflow": "Customer Churn/workflow.knime", …}\n`;
+
+const EXAMPLE_KEY: KeyView = {
+  keyId: '3f9a0c5be1d84c7a96b2e0f4d1a3c5b7e9f1a2b4c6d8e0f2a4b6c8d0e2f4a6b8',
+  principalId: '5b1e2c3d-4f5a-4b6c-8d7e-9f0a1b2c3d4e',
+  name: 'ci-bot',
+  kind: 'program',
+  role: 'user',
+  enabled: true,
+  createdAt: '2025-05-01T08:00:00.000Z',
+  lastUsedAt: '2025-05-06T09:14:03.000Z',
+  jobsInFlight: 1,
+  conversionsToday: 12,
+};
+
+const EXAMPLE_KEY_SECRET: AdminKeySecretResponse = {
+  key: { ...EXAMPLE_KEY, lastUsedAt: undefined, jobsInFlight: 0, conversionsToday: 0, createdAt: '2025-05-06T09:30:00.000Z' },
+  value: 'k2p_Jx3v9QmT0aLr7Wc2Nf5Hs8Kd1Yb4Ge6Pu0Zi3Ox7Vq2',
+};
+
+const EXAMPLE_PERSON: PersonStandingView = {
+  principalId: 'oidc:https://cognito-idp.eu-central-1.amazonaws.com/eu-central-1_AbCdEf123#8c1f2e3d-4a5b-4c6d-9e8f-0a1b2c3d4e5f',
+  enabled: false,
+  updatedAt: '2025-05-06T09:31:00.000Z',
+};
+
+const EXAMPLE_USAGE: AdminUsageResponse = {
+  since: '2025-04-29T09:30:00.000Z',
+  until: '2025-05-06T09:30:00.000Z',
+  principals: [
+    {
+      principalId: EXAMPLE_KEY.principalId,
+      name: 'ci-bot',
+      kind: 'program',
+      jobs: 57,
+      succeeded: 51,
+      failed: 3,
+      rejected: 2,
+      cancelled: 1,
+      days: [
+        { date: '2025-05-05', jobs: 45 },
+        { date: '2025-05-06', jobs: 12 },
+      ],
+    },
+  ],
 };
 
 const EXAMPLE_LINK: ResultLink = {
@@ -533,6 +597,7 @@ function errors(statuses: readonly ErrorStatus[]): Record<string, { $ref: string
 // ---------------------------------------------------------------- operations
 
 const jobIdPath = { path: z.object({ id: JobIdSchema.check(z.describe('The job id (`job.jobId` from POST /jobs).')) }) };
+const keyIdPath = { path: z.object({ keyId: KeyIdSchema.check(z.describe('The key id (`keyId` from GET /admin/keys).')) }) };
 
 function json(schema: z.core.$ZodType, example: unknown) {
   return { [JSON_TYPE]: { schema, example: wire(example) } };
@@ -799,6 +864,128 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
       ...errors([400, ...KEYED]),
     },
   },
+  adminGetJobLog: {
+    tags: ['admin'],
+    summary: "Any job's conversion log as text, as its owner's `GET /jobs/{id}/logs` gives it.",
+    description: 'Admin role only. Reading is not audited.',
+    requestParams: jobIdPath,
+    responses: {
+      '200': { description: 'The log.', content: { 'text/plain; charset=utf-8': { schema: z.string(), example: EXAMPLE_LOG } } },
+      '409': responseRef('LogNotAvailable'),
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminListKeys: {
+    tags: ['admin'],
+    summary: "Registered keys, newest first, with their principals' jobs in flight and conversions today; never a value.",
+    description: "Admin role only. `principalId` lists one principal's keys. Reading is not audited.",
+    requestParams: { query: AdminListKeysQuerySchema },
+    responses: {
+      '200': { description: 'One page of keys.', content: json(AdminListKeysResponseSchema, { keys: [EXAMPLE_KEY] }) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminCreateKey: {
+    tags: ['admin'],
+    summary: 'A new program key for a named principal with a role; its value is in this answer only. Audited.',
+    description: [
+      'Admin role only. The key works at once; it counts against the Programs usage plan (docs/api.md "Admin API").',
+      'Only the SHA-256 of the value is stored; the value is never shown again.',
+    ].join('\n'),
+    requestBody: { required: true, content: json(AdminCreateKeyRequestSchema, { name: 'ci-bot', role: 'user' }) },
+    responses: {
+      '201': { description: 'The key and its value (store it now).', content: json(AdminKeySecretResponseSchema, EXAMPLE_KEY_SECRET) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminDisableKey: {
+    tags: ['admin'],
+    summary: 'Disable a key: refused (401) within the authorizer cache bound (60 s). Audited.',
+    description: 'Admin role only. Disabling a disabled key answers the same.',
+    requestParams: keyIdPath,
+    responses: {
+      '200': { description: 'The key, disabled.', content: json(AdminKeyResponseSchema, { key: { ...EXAMPLE_KEY, enabled: false } }) },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminEnableKey: {
+    tags: ['admin'],
+    summary: 'Enable a key again: accepted within the authorizer cache bound (60 s). Audited.',
+    description: 'Admin role only. Enabling an enabled key answers the same.',
+    requestParams: keyIdPath,
+    responses: {
+      '200': { description: 'The key, enabled.', content: json(AdminKeyResponseSchema, { key: EXAMPLE_KEY }) },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminRotateKey: {
+    tags: ['admin'],
+    summary: "A new value for the key's principal (same name, role and state); the old value is refused from now on. Audited.",
+    description: [
+      'Admin role only. One registry transaction replaces the old key by the new one (`rotatedFrom` names the old id), so',
+      'the old value is refused from its next request the authorizer has not cached (at most 60 s). The new value counts',
+      'against the Programs usage plan.',
+    ].join('\n'),
+    requestParams: keyIdPath,
+    responses: {
+      '201': {
+        description: 'The new key and its value (store it now).',
+        content: json(AdminKeySecretResponseSchema, {
+          ...EXAMPLE_KEY_SECRET,
+          key: { ...EXAMPLE_KEY_SECRET.key, rotatedFrom: EXAMPLE_KEY.keyId },
+        }),
+      },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminDeleteKey: {
+    tags: ['admin'],
+    summary: "Remove a key from the registry (its principal's jobs stay). Audited.",
+    description: 'Admin role only. The value is refused from its next request the authorizer has not cached (at most 60 s).',
+    requestParams: keyIdPath,
+    responses: {
+      '200': { description: 'The key as it was.', content: json(AdminKeyResponseSchema, { key: EXAMPLE_KEY }) },
+      ...errors([404, ...KEYED]),
+    },
+  },
+  adminListPeople: {
+    tags: ['admin'],
+    summary: "People an operator has set a standing for (disabled, or a role over their token's), by principal id.",
+    description: 'Admin role only. Reading is not audited.',
+    requestParams: { query: ListJobsQuerySchema },
+    responses: {
+      '200': { description: 'One page of people.', content: json(AdminListPeopleResponseSchema, { people: [EXAMPLE_PERSON] }) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminPutPerson: {
+    tags: ['admin'],
+    summary: "Disable or enable a person, or override the role their token's groups give; within 60 s. Audited.",
+    description: 'Admin role only. `role: null` removes the override. A body with neither field is 400.',
+    requestParams: {
+      path: z.object({
+        principalId: z.string().check(z.describe("The person's principal id (`GET /me`), URL-encoded: `oidc:<issuer>#<sub>`.")),
+      }),
+    },
+    requestBody: { required: true, content: json(AdminPutPersonRequestSchema, { enabled: false }) },
+    responses: {
+      '200': { description: 'The standing now.', content: json(AdminPersonResponseSchema, { person: EXAMPLE_PERSON }) },
+      ...errors([400, ...KEYED]),
+    },
+  },
+  adminUsage: {
+    tags: ['admin'],
+    summary: 'Jobs per principal created in the range: how many, how they ended, and per UTC day; most jobs first.',
+    description: [
+      'Admin role only. Read from the creation-month index (never a table scan). At most 20,000 jobs are counted: a range',
+      'holding more is answered for its newest part, and `since` in the answer says where the count starts.',
+    ].join('\n'),
+    requestParams: { query: AdminUsageQuerySchema },
+    responses: {
+      '200': { description: 'Usage per principal and the range counted.', content: json(AdminUsageResponseSchema, EXAMPLE_USAGE) },
+      ...errors([400, ...KEYED]),
+    },
+  },
   getLogs: {
     tags: ['jobs'],
     summary: "The conversion's log: what the runner and knime2py said, as text.",
@@ -815,7 +1002,7 @@ const OPERATIONS: Record<ApiHandlerName, Omit<ZodOpenApiOperationObject, 'operat
         content: {
           'text/plain; charset=utf-8': {
             schema: z.string(),
-            example: `$ k2p 'Customer Churn' --out .\n== knime2py stderr (0 bytes) ==\n== knime2py stdout (412 bytes) ==\n{"workflow": "Customer Churn/workflow.knime", …}\n`,
+            example: EXAMPLE_LOG,
           },
         },
       },
@@ -901,6 +1088,11 @@ const COMPONENT_SCHEMAS: Record<string, z.core.$ZodType> = {
   AdminJobDetail: AdminJobDetailSchema,
   AuditEntry: AuditEntrySchema,
   AdminListAuditResponse: AdminListAuditResponseSchema,
+  Key: KeyViewSchema,
+  AdminListKeysResponse: AdminListKeysResponseSchema,
+  AdminKeySecret: AdminKeySecretResponseSchema,
+  PersonStanding: PersonStandingViewSchema,
+  AdminUsageResponse: AdminUsageResponseSchema,
 };
 
 /** Names the shared schemas through zod's registry (zod-openapi renders manually listed components twice, as input and output). */
@@ -949,7 +1141,11 @@ export function buildOpenApiDocument(): ReturnType<typeof createDocument> {
       tags: [
         { name: 'jobs', description: 'Conversion jobs of the caller.' },
         { name: 'service', description: 'The service itself.' },
-        { name: 'admin', description: 'Operators (role admin only): every job across owners, counts, cancel and delete, the audit trail.' },
+        {
+          name: 'admin',
+          description:
+            "Operators (role admin only): every job across owners, counts, logs, cancel and delete; keys, people's standing and usage; the audit trail.",
+        },
         {
           name: 'webhooks',
           description:

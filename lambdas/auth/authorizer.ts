@@ -24,6 +24,7 @@ const authenticate = createAuthenticator({
   cacheMs: CACHE_MS,
   cacheEntries: CACHE_ENTRIES,
   peopleUsageKey: process.env[LAMBDA_ENV.PEOPLE_USAGE_KEY] || undefined,
+  programsUsageKey: process.env[LAMBDA_ENV.PROGRAMS_USAGE_KEY] || undefined,
   verifyBearer: bearerConfig
     ? createTokenVerifier({
         ...bearerConfig,

@@ -10,7 +10,7 @@
 import { injectLambdaContext } from '@aws-lambda-powertools/logger/middleware';
 import middy, { type MiddlewareObj } from '@middy/core';
 import type { APIGatewayProxyEvent, APIGatewayProxyResult, Context } from 'aws-lambda';
-import { JOB_ID_PATTERN, JOB_WAIT_HEADER } from '../../core/api-schemas';
+import { JOB_ID_PATTERN, JOB_WAIT_HEADER, KeyIdSchema } from '../../core/api-schemas';
 import { DomainError, ERRORS, type ErrorCode } from '../../core/errors';
 import { principalFromContext, type Principal, type PrincipalRole } from '../../core/principal';
 import { LAMBDA_ENV } from '../../core/service-env';
@@ -176,4 +176,20 @@ export function pathJobId(event: ApiEvent): string {
   const id = event.pathParameters?.id;
   if (!id || !JOB_ID_PATTERN.test(id)) throw new DomainError('NOT_FOUND');
   return id;
+}
+
+/** The `{keyId}` path parameter (a key's SHA-256 hex); anything else is simply no such key. */
+export function pathKeyId(event: ApiEvent): string {
+  const keyId = event.pathParameters?.keyId;
+  if (!keyId || !KeyIdSchema.safeParse(keyId).success) throw new DomainError('NOT_FOUND', 'No such key.');
+  return keyId;
+}
+
+/** The `{principalId}` path parameter, as API Gateway decoded it (1–256 characters, as principal ids are). */
+export function pathPrincipalId(event: ApiEvent): string {
+  const principalId = event.pathParameters?.principalId;
+  if (!principalId || principalId.length > 256) {
+    throw new DomainError('INVALID_REQUEST', 'principalId must be 1 to 256 characters.', { details: { field: 'principalId' } });
+  }
+  return principalId;
 }

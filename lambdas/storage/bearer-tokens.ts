@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { createRemoteJWKSet, customFetch, decodeProtectedHeader, errors as joseErrors, jwtVerify, type JWTPayload } from 'jose';
 import { DomainError } from '../../core/errors';
-import type { Principal } from '../../core/principal';
+import { PERSON_ID_PREFIX, type Principal } from '../../core/principal';
 import { OIDC_ENV } from '../../core/service-env';
 import { BoundedCache } from '../decisions/bounded-cache';
 
@@ -213,7 +213,7 @@ function uncachedVerifier(config: BearerTokenConfig): (token: string) => Promise
     const groups = groupsOf(claims[config.groupsClaim]);
     return {
       principal: {
-        id: `oidc:${config.issuer}#${claims.sub}`,
+        id: `${PERSON_ID_PREFIX}${config.issuer}#${claims.sub}`,
         name: displayName(claims),
         kind: 'person',
         role: groups.includes(config.adminGroup) ? 'admin' : 'user',

@@ -16,7 +16,7 @@
  * ledger, so a principal over its own limits never touches the global one; a
  * refusal or failure at any step gives back the steps before it.
  */
-import { GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
+import { BatchGetCommand, GetCommand, UpdateCommand, type DynamoDBDocumentClient } from '@aws-sdk/lib-dynamodb';
 import { isConditionFailure } from './aws-errors';
 import { scanItems } from './dynamodb-client';
 import { DomainError } from '../../core/errors';
@@ -25,6 +25,12 @@ import { TABLE } from '../../core/service-env';
 import type { CapacityLedger, CapacityScope } from '../decisions/capacity-plan';
 import { dailyItemExpiry, dailyRetryAfterSeconds, nextUtcMidnight, utcDay } from '../decisions/daily-quota';
 import { CAPACITY_PREFIX, dailyCountPk, globalCapacityPk, ownerCapacityPk } from './table-keys';
+
+/** A principal's share of capacity as operators see it. */
+export interface PrincipalUsage {
+  jobsInFlight: number;
+  conversionsToday: number;
+}
 
 /** What refused an admission: a capacity ledger, or the principal's count for the day. */
 export type AdmissionScope = CapacityScope | 'day';
@@ -197,6 +203,38 @@ export class Capacity {
   /** Adds a holder regardless of the limit (reaper repair of a job that is in flight but holds no slot). */
   async restore(pk: string, jobId: string, attributes: Partial<CapacityLedger>): Promise<boolean> {
     return this.take(pk, jobId, Number.MAX_SAFE_INTEGER, attributes);
+  }
+
+  /**
+   * Per principal: jobs holding a slot now (its ledger's `inFlight`) and jobs admitted on `day` (its daily count's
+   * `admitted`), read with BatchGetItem (eventually consistent: a view for operators, not an admission).
+   */
+  async principalUsage(principalIds: readonly string[], day: string): Promise<Map<string, PrincipalUsage>> {
+    const unique = [...new Set(principalIds)];
+    const wanted = new Map<string, { principalId: string; field: keyof PrincipalUsage }>();
+    for (const principalId of unique) {
+      wanted.set(ownerCapacityPk(principalId), { principalId, field: 'jobsInFlight' });
+      wanted.set(dailyCountPk(principalId, day), { principalId, field: 'conversionsToday' });
+    }
+    const usage = new Map(unique.map((id) => [id, { jobsInFlight: 0, conversionsToday: 0 }]));
+    let keys = [...wanted.keys()].map((pk) => ({ pk }));
+    // BatchGetItem takes at most 100 keys and may leave some unprocessed under load: those go round again.
+    for (let round = 0; keys.length > 0; round++) {
+      if (round > 10) throw new Error('BatchGetItem left keys unprocessed round after round');
+      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+      const batch = keys.slice(0, 100);
+      const out = await this.ddb.send(
+        new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch, ProjectionExpression: 'pk, inFlight, admitted' } } }),
+      );
+      for (const item of out.Responses?.[this.tableName] ?? []) {
+        const target = wanted.get(String(item.pk));
+        if (!target) continue;
+        const count = Number(target.field === 'jobsInFlight' ? item.inFlight : item.admitted);
+        usage.get(target.principalId)![target.field] = Number.isFinite(count) && count > 0 ? count : 0;
+      }
+      keys = [...keys.slice(100), ...((out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as { pk: string }[])];
+    }
+    return usage;
   }
 
   /** Every ledger item (a handful: one global plus one per principal with jobs). */

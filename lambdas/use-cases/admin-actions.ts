@@ -23,6 +23,42 @@ export interface AdminActionDeps {
   now?: () => number;
 }
 
+type AuditTarget = AuditEntry['target'];
+
+/**
+ * Writes the audit entry of one admin action: `act` runs, then one entry records its outcome — succeeded (with the
+ * fields `succeeded` derives from the result), refused (a DomainError under 500, with its code) or failed — and
+ * only then does the request answer, so an entry that cannot be written fails the request.
+ */
+export async function auditedAction<R>(
+  deps: AdminActionDeps,
+  admin: Principal,
+  action: AuditAction,
+  target: AuditTarget,
+  act: () => Promise<R>,
+  succeeded: (result: R) => Partial<AuditEntry> = () => ({}),
+): Promise<R> {
+  const now = deps.now ?? Date.now;
+  const base = { id: randomUUID(), who: { id: admin.id, name: admin.name, kind: admin.kind, role: admin.role }, action, target };
+  const record = async (fields: Partial<AuditEntry>) => {
+    const entry: AuditEntry = { ...base, at: new Date(now()).toISOString(), outcome: 'succeeded', ...fields };
+    await deps.audit.append(entry);
+    // A key is named by its principal in logs, never by its hash.
+    const about = entry.target.type === 'key' ? { owner: entry.target.owner } : { targetId: entry.target.id };
+    logger.info('Admin action', { action, target: entry.target.type, ...about, outcome: entry.outcome, code: entry.code });
+  };
+  let result: R;
+  try {
+    result = await act();
+  } catch (error) {
+    const refused = error instanceof DomainError && error.httpStatus < 500;
+    await record({ outcome: refused ? 'refused' : 'failed', code: error instanceof DomainError ? error.code : 'INTERNAL_ERROR' });
+    throw error;
+  }
+  await record({ outcome: 'succeeded', ...succeeded(result) });
+  return result;
+}
+
 /** Runs `act` on the job, whoever owns it, and records the outcome in the audit trail. */
 async function audited<R extends { job: StoredJob }>(
   deps: AdminActionDeps & { store: CancelJobDeps['store'] },
@@ -32,33 +68,20 @@ async function audited<R extends { job: StoredJob }>(
   act: (owner: string) => Promise<R>,
 ): Promise<R> {
   const now = deps.now ?? Date.now;
-  const base = {
-    id: randomUUID(),
-    who: { id: admin.id, name: admin.name, kind: admin.kind, role: admin.role },
+  const target: AuditTarget = { type: 'job', id: jobId };
+  return auditedAction(
+    deps,
+    admin,
     action,
-    target: { type: 'job' as const, id: jobId },
-  };
-  const record = async (fields: Partial<AuditEntry>) => {
-    const entry: AuditEntry = { ...base, at: new Date(now()).toISOString(), outcome: 'succeeded', ...fields };
-    await deps.audit.append(entry);
-    logger.info('Admin action', { action, jobId, outcome: entry.outcome, code: entry.code });
-  };
-  const job = await deps.store.get(jobId, now());
-  if (!job) {
-    await record({ outcome: 'refused', code: 'NOT_FOUND' });
-    throw new DomainError('NOT_FOUND');
-  }
-  const target = { ...base.target, owner: job.owner };
-  let result: R;
-  try {
-    result = await act(job.owner);
-  } catch (error) {
-    const refused = error instanceof DomainError && error.httpStatus < 500;
-    await record({ target, outcome: refused ? 'refused' : 'failed', code: error instanceof DomainError ? error.code : 'INTERNAL_ERROR' });
-    throw error;
-  }
-  await record({ target, outcome: 'succeeded', status: result.job.status });
-  return result;
+    target,
+    async () => {
+      const job = await deps.store.get(jobId, now());
+      if (!job) throw new DomainError('NOT_FOUND');
+      target.owner = job.owner;
+      return act(job.owner);
+    },
+    (result) => ({ status: result.job.status }),
+  );
 }
 
 export function adminCancelJob(deps: CancelJobDeps & AdminActionDeps, admin: Principal, jobId: string): Promise<CancelResult> {

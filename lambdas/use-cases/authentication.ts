@@ -1,6 +1,7 @@
 /**
  * Who a request comes from, and which usage-plan key throttles it: a bearer token (OIDC) names a person, who is
- * throttled by the People key; a registered, enabled API key names its principal and is its own usage-plan key.
+ * throttled by the People key; a registered, enabled API key names its principal and is throttled by its own value
+ * when an operator also made it an API Gateway key (its record names `apiGatewayKeyId`), else by the Programs key.
  * When both are sent the bearer token wins (a signed-in person on the page that also carries the shared page key
  * acts as the person), and a bad token is refused rather than falling back to the key. Key lookups are reused for
  * at most `cacheMs` (a disabled key stops within it) in a bounded cache; lastUsedAt is written only when the registry
@@ -37,6 +38,11 @@ export interface AuthenticatorOptions {
   verifyBearer?: (token: string) => Promise<Principal>;
   /** The People usage-plan key value (bearer-token callers); without it bearer tokens are refused. */
   peopleUsageKey?: string;
+  /**
+   * The Programs usage-plan key value: registered keys without an API Gateway key of their own count against it.
+   * @default - every key is its own usage-plan key (a key that is no API Gateway key is then refused by the gateway)
+   */
+  programsUsageKey?: string;
   /** How long a key lookup is reused, ms. */
   cacheMs: number;
   /** At most this many key lookups are kept. @default 5000 */
@@ -104,7 +110,8 @@ export function createAuthenticator(options: AuthenticatorOptions): Authenticate
       return undefined;
     }
     logger.info('Authenticated', { principalId: record.principalId, kind: record.kind, role: record.role });
-    return { principal: { id: record.principalId, name: record.name, kind: record.kind, role: record.role }, usageIdentifierKey: value };
+    const usageIdentifierKey = record.apiGatewayKeyId || !options.programsUsageKey ? value : options.programsUsageKey;
+    return { principal: { id: record.principalId, name: record.name, kind: record.kind, role: record.role }, usageIdentifierKey };
   };
 
   const authenticateBearer = async (token: string): Promise<Authenticated | undefined> => {

@@ -3,7 +3,9 @@
  * template's key registry table (dynalite), so the same authorizer that runs
  * in AWS admits them. Principal ids are the keys' API Gateway ids, as for
  * keys registered from existing API Gateway keys, so jobs made before keep
- * their owner. Only hashes reach the table.
+ * their owner; each record names that id as its apiGatewayKeyId, so the key
+ * stays in its own usage plan (the page's key keeps its plan's blocks). Only
+ * hashes reach the table.
  */
 import { DynamoDBClient, PutItemCommand } from '@aws-sdk/client-dynamodb';
 import { hashApiKey } from '../../core/node/api-key';
@@ -14,6 +16,8 @@ import { LOCAL_CREDENTIALS } from '../stand-ins/credentials';
 export interface SeededKey {
   value: string;
   principal: Principal;
+  /** The local API Gateway key the value is (its usage plan throttles it). */
+  apiGatewayKeyId: string;
 }
 
 /** The template's key registry table (keyed by the key hash); undefined when the template has none. */
@@ -31,7 +35,7 @@ export async function seedKeys(options: {
 }): Promise<void> {
   const client = new DynamoDBClient({ endpoint: options.endpoint, region: options.region, credentials: LOCAL_CREDENTIALS });
   try {
-    for (const { value, principal } of options.keys) {
+    for (const { value, principal, apiGatewayKeyId } of options.keys) {
       await client.send(
         new PutItemCommand({
           TableName: options.tableName,
@@ -43,6 +47,7 @@ export async function seedKeys(options: {
             role: { S: principal.role },
             enabled: { BOOL: true },
             createdAt: { S: options.now.toISOString() },
+            apiGatewayKeyId: { S: apiGatewayKeyId },
           },
         }),
       );

@@ -398,10 +398,24 @@ export async function startLocalStack(options: LocalStackOptions = {}): Promise<
         tableName: registry.name,
         now: new Date(clock.now()),
         keys: [
-          { value: cliKey.value, principal: { id: cliKey.id, name: 'local-user', kind: 'program', role: 'user' } },
-          { value: adminKey.value, principal: { id: adminKey.id, name: 'local-admin', kind: 'program', role: 'admin' } },
+          {
+            value: cliKey.value,
+            apiGatewayKeyId: cliKey.id,
+            principal: { id: cliKey.id, name: 'local-user', kind: 'program', role: 'user' },
+          },
+          {
+            value: adminKey.value,
+            apiGatewayKeyId: adminKey.id,
+            principal: { id: adminKey.id, name: 'local-admin', kind: 'program', role: 'admin' },
+          },
           ...(webKey
-            ? [{ value: webKey.value, principal: { id: webKey.id, name: 'web-page', kind: 'program' as const, role: 'user' as const } }]
+            ? [
+                {
+                  value: webKey.value,
+                  apiGatewayKeyId: webKey.id,
+                  principal: { id: webKey.id, name: 'web-page', kind: 'program' as const, role: 'user' as const },
+                },
+              ]
             : []),
         ],
       });

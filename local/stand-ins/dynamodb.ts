@@ -2,7 +2,8 @@
  * Local DynamoDB: dynalite on 127.0.0.1 keeping its data in the data
  * directory, with the template's tables (created on the first start; they
  * survive restarts). A kept table whose indexes differ from the template's is
- * rebuilt with its items (dynalite cannot add an index to a table).
+ * rebuilt with its items (dynalite cannot add an index to a table). Write
+ * transactions come from dynamodb-transactions.ts (dynalite has none).
  */
 import type { Server } from 'node:http';
 import {
@@ -20,6 +21,7 @@ import dynalite from 'dynalite';
 import { closeServer, listen } from '../host/ports';
 import type { TableModel } from '../model/stack-model';
 import { LOCAL_CREDENTIALS } from './credentials';
+import { addWriteTransactions } from './dynamodb-transactions';
 
 export interface LocalDynamo {
   endpoint: string;
@@ -103,6 +105,7 @@ async function createTables(endpoint: string, region: string, tables: TableModel
 
 export async function startDynamo(options: DynamoOptions): Promise<LocalDynamo> {
   const server = dynalite({ path: options.directory, createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  addWriteTransactions(server);
   const port = await listen(server, options.port, 'local DynamoDB (dynalite)');
   const endpoint = `http://127.0.0.1:${port}`;
   try {

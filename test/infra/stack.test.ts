@@ -35,6 +35,16 @@ describe('K2pWebStack', () => {
     adminCancelJob: stack.api.functions.adminCancelJob,
     adminDeleteJob: stack.api.functions.adminDeleteJob,
     adminListAudit: stack.api.functions.adminListAudit,
+    adminGetJobLog: stack.api.functions.adminGetJobLog,
+    adminListKeys: stack.api.functions.adminListKeys,
+    adminCreateKey: stack.api.functions.adminCreateKey,
+    adminDisableKey: stack.api.functions.adminDisableKey,
+    adminEnableKey: stack.api.functions.adminEnableKey,
+    adminRotateKey: stack.api.functions.adminRotateKey,
+    adminDeleteKey: stack.api.functions.adminDeleteKey,
+    adminListPeople: stack.api.functions.adminListPeople,
+    adminPutPerson: stack.api.functions.adminPutPerson,
+    adminUsage: stack.api.functions.adminUsage,
   };
 
   it('creates one function per handler', () => {

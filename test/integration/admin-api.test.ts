@@ -4,9 +4,6 @@
  * a program — and the counts match them; the seeded user and a program key with role user get 403 FORBIDDEN on every
  * /admin route; an admin's cancel and delete act as the owner's would, and each leaves an audit entry, newest first.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ADMIN_HANDLERS, API_ROUTES, type ApiHandlerName } from '../../core/api-routes';
 import {
@@ -15,69 +12,20 @@ import {
   AdminListAuditResponseSchema,
   AdminListJobsResponseSchema,
 } from '../../core/api-schemas';
-import { LAMBDA_ENV, OIDC_ENV, s3Keys } from '../../core/service-env';
-import { KeyRegistry } from '../../lambdas/storage/key-registry';
-import type { StackModel } from '../../local/model/stack-model';
-import { startApiGateway, type LocalApiGateway } from '../../local/stand-ins/api-gateway/gateway';
-import type { LocalApiKey } from '../../local/stand-ins/api-gateway/usage-plans';
-import { LOCAL_OIDC, startOidcProvider, type OidcProviderHandle } from '../../local/stand-ins/oidc';
-import { realModel, SYNTH_TIMEOUT_MS } from '../local/helpers';
+import { s3Keys } from '../../core/service-env';
+import { SYNTH_TIMEOUT_MS } from '../local/helpers';
+import { startGatewayHarness, type Answer, type CallOptions, type Credentials, type GatewayHarness } from '../support/gateway-harness';
 import { bundleWithDataFile, uploadBundle } from '../support/job-fixtures';
-import { applyEnv, lambdaContext, loadHandler, loadHandlers, type AnyHandler } from '../support/lambda-harness';
-import { createKeyRegistryTable, startLocalAws, type LocalAws } from '../support/local-aws';
-import { signIn } from '../support/oidc-sign-in';
+import { lambdaContext } from '../support/lambda-harness';
 
-const SITE = 'http://127.0.0.1:18782';
-const KEY_TABLE = 'k2p-admin-keys';
 const HANDLERS = [...API_ROUTES.map((r) => r.handler), 'validateUpload'] as const;
 
-let dir: string;
-let aws: LocalAws;
-let model: StackModel;
-let provider: OidcProviderHandle;
-let keys: LocalApiKey[];
-let cliKey: LocalApiKey;
-let handlers: Record<(typeof HANDLERS)[number], AnyHandler>;
-let authorizer: AnyHandler;
-let gateway: LocalApiGateway;
+let h: GatewayHarness;
 let userToken: string;
 let adminToken: string;
 
-interface Answer {
-  status: number;
-  // eslint-disable-next-line @typescript-eslint/no-explicit-any
-  json: any;
-}
-
-type Credentials = { token?: string; key?: string };
-
-async function call(
-  handler: ApiHandlerName,
-  credentials: Credentials,
-  options: { id?: string; body?: object; query?: Record<string, string> } = {},
-) {
-  const route = API_ROUTES.find((r) => r.handler === handler)!;
-  const path = route.path.replace('{id}', options.id ?? 'zzzzzzzzzzzz').slice(1);
-  const url = new URL(path + (options.query ? `?${new URLSearchParams(options.query)}` : ''), gateway.url);
-  const response = await fetch(url, {
-    method: route.method,
-    headers: {
-      ...(credentials.token ? { Authorization: `Bearer ${credentials.token}` } : {}),
-      ...(credentials.key ? { 'x-api-key': credentials.key } : {}),
-      ...(options.body ? { 'Content-Type': 'application/json' } : {}),
-    },
-    body: options.body ? JSON.stringify(options.body) : undefined,
-  });
-  const text = await response.text();
-  return { status: response.status, json: text ? JSON.parse(text) : undefined } as Answer;
-}
-
-async function tokenOf(login: string): Promise<string> {
-  const account = provider.accounts.find((a) => a.login === login)!;
-  const result = await signIn({ issuer: provider.issuer, clientId: provider.clientId, site: SITE, login, password: account.password });
-  if (result.refused) throw new Error(`${login} was refused`);
-  return result.access_token;
-}
+const call = (handler: ApiHandlerName, credentials: Credentials, options: { id?: string } & Omit<CallOptions, 'params'> = {}) =>
+  h.call(handler, credentials, { ...options, ...(options.id ? { params: { id: options.id } } : {}) });
 
 const admin = (): Credentials => ({ token: adminToken });
 const ids = (answer: Answer) => (answer.json.jobs as { jobId: string }[]).map((j) => j.jobId);
@@ -89,70 +37,33 @@ async function create(credentials: Credentials, filename: string): Promise<strin
 }
 
 beforeAll(async () => {
-  dir = mkdtempSync(join(tmpdir(), 'k2p-admin-'));
-  model = await realModel();
-  provider = await startOidcProvider({ ...LOCAL_OIDC, port: 0, redirectUris: [SITE], stateFile: join(dir, 'oidc', 'state.json') });
-  aws = await startLocalAws();
-  applyEnv({ ...aws.env, LIMIT_GLOBAL_IN_FLIGHT: '1000', LIMIT_PER_KEY_IN_FLIGHT: '1000', AWS_MAX_ATTEMPTS: '1' });
-  keys = model.api.apiKeys.map((k, i) => ({
-    logicalId: k.logicalId,
-    id: `keyid${i}admin`,
-    value: k.value ?? `k2p_value-${i}-${'a'.repeat(32)}`,
-    enabled: true,
-  }));
-  cliKey = keys.find((k) => k.logicalId === model.api.apiKeys.find((m) => m.outputName === 'ClientApiKeyId')!.logicalId)!;
-  const peopleKey = keys.find((k) => k.value === model.api.apiKeys.find((m) => m.value)!.value)!;
-  await createKeyRegistryTable(aws.ddb, KEY_TABLE);
-  await new KeyRegistry(aws.ddb, KEY_TABLE).register(cliKey.value, {
-    principalId: 'program-ci',
-    name: 'ci',
-    kind: 'program',
-    role: 'user',
-    enabled: true,
-    createdAt: new Date().toISOString(),
+  h = await startGatewayHarness({
+    site: 'http://127.0.0.1:18782',
+    name: 'admin',
+    handlers: HANDLERS,
+    env: { AWS_MAX_ATTEMPTS: '1' },
+    cliPrincipal: { id: 'program-ci', name: 'ci' },
   });
-  handlers = await loadHandlers(HANDLERS);
-  authorizer = await loadHandler('authorizer', {
-    [LAMBDA_ENV.KEY_TABLE_NAME]: KEY_TABLE,
-    [LAMBDA_ENV.PEOPLE_USAGE_KEY]: peopleKey.value,
-    [OIDC_ENV.OIDC_ISSUER]: provider.issuer,
-    [OIDC_ENV.OIDC_AUDIENCE]: provider.clientId,
-    [OIDC_ENV.OIDC_GROUPS_CLAIM]: provider.groupsClaim,
-    [OIDC_ENV.OIDC_ADMIN_GROUP]: provider.adminGroup,
-    [OIDC_ENV.OIDC_ALLOW_LOOPBACK_HTTP]: 'true',
-  });
-  const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
-  gateway = await startApiGateway({
-    api: model.api,
-    keys,
-    accountId: '000000000000',
-    monotonicNow: () => performance.now() * 1000,
-    invoke: async (arn, event) => {
-      if (arn === authorizerArn) return authorizer(event, lambdaContext());
-      const route = model.api.routes.find((r) => r.functionArn === arn)!;
-      const name = API_ROUTES.find((r) => r.method === route.method && r.path === route.path)!.handler;
-      return handlers[name](event, lambdaContext());
-    },
-  });
-  userToken = await tokenOf('user');
-  adminToken = await tokenOf('admin');
+  userToken = (await h.signIn('user')).accessToken;
+  adminToken = (await h.signIn('admin')).accessToken;
 }, SYNTH_TIMEOUT_MS);
 
 afterAll(async () => {
-  await gateway?.close();
-  await provider?.close();
-  await aws?.stop();
-  if (dir) rmSync(dir, { recursive: true, force: true });
+  await h?.close();
 });
 
 describe('the admin API', () => {
-  const userOwner = () => `oidc:${provider.issuer}#user`;
+  const userOwner = () => `oidc:${h.provider.issuer}#user`;
 
   it('refuses the user and a program with role user: 403 FORBIDDEN on every /admin route', async () => {
-    expect(ADMIN_HANDLERS.size).toBe(6);
+    expect([...ADMIN_HANDLERS]).toEqual(API_ROUTES.filter((r) => r.path.startsWith('/admin/')).map((r) => r.handler));
+    expect(ADMIN_HANDLERS.size).toBe(16);
     for (const handler of ADMIN_HANDLERS) {
-      for (const credentials of [{ token: userToken }, { key: cliKey.value }]) {
-        const answer = await call(handler, credentials, { id: 'abcdefgh1234' });
+      for (const credentials of [{ token: userToken }, { key: h.cliKey.value }]) {
+        const answer = await call(handler, credentials, {
+          id: 'abcdefgh1234',
+          ...(handler === 'adminPutPerson' ? { body: { enabled: false } } : {}),
+        });
         expect([answer.status, answer.json.error.code], `${handler} ${credentials.token ? 'user' : 'program'}`).toEqual([403, 'FORBIDDEN']);
       }
     }
@@ -160,12 +71,12 @@ describe('the admin API', () => {
 
   it('lists and filters the jobs of a person and a program; counts match; one job in full', async () => {
     const userJobs = [await create({ token: userToken }, 'u1.knwf'), await create({ token: userToken }, 'u2.knwf')];
-    const programJobs = [await create({ key: cliKey.value }, 'p1.knwf'), await create({ key: cliKey.value }, 'p2.knwf')];
+    const programJobs = [await create({ key: h.cliKey.value }, 'p1.knwf'), await create({ key: h.cliKey.value }, 'p2.knwf')];
     // One of the program's jobs is rejected by validation (a data file in the bundle): it carries an error code.
-    const created = await call('createJob', { key: cliKey.value }, { body: { filename: 'p3.knwf' } });
+    const created = await call('createJob', { key: h.cliKey.value }, { body: { filename: 'p3.knwf' } });
     const rejected = created.json.job.jobId as string;
     expect((await uploadBundle(created.json.upload, bundleWithDataFile())).status).toBe(204);
-    await handlers.validateUpload(await aws.nextCreated(s3Keys.bundle(rejected)), lambdaContext());
+    await h.handlers.validateUpload!(await h.aws.nextCreated(s3Keys.bundle(rejected)), lambdaContext());
     // The owner cancels one of theirs.
     expect((await call('cancelJob', { token: userToken }, { id: userJobs[0]! })).status).toBe(200);
 
@@ -212,7 +123,7 @@ describe('the admin API', () => {
 
   it("cancels and deletes another principal's job as its owner would, and audits every attempt, newest first", async () => {
     const jobId = await create({ token: userToken }, 'to-cancel.knwf');
-    const other = await create({ key: cliKey.value }, 'to-delete.knwf');
+    const other = await create({ key: h.cliKey.value }, 'to-delete.knwf');
     const cancelled = await call('adminCancelJob', admin(), { id: jobId });
     expect([cancelled.status, cancelled.json.status, cancelled.json.owner]).toEqual([200, 'CANCELLED', userOwner()]);
     // The owner sees it cancelled.
@@ -229,7 +140,7 @@ describe('the admin API', () => {
     expect((await call('adminDeleteJob', { token: userToken }, { id: jobId })).status).toBe(403);
 
     const audit = AdminListAuditResponseSchema.parse((await call('adminListAudit', admin())).json);
-    const adminId = `oidc:${provider.issuer}#admin`;
+    const adminId = `oidc:${h.provider.issuer}#admin`;
     expect(audit.entries.map((e) => [e.action, e.target.id, e.outcome, e.code ?? null, e.status ?? null])).toEqual([
       ['job.cancel', 'zzzzzzzzzzzz', 'refused', 'NOT_FOUND', null],
       ['job.cancel', other, 'refused', 'JOB_ALREADY_ENDED', null],

@@ -17,6 +17,7 @@ import dynalite from 'dynalite';
 import S3rver from 's3rver';
 import { KEY_TABLE } from '../../core/principal';
 import { AUDIT_TABLE, LAMBDA_ENV, TABLE } from '../../core/service-env';
+import { addWriteTransactions } from '../../local/stand-ins/dynamodb-transactions';
 import { startS3Proxy, type S3Proxy } from '../../local/stand-ins/s3/proxy';
 import { startSfnServer, type SfnServer } from '../../local/stand-ins/step-functions/api-server';
 
@@ -28,6 +29,8 @@ export const TEST_STATE_MACHINE_ARN = 'arn:aws:states:us-east-1:123456789012:sta
 export interface LocalAws {
   env: Record<string, string>;
   tableName: string;
+  /** The key registry table (KEY_TABLE_NAME in env): the admin key routes write it, an authorizer given it reads it. */
+  keyTableName: string;
   bucket: string;
   endpoints: { dynamodb: string; s3: string; s3rver: string; sfn: string };
   sfn: SfnServer;
@@ -119,6 +122,7 @@ export async function startLocalAws(): Promise<LocalAws> {
   const directory = mkdtempSync(join(tmpdir(), 'k2p-s3rver-'));
 
   const dynamo = dynalite({ createTableMs: 0, deleteTableMs: 0, updateTableMs: 0 }) as Server;
+  addWriteTransactions(dynamo);
   await new Promise<void>((resolve) => dynamo.listen(0, '127.0.0.1', resolve));
   const dynamodbEndpoint = `http://127.0.0.1:${(dynamo.address() as AddressInfo).port}`;
 
@@ -151,12 +155,15 @@ export async function startLocalAws(): Promise<LocalAws> {
   const s3 = new S3Client({ ...clientConfig, endpoint: proxy.endpoint, forcePathStyle: true });
 
   let tableName = '';
-  const env: Record<string, string> = {};
+  const keyTableName = `k2p-keys-${process.pid}-${++tableCounter}`;
+  await createKeyRegistryTable(ddb, keyTableName);
+  const env: Record<string, string> = { [LAMBDA_ENV.KEY_TABLE_NAME]: keyTableName };
   const local: LocalAws = {
     env,
     get tableName() {
       return tableName;
     },
+    keyTableName,
     bucket,
     endpoints: { dynamodb: dynamodbEndpoint, s3: proxy.endpoint, s3rver: s3rverEndpoint, sfn: sfn.endpoint },
     sfn,
