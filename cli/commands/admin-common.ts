@@ -5,6 +5,7 @@
  * stderr, a 403 saying that an admin key is needed.
  */
 import { createInterface } from 'node:readline/promises';
+import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ApiError, type ApiClient, type Clock } from '../../core/api-client';
 import { JOB_ID_PATTERN, KeyIdSchema } from '../../core/api-schemas';
 import { ERROR_CODES, type ErrorCode } from '../../core/errors';
@@ -41,6 +42,15 @@ export const ADMIN_FLAGS = {
   profile: { type: 'string' },
   json: { type: 'boolean', default: false },
 } as const;
+
+/** --since/--until: the time range of listings, counts and usage. */
+export const RANGE_FLAGS = { since: { type: 'string' }, until: { type: 'string' } } as const;
+
+export const RANGE_HELP = `  --since <when>    start of the range: an ISO date-time with offset, or a span back from now (90m, 24h, 7d); default 30 days before --until
+  --until <when>    end of the range (same forms); default now`;
+
+/** --yes: skip the confirmation of something that cannot be undone. */
+export const YES_FLAG = { yes: { type: 'boolean', default: false } } as const;
 
 export const COMMON_OPTIONS = `Options of every admin command:
   --profile <name>  a profile saved by \`k2p-web login\` with an admin key (default: $K2P_WEB_PROFILE, else "default")
@@ -102,6 +112,71 @@ export function writeAdminFailure(io: CliIO, error: unknown, target: ApiTarget, 
     return;
   }
   io.stderr.write(`${failureLines(error, target).join('\n')}\n`);
+}
+
+/**
+ * A subcommand that asks one range-only route (counts, usage): --since/--until checked, then --json prints the
+ * answer as it is, else `text` writes it.
+ */
+export function rangeSubcommand<A>(spec: {
+  name: string;
+  summary: string;
+  details: string;
+  fetch: (call: AdminCall, range: { since?: string; until?: string }) => Promise<A>;
+  text: (answer: A, io: CliIO) => void;
+}): AdminSubcommand {
+  return {
+    name: spec.name,
+    usage: `${spec.name} [--since 7d] [--until T]`,
+    summary: spec.summary,
+    details: `${spec.details}\n\n${RANGE_HELP}`,
+    async run(args, io, deps) {
+      const { values, positionals } = parseFlags(args, { ...ADMIN_FLAGS, ...RANGE_FLAGS });
+      noPositionals(positionals);
+      const range = parseRange(values, Date.now());
+      return withAdmin(values, io, deps, async (call) => {
+        const answer = await spec.fetch(call, range);
+        if (values.json) writeJson(io, answer);
+        else spec.text(answer, io);
+        return EXIT.ok;
+      });
+    },
+  };
+}
+
+/** Every page of a listing without a range (keys, people: a few hundred at most). */
+export async function everyPage<P extends { nextToken?: string }, T>(
+  fetchPage: (nextToken: string | undefined) => Promise<P>,
+  items: (page: P) => T[],
+): Promise<T[]> {
+  const all: T[] = [];
+  let nextToken: string | undefined;
+  do {
+    const page = await fetchPage(nextToken);
+    all.push(...items(page));
+    nextToken = page.nextToken;
+  } while (nextToken);
+  return all;
+}
+
+/** A whole listing: with --json `{[name]: items}`, else the table, or `empty` when there is nothing. */
+export function writeList<T>(
+  io: CliIO,
+  json: boolean | undefined,
+  name: string,
+  items: T[],
+  table: (items: T[]) => string,
+  empty: string,
+): void {
+  if (json) writeJson(io, { [name]: items });
+  else io.stdout.write(items.length > 0 ? table(items) : `${empty}\n`);
+}
+
+type Flags = NonNullable<ParseArgsConfig['options']>;
+
+/** The subcommand's flags (strict: an unknown one is a usage error) and its positional arguments. */
+export function parseFlags<O extends Flags>(args: string[], options: O) {
+  return parseArgs({ args, options, allowPositionals: true, strict: true });
 }
 
 /** Writes `value` as one line of JSON. */

@@ -1,5 +1,4 @@
 /** `k2p-web admin jobs|counts|job|logs|cancel|delete|audit`: every owner's jobs and the audit trail, through the admin API. */
-import { parseArgs } from 'node:util';
 import type { AdminListAuditResponse, AdminListJobsResponse } from '../../core/api-schemas';
 import { adminJobsTable, auditTable, countsLines, jobDetailLines } from '../admin-display';
 import { EXIT } from '../command';
@@ -9,23 +8,24 @@ import {
   confirmed,
   noPositionals,
   optional,
+  parseFlags,
   parseCode,
   parseJobId,
   parseLimit,
   parseRange,
   parseState,
+  RANGE_FLAGS,
+  RANGE_HELP,
+  rangeSubcommand,
   withAdmin,
+  YES_FLAG,
   writeJson,
   type AdminSubcommand,
 } from './admin-common';
 
-const RANGE_HELP = `  --since <when>    start of the range: an ISO date-time with offset, or a span back from now (90m, 24h, 7d); default 30 days before --until
-  --until <when>    end of the range (same forms); default now`;
-
 const PAGE_FLAGS = {
   ...ADMIN_FLAGS,
-  since: { type: 'string' },
-  until: { type: 'string' },
+  ...RANGE_FLAGS,
   limit: { type: 'string' },
   all: { type: 'boolean', default: false },
   'next-token': { type: 'string' },
@@ -70,11 +70,11 @@ ${PAGE_HELP}
 A filtered page may hold fewer than --limit jobs and still have a next one.
 --json prints the API's page {jobs, nextToken?, since, until}; with --all, every job in one {jobs, since, until}.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...PAGE_FLAGS, state: { type: 'string' }, code: { type: 'string' }, owner: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
+    const { values, positionals } = parseFlags(args, {
+      ...PAGE_FLAGS,
+      state: { type: 'string' },
+      code: { type: 'string' },
+      owner: { type: 'string' },
     });
     noPositionals(positionals);
     const filters = {
@@ -107,32 +107,14 @@ function moreLine(nextToken: string | undefined, what: string): string {
   return nextToken ? `More ${what} may match: add --all, or --next-token ${nextToken}\n` : '';
 }
 
-const counts: AdminSubcommand = {
+const counts = rangeSubcommand({
   name: 'counts',
-  usage: 'counts [--since 7d] [--until T]',
   summary: 'jobs created in the range, by state and by error code',
   details: `Counts the jobs created in the range: the total, by state now, and by error code.
-
-${RANGE_HELP}
-
 --json prints the API's {since, until, total, byState, byCode}.`,
-  async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, since: { type: 'string' }, until: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    noPositionals(positionals);
-    const range = parseRange(values, Date.now());
-    return withAdmin(values, io, deps, async ({ client, signal }) => {
-      const answer = await client.adminJobCounts(range, { signal });
-      if (values.json) writeJson(io, answer);
-      else io.stdout.write(`${countsLines(answer).join('\n')}\n`);
-      return EXIT.ok;
-    });
-  },
-};
+  fetch: ({ client, signal }, range) => client.adminJobCounts(range, { signal }),
+  text: (answer, io) => io.stdout.write(`${countsLines(answer).join('\n')}\n`),
+});
 
 const job: AdminSubcommand = {
   name: 'job',
@@ -143,7 +125,7 @@ converter that ran it, its error or its report, and whether its conversion log c
 
 --json prints the API's {job, history, validation, converter, report, log, …}.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
     const jobId = parseJobId(positionals);
     return withAdmin(values, io, deps, async ({ client, clock, signal }) => {
       const detail = await client.adminGetJob(jobId, { signal });
@@ -162,7 +144,7 @@ const logs: AdminSubcommand = {
 the runner's lines (scrubbed, at most 1 MiB). A job has one once its conversion ran, for as long as its result is kept;
 otherwise LOG_NOT_AVAILABLE, exit 1. (--json only changes how an error is printed.)`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
     const jobId = parseJobId(positionals);
     return withAdmin(values, io, deps, async ({ client, signal }) => {
       io.stdout.write(await client.adminGetJobLog(jobId, { signal }));
@@ -180,7 +162,7 @@ task has stopped. Audited. A job that has already ended is JOB_ALREADY_ENDED, ex
 
 --json prints the job as the API answers.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
     const jobId = parseJobId(positionals);
     return withAdmin(values, io, deps, async ({ client, signal }) => {
       const answer = await client.adminCancelJob(jobId, { signal });
@@ -201,12 +183,7 @@ one is cancelled first: CANCELLING, deleted once its task has stopped). Audited.
 
 --json prints the job as the API answers.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, yes: { type: 'boolean', default: false } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(args, { ...ADMIN_FLAGS, ...YES_FLAG });
     const jobId = parseJobId(positionals);
     if (!(await confirmed(`Delete job ${jobId} (its bundle, result and report)?`, values.yes, io, deps))) return EXIT.failed;
     return withAdmin(values, io, deps, async ({ client, signal }) => {
@@ -229,7 +206,7 @@ ${PAGE_HELP}
 
 --json prints the API's page {entries, nextToken?, since, until}; with --all, every entry in one.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: PAGE_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, PAGE_FLAGS);
     noPositionals(positionals);
     const limit = parseLimit(values.limit);
     const range = parseRange(values, Date.now());

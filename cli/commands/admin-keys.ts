@@ -3,38 +3,29 @@
  * is printed only by create and rotate, alone on stdout (so it can be piped into a secret store); what goes with it
  * goes to stderr.
  */
-import { parseArgs } from 'node:util';
-import type { AdminKeySecretResponse, KeyView, PersonStandingView } from '../../core/api-schemas';
+import type { AdminKeySecretResponse } from '../../core/api-schemas';
 import { keyLines, keysTable, peopleTable, personLine, usageTable } from '../admin-display';
 import { EXIT, UsageError, type CliIO } from '../command';
 import {
   ADMIN_FLAGS,
   confirmed,
+  everyPage,
   noPositionals,
   onePositional,
   optional,
+  parseFlags,
   parseKeyId,
   parsePersonRole,
-  parseRange,
   parseRole,
+  rangeSubcommand,
   withAdmin,
   writeJson,
+  writeList,
+  YES_FLAG,
   type AdminSubcommand,
 } from './admin-common';
 
 const CACHE_NOTE = "the authorizer's cache applies it within 60 s";
-
-/** Every page of a listing that has no range (keys, people: a few hundred at most). */
-async function everyPage<T>(fetchPage: (nextToken: string | undefined) => Promise<{ nextToken?: string; items: T[] }>): Promise<T[]> {
-  const all: T[] = [];
-  let nextToken: string | undefined;
-  do {
-    const page = await fetchPage(nextToken);
-    all.push(...page.items);
-    nextToken = page.nextToken;
-  } while (nextToken);
-  return all;
-}
 
 /** The value alone on stdout (or the whole answer with --json); what it is, on stderr. */
 function writeSecret(io: CliIO, answer: AdminKeySecretResponse, json: boolean, what: string): void {
@@ -54,23 +45,15 @@ last used, the principal's jobs in flight and conversions today, and the princip
 
 --json prints {keys: [...]} (every page).`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, principal: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(args, { ...ADMIN_FLAGS, principal: { type: 'string' } });
     noPositionals(positionals);
     return withAdmin(values, io, deps, async ({ client, clock, signal }) => {
-      const keys = await everyPage<KeyView>(async (nextToken) => {
-        const page = await client.adminListKeys(
-          { ...optional('principalId', values.principal), ...optional('nextToken', nextToken) },
-          { signal },
-        );
-        return { items: page.keys, ...optional('nextToken', page.nextToken) };
-      });
-      if (values.json) writeJson(io, { keys });
-      else io.stdout.write(keys.length > 0 ? keysTable(keys, clock.now()) : 'No keys registered.\n');
+      const keys = await everyPage(
+        (nextToken) =>
+          client.adminListKeys({ ...optional('principalId', values.principal), ...optional('nextToken', nextToken) }, { signal }),
+        (page) => page.keys,
+      );
+      writeList(io, values.json, 'keys', keys, (all) => keysTable(all, clock.now()), 'No keys registered.');
       return EXIT.ok;
     });
   },
@@ -89,11 +72,11 @@ const keysCreate: AdminSubcommand = {
 
 --json prints the API's {key, value} on stdout instead of the value alone.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, name: { type: 'string' }, role: { type: 'string' }, principal: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
+    const { values, positionals } = parseFlags(args, {
+      ...ADMIN_FLAGS,
+      name: { type: 'string' },
+      role: { type: 'string' },
+      principal: { type: 'string' },
     });
     noPositionals(positionals);
     if (values.name === undefined || values.name.trim() === '')
@@ -117,7 +100,7 @@ ${CACHE_NOTE}. Audited. The key id is the KEY ID column of \`k2p-web admin keys 
 
 --json prints the API's {key}.`,
     async run(args, io, deps) {
-      const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+      const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
       const keyId = parseKeyId(positionals);
       return withAdmin(values, io, deps, async ({ client, signal }) => {
         const answer = await client.adminSetKeyEnabled(keyId, enabled, { signal });
@@ -138,7 +121,7 @@ request the authorizer has not cached. Same principal, role and jobs; the new ke
 
 --json prints the API's {key, value} on stdout instead of the value alone.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
     const keyId = parseKeyId(positionals);
     return withAdmin(values, io, deps, async ({ client, signal }) => {
       writeSecret(io, await client.adminRotateKey(keyId, { signal }), values.json ?? false, `Rotated key ${keyId}; its new key:`);
@@ -158,12 +141,7 @@ Audited. On a terminal it asks first; disabling (\`keys disable\`) can be undone
 
 --json prints the API's {key} as it was.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, yes: { type: 'boolean', default: false } },
-      allowPositionals: true,
-      strict: true,
-    });
+    const { values, positionals } = parseFlags(args, { ...ADMIN_FLAGS, ...YES_FLAG });
     const keyId = parseKeyId(positionals);
     if (!(await confirmed(`Delete key ${keyId}? It cannot be enabled again.`, values.yes, io, deps))) return EXIT.failed;
     return withAdmin(values, io, deps, async ({ client, signal }) => {
@@ -184,15 +162,14 @@ enabled or disabled, the role (or "from their token"), and when it was set.
 
 --json prints {people: [...]} (every page).`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({ args, options: ADMIN_FLAGS, allowPositionals: true, strict: true });
+    const { values, positionals } = parseFlags(args, ADMIN_FLAGS);
     noPositionals(positionals);
     return withAdmin(values, io, deps, async ({ client, clock, signal }) => {
-      const all = await everyPage<PersonStandingView>(async (nextToken) => {
-        const page = await client.adminListPeople(optional('nextToken', nextToken), { signal });
-        return { items: page.people, ...optional('nextToken', page.nextToken) };
-      });
-      if (values.json) writeJson(io, { people: all });
-      else io.stdout.write(all.length > 0 ? peopleTable(all, clock.now()) : 'No person has a standing set.\n');
+      const all = await everyPage(
+        (nextToken) => client.adminListPeople(optional('nextToken', nextToken), { signal }),
+        (page) => page.people,
+      );
+      writeList(io, values.json, 'people', all, (list) => peopleTable(list, clock.now()), 'No person has a standing set.');
       return EXIT.ok;
     });
   },
@@ -211,11 +188,11 @@ and the OWNER column show for them (oidc:<issuer>#<sub>).
 
 --json prints the API's {person}.`,
   async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, disable: { type: 'boolean' }, enable: { type: 'boolean' }, role: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
+    const { values, positionals } = parseFlags(args, {
+      ...ADMIN_FLAGS,
+      disable: { type: 'boolean' },
+      enable: { type: 'boolean' },
+      role: { type: 'string' },
     });
     const principalId = onePositional(positionals, 'principal id');
     if (values.disable && values.enable) throw new UsageError('--disable or --enable, not both');
@@ -231,37 +208,18 @@ and the OWNER column show for them (oidc:<issuer>#<sub>).
   },
 };
 
-const usage: AdminSubcommand = {
+const usage = rangeSubcommand({
   name: 'usage',
-  usage: 'usage [--since 7d] [--until T]',
   summary: 'jobs per principal over a range, with a bar each',
   details: `Shows the jobs each principal created in the range, most first: how many, succeeded, failed (or timed out),
 rejected and cancelled, with a bar against the busiest principal.
-
-  --since <when>    start of the range: an ISO date-time with offset, or a span back from now (90m, 24h, 7d); default 30 days before --until
-  --until <when>    end of the range (same forms); default now
-
 --json prints the API's {since, until, principals: [{principalId, name?, kind?, jobs, …, days}]}.`,
-  async run(args, io, deps) {
-    const { values, positionals } = parseArgs({
-      args,
-      options: { ...ADMIN_FLAGS, since: { type: 'string' }, until: { type: 'string' } },
-      allowPositionals: true,
-      strict: true,
-    });
-    noPositionals(positionals);
-    const range = parseRange(values, Date.now());
-    return withAdmin(values, io, deps, async ({ client, signal }) => {
-      const answer = await client.adminUsage(range, { signal });
-      if (values.json) writeJson(io, answer);
-      else {
-        io.stdout.write(answer.principals.length > 0 ? usageTable(answer.principals) : 'No jobs in the range.\n');
-        io.stderr.write(`Jobs created ${answer.since} – ${answer.until}.\n`);
-      }
-      return EXIT.ok;
-    });
+  fetch: ({ client, signal }, range) => client.adminUsage(range, { signal }),
+  text(answer, io) {
+    io.stdout.write(answer.principals.length > 0 ? usageTable(answer.principals) : 'No jobs in the range.\n');
+    io.stderr.write(`Jobs created ${answer.since} – ${answer.until}.\n`);
   },
-};
+});
 
 export const ADMIN_KEY_COMMANDS: readonly AdminSubcommand[] = [
   keysList,

@@ -239,7 +239,8 @@ export async function handleAdmin(
     ctx.admin.keys.delete(keyId);
     forget(ctx, key.value);
     if (verb === 'rotate') {
-      const rotated = addKey(ctx, { principalId: key.view.principalId, name: key.view.name, role: key.view.role }, keyId);
+      // As the registry does: the new value keeps the key's standing (a disabled key's rotation is disabled too).
+      const rotated = addKey(ctx, { principalId: key.view.principalId, name: key.view.name, role: key.view.role }, keyId, key.view.enabled);
       audit(ctx, who, action, keyTarget(key), 'succeeded');
       return ctx.api(res, method, template, 201, { key: keyView(ctx, rotated), value: rotated.value });
     }
@@ -338,7 +339,12 @@ function detailOf(view: JobView, owner: string): AdminJobDetail {
   };
 }
 
-function addKey(ctx: AdminDoubleContext, who: { principalId: string; name: string; role: PrincipalRole }, rotatedFrom?: string): DoubleKey {
+function addKey(
+  ctx: AdminDoubleContext,
+  who: { principalId: string; name: string; role: PrincipalRole },
+  rotatedFrom?: string,
+  enabled = true,
+): DoubleKey {
   const value = generateApiKey();
   const key: DoubleKey = {
     value,
@@ -346,14 +352,14 @@ function addKey(ctx: AdminDoubleContext, who: { principalId: string; name: strin
       keyId: hashApiKey(value),
       ...who,
       kind: 'program',
-      enabled: true,
+      enabled,
       createdAt: iso(ctx.now()),
       ...(rotatedFrom ? { rotatedFrom } : {}),
     },
   };
   ctx.admin.keys.set(key.view.keyId, key);
   ctx.admin.principals.set(value, who.principalId);
-  (who.role === 'admin' ? ctx.adminKeys : ctx.userKeys).push(value);
+  if (enabled) (who.role === 'admin' ? ctx.adminKeys : ctx.userKeys).push(value);
   return key;
 }
 

@@ -2,15 +2,14 @@
  * `k2p-web admin` end to end: the real commands against local mode (the synthesized stack, the real authorizer and
  * admin handlers, the knime2py CONTRACT DOUBLE as the converter) with local mode's admin key. An admin creates a
  * program key for a second principal, both principals convert, and the admin filters their jobs, reads one in full
- * and its log, lists, disables and rotates the key, and reads the usage as JSON; a user key gets FORBIDDEN.
+ * and its log, lists, disables, rotates and re-enables the key, and reads the usage as JSON; a user key gets FORBIDDEN.
  */
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { CliIO } from '../../cli/command';
 import { createAdminCommand } from '../../cli/commands/admin';
 import { ApiClient } from '../../core/api-client';
 import type { AdminListJobsResponse, AdminUsageResponse, KeyView } from '../../core/api-schemas';
 import { uploadToPresignedPost } from '../../core/node/upload';
+import { captureIO } from '../support/cli-io';
 import { bundleWithMode, startE2e, type E2e } from './support';
 
 let e2e: E2e;
@@ -25,21 +24,12 @@ afterAll(async () => {
 
 /** One `k2p-web admin …` run, with the admin key unless another is given. */
 async function admin(args: string[], key = e2e.stack.keys.admin.value): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const sink = (append: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        append(String(chunk));
-        done();
-      },
-    });
-  const io: CliIO = { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), env: {}, cwd: process.cwd() };
+  const c = captureIO();
   const code = await createAdminCommand({ extraRoots: [], interactive: () => false }).run(
     [...args, '--api', e2e.stack.urls.api, '--key', key],
-    io,
+    c.io,
   );
-  return { code, stdout, stderr };
+  return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
 
 /** Converts a bundle asking the contract double for `mode` ('' succeeds, exit-3 is CONVERTER_PARSE_ERROR) and waits for the end. */
@@ -99,10 +89,15 @@ describe('k2p-web admin against local mode', () => {
     const disabled = await admin(['keys', 'disable', keyId]);
     expect(disabled.code).toBe(0);
     expect((await admin(['keys', 'list'])).stdout.split('\n').find((row) => row.startsWith(keyId))).toMatch(/ci-bot +user +disabled /);
+    // Rotating keeps the key's standing: the new value of a disabled key is disabled too, until enabled.
     const rotated = await admin(['keys', 'rotate', keyId]);
     expect(rotated.code).toBe(0);
     const newValue = rotated.stdout.trim();
     expect(newValue).not.toBe(value);
+    const newId = /Key id +([0-9a-f]{64})/.exec(rotated.stderr)![1]!;
+    const afterRotation = JSON.parse((await admin(['keys', 'list', '--principal', botId, '--json'])).stdout) as { keys: KeyView[] };
+    expect(afterRotation.keys).toEqual([expect.objectContaining({ keyId: newId, rotatedFrom: keyId, enabled: false })]);
+    expect((await admin(['keys', 'enable', newId])).code).toBe(0);
     expect((await new ApiClient({ baseUrl: e2e.stack.urls.api, apiKey: newValue }).me()).id).toBe(botId);
 
     const usage = await admin(['usage', '--since', '1h', '--json']);

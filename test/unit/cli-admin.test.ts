@@ -8,16 +8,16 @@ import { execFile } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import type { AdminJobDetail, AdminListJobsResponse, AdminUsageResponse, JobView } from '../../core/api-schemas';
 import type { ErrorCode } from '../../core/errors';
 import type { JobStatus } from '../../core/job-states';
 import { usageBar } from '../../cli/admin-display';
-import { UsageError, type CliIO } from '../../cli/command';
+import { UsageError } from '../../cli/command';
 import { createAdminCommand, findSubcommand } from '../../cli/commands/admin';
 import type { AdminDeps } from '../../cli/commands/admin-common';
 import { ADMIN_KEY, DOUBLE_KEY, OTHER_KEY, startJobsApiDouble, type JobsApiDouble } from '../doubles/jobs-api-double';
+import { captureIO } from '../support/cli-io';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'cli', 'k2p-web.mjs');
@@ -38,23 +38,6 @@ beforeEach(() => {
   api.requests.length = 0;
 });
 
-function capture(): { io: CliIO; stdout(): string; stderr(): string } {
-  let out = '';
-  let err = '';
-  const stream = (onText: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        onText(String(chunk));
-        done();
-      },
-    });
-  return {
-    io: { stdout: stream((t) => (out += t)), stderr: stream((t) => (err += t)), env: {}, cwd: scratch },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
-
 const quiet: AdminDeps = {
   extraRoots: [],
   interrupts: () => ({ signal: new AbortController().signal, dispose: () => {} }),
@@ -62,7 +45,7 @@ const quiet: AdminDeps = {
 };
 
 async function admin(args: string[], options: { key?: string; deps?: AdminDeps } = {}) {
-  const c = capture();
+  const c = captureIO({}, scratch);
   const code = await createAdminCommand(options.deps ?? quiet).run([...args, '--api', api.url, '--key', options.key ?? ADMIN_KEY], c.io);
   return { code, stdout: c.stdout(), stderr: c.stderr() };
 }
