@@ -368,30 +368,18 @@ export class JobsApi extends Construct {
       requestValidatorName: 'parameters',
       validateRequestParameters: true,
     });
-    const createJobModel = this.api.addModel('CreateJobRequest', {
-      contentType: 'application/json',
-      modelName: 'CreateJobRequest',
-      description: 'POST /jobs body (core/api-schemas.ts CreateJobRequestSchema)',
-      schema: toApiGatewaySchema(z.toJSONSchema(CreateJobRequestSchema, { target: 'draft-4' })),
-    });
-    const putWebhookModel = this.api.addModel('PutWebhookRequest', {
-      contentType: 'application/json',
-      modelName: 'PutWebhookRequest',
-      description: 'PUT /webhook body (core/api-schemas.ts PutWebhookRequestSchema)',
-      schema: toApiGatewaySchema(z.toJSONSchema(PutWebhookRequestSchema, { target: 'draft-4' })),
-    });
-    const adminCreateKeyModel = this.api.addModel('AdminCreateKeyRequest', {
-      contentType: 'application/json',
-      modelName: 'AdminCreateKeyRequest',
-      description: 'POST /admin/keys body (core/api-schemas.ts AdminCreateKeyRequestSchema)',
-      schema: toApiGatewaySchema(z.toJSONSchema(AdminCreateKeyRequestSchema, { target: 'draft-4' })),
-    });
-    const adminPutPersonModel = this.api.addModel('AdminPutPersonRequest', {
-      contentType: 'application/json',
-      modelName: 'AdminPutPersonRequest',
-      description: 'PUT /admin/people/{principalId} body (core/api-schemas.ts AdminPutPersonRequestSchema)',
-      schema: toApiGatewaySchema(z.toJSONSchema(AdminPutPersonRequestSchema, { target: 'draft-4' })),
-    });
+    // Request bodies are validated by API Gateway against the same zod schemas the handlers parse with.
+    const model = (modelName: string, route: string, schema: z.core.$ZodType) =>
+      this.api.addModel(modelName, {
+        contentType: 'application/json',
+        modelName,
+        description: `${route} body (core/api-schemas.ts ${modelName}Schema)`,
+        schema: toApiGatewaySchema(z.toJSONSchema(schema, { target: 'draft-4' })),
+      });
+    const createJobModel = model('CreateJobRequest', 'POST /jobs', CreateJobRequestSchema);
+    const putWebhookModel = model('PutWebhookRequest', 'PUT /webhook', PutWebhookRequestSchema);
+    const adminCreateKeyModel = model('AdminCreateKeyRequest', 'POST /admin/keys', AdminCreateKeyRequestSchema);
+    const adminPutPersonModel = model('AdminPutPersonRequest', 'PUT /admin/people/{principalId}', AdminPutPersonRequestSchema);
     const bodyModels: Partial<Record<ApiHandlerName, apigw.IModel>> = {
       createJob: createJobModel,
       putWebhook: putWebhookModel,

@@ -4,8 +4,8 @@
  * deploys a throwaway stack, creates a key the way docs/deploy.md tells
  * operators to, converts a sample through the real API with the k2p-web CLI and
  * checks SUCCEEDED and the result, creates and cancels a second job, and tears
- * everything down — the key, the buckets' contents, the stack — also when a
- * step fails (--keep leaves it).
+ * everything down — the buckets' contents, the stack and with it the key's
+ * registry — also when a step fails (--keep leaves it).
  *
  *   npx tsx scripts/account-rehearsal.ts [--stack-name K2pWebRehearsal] [--sample KNIME_PP_2022_LR] [--keep]
  *   npx tsx scripts/account-rehearsal.ts app    # the CDK app itself (what `cdk --app` runs)
@@ -56,7 +56,6 @@ async function rehearse(stackName: string, sample: string, keep: boolean): Promi
   const work = mkdtempSync(join(tmpdir(), 'k2p-rehearsal-'));
   const cdk = (verb: string, ...extra: string[]) =>
     run('npx', ['cdk', verb, '--app', `npx tsx scripts/account-rehearsal.ts app --stack-name ${stackName}`, ...extra, stackName]);
-  let keyId: string | undefined;
   try {
     const outputsFile = join(work, 'outputs.json');
     cdk('deploy', '--require-approval', 'never', '--outputs-file', outputsFile);
@@ -64,33 +63,10 @@ async function rehearse(stackName: string, sample: string, keep: boolean): Promi
     for (const name of REHEARSAL_OUTPUTS) check(outputs[name], `stack output ${name} is missing`);
     const api = outputs.ApiUrl!;
 
-    // A key exactly as docs/deploy.md creates one (the value never leaves this process's pipes).
+    // A key exactly as docs/deploy.md creates one (the value never leaves this process's pipes); it counts against
+    // the Programs usage plan, so no API Gateway key is made.
     const env = { ...process.env, K2P_KEY_TABLE: outputs.KeyTableName };
     const key = run('npm', ['run', '-s', 'keys', '--', 'create', '--name', 'rehearsal', '--role', 'user'], { env, capture: true });
-    keyId = run(
-      'aws',
-      [
-        'apigateway',
-        'create-api-key',
-        '--name',
-        `${stackName}-rehearsal`,
-        '--enabled',
-        '--value',
-        key,
-        '--query',
-        'id',
-        '--output',
-        'text',
-      ],
-      { capture: true },
-    );
-    run(
-      'aws',
-      ['apigateway', 'create-usage-plan-key', '--usage-plan-id', outputs.DefaultUsagePlanId!, '--key-id', keyId, '--key-type', 'API_KEY'],
-      {
-        capture: true,
-      },
-    );
 
     // One conversion through the real API: SUCCEEDED, and a result with the script, the graph and the report.
     const out = join(work, 'result.zip');
@@ -124,17 +100,16 @@ async function rehearse(stackName: string, sample: string, keep: boolean): Promi
     check(state === 'CANCELLED', `the cancelled job is ${state}`);
     console.error('rehearsal: deploy, conversion, cancellation all as expected');
   } finally {
-    if (!keep) tearDown(stackName, keyId, cdk);
+    if (!keep) tearDown(stackName, cdk);
     rmSync(work, { recursive: true, force: true });
   }
 }
 
 /**
- * The key made outside the stack goes first; then the buckets are emptied (CloudFormation deletes empty buckets
- * only) and the stack destroyed, once more if late access-log deliveries refilled the log bucket.
+ * The buckets are emptied (CloudFormation deletes empty buckets only) and the stack destroyed, once more if late
+ * access-log deliveries refilled the log bucket; the key lives in the stack's registry table and goes with it.
  */
-function tearDown(stackName: string, keyId: string | undefined, cdk: (verb: string, ...extra: string[]) => string): void {
-  if (keyId) run('aws', ['apigateway', 'delete-api-key', '--api-key', keyId]);
+function tearDown(stackName: string, cdk: (verb: string, ...extra: string[]) => string): void {
   for (let attempt = 1; ; attempt++) {
     const buckets = run(
       'aws',

@@ -1,13 +1,17 @@
 /**
- * Operator CLI for the key registry (until the admin API exists): creates a
- * key (printed once, stored only as its hash), registers an existing value
- * read from stdin (migration of API Gateway keys: principal id = the old key
- * id), and disables or enables a key by its hash. The table is the stack
- * output KeyTableName (--table or K2P_KEY_TABLE); AWS credentials and region
- * come from the usual AWS SDK environment.
+ * Operator CLI for the key registry, straight on the table (the admin API and
+ * `k2p-web admin keys` do the same over HTTP, audited): creates a key (printed
+ * once, stored only as its hash; it counts against the Programs usage plan, no
+ * API Gateway step needed), registers an existing value read from stdin
+ * (migration of API Gateway keys: principal id = the old key id, and
+ * --api-gateway-key-id keeps the key in its own usage plan), links a key to an
+ * API Gateway key of another plan, and disables or enables a key by its hash.
+ * The table is the stack output KeyTableName (--table or K2P_KEY_TABLE); AWS
+ * credentials and region come from the usual AWS SDK environment.
  *
  *   npm run keys -- create --name ci-bot --role user
- *   npm run keys -- register --name alice --principal-id <api key id> < value.txt
+ *   npm run keys -- register --name alice --principal-id <api key id> --api-gateway-key-id <api key id> < value.txt
+ *   npm run keys -- link --hash <sha256 hex> --api-gateway-key-id <api key id>
  *   npm run keys -- disable --hash <sha256 hex>
  *   npm run keys -- person --principal-id 'oidc:<issuer>#<sub>' --disable | --enable | --role admin | --role token
  */
@@ -19,9 +23,10 @@ import { PRINCIPAL_KINDS, ROLES, type PrincipalKind, type PrincipalRole } from '
 import { createDocumentClient } from '../lambdas/storage/dynamodb-client';
 import { KeyRegistry } from '../lambdas/storage/key-registry';
 
-const USAGE = `usage: npm run keys -- <create|register|disable|enable|person> [options]
+const USAGE = `usage: npm run keys -- <create|register|link|disable|enable|person> [options]
   create    --name N [--role user|admin] [--kind program|person] [--principal-id ID]   prints the new key once
-  register  --name N --principal-id ID [--role] [--kind]                                 reads the key value from stdin
+  register  --name N --principal-id ID [--role] [--kind] [--api-gateway-key-id K]      reads the key value from stdin
+  link      --hash H --api-gateway-key-id K|none   the value is also API Gateway key K (its own usage plan); none: the Programs plan
   disable   --hash H        enable --hash H
   person    --principal-id ID [--disable|--enable] [--role user|admin|token]   a signed-in person's standing
               (overrides their token within 60 s; --role token goes back to the role their groups give)
@@ -37,6 +42,7 @@ async function main(argv: string[]): Promise<number> {
       kind: { type: 'string', default: 'program' },
       'principal-id': { type: 'string' },
       hash: { type: 'string' },
+      'api-gateway-key-id': { type: 'string' },
       disable: { type: 'boolean' },
       enable: { type: 'boolean' },
       table: { type: 'string' },
@@ -54,6 +60,15 @@ async function main(argv: string[]): Promise<number> {
     if (!values.hash) throw new Error('--hash is required');
     if (!(await registry.setEnabled(values.hash, command === 'enable'))) throw new Error('No key with that hash is registered.');
     console.error(`${command}d; the authorizer's cache lets it work for at most another 60 s.`);
+    return 0;
+  }
+  if (command === 'link') {
+    const gatewayKey = values['api-gateway-key-id'];
+    if (!values.hash || !gatewayKey) throw new Error('link needs --hash and --api-gateway-key-id (or none)');
+    if (!(await registry.setApiGatewayKeyId(values.hash, gatewayKey === 'none' ? null : gatewayKey))) {
+      throw new Error('No key with that hash is registered.');
+    }
+    console.error(`linked; the authorizer's cache applies it within 60 s.`);
     return 0;
   }
   if (command === 'person') {
@@ -97,6 +112,7 @@ async function main(argv: string[]): Promise<number> {
     role: values.role as PrincipalRole,
     enabled: true,
     createdAt: new Date().toISOString(),
+    ...(values['api-gateway-key-id'] ? { apiGatewayKeyId: values['api-gateway-key-id'] } : {}),
   };
   if (!(await registry.register(value, entry))) throw new Error('That key value is registered already.');
   console.error(`registered: principal ${principalId} (${entry.name}, ${entry.kind}, ${entry.role}), key hash ${hashApiKey(value)}`);

@@ -116,6 +116,27 @@ export class KeyRegistry {
     }
   }
 
+  /** Names (or, with null, forgets) the API Gateway key the value also is; false when the key is not registered. */
+  async setApiGatewayKeyId(keyHash: string, apiGatewayKeyId: string | null): Promise<boolean> {
+    if (isPersonHash(keyHash)) return false;
+    try {
+      await this.ddb.send(
+        new UpdateCommand({
+          TableName: this.tableName,
+          Key: { [KEY_TABLE.partitionKey]: keyHash },
+          UpdateExpression: apiGatewayKeyId === null ? 'REMOVE apiGatewayKeyId' : 'SET apiGatewayKeyId = :g',
+          ConditionExpression: 'attribute_exists(#k)',
+          ExpressionAttributeNames: { '#k': KEY_TABLE.partitionKey },
+          ...(apiGatewayKeyId === null ? {} : { ExpressionAttributeValues: { ':g': apiGatewayKeyId } }),
+        }),
+      );
+      return true;
+    } catch (error) {
+      if (isConditionFailure(error)) return false;
+      throw error;
+    }
+  }
+
   /** A key's record by its hash (never a person's standing item). */
   async get(keyHash: string): Promise<KeyRecord | undefined> {
     if (isPersonHash(keyHash)) return undefined;

@@ -21,7 +21,7 @@ import type { StackModel } from '../../local/model/stack-model';
 import { realModel, SYNTH_TIMEOUT_MS } from '../local/helpers';
 import { putObject, resultZip, runnerReport, sampleBundle, uploadBundle } from '../support/job-fixtures';
 import { applyEnv, callApi, lambdaContext, loadHandler, loadHandlers, withEnv, type AnyHandler } from '../support/lambda-harness';
-import { createKeyRegistryTable, startLocalAws, type LocalAws } from '../support/local-aws';
+import { startLocalAws, type LocalAws } from '../support/local-aws';
 import { checkResponse, documentedResponses, loadOpenApi } from '../support/openapi-check';
 
 const PIPELINE = ['validateUpload', 'prepareRun', 'recordOutcome'] as const;
@@ -29,7 +29,7 @@ type Handlers = Record<ApiHandlerName, AnyHandler>;
 
 const DEAD_ENDPOINT = 'http://127.0.0.1:9'; // discard port: nothing listens
 const UNKNOWN_ID = 'zzzzzzzzzzzzzzzzzzzzzzzzz';
-/** A registered key that is no API Gateway key (in no usage plan). */
+/** A registered key naming an API Gateway key that is in no usage plan. */
 const REGISTERED_ONLY = 'k2p_registered-but-in-no-usage-plan-0000000000000';
 
 const doc = loadOpenApi();
@@ -51,9 +51,17 @@ const gateways: LocalApiGateway[] = [];
 let gateway: LocalApiGateway;
 
 const routeOf = (handler: ApiHandlerName): ApiRoute => API_ROUTES.find((r) => r.handler === handler)!;
-/** A body each route's handler accepts: POST takes an empty one, PUT /webhook a cleared URL. */
+/** A body each route's handler accepts: POST /admin/keys a name, other POSTs an empty one, PUT /webhook a cleared URL, PUT /admin/people/… a standing. */
 const bodyFor = (route: ApiRoute): { body?: object } =>
-  route.method === 'POST' ? { body: {} } : route.method === 'PUT' ? { body: { url: null } } : {};
+  route.handler === 'adminCreateKey'
+    ? { body: { name: 'contract' } }
+    : route.handler === 'adminPutPerson'
+      ? { body: { enabled: true } }
+      : route.method === 'POST'
+        ? { body: {} }
+        : route.method === 'PUT'
+          ? { body: { url: null } }
+          : {};
 const KEYED = API_ROUTES.filter((r) => !PUBLIC_HANDLERS.has(r.handler));
 
 function handlerForArn(arn: string): ApiHandlerName {
@@ -87,6 +95,10 @@ async function startGateway(
 
 interface Call {
   id?: string;
+  /** The `{keyId}` of a key route (default: a well-formed id of no key). */
+  keyId?: string;
+  /** The `{principalId}` of PUT /admin/people/{principalId}. */
+  principalId?: string;
   query?: Record<string, string>;
   /** The key to send: the CLI key unless given (null: none). */
   key?: LocalApiKey | string | null;
@@ -106,7 +118,12 @@ interface Answer {
 /** One request through a gateway; its response must conform to the document. */
 async function call(handler: ApiHandlerName, options: Call = {}): Promise<Answer> {
   const route = routeOf(handler);
-  const path = route.path.replace('{id}', encodeURIComponent(options.id ?? UNKNOWN_ID));
+  const params: Record<string, string> = {
+    id: options.id ?? UNKNOWN_ID,
+    keyId: options.keyId ?? '0'.repeat(64),
+    principalId: options.principalId ?? 'oidc:https://idp.example.com#contract',
+  };
+  const path = route.path.replace(/\{(\w+)\}/g, (_, name: string) => encodeURIComponent(params[name]!));
   const url = new URL(path.slice(1) + (options.query ? `?${new URLSearchParams(options.query)}` : ''), (options.via ?? gateway).url);
   const key =
     options.key === undefined ? cliKey.value : typeof options.key === 'string' || options.key === null ? options.key : options.key.value;
@@ -196,9 +213,8 @@ beforeAll(async () => {
     WEBHOOK_ALLOW_HTTP: 'true',
   });
   handlers = await loadHandlers(API_ROUTES.map((r) => r.handler));
-  // Keys registered from API Gateway keys keep the key id as principal id.
-  await createKeyRegistryTable(aws.ddb, 'k2p-contract-keys');
-  const registry = new KeyRegistry(aws.ddb, 'k2p-contract-keys');
+  // Keys registered from API Gateway keys keep the key id as principal id, and their own usage plans.
+  const registry = new KeyRegistry(aws.ddb, aws.keyTableName);
   for (const [key, name] of [
     [cliKey, 'cli'],
     [webKey, 'web-page'],
@@ -210,6 +226,7 @@ beforeAll(async () => {
       role: 'user',
       enabled: true,
       createdAt: new Date().toISOString(),
+      apiGatewayKeyId: key.id,
     });
   }
   await registry.register(adminKey.value, {
@@ -219,6 +236,7 @@ beforeAll(async () => {
     role: 'admin',
     enabled: true,
     createdAt: new Date().toISOString(),
+    apiGatewayKeyId: adminKey.id,
   });
   await registry.register(REGISTERED_ONLY, {
     principalId: 'registered-only',
@@ -227,8 +245,14 @@ beforeAll(async () => {
     role: 'user',
     enabled: true,
     createdAt: new Date().toISOString(),
+    apiGatewayKeyId: 'keyid-in-no-usage-plan',
   });
-  authorizer = await loadHandler('authorizer', { [LAMBDA_ENV.KEY_TABLE_NAME]: 'k2p-contract-keys' });
+  // As the template configures it: keys without an API Gateway key of their own go to the Programs key.
+  const programsKey = keys.find((k) => k.logicalId === model.api.apiKeys.find((m) => m.logicalId.includes('ProgramsApiKey'))!.logicalId)!;
+  authorizer = await loadHandler('authorizer', {
+    [LAMBDA_ENV.KEY_TABLE_NAME]: aws.keyTableName,
+    [LAMBDA_ENV.PROGRAMS_USAGE_KEY]: programsKey.value,
+  });
   pipeline = await loadHandlers(PIPELINE);
   active = handlers;
   gateway = await startGateway();
@@ -406,6 +430,56 @@ describe('admin routes (role admin)', () => {
     expect(audit.json.entries.every((e: { who: { id: string } }) => e.who.id === adminKey.id)).toBe(true);
     const bad = await call('adminListAudit', asAdmin({ query: { until: 'soon' } }));
     expect([bad.status, bad.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+  });
+
+  it('GET /admin/jobs/{id}/logs: 200 with the log, 409 without one, 404 for an unknown id', async () => {
+    const log = await call('adminGetJobLog', asAdmin({ id: await succeededJob() }));
+    expect([log.status, log.headers['content-type'], log.text]).toEqual([
+      200,
+      expect.stringMatching(/^text\/plain/),
+      expect.stringContaining('conversion log'),
+    ]);
+    const { job } = await createJob();
+    const none = await call('adminGetJobLog', asAdmin({ id: job.jobId }));
+    expect([none.status, none.json.error.code]).toEqual([409, 'LOG_NOT_AVAILABLE']);
+    expect((await call('adminGetJobLog', asAdmin())).status).toBe(404);
+  });
+
+  it('keys: POST 201 (a key that works at once), GET 200 and 400, disable/enable 200, rotate 201, DELETE 200; 404 for an unknown key', async () => {
+    const created = await call('adminCreateKey', asAdmin({ body: { name: 'contract-bot' } }));
+    expect(created.status).toBe(201);
+    const { keyId } = created.json.key as { keyId: string };
+    expect((await call('getMe', { key: created.json.value })).json).toMatchObject({ name: 'contract-bot', kind: 'program' });
+    const bad = await call('adminCreateKey', asAdmin({ body: { name: '' } }));
+    expect([bad.status, bad.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    const listed = await call('adminListKeys', asAdmin({ query: { limit: '100' } }));
+    expect([listed.status, listed.json.keys.map((k: { keyId: string }) => k.keyId)]).toEqual([200, expect.arrayContaining([keyId])]);
+    const badToken = await call('adminListKeys', asAdmin({ query: { nextToken: 'x' } }));
+    expect([badToken.status, badToken.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    expect((await call('adminDisableKey', asAdmin({ keyId, body: {} }))).json.key.enabled).toBe(false);
+    expect((await call('adminEnableKey', asAdmin({ keyId, body: {} }))).json.key.enabled).toBe(true);
+    const rotated = await call('adminRotateKey', asAdmin({ keyId, body: {} }));
+    expect([rotated.status, rotated.json.key.rotatedFrom]).toEqual([201, keyId]);
+    expect((await call('adminDeleteKey', asAdmin({ keyId: rotated.json.key.keyId }))).status).toBe(200);
+    for (const handler of ['adminDisableKey', 'adminEnableKey', 'adminRotateKey', 'adminDeleteKey'] as const) {
+      const gone = await call(handler, asAdmin({ keyId, ...bodyFor(routeOf(handler)) }));
+      expect([gone.status, gone.json.error.code], handler).toEqual([404, 'NOT_FOUND']);
+    }
+  });
+
+  it('people: PUT 200 and 400, GET 200 and 400; usage: 200 and 400', async () => {
+    const put = await call('adminPutPerson', asAdmin({ body: { enabled: false } }));
+    expect([put.status, put.json.person.enabled]).toEqual([200, false]);
+    const empty = await call('adminPutPerson', asAdmin({ body: {} }));
+    expect([empty.status, empty.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    const people = await call('adminListPeople', asAdmin());
+    expect([people.status, people.json.people.length]).toEqual([200, 1]);
+    const badLimit = await call('adminListPeople', asAdmin({ query: { limit: '101' } }));
+    expect([badLimit.status, badLimit.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
+    const usage = await call('adminUsage', asAdmin({ query: { since: '1h' } }));
+    expect([usage.status, usage.json.principals.length > 0]).toEqual([200, true]);
+    const badRange = await call('adminUsage', asAdmin({ query: { since: 'soon' } }));
+    expect([badRange.status, badRange.json.error.code]).toEqual([400, 'INVALID_REQUEST']);
   });
 
   it('403 FORBIDDEN from the handler for a key with role user, on every admin route', async () => {

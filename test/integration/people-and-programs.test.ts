@@ -6,7 +6,6 @@
  * a disabled key, and a person an operator disabled or gave another role, change within the authorizer's cache
  * bound; no key value or token text in any log line.
  */
-import { Writable } from 'node:stream';
 import { GetCommand } from '@aws-sdk/lib-dynamodb';
 import { importJWK, SignJWT, type JWK } from 'jose';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
@@ -23,8 +22,6 @@ const HANDLERS = ['createJob', 'getJob', 'listJobs', 'getMe'] as const satisfies
 let h: GatewayHarness;
 let userToken: string;
 let adminToken: string;
-/** Every line the handlers, the authorizer and the gateway's access log wrote. */
-const logLines: string[] = [];
 /** Every secret the test sent: none may appear in a log line. */
 const secrets: string[] = [];
 
@@ -52,21 +49,11 @@ const b64 = (value: unknown) => Buffer.from(JSON.stringify(value)).toString('bas
 
 beforeAll(async () => {
   // Logs on, so the test can read them; stdout is captured for the whole file.
-  vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
-    logLines.push(String(chunk));
-    return true;
-  }) as typeof process.stdout.write);
   h = await startGatewayHarness({
     site: 'http://127.0.0.1:18781',
     name: 'people',
     handlers: HANDLERS,
-    env: { POWERTOOLS_LOG_LEVEL: 'INFO' },
-    accessLog: new Writable({
-      write(chunk, _encoding, done) {
-        logLines.push(String(chunk));
-        done();
-      },
-    }),
+    captureLogs: true,
   });
   secrets.push(h.cliKey.value);
   userToken = await tokenOf('user');
@@ -74,7 +61,6 @@ beforeAll(async () => {
 }, SYNTH_TIMEOUT_MS);
 
 afterAll(async () => {
-  vi.restoreAllMocks();
   await h?.close();
 });
 
@@ -237,7 +223,7 @@ describe('a program key', () => {
 
 describe('logs', () => {
   it('carry decisions and principal ids, never a key value, a token or a password', () => {
-    const text = logLines.join('');
+    const text = h.logLines.join('');
     expect(text).toContain('Authenticated');
     expect(text).toContain('bearer token refused');
     expect(text).toContain('identity provider unreachable');

@@ -9,8 +9,9 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import type { Writable } from 'node:stream';
+import { Writable } from 'node:stream';
 import type { APIGatewayProxyEvent } from 'aws-lambda';
+import { vi } from 'vitest';
 import { API_ROUTES, type ApiHandlerName } from '../../core/api-routes';
 import { LAMBDA_ENV, OIDC_ENV, type HandlerName } from '../../core/service-env';
 import { KeyRegistry } from '../../lambdas/storage/key-registry';
@@ -52,8 +53,11 @@ export interface HarnessOptions {
   env?: Record<string, string>;
   /** Principal of the template's CLI key. @default its key id, named `ci` */
   cliPrincipal?: { id?: string; name: string };
-  /** Where the gateway writes its access log. */
-  accessLog?: Writable;
+  /**
+   * Logs on (INFO), and every line the handlers, the authorizer and the gateway's access log write collected in
+   * `logLines` (stdout is captured from the start until close).
+   */
+  captureLogs?: boolean;
 }
 
 export interface GatewayHarness {
@@ -73,6 +77,8 @@ export interface GatewayHarness {
   gateway: LocalApiGateway;
   /** The proxy events the handlers received. */
   events: APIGatewayProxyEvent[];
+  /** With captureLogs: every log line written so far. */
+  logLines: string[];
   call(handler: ApiHandlerName, credentials: Credentials, options?: CallOptions): Promise<Answer>;
   /** Signs in as a seeded person and returns their access token (and records the secrets it saw). */
   signIn(login: string): Promise<{ accessToken: string; secrets: string[] }>;
@@ -93,13 +99,26 @@ function templateKey(model: StackModel, keys: LocalApiKey[], name: string): Loca
 }
 
 export async function startGatewayHarness(options: HarnessOptions): Promise<GatewayHarness> {
+  const logLines: string[] = [];
+  if (options.captureLogs) {
+    vi.spyOn(process.stdout, 'write').mockImplementation(((chunk: unknown) => {
+      logLines.push(String(chunk));
+      return true;
+    }) as typeof process.stdout.write);
+  }
   const dir = mkdtempSync(join(tmpdir(), `k2p-${options.name}-`));
   const model = await realModel();
   const startProvider = (port = 0) =>
     startOidcProvider({ ...LOCAL_OIDC, port, redirectUris: [options.site], stateFile: join(dir, 'oidc', 'state.json') });
   let provider = await startProvider();
   const aws = await startLocalAws();
-  applyEnv({ ...aws.env, LIMIT_GLOBAL_IN_FLIGHT: '1000', LIMIT_PER_KEY_IN_FLIGHT: '1000', ...options.env });
+  applyEnv({
+    ...aws.env,
+    LIMIT_GLOBAL_IN_FLIGHT: '1000',
+    LIMIT_PER_KEY_IN_FLIGHT: '1000',
+    ...(options.captureLogs ? { POWERTOOLS_LOG_LEVEL: 'INFO' } : {}),
+    ...options.env,
+  });
   // The template's keys; keys whose value the template sets (People, Programs) keep it, as API Gateway would.
   const keys: LocalApiKey[] = model.api.apiKeys.map((k, i) => ({
     logicalId: k.logicalId,
@@ -141,7 +160,16 @@ export async function startGatewayHarness(options: HarnessOptions): Promise<Gate
     accountId: '000000000000',
     // A fast clock: usage-plan buckets never run dry here.
     monotonicNow: () => performance.now() * 1000,
-    ...(options.accessLog ? { accessLog: options.accessLog } : {}),
+    ...(options.captureLogs
+      ? {
+          accessLog: new Writable({
+            write(chunk, _encoding, done) {
+              logLines.push(String(chunk));
+              done();
+            },
+          }),
+        }
+      : {}),
     invoke: async (arn, event) => {
       if (arn === authorizerArn) return authorizer(event, lambdaContext());
       events.push(event);
@@ -168,6 +196,7 @@ export async function startGatewayHarness(options: HarnessOptions): Promise<Gate
     handlers,
     gateway,
     events,
+    logLines,
     async call(handler, credentials, callOptions = {}) {
       const route = API_ROUTES.find((r) => r.handler === handler)!;
       const params: Record<string, string> = { id: 'zzzzzzzzzzzz', keyId: '0'.repeat(64), principalId: 'nobody', ...callOptions.params };
@@ -210,6 +239,7 @@ export async function startGatewayHarness(options: HarnessOptions): Promise<Gate
       provider = await startProvider(port);
     },
     async close() {
+      if (options.captureLogs) vi.restoreAllMocks();
       await gateway.close();
       await provider.close();
       await aws.stop();

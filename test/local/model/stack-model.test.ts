@@ -51,6 +51,15 @@ describe('the stack model, read from a real synthesis', () => {
       '/admin/jobs/counts',
       '/admin/jobs/{id}',
       '/admin/jobs/{id}/cancel',
+      '/admin/jobs/{id}/logs',
+      '/admin/keys',
+      '/admin/keys/{keyId}',
+      '/admin/keys/{keyId}/disable',
+      '/admin/keys/{keyId}/enable',
+      '/admin/keys/{keyId}/rotate',
+      '/admin/people',
+      '/admin/people/{principalId}',
+      '/admin/usage',
       '/health',
       '/jobs',
       '/jobs/{id}',
@@ -87,14 +96,23 @@ describe('the stack model, read from a real synthesis', () => {
     expect(planOf(web!.logicalId).methodThrottle['/jobs/GET']).toEqual({ rateLimit: 0, burstLimit: 0 });
     expect(planOf(cli!.logicalId).throttle).toEqual({ rateLimit: config.defaultPlan.rateLimit, burstLimit: config.defaultPlan.burstLimit });
     // The People key: its value is in the template (the authorizer's PEOPLE_USAGE_KEY), in the people plan.
-    const people = model.api.apiKeys.find((k) => k.value !== undefined);
-    expect(people?.value).toMatch(/^k2p-web-people-usage-/);
+    const people = model.api.apiKeys.find((k) => k.value?.startsWith('k2p-web-people-usage-'));
+    expect(people).toBeDefined();
     expect(planOf(people!.logicalId).throttle).toEqual({
       rateLimit: config.peoplePlan.rateLimit,
       burstLimit: config.peoplePlan.burstLimit,
     });
     const authorizerArn = model.api.routes.find((r) => r.authorizer)!.authorizer!.functionArn;
     expect(model.functions.find((f) => f.arn === authorizerArn)!.env.PEOPLE_USAGE_KEY).toBe(people!.value);
+    // The Programs key likewise (the authorizer's PROGRAMS_USAGE_KEY), in the programs plan: local mode serves it as AWS would.
+    const programs = model.api.apiKeys.find((k) => k.value?.startsWith('k2p-web-programs-usage-'));
+    expect(programs).toBeDefined();
+    expect(planOf(programs!.logicalId).throttle).toEqual({
+      rateLimit: config.programsPlan.rateLimit,
+      burstLimit: config.programsPlan.burstLimit,
+    });
+    expect(planOf(programs!.logicalId).quota).toEqual({ limit: config.programsPlan.quotaPerDay, period: 'DAY' });
+    expect(model.functions.find((f) => f.arn === authorizerArn)!.env.PROGRAMS_USAGE_KEY).toBe(programs!.value);
     expect(model.api.stageThrottle).toEqual({ rateLimit: config.apiThrottle.rateLimit, burstLimit: config.apiThrottle.burstLimit });
     expect(model.api.stageName).toBe('v1');
   });

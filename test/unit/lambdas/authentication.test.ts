@@ -12,6 +12,7 @@ import type { KeyRecord, KeyRegistry, PersonStanding } from '../../../lambdas/st
 import { createAuthenticator, credentialsOf } from '../../../lambdas/use-cases/authentication';
 
 const PEOPLE_KEY = 'k2p-web-people-usage-Test';
+const PROGRAMS_KEY = 'k2p-web-programs-usage-Test';
 const PERSON: Principal = { id: 'oidc:https://idp.example#u1', name: 'Ada', kind: 'person', role: 'user' };
 
 /** The registry's two reads and writes the authorizer uses, in memory, counting calls. */
@@ -57,7 +58,14 @@ class MemoryRegistry {
   }
 }
 
-function setup(options: { verifyBearer?: (token: string) => Promise<Principal>; peopleUsageKey?: string; cacheEntries?: number } = {}) {
+function setup(
+  options: {
+    verifyBearer?: (token: string) => Promise<Principal>;
+    peopleUsageKey?: string;
+    programsUsageKey?: string;
+    cacheEntries?: number;
+  } = {},
+) {
   const registry = new MemoryRegistry();
   let now = Date.parse('2026-01-01T00:00:00Z');
   const authenticate = createAuthenticator({
@@ -79,7 +87,7 @@ describe('credentialsOf', () => {
 });
 
 describe('createAuthenticator', () => {
-  it('names a program by its key, whose own value is its usage-plan key', async () => {
+  it('names a program by its key, whose own value is its usage-plan key without a Programs key', async () => {
     const { registry, authenticate } = setup();
     registry.add('k2p_program-key-0001');
     expect(await authenticate({ apiKey: 'k2p_program-key-0001' })).toEqual({
@@ -88,6 +96,15 @@ describe('createAuthenticator', () => {
     });
     expect(await authenticate({ apiKey: 'k2p_unknown' })).toBeUndefined();
     expect(await authenticate({})).toBeUndefined();
+  });
+
+  it('throttles a key by the Programs key unless its record names an API Gateway key of its own', async () => {
+    const { registry, authenticate } = setup({ programsUsageKey: PROGRAMS_KEY });
+    registry.add('k2p_admin-made-0002');
+    registry.add('k2p_gateway-key-0003');
+    registry.records.get(hashApiKey('k2p_gateway-key-0003'))!.apiGatewayKeyId = 'abc123';
+    expect((await authenticate({ apiKey: 'k2p_admin-made-0002' }))?.usageIdentifierKey).toBe(PROGRAMS_KEY);
+    expect((await authenticate({ apiKey: 'k2p_gateway-key-0003' }))?.usageIdentifierKey).toBe('k2p_gateway-key-0003');
   });
 
   it('names a person by the bearer token, throttled by the People key; the token wins over a key sent with it', async () => {
