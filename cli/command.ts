@@ -11,6 +11,8 @@ export interface Command {
   summary: string;
   /** Full help text for `k2p-web <name> --help`. */
   help: string;
+  /** Help for a subcommand (`k2p-web admin jobs --help`); absent or undefined: `help`. */
+  helpFor?(args: string[]): string | undefined;
   /** Returns the exit code: 0 success, 1 a verdict/operation failed, 2 usage error. */
   run(args: string[], io: CliIO): Promise<number>;
 }

@@ -41,6 +41,8 @@ export interface TargetInput {
   profile?: string;
   env: Record<string, string | undefined>;
   cwd: string;
+  /** Which of the local stack's keys to fall back to: its CLI key (role user), or its administrator's. @default 'cli' */
+  localKey?: 'cli' | 'admin';
 }
 
 export interface TargetDeps {
@@ -81,11 +83,11 @@ export async function resolveApiTarget(input: TargetInput, deps: TargetDeps = {}
       );
   }
   const local = await findLocalStack(input.cwd, deps, nonEmpty(input.env.K2P_LOCAL_DATA_DIR));
-  if (api === undefined && key === undefined && local) return fromStack(local);
+  if (api === undefined && key === undefined && local) return fromStack(local, input.localKey);
   if (api === undefined && local) return { ...fromStack(local), apiKey: key! };
   // The local stack's key is only good for the local stack's API.
   if (api !== undefined && local && sameUrl(api, local.state.apiUrl))
-    return { ...fromStack(local), apiUrl: checkUrl(api), source: apiSource };
+    return { ...fromStack(local, input.localKey), apiUrl: checkUrl(api), source: apiSource };
   throw new UsageError(missingMessage(api, key, local === undefined));
 }
 
@@ -102,8 +104,10 @@ export async function findSavedProfile(
   return { name: choice.name, profile: requireProfile(loaded, choice) };
 }
 
-function fromStack(local: FoundStack): ApiTarget {
-  return { apiUrl: checkUrl(local.state.apiUrl), apiKey: local.state.cliApiKey, source: 'local stack', stateFile: local.file };
+function fromStack(local: FoundStack, which: TargetInput['localKey'] = 'cli'): ApiTarget {
+  // A stack from before the admin key has none: its CLI key then gets the API's 403, which says what is missing.
+  const apiKey = which === 'admin' ? (local.state.adminApiKey ?? local.state.cliApiKey) : local.state.cliApiKey;
+  return { apiUrl: checkUrl(local.state.apiUrl), apiKey, source: 'local stack', stateFile: local.file };
 }
 
 function missingMessage(api: string | undefined, key: string | undefined, noStack: boolean): string {

@@ -28,6 +28,7 @@ const COMMANDS: readonly CommandEntry[] = [
   { name: 'logout', load: async () => (await import('./commands/login')).logoutCommand },
   { name: 'profiles', load: async () => (await import('./commands/login')).profilesCommand },
   { name: 'whoami', load: async () => (await import('./commands/whoami')).whoamiCommand },
+  { name: 'admin', load: async () => (await import('./commands/admin')).adminCommand },
 ];
 
 async function overview(): Promise<string> {
@@ -59,7 +60,7 @@ export async function runCli(argv: string[], io: CliIO): Promise<number> {
   }
   const command = await entry.load();
   if (args.includes('-h') || args.includes('--help')) {
-    io.stdout.write(`${command.help}\n`);
+    io.stdout.write(`${command.helpFor?.(args) ?? command.help}\n`);
     return EXIT.ok;
   }
   try {

@@ -84,7 +84,11 @@ export interface Connection {
   clock: Clock;
 }
 
-export async function connect(flags: { api?: string; key?: string; profile?: string }, io: CliIO, deps: RemoteDeps): Promise<Connection> {
+export async function connect(
+  flags: { api?: string; key?: string; profile?: string; localKey?: 'cli' | 'admin' },
+  io: CliIO,
+  deps: RemoteDeps,
+): Promise<Connection> {
   const target = await resolveApiTarget({ ...flags, env: io.env, cwd: io.cwd }, deps);
   const clock = deps.clock ?? realClock;
   const client = new ApiClient({

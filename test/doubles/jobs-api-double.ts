@@ -19,6 +19,7 @@ import { ERRORS, type ErrorCode } from '../../core/errors';
 import type { JobStatus } from '../../core/job-states';
 import type { ComponentSummary } from '../../core/types';
 import { checkResponse, loadOpenApi } from '../support/openapi-check';
+import { createAdminState, handleAdmin, type AdminDoubleState } from './admin-api-double';
 
 export type Outcome =
   | { status: 'SUCCEEDED'; components?: ComponentSummary[] }
@@ -46,6 +47,10 @@ export interface JobsApiDouble {
   url: string;
   /** API keys it accepts (each is its own owner). */
   keys: string[];
+  /** API keys with role admin: the only ones the /admin routes (admin-api-double.ts) answer. */
+  adminKeys: string[];
+  /** The admin routes' keys, people and audit trail. */
+  admin: AdminDoubleState;
   /** Bearer tokens it accepts → the person each stands for (the owner; tokens of one person share their jobs). */
   bearerTokens: Map<string, string>;
   jobs: Map<string, DoubleJob>;
@@ -74,6 +79,7 @@ export interface JobsApiDouble {
 
 export const DOUBLE_KEY = 'k2p-test-key-0123456789abcdef';
 export const OTHER_KEY = 'k2p-other-key-fedcba9876543210';
+export const ADMIN_KEY = 'k2p-admin-key-0a1b2c3d4e5f6789';
 
 const NEXT: Partial<Record<JobStatus, JobStatus>> = { VALIDATING: 'QUEUED', QUEUED: 'RUNNING' };
 const openapi = loadOpenApi();
@@ -83,6 +89,8 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
   const state: JobsApiDouble = {
     url: '',
     keys: [DOUBLE_KEY, OTHER_KEY],
+    adminKeys: [ADMIN_KEY],
+    admin: createAdminState(),
     bearerTokens: new Map(),
     jobs: new Map(),
     requests: [],
@@ -148,15 +156,16 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       return api(res, 'GET', '/health', 200, { status: 'ok', version: '0.1.0', converter: { image: null, version: '0.1.11' } });
     const owner = ownerOf(req);
     if (!owner) return apiError(res, method, templateOf(path), 'UNAUTHORIZED', 'An API key is required.');
+    if (path.startsWith('/admin/')) return handleAdmin(adminContext(), req, res, url, method, owner);
     if (path === '/jobs' && method === 'POST') return createJob(req, res, owner);
     if (path === '/jobs' && method === 'GET') return listJobs(res, url, owner);
     // Each key is its own program principal; the id is not the key value, which is never echoed.
     if (path === '/me' && method === 'GET')
       return api(res, 'GET', '/me', 200, {
-        id: `principal-${state.keys.indexOf(owner)}`,
+        id: principalOf(owner),
         name: 'double-user',
         kind: 'program',
-        role: 'user',
+        role: state.adminKeys.includes(owner) ? 'admin' : 'user',
       });
     const match = /^\/jobs\/([^/]+)(\/result|\/logs)?$/.exec(path);
     if (!match) return apiError(res, method, '/jobs/{id}', 'NOT_FOUND', 'No such route: check the method and the path.');
@@ -449,12 +458,38 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
       `== knime2py exited with code ${view.status === 'SUCCEEDED' ? 0 : 1} after 2300 ms ==`,
       '',
     ].join('\n');
+    plainText(res, 'GET', '/jobs/{id}/logs', text);
+  }
+
+  function plainText(res: ServerResponse, method: string, template: string, text: string): void {
     const headers = { 'Content-Type': 'text/plain; charset=utf-8', 'Cache-Control': 'no-store' };
-    for (const problem of checkResponse(openapi, 'GET', '/jobs/{id}/logs', { statusCode: 200, headers, body: text })) {
-      state.violations.push(`GET /jobs/{id}/logs 200: ${problem}`);
+    for (const problem of checkResponse(openapi, method, template, { statusCode: 200, headers, body: text })) {
+      state.violations.push(`${method} ${template} 200: ${problem}`);
     }
     res.writeHead(200, headers);
     res.end(text);
+  }
+
+  /** The program principal a key stands for: made by the admin routes, else one per key of the double. */
+  function principalOf(key: string): string {
+    const made = state.admin.principals.get(key);
+    if (made) return made;
+    return state.adminKeys.includes(key) ? `principal-admin-${state.adminKeys.indexOf(key)}` : `principal-${state.keys.indexOf(key)}`;
+  }
+
+  function adminContext() {
+    return {
+      jobs: state.jobs,
+      userKeys: state.keys,
+      adminKeys: state.adminKeys,
+      admin: state.admin,
+      now,
+      principalOf,
+      api,
+      apiError,
+      plainText,
+      readText,
+    };
   }
 
   function api(
@@ -503,7 +538,7 @@ export async function startJobsApiDouble(options: { now?: () => number } = {}): 
     // A bearer header is judged alone: a bad token is refused even next to a good key.
     if (header(req, 'authorization') !== undefined) return bearer ? state.bearerTokens.get(bearer[1]!) : undefined;
     const key = header(req, 'x-api-key');
-    return key && state.keys.includes(key) ? key : undefined;
+    return key && (state.keys.includes(key) || state.adminKeys.includes(key)) ? key : undefined;
   }
 
   function templateOf(path: string): string {

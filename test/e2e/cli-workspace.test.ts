@@ -8,11 +8,11 @@
 import { cpSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import type { CliIO } from '../../cli/command';
 import { createConvertCommand } from '../../cli/commands/convert';
 import type { WorkflowOutcome } from '../../cli/convert-workspace';
+import { captureIO, type CapturedIO } from '../support/cli-io';
 import { describeWithRealConverter, findRealConverter } from '../support/real-converter';
 import { SAMPLES_DIR } from '../support/samples';
 import { startE2e, type E2e } from './support';
@@ -39,23 +39,10 @@ describeWithRealConverter('k2p-web convert <folder of workflows> against local m
     rmSync(scratch, { recursive: true, force: true });
   });
 
-  function capture(name: string): { io: CliIO; stdout(): string; stderr(): string } {
-    let out = '';
-    let err = '';
-    const stream = (onText: (text: string) => void) =>
-      new Writable({
-        write(chunk, _encoding, done) {
-          onText(String(chunk));
-          done();
-        },
-      });
+  function capture(name: string): CapturedIO {
     const cwd = join(scratch, name);
     mkdirSync(cwd, { recursive: true });
-    return {
-      io: { stdout: stream((t) => (out += t)), stderr: stream((t) => (err += t)), env: {}, cwd },
-      stdout: () => out,
-      stderr: () => err,
-    };
+    return captureIO({}, cwd);
   }
 
   function convert(args: string[], io: CliIO): Promise<number> {

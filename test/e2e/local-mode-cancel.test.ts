@@ -9,15 +9,14 @@
  * terminal state; `k2p-web cancel` prints the state.
  */
 import { readFileSync } from 'node:fs';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createCancelCommand } from '../../cli/commands/cancel';
-import type { CliIO } from '../../cli/command';
 import { ApiError } from '../../core/api-client';
 import type { JobView } from '../../core/api-schemas';
 import { uploadToPresignedPost } from '../../core/node/upload';
 import { descendants, isAlive, processesWithEnv } from '../../local/host/processes';
 import { TASK_MARKER_ENV } from '../../local/stand-ins/ecs-task/task-runner';
+import { captureIO } from '../support/cli-io';
 import { bundleWithMode, E2E_SERVICE_LIMITS, startE2e, type E2e } from './support';
 
 let e2e: E2e;
@@ -327,18 +326,9 @@ describe('cancel (contract double)', () => {
 describe('k2p-web cancel (contract double)', () => {
   /** Runs the real command against the local stack; its exit code and what it printed. */
   async function cli(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-    let stdout = '';
-    let stderr = '';
-    const sink = (append: (text: string) => void) =>
-      new Writable({
-        write(chunk, _encoding, done) {
-          append(String(chunk));
-          done();
-        },
-      });
-    const io: CliIO = { stdout: sink((t) => (stdout += t)), stderr: sink((t) => (stderr += t)), env: {}, cwd: process.cwd() };
-    const code = await createCancelCommand().run([...args, '--api', e2e.stack.urls.api, '--key', e2e.stack.keys.cli.value], io);
-    return { code, stdout, stderr };
+    const c = captureIO();
+    const code = await createCancelCommand().run([...args, '--api', e2e.stack.urls.api, '--key', e2e.stack.keys.cli.value], c.io);
+    return { code, stdout: c.stdout(), stderr: c.stderr() };
   }
 
   it('prints the state and exits 0 on CANCELLED or CANCELLING, non-zero with the message on 404 and 409', async () => {

@@ -9,14 +9,13 @@ import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { Writable } from 'node:stream';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { JobView } from '../../core/api-schemas';
-import type { CliIO } from '../../cli/command';
 import { createDeleteCommand } from '../../cli/commands/delete';
 import type { RemoteDeps } from '../../cli/remote';
 import { printVersion } from '../../cli/version';
 import { DOUBLE_KEY, startJobsApiDouble, type JobsApiDouble } from '../doubles/jobs-api-double';
+import { captureIO } from '../support/cli-io';
 
 const ROOT = join(import.meta.dirname, '..', '..');
 const CLI = join(ROOT, 'cli', 'k2p-web.mjs');
@@ -33,22 +32,7 @@ afterAll(async () => {
   rmSync(scratch, { recursive: true, force: true });
 });
 
-function capture(env: Record<string, string> = {}): { io: CliIO; stdout(): string; stderr(): string } {
-  let out = '';
-  let err = '';
-  const stream = (onText: (text: string) => void) =>
-    new Writable({
-      write(chunk, _encoding, done) {
-        onText(String(chunk));
-        done();
-      },
-    });
-  return {
-    io: { stdout: stream((t) => (out += t)), stderr: stream((t) => (err += t)), env, cwd: scratch },
-    stdout: () => out,
-    stderr: () => err,
-  };
-}
+const capture = (env: Record<string, string> = {}) => captureIO(env, scratch);
 
 const deps: RemoteDeps = { extraRoots: [], interrupts: () => ({ signal: new AbortController().signal, dispose: () => {} }) };
 
