@@ -151,41 +151,64 @@ export async function createKey(deps: AdminKeyDeps, admin: Principal, request: A
   });
 }
 
-/** Disables or enables a key: refused (accepted again) within the authorizer's cache bound. */
-export async function setKeyEnabled(deps: AdminKeyDeps, admin: Principal, keyId: string, enabled: boolean): Promise<KeyView> {
+/**
+ * One audited change of an existing key: `change` answers the key's record (after the change, or as it was for a
+ * delete; undefined: no such key), which names the audit entry's principal and becomes the answer's key view.
+ */
+async function changeKey<R>(
+  deps: AdminKeyDeps,
+  admin: Principal,
+  action: 'key.enable' | 'key.disable' | 'key.rotate' | 'key.delete',
+  keyId: string,
+  change: (nowIso: string) => Promise<KeyRecord | undefined>,
+  answer: (key: KeyView) => R,
+): Promise<R> {
   const now = deps.now ?? Date.now;
   const target: { type: 'key'; id: string; owner?: string; name?: string } = { type: 'key', id: keyId };
-  return auditedAction(deps, admin, enabled ? 'key.enable' : 'key.disable', target, async () => {
-    const record = await deps.registry.updateEnabled(keyId, enabled);
+  return auditedAction(deps, admin, action, target, async () => {
+    const record = await change(new Date(now()).toISOString());
     if (!record) throw noSuchKey();
     Object.assign(target, { owner: record.principalId, name: record.name });
-    return (await toKeyViews(deps.capacity, [record], now()))[0]!;
+    return answer((await toKeyViews(deps.capacity, [record], now()))[0]!);
   });
+}
+
+/** Disables or enables a key: refused (accepted again) within the authorizer's cache bound. */
+export function setKeyEnabled(deps: AdminKeyDeps, admin: Principal, keyId: string, enabled: boolean): Promise<KeyView> {
+  const action = enabled ? 'key.enable' : 'key.disable';
+  return changeKey(
+    deps,
+    admin,
+    action,
+    keyId,
+    () => deps.registry.updateEnabled(keyId, enabled),
+    (key) => key,
+  );
 }
 
 /** A new value for the key's principal; the old value is gone from the registry in the same transaction. */
-export async function rotateKey(deps: AdminKeyDeps, admin: Principal, keyId: string): Promise<AdminKeySecretResponse> {
-  const now = deps.now ?? Date.now;
-  const target: { type: 'key'; id: string; owner?: string; name?: string } = { type: 'key', id: keyId };
-  return auditedAction(deps, admin, 'key.rotate', target, async () => {
-    const value = generateApiKey();
-    const record = await deps.registry.rotate(keyId, value, new Date(now()).toISOString());
-    if (!record) throw noSuchKey();
-    Object.assign(target, { owner: record.principalId, name: record.name });
-    return { key: (await toKeyViews(deps.capacity, [record], now()))[0]!, value };
-  });
+export function rotateKey(deps: AdminKeyDeps, admin: Principal, keyId: string): Promise<AdminKeySecretResponse> {
+  const value = generateApiKey();
+  return changeKey(
+    deps,
+    admin,
+    'key.rotate',
+    keyId,
+    (nowIso) => deps.registry.rotate(keyId, value, nowIso),
+    (key) => ({ key, value }),
+  );
 }
 
 /** Removes the key from the registry (its principal's jobs stay); answers the key as it was. */
-export async function deleteKey(deps: AdminKeyDeps, admin: Principal, keyId: string): Promise<KeyView> {
-  const now = deps.now ?? Date.now;
-  const target: { type: 'key'; id: string; owner?: string; name?: string } = { type: 'key', id: keyId };
-  return auditedAction(deps, admin, 'key.delete', target, async () => {
-    const record = await deps.registry.delete(keyId);
-    if (!record) throw noSuchKey();
-    Object.assign(target, { owner: record.principalId, name: record.name });
-    return (await toKeyViews(deps.capacity, [record], now()))[0]!;
-  });
+export function deleteKey(deps: AdminKeyDeps, admin: Principal, keyId: string): Promise<KeyView> {
+  return changeKey(
+    deps,
+    admin,
+    'key.delete',
+    keyId,
+    () => deps.registry.delete(keyId),
+    (key) => key,
+  );
 }
 
 /** Sets a person's standing (disabled, or a role over their token's); an empty change is refused. */
