@@ -218,10 +218,11 @@ export class Capacity {
     }
     const usage = new Map(unique.map((id) => [id, { jobsInFlight: 0, conversionsToday: 0 }]));
     let keys = [...wanted.keys()].map((pk) => ({ pk }));
-    // BatchGetItem takes at most 100 keys and may leave some unprocessed under load: those go round again.
-    for (let round = 0; keys.length > 0; round++) {
-      if (round > 10) throw new Error('BatchGetItem left keys unprocessed round after round');
-      if (round > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** round)));
+    // BatchGetItem takes at most 100 keys and may leave some unprocessed under load: those go round again, after a
+    // back-off that grows only while rounds keep leaving keys behind.
+    for (let retries = 0; keys.length > 0;) {
+      if (retries > 10) throw new Error('BatchGetItem left keys unprocessed round after round');
+      if (retries > 0) await new Promise((resolve) => setTimeout(resolve, Math.min(1000, 50 * 2 ** retries)));
       const batch = keys.slice(0, 100);
       const out = await this.ddb.send(
         new BatchGetCommand({ RequestItems: { [this.tableName]: { Keys: batch, ProjectionExpression: 'pk, inFlight, admitted' } } }),
@@ -232,7 +233,9 @@ export class Capacity {
         const count = Number(target.field === 'jobsInFlight' ? item.inFlight : item.admitted);
         usage.get(target.principalId)![target.field] = Number.isFinite(count) && count > 0 ? count : 0;
       }
-      keys = [...keys.slice(100), ...((out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as { pk: string }[])];
+      const unprocessed = (out.UnprocessedKeys?.[this.tableName]?.Keys ?? []) as { pk: string }[];
+      retries = unprocessed.length > 0 ? retries + 1 : 0;
+      keys = [...keys.slice(100), ...unprocessed];
     }
     return usage;
   }
